@@ -1,0 +1,46 @@
+# gzdoctor — the two commands that matter are `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/gzdoctor
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build setup lab test test-short fuzz demo bench vet clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gzdoctor
+
+# Installs Debian packages, reserves hugepages, builds the lab primary. Idempotent.
+setup:
+	./lab/setup
+
+lab:
+	$(MAKE) -C lab
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+# The whole suite, lab tests included (they need root and hugepages: `make setup`).
+test: setup build vet
+	$(GO) test -count=1 -timeout 14m ./...
+	./scripts/fuzz.sh
+
+# Unit tests only; lab tests skip loudly.
+test-short: build
+	GZDOCTOR_SKIP_LAB=1 $(GO) test -count=1 ./...
+
+fuzz:
+	FUZZTIME=$${FUZZTIME:-30s} ./scripts/fuzz.sh
+
+demo: setup build
+	./scripts/demo.sh
+
+# Side-by-side benchmarks against the reference tools, reported as ratios.
+bench: setup build
+	./bench/run.sh
+
+clean:
+	rm -rf bin
+	$(MAKE) -C lab clean

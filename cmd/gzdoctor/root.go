@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/ui"
+	"github.com/spf13/cobra"
+)
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	Output  string
+	NoColor bool
+	Quiet   bool
+	Verbose bool
+	Root    string
+	Prefix  string
+	Config  string
+}
+
+// app is what every command constructor receives: the streams and the
+// global options, bound once the command line is parsed.
+type app struct {
+	streams *ui.Streams
+	opts    globalOptions
+	format  ui.Format
+}
+
+// host returns the machine model under --root.
+func (a *app) host() *host.Host { return host.New(a.opts.Root) }
+
+// render prints a command's result in the format chosen with -o.
+func (a *app) render(command string, result ui.TextRenderer) error {
+	return ui.Render(a.streams, a.format, command, a.opts.Verbose, result)
+}
+
+// Main runs gzdoctor with args (without the program name) and returns the
+// process exit code. streams nil means the process's own.
+func Main(args []string, streams *ui.Streams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a := &app{streams: streams}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	if streams != nil {
+		root.SetIn(streams.In)
+		root.SetOut(streams.Out)
+		root.SetErr(streams.Err)
+	}
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) && isFlagError(err) {
+		err = usageError("%v", err) // cobra's own argument errors are untyped
+	}
+	code := exitCode(err)
+	if errors.As(err, &ee) && ee.err == nil {
+		return code // the command already reported its findings
+	}
+	errOut := a.errWriter()
+	fmt.Fprintf(errOut, "gzdoctor: %s\n", err)
+	if code == exitUsage {
+		fmt.Fprintf(errOut, "Run '%s --help' for usage.\n", commandPath(root, args))
+	}
+	return code
+}
+
+func (a *app) errWriter() io.Writer {
+	if a.streams != nil {
+		return a.streams.Err
+	}
+	return os.Stderr
+}
+
+// isFlagError recognises cobra's and pflag's own usage errors, which are not
+// typed.
+func isFlagError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "invalid argument", "flag needs an argument", "accepts ", "requires at least", "requires at most", "if any flags in the group", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func commandPath(root *cobra.Command, args []string) string {
+	if c, _, err := root.Find(args); err == nil && c != nil {
+		return c.CommandPath()
+	}
+	return root.Name()
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "gzdoctor",
+		Short: "Packet capture on Gazelle that works the first time",
+		Long: `gzdoctor checks a Gazelle/DPDK machine before a capture, runs the capture,
+and explains DPDK's errors when something fails.
+
+Exit codes: 0 fine, 1 a problem was found, 2 usage error, 3 gzdoctor could not
+do its job (see docs/exit-codes.md).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := ui.ParseFormat(a.opts.Output)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			a.format = f
+			if a.streams == nil {
+				a.streams = ui.System(a.opts.NoColor)
+			} else if a.opts.NoColor {
+				a.streams.SetColor(false)
+			}
+			a.streams.Quiet = a.opts.Quiet
+			if fi, err := os.Stat(a.opts.Root); err != nil || !fi.IsDir() {
+				return usageError("--root %s: not a directory", a.opts.Root)
+			}
+			return nil
+		},
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usageError("%v", err)
+	})
+
+	pf := cmd.PersistentFlags()
+	pf.StringVarP(&a.opts.Output, "output", "o", "text", "output format: text or json")
+	pf.BoolVar(&a.opts.NoColor, "no-color", false, "never colour the output (also NO_COLOR=1)")
+	pf.BoolVarP(&a.opts.Quiet, "quiet", "q", false, "print nothing but errors; the exit code tells the result")
+	pf.BoolVarP(&a.opts.Verbose, "verbose", "v", false, "show details")
+	pf.StringVar(&a.opts.Root, "root", "/", "filesystem root to inspect (a fixture tree or sysroot)")
+	pf.StringVar(&a.opts.Prefix, "prefix", "", "DPDK file prefix of the primary (--file-prefix)")
+	pf.StringVar(&a.opts.Config, "config", "", "lstack.conf or ltran.conf in use")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+
+	cmd.AddCommand(
+		newVersionCmd(a),
+	)
+	return cmd
+}

@@ -1,0 +1,42 @@
+// Package host is a read-only model of a Gazelle/DPDK machine. Every file is
+// read under Root, so the same code inspects the live machine ("/") or a
+// fixture tree in testdata/hosts/<scenario>.
+package host
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// Host reads one machine's files under Root.
+type Host struct {
+	// Root is the filesystem root; "/" for the live machine.
+	Root string
+}
+
+// New returns a Host reading under root ("" means "/").
+func New(root string) *Host {
+	if root == "" {
+		root = "/"
+	}
+	return &Host{Root: root}
+}
+
+// Live reports whether h reads the running machine rather than a fixture
+// tree. Probes that need syscalls (fcntl locks, sockets) only run live.
+func (h *Host) Live() bool {
+	return filepath.Clean(h.Root) == "/"
+}
+
+// Path maps an absolute machine path to the path under Root.
+func (h *Host) Path(p string) string {
+	if h.Live() {
+		return p
+	}
+	return filepath.Join(h.Root, p)
+}
+
+// ReadFile reads the machine file p.
+func (h *Host) ReadFile(p string) ([]byte, error) {
+	return os.ReadFile(h.Path(p))
+}

@@ -147,6 +147,7 @@ do its job (see docs/exit-codes.md).`,
 
 	cmd.AddCommand(
 		newVersionCmd(a),
+		newCheckCmd(a),
 	)
 	return cmd
 }

@@ -1,0 +1,104 @@
+package doctor
+
+import (
+	"os"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+// Config is what the operator told gzdoctor (flags) and who will run the
+// capture. The zero value inspects the live machine as the current user.
+type Config struct {
+	// Host is the machine model; nil means the live machine.
+	Host *host.Host
+	// Prefix is --prefix: the DPDK --file-prefix the capture must use.
+	Prefix string
+	// ConfigPath is --config: the lstack.conf or ltran.conf in use. Empty
+	// means $LSTACK_CONF_PATH, then /etc/gazelle/{lstack,ltran}.conf.
+	ConfigPath string
+	// Device is --device: a PCI address or a vdev name (the capture's
+	// device_id).
+	Device string
+	// PdumpBin is --pdump-bin: the capture tool; empty means look on PATH.
+	PdumpBin string
+	// CaptureFile is where the capture will write (rx-dev/tx-dev); empty
+	// skips the output-path check.
+	CaptureFile string
+	// User is who runs the capture tool; nil means this process's user.
+	User *User
+	// Env is the capture user's environment ($PATH, $LSTACK_CONF_PATH...);
+	// nil means this process's.
+	Env []string
+}
+
+// User is the identity the capture tool will run with; it decides which
+// DPDK runtime dir the tool looks in.
+type User struct {
+	UID           int
+	XDGRuntimeDir string
+}
+
+// Env is one run's view of the machine: the Config and every fact the
+// checks share, each gathered once on first use.
+type Env struct {
+	cfg Config
+	h   *host.Host
+}
+
+// NewEnv returns an Env for cfg.
+func NewEnv(cfg Config) *Env {
+	h := cfg.Host
+	if h == nil {
+		h = host.New("/")
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	if cfg.User == nil {
+		cfg.User = &User{UID: os.Geteuid(), XDGRuntimeDir: os.Getenv("XDG_RUNTIME_DIR")}
+	}
+	return &Env{cfg: cfg, h: h}
+}
+
+// Host returns the machine model the checks read.
+func (e *Env) Host() *host.Host { return e.h }
+
+// Config returns what the run was asked to check.
+func (e *Env) Config() Config { return e.cfg }
+
+// getenv reads the capture user's environment.
+func (e *Env) getenv(key string) string {
+	for i := len(e.cfg.Env) - 1; i >= 0; i-- {
+		if k, v, ok := cutEnv(e.cfg.Env[i]); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func cutEnv(kv string) (string, string, bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+// Target is what the run examined, for the report's header and for callers
+// (capture uses the resolved prefix).
+type Target struct {
+	Root         string `json:"root"`
+	UID          int    `json:"uid"`
+	Prefix       string `json:"prefix,omitempty"`
+	PrefixSource string `json:"prefix_source,omitempty"`
+	RuntimeDir   string `json:"runtime_dir,omitempty"`
+	PrimaryPID   int    `json:"primary_pid,omitempty"`
+	Config       string `json:"config,omitempty"`
+	Device       string `json:"device,omitempty"`
+}
+
+func (e *Env) targetSummary() Target {
+	t := Target{Root: e.h.Root, UID: e.cfg.User.UID, Device: e.cfg.Device}
+	return t
+}

@@ -1,0 +1,172 @@
+package doctor
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+func fixed(r Result) func(context.Context, *Env) Result {
+	return func(context.Context, *Env) Result { return r }
+}
+
+func testEnv(t *testing.T) *Env {
+	t.Helper()
+	return NewEnv(Config{Host: host.New(t.TempDir()), User: &User{UID: 0}, Env: []string{}})
+}
+
+func TestRunStatuses(t *testing.T) {
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	list := []Check{
+		{ID: "a", Covers: []string{"CHK-01"}, Run: fixed(ok("fine"))},
+		{ID: "b", Run: func(context.Context, *Env) Result { panic("boom") }},
+		{ID: "c", Run: func(context.Context, *Env) Result { <-hang; return ok("never") }},
+		{ID: "d", DependsOn: []string{"e"}, Run: fixed(ok("should be skipped"))},
+		{ID: "e", Run: fixed(fail("broken", fix("do it", "cmd")))},
+		{ID: "f", DependsOn: []string{"a"}, Run: fixed(warn("odd", nil))},
+		{ID: "g", Run: fixed(Result{Finding: "forgot status"})},
+	}
+	start := time.Now()
+	rep, err := Run(context.Background(), testEnv(t), Options{Checks: list, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("a hung check held the run for %s", el)
+	}
+	want := map[string]Status{"a": OK, "b": Error, "c": Error, "d": Skip, "e": Fail, "f": Warn, "g": Error}
+	if len(rep.Results) != len(list) {
+		t.Fatalf("%d results, want %d", len(rep.Results), len(list))
+	}
+	for i, r := range rep.Results {
+		if r.ID != list[i].ID {
+			t.Errorf("result %d is %s, want %s (list order)", i, r.ID, list[i].ID)
+		}
+		if r.Status != want[r.ID] {
+			t.Errorf("%s: status %s (%s), want %s", r.ID, r.Status, r.Finding, want[r.ID])
+		}
+	}
+	if r, _ := rep.Result("b"); !strings.Contains(r.Finding, "boom") {
+		t.Errorf("panic finding %q", r.Finding)
+	}
+	if r, _ := rep.Result("c"); !strings.Contains(r.Finding, "timed out after 50ms") {
+		t.Errorf("timeout finding %q", r.Finding)
+	}
+	if r, _ := rep.Result("d"); !strings.Contains(r.Finding, "needs e") {
+		t.Errorf("dependency skip finding %q", r.Finding)
+	}
+	if got := rep.Summary; got != (Summary{Total: 7, OK: 1, Warn: 1, Fail: 1, Skip: 1, Error: 3}) {
+		t.Errorf("summary %+v", got)
+	}
+	if !rep.Failed() {
+		t.Error("Failed() false with a failed check")
+	}
+}
+
+func TestRunConcurrent(t *testing.T) {
+	// Two checks that each wait for the other to have started can only both
+	// finish if the runner runs them at the same time.
+	var started atomic.Int32
+	both := make(chan struct{})
+	wait := func(context.Context, *Env) Result {
+		if started.Add(1) == 2 {
+			close(both)
+		}
+		select {
+		case <-both:
+			return ok("together")
+		case <-time.After(2 * time.Second):
+			return fail("ran alone", nil)
+		}
+	}
+	rep, err := Run(context.Background(), testEnv(t), Options{Checks: []Check{{ID: "x", Run: wait}, {ID: "y", Run: wait}}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Status != OK {
+			t.Errorf("%s: %s %s", r.ID, r.Status, r.Finding)
+		}
+	}
+}
+
+func TestLazyOnce(t *testing.T) {
+	var calls atomic.Int32
+	var l lazy[int]
+	if _, ok := l.peek(); ok {
+		t.Fatal("peek before compute reported a value")
+	}
+	done := make(chan int)
+	for range 8 {
+		go func() {
+			v, _ := l.get(func() (int, error) { calls.Add(1); time.Sleep(10 * time.Millisecond); return 42, nil })
+			done <- v
+		}()
+	}
+	for range 8 {
+		if v := <-done; v != 42 {
+			t.Errorf("got %d", v)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("probe ran %d times", n)
+	}
+	if v, ok := l.peek(); !ok || v != 42 {
+		t.Errorf("peek = %d, %v", v, ok)
+	}
+	var p lazy[int]
+	if _, err := p.get(func() (int, error) { panic("probe") }); err == nil || !strings.Contains(err.Error(), "probe crashed") {
+		t.Errorf("panicking probe: err %v", err)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	list := []Check{
+		{ID: "runtime-dir", Covers: []string{"CHK-01", "CHK-12"}},
+		{ID: "primary", Covers: []string{"CHK-02", "CHK-03"}},
+		{ID: "permissions", Covers: []string{"CHK-12"}},
+	}
+	ids := func(cs []Check) string {
+		var s []string
+		for _, c := range cs {
+			s = append(s, c.ID)
+		}
+		return strings.Join(s, ",")
+	}
+	tests := []struct {
+		only, skip []string
+		want       string
+		wantErr    string
+	}{
+		{nil, nil, "runtime-dir,primary,permissions", ""},
+		{[]string{"CHK-02"}, nil, "primary", ""},
+		{[]string{"chk-12"}, nil, "runtime-dir,permissions", ""},
+		{[]string{"permissions", "runtime-dir"}, nil, "runtime-dir,permissions", ""},
+		{nil, []string{"CHK-12"}, "primary", ""},
+		{[]string{"CHK-12"}, []string{"permissions"}, "runtime-dir", ""},
+		{[]string{"nope"}, nil, "", `unknown check "nope"`},
+		{[]string{"CHK-99"}, nil, "", `unknown check "CHK-99"`},
+		{nil, []string{"also-nope"}, "", `unknown check "also-nope"`},
+	}
+	for _, tt := range tests {
+		got, err := Select(list, tt.only, tt.skip)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("only %v skip %v: err %v, want %q", tt.only, tt.skip, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("only %v skip %v: %v", tt.only, tt.skip, err)
+			continue
+		}
+		if ids(got) != tt.want {
+			t.Errorf("only %v skip %v: %s, want %s", tt.only, tt.skip, ids(got), tt.want)
+		}
+	}
+}

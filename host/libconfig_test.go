@@ -1,0 +1,341 @@
+package host
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const (
+	libconfigSamples  = "../testdata/conf/libconfig"
+	gazelleRefSamples = "/work/shared/reference/gazelle-conf"
+)
+
+func parseFile(t *testing.T, file string) (*Libconfig, error) {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ParseLibconfig(file, src, os.ReadFile)
+}
+
+// buildOracle compiles testdata/conf/oracle/lcdump.c against the real
+// libconfig (libconfig-dev, installed by lab/setup).
+func buildOracle(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/include/libconfig.h"); err != nil {
+		t.Fatalf("libconfig-dev is not installed (run `make setup` or apt-get install libconfig-dev): %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "lcdump")
+	out, err := exec.Command("gcc", "-O1", "-Wall", "-o", bin, "../testdata/conf/oracle/lcdump.c", "-lconfig").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building the libconfig oracle: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// oracleSamples are the files whose result the real libconfig must agree
+// with: the Gazelle reference configs and our ok-/bad- cases.
+func oracleSamples(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, pat := range []string{
+		filepath.Join(gazelleRefSamples, "*.conf"),
+		filepath.Join(gazelleRefSamples, "*.conf.*"),
+		filepath.Join(libconfigSamples, "ok-*.conf"),
+		filepath.Join(libconfigSamples, "bad-*.conf"),
+		"../testdata/conf/gazelle/*.conf",
+	} {
+		m, _ := filepath.Glob(pat)
+		files = append(files, m...)
+	}
+	if len(files) < 20 {
+		t.Fatalf("only %d samples found", len(files))
+	}
+	return files
+}
+
+// Where the error line legitimately differs (both sides reject the file).
+var oracleLineDiffers = map[string]string{
+	"bad-include-cycle.conf": "libconfig follows the cycle and trips over the duplicate setting; we stop at the cycle",
+}
+
+func TestLibconfigMatchesRealLibconfig(t *testing.T) {
+	oracle := buildOracle(t)
+	for _, file := range oracleSamples(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			var stdout bytes.Buffer
+			cmd := exec.Command(oracle, file)
+			cmd.Stdout = &stdout
+			runErr := cmd.Run()
+			want := stdout.String()
+
+			cfg, err := parseFile(t, file)
+			if strings.HasPrefix(want, "ERROR\t") {
+				if runErr == nil {
+					t.Fatalf("oracle printed an error but exited 0")
+				}
+				if err == nil {
+					t.Fatalf("libconfig rejects the file (%s) but we parse it:\n%s", strings.TrimSpace(want), cfg.Dump())
+				}
+				var le *LibconfigError
+				if !errors.As(err, &le) {
+					t.Fatalf("error is %T, want *LibconfigError: %v", err, err)
+				}
+				wantLine, _ := strconv.Atoi(strings.Split(want, "\t")[1])
+				if _, ok := oracleLineDiffers[filepath.Base(file)]; !ok && le.Pos.Line != wantLine {
+					t.Errorf("error at line %d, libconfig says line %d (%s): %v", le.Pos.Line, wantLine, strings.TrimSpace(want), err)
+				}
+				return
+			}
+			if runErr != nil {
+				t.Fatalf("oracle failed: %v", runErr)
+			}
+			if err != nil {
+				t.Fatalf("libconfig accepts the file but we reject it: %v", err)
+			}
+			if got := cfg.Dump(); got != want {
+				t.Errorf("tree differs from libconfig's\n--- ours\n%s--- libconfig\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestLibconfigErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      string // full error text
+	}{
+		{"missing value", "a = 1;\nb = ;\n", "t.conf:2:5: expected a value, found \";\""},
+		{"missing equals", "a = 1\nb 2\n", "t.conf:2:3: expected '=' or ':' after \"b\", found \"2\""},
+		{"mixed array", "arr = [ 1,\n  \"two\" ]\n", "t.conf:2:3: mismatched element type in array: string after int"},
+		{"duplicate", "a = 1\nb = 2\n  a = 3\n", "t.conf:3:3: duplicate setting name \"a\" (first set at t.conf:1:1)"},
+		{"garbage", "a = 1\nb = 2 $\n", "t.conf:2:7: unexpected character '$'"},
+		{"garbage utf8", "a = «1»\n", "t.conf:1:5: unexpected character '«'"},
+		{"column counts runes", "s = \"été\" ?\n", "t.conf:1:11: unexpected character '?'"},
+		{"unterminated string", "a = 1\nb = \"never\nc = 3\n", "t.conf:2:5: unterminated string (missing closing '\"')"},
+		{"trailing comma", "l = ( 1, 2, )\n", "t.conf:1:13: expected a value, found \")\""},
+		{"nested array", "a = [ [ 1 ] ]\n", "t.conf:1:7: an array holds only scalar values, found \"[\""},
+		{"unclosed group", "g = {\n  a = 1;\n", "t.conf:3:1: expected a setting name or '}', found end of file"},
+		{"bad list separator", "l = ( 1 2 )\n", "t.conf:1:9: expected ',' or ')', found \"2\""},
+		{"value is a bare word", "use_ltran = yes\n", "t.conf:1:13: expected a value, found name \"yes\""},
+		{"setting name expected", "= 1\n", "t.conf:1:1: expected a setting name, found \"=\""},
+		{"int overflow", "a = 99999999999999999999\n", "t.conf:1:5: integer 99999999999999999999 is out of range"},
+		{"int64 overflow", "a = 99999999999999999999L\n", "t.conf:1:5: integer 99999999999999999999L is out of range"},
+		{"octal digit", "a = 09\n", "t.conf:1:5: integer 09 is not valid: a leading 0 makes libconfig read it as octal"},
+		{"sign alone", "a = -\n", "t.conf:1:5: unexpected character '-'"},
+		{"include midline", "a = 1 @include \"x\"\n", "t.conf:1:7: unexpected character '@'"},
+		{"include without quote", "@include x\n", "t.conf:1:1: expected @include \"file\""},
+		{"include empty name", "@include \"\"\n", "t.conf:1:1: @include with an empty file name"},
+		{"include unterminated", "@include \"x\n", "t.conf:1:1: unterminated @include file name"},
+		{"include missing", "a = 1\n  @include \"nope.conf\"\n", "t.conf:2:3: cannot open include file \"nope.conf\": no such file"},
+		{"too deep", strings.Repeat("(", libconfigMaxNesting+1), "t.conf:1:257: values nested more than 256 deep"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := tt.src
+			if tt.name == "too deep" {
+				src = "a = " + src
+				tt.want = "t.conf:1:261: values nested more than 256 deep"
+			}
+			_, err := ParseLibconfig("t.conf", []byte(src), func(p string) ([]byte, error) {
+				return nil, os.ErrNotExist
+			})
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error\n got %q\nwant %q", err.Error(), tt.want)
+			}
+			var le *LibconfigError
+			if !errors.As(err, &le) {
+				t.Errorf("error is %T, want *LibconfigError", err)
+			}
+		})
+	}
+}
+
+func TestLibconfigValues(t *testing.T) {
+	src := `# values and their positions
+i = 42; o = 010
+big = 3000000000; l = 5L; h = 0xFFFFFFFF; h64 = 0x100000000L
+f = .5; g = 1e3; dot = .
+b1 = TRUE; b2 = false
+s = "a\x41\x00b" "c" // adjacent
+u = "back\qslash\x4"
+grp : { inner = ( "x", 2, { deep = [1.5, 2.5] } ) }
+`
+	cfg, err := ParseLibconfig("v.conf", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ints := map[string]struct {
+		v    int64
+		kind LibconfigKind
+	}{
+		"i": {42, LibconfigInt}, "o": {8, LibconfigInt}, "big": {3000000000, LibconfigInt64},
+		"l": {5, LibconfigInt64}, "h": {-1, LibconfigInt}, "h64": {1 << 32, LibconfigInt64},
+	}
+	for name, want := range ints {
+		s := cfg.Lookup(name)
+		if s == nil {
+			t.Fatalf("%s missing", name)
+		}
+		got, ok := s.Value.AsInt()
+		if !ok || got != want.v || s.Value.Kind != want.kind {
+			t.Errorf("%s = %d (%s), want %d (%s)", name, got, s.Value.Kind, want.v, want.kind)
+		}
+	}
+	if s := cfg.Lookup("neg"); s != nil {
+		t.Errorf("neg = %v: -0x10 is not a libconfig number, want a syntax error instead", s.Value)
+	}
+	floats := map[string]float64{"f": 0.5, "g": 1000, "dot": 0}
+	for name, want := range floats {
+		if v := cfg.Lookup(name).Value; v.Kind != LibconfigFloat || v.Float != want {
+			t.Errorf("%s = %v %v, want float %v", name, v.Kind, v.Float, want)
+		}
+	}
+	if v := cfg.Lookup("o").Value; !v.Octal {
+		t.Errorf("o not marked octal")
+	}
+	if v := cfg.Lookup("b1").Value; v.Kind != LibconfigBool || !v.Bool {
+		t.Errorf("b1 = %+v", v)
+	}
+	if got, _ := cfg.Lookup("s").Value.AsString(); got != "aAbc" {
+		t.Errorf("s = %q, want %q", got, "aAbc")
+	}
+	if got, _ := cfg.Lookup("u").Value.AsString(); got != `back\qslash\x4` {
+		t.Errorf("u = %q", got)
+	}
+	deep := cfg.Lookup("grp.inner").Value.Elems[2].Setting("deep").Value
+	if deep.Kind != LibconfigArray || len(deep.Elems) != 2 || deep.Elems[1].Float != 2.5 {
+		t.Errorf("deep = %+v", deep)
+	}
+	if p := cfg.Lookup("grp.inner").Pos; p != (Pos{File: "v.conf", Line: 8, Col: 9}) {
+		t.Errorf("grp.inner at %v", p)
+	}
+	if p := deep.Elems[1].Pos; p.Line != 8 || p.Col != 42 {
+		t.Errorf("deep[1] at %v, want 8:42", p)
+	}
+	if cfg.Lookup("grp.missing") != nil || cfg.Lookup("i.x") != nil {
+		t.Errorf("lookup through a missing or scalar setting must be nil")
+	}
+}
+
+func TestLibconfigNegativeHexIsSyntaxError(t *testing.T) {
+	_, err := ParseLibconfig("n.conf", []byte("neg = -0x10\n"), nil)
+	// libconfig reads the int -0, then a new setting named x10 that lacks
+	// its '=': the error is at the end of the file (the real libconfig says
+	// line 2 too).
+	if err == nil || !strings.HasPrefix(err.Error(), "n.conf:2:1: expected '=' or ':' after \"x10\"") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLibconfigIncludes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("main.conf", "a = 1\n@include \"sub/part.conf\"\nz = 26\n")
+	write("sub/part.conf", "b = 2\n  @include \"leaf.conf\"\n")
+	write("sub/leaf.conf", "\n\nc = \"leaf\"\n")
+	write("loop.conf", "x = 1\n@include \"loop2.conf\"\n")
+	write("loop2.conf", "@include \"loop.conf\"\n")
+	write("deep0.conf", "@include \"deep1.conf\"\n")
+	for i := 1; i <= 12; i++ {
+		write("deep"+strconv.Itoa(i)+".conf", "@include \"deep"+strconv.Itoa(i+1)+".conf\"\n")
+	}
+	write("deep13.conf", "end = 1\n")
+
+	cfg, err := parseFile(t, filepath.Join(dir, "main.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Lookup("c")
+	if c == nil || c.Pos.Line != 3 || c.Pos.File != filepath.Join(dir, "sub/leaf.conf") {
+		t.Fatalf("c = %+v, want it from sub/leaf.conf line 3 (includes resolve against the including file's dir)", c)
+	}
+	if len(cfg.Files) != 3 || cfg.Lookup("z") == nil {
+		t.Errorf("files = %v, z = %v", cfg.Files, cfg.Lookup("z"))
+	}
+
+	_, err = parseFile(t, filepath.Join(dir, "loop.conf"))
+	if err == nil || !strings.Contains(err.Error(), "include cycle") || !strings.HasPrefix(err.Error(), filepath.Join(dir, "loop2.conf")+":1:1:") {
+		t.Errorf("loop: err = %v", err)
+	}
+	_, err = parseFile(t, filepath.Join(dir, "deep0.conf"))
+	if err == nil || !strings.Contains(err.Error(), "nesting too deep") {
+		t.Errorf("deep: err = %v", err)
+	}
+}
+
+func TestLibconfigDivergences(t *testing.T) {
+	// Files where Debian's libconfig 1.5 differs from 1.7 (see the README
+	// next to them); we follow 1.7 and say so here.
+	cfg, err := parseFile(t, filepath.Join(libconfigSamples, "div-int-promote.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := cfg.Lookup("big").Value; v.Kind != LibconfigInt64 || v.Int != 3000000000 {
+		t.Errorf("big = %+v, want int64 3000000000", v)
+	}
+	if v := cfg.Lookup("octal").Value; v.Int != 8 || !v.Octal {
+		t.Errorf("octal = %+v, want 8", v)
+	}
+	for _, f := range []string{"div-int-overflow.conf", "div-octal-invalid.conf", "div-unterminated-string.conf"} {
+		if _, err := parseFile(t, filepath.Join(libconfigSamples, f)); err == nil {
+			t.Errorf("%s: no error", f)
+		}
+	}
+}
+
+func FuzzLibconfig(f *testing.F) {
+	for _, pat := range []string{
+		filepath.Join(gazelleRefSamples, "*"),
+		filepath.Join(libconfigSamples, "*.conf"),
+		"../testdata/conf/gazelle/*.conf",
+	} {
+		files, _ := filepath.Glob(pat)
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		cfg, err := ParseLibconfig("f.conf", src, func(p string) ([]byte, error) {
+			if p == "f.conf" || p == "self.conf" {
+				return src, nil
+			}
+			return nil, os.ErrNotExist
+		})
+		if err != nil {
+			var le *LibconfigError
+			if !errors.As(err, &le) {
+				t.Fatalf("error %T is not a *LibconfigError: %v", err, err)
+			}
+			if le.Pos.Line < 1 || le.Pos.Col < 1 {
+				t.Fatalf("error without a position: %v", err)
+			}
+			return
+		}
+		_ = cfg.Dump()
+		// What parses must parse again from its own positions' file.
+		if cfg.Root == nil || cfg.Root.Kind != LibconfigGroup {
+			t.Fatalf("root is %+v", cfg.Root)
+		}
+	})
+}

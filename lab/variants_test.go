@@ -1,0 +1,188 @@
+package lab
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// These tests pin down, on real DPDK, the failures gzdoctor explains: what
+// dpdk-pdump and the primary print for each broken set-up.
+
+func TestVariantNoPdumpInit(t *testing.T) {
+	t.Parallel()
+	needTool(t, "dpdk-pdump")
+	p := StartT(t, Config{NoPdumpInit: true})
+	// pdump waits 5 s for each mp_pdump reply that never comes; the first
+	// failure says all we need, so stop it there.
+	out := runUntil(t, 20*time.Second, "client request for pdump enable/disable failed",
+		"dpdk-pdump", "--file-prefix", p.Prefix, "--",
+		"--pdump", "port=0,queue=*,rx-dev="+filepath.Join(t.TempDir(), "rx.pcap")+",ring-size=1024,total-num-mbufs=4095")
+	want := "EAL: Fail to recv reply for request " + p.RuntimeDir + "/mp_socket:mp_pdump\n" +
+		"pdump_prepare_client_request(): client request for pdump enable/disable failed\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("pdump output lacks\n%s\ngot:\n%s", want, out)
+	}
+	waitOutput(t, p, "EAL: Cannot find action: mp_pdump\n")
+	if c, err := p.Counters(); err != nil || c.PdumpInit {
+		t.Errorf("counters say pdump_init for a --no-pdump-init primary: %+v, %v", c, err)
+	}
+}
+
+func TestVariantHidePcapPMD(t *testing.T) {
+	t.Parallel()
+	needTool(t, "dpdk-pdump", "unshare")
+	p := StartT(t, Config{HidePcapPMD: true})
+	out, err := runTool(t, 30*time.Second, "dpdk-pdump", "--file-prefix", p.Prefix, "--",
+		"--pdump", "port=0,queue=*,rx-dev="+filepath.Join(t.TempDir(), "rx.pcap")+",ring-size=1024,total-num-mbufs=4095")
+	if err == nil {
+		t.Errorf("dpdk-pdump succeeded against a primary without the pcap PMD:\n%s", out)
+	}
+	for _, re := range []string{
+		`(?m)^EAL: Failed to hotplug add device$`,
+		`(?m)^EAL: Error - exiting with code: 1$`,
+		`(?m)^  Cause: vdev creation failed:create_mp_ring_vdev:\d+$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("pdump output does not match %s:\n%s", re, out)
+		}
+	}
+	waitOutput(t, p, "EAL: failed to parse device \"vdev:net_pcap_rx_0\"\nEAL: Failed to hotplug add device on primary\n")
+	// The namespace hides the PMD from the primary alone.
+	maps, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.Pid), "maps"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(maps), "librte_net_pcap") {
+		t.Errorf("primary %d maps librte_net_pcap despite HidePcapPMD", p.Pid)
+	}
+	if _, err := os.Stat(filepath.Join(mustRead(t, filepath.Join(BuildDir(), "pmds-dir")), "librte_net_pcap.so")); err != nil {
+		t.Errorf("the host's pcap PMD vanished outside the namespace: %v", err)
+	}
+}
+
+// TestNormalPrimaryMapsPcapPMD is the control for TestVariantHidePcapPMD.
+func TestNormalPrimaryMapsPcapPMD(t *testing.T) {
+	t.Parallel()
+	p := StartT(t, Config{})
+	maps := mustRead(t, filepath.Join("/proc", strconv.Itoa(p.Pid), "maps"))
+	if !strings.Contains(maps, "librte_net_pcap.so") {
+		t.Errorf("a normal lab primary does not map librte_net_pcap.so")
+	}
+}
+
+func TestVariantWrongPrefix(t *testing.T) {
+	Require(t)
+	t.Parallel()
+	needTool(t, "dpdk-pdump")
+	prefix := NewPrefix() // no primary runs with it
+	t.Cleanup(func() { removePrefixFiles(prefix, RuntimeDir(prefix)) })
+	out, err := runTool(t, 30*time.Second, "dpdk-pdump", "--file-prefix", prefix, "--",
+		"--pdump", "port=0,queue=*,rx-dev="+filepath.Join(t.TempDir(), "rx.pcap"))
+	if err == nil {
+		t.Fatalf("dpdk-pdump succeeded without a primary:\n%s", out)
+	}
+	// DPDK 22.11 panics here; the seed guide's "Connection refused" text
+	// belongs to a prefix whose primary died (TestVariantStalePrefix).
+	want := "EAL: Cannot open '" + RuntimeDir(prefix) + "/config' for rte_mem_config\n" +
+		"EAL: FATAL: Cannot init config\nEAL: Cannot init config\nPANIC in main():\nCannot init EAL\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("pdump output lacks\n%s\ngot:\n%s", want, out)
+	}
+	// The failed secondary leaves an empty runtime dir behind.
+	if ents, err := os.ReadDir(RuntimeDir(prefix)); err != nil || len(ents) != 0 {
+		t.Errorf("after a failed attach, %s: entries %v, err %v; want an empty dir", RuntimeDir(prefix), ents, err)
+	}
+}
+
+func TestVariantStalePrefix(t *testing.T) {
+	t.Parallel()
+	needTool(t, "dpdk-pdump")
+	p := StartT(t, Config{})
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runTool(t, 30*time.Second, "dpdk-pdump", "--file-prefix", p.Prefix, "--",
+		"--pdump", "port=0,queue=*,rx-dev="+filepath.Join(t.TempDir(), "rx.pcap"))
+	if err == nil {
+		t.Fatalf("dpdk-pdump succeeded against a dead primary:\n%s", out)
+	}
+	want := "EAL: failed to send to (" + p.RuntimeDir + "/mp_socket) due to Connection refused\n" +
+		"EAL: Fail to send request " + p.RuntimeDir + "/mp_socket:bus_vdev_mp\n" +
+		"vdev_scan(): Failed to request vdev from primary\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("pdump output lacks\n%s\ngot:\n%s", want, out)
+	}
+	if !strings.Contains(out, "  Cause: No Ethernet ports - bye\n") {
+		t.Errorf("pdump output lacks the final 'No Ethernet ports - bye':\n%s", out)
+	}
+}
+
+// ---- helpers ----
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// runTool runs a command to its end (bounded by d) and returns its output.
+func runTool(t *testing.T, d time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("%s did not finish in %v:\n%s", name, d, out)
+	}
+	return string(out), err
+}
+
+// runUntil runs a command until its output contains marker, then kills it.
+func runUntil(t *testing.T, d time.Duration, marker, name string, args ...string) string {
+	t.Helper()
+	var out outputBuffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	defer func() { cmd.Process.Kill(); <-done }()
+	deadline := time.After(d)
+	for !strings.Contains(out.String(), marker) {
+		select {
+		case <-done:
+			if strings.Contains(out.String(), marker) {
+				return out.String()
+			}
+			t.Fatalf("%s exited without printing %q:\n%s", name, marker, out.String())
+		case <-deadline:
+			t.Fatalf("%s did not print %q in %v:\n%s", name, marker, d, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return out.String()
+}
+
+// waitOutput waits until the primary has printed s.
+func waitOutput(t *testing.T, p *Primary, s string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.Output(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("primary never printed %q:\n%s", s, p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

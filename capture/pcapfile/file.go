@@ -1,0 +1,93 @@
+package pcapfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrExists is returned by CreateAtomic when the destination exists and
+// overwriting was not asked for.
+var ErrExists = errors.New("file exists (use --force to overwrite)")
+
+// AtomicFile is an output file written under a temporary name in the same
+// directory and renamed into place by Commit, so that a failed or
+// interrupted run never leaves a half-written capture at the destination.
+type AtomicFile struct {
+	*os.File
+	path  string
+	force bool
+	done  bool
+}
+
+// CreateAtomic creates the temporary file for path with mode perm (0600
+// for captures). Unless force, it fails with ErrExists when path exists,
+// and Commit will not replace a file that appeared meanwhile.
+func CreateAtomic(path string, perm fs.FileMode, force bool) (*AtomicFile, error) {
+	if !force {
+		if _, err := os.Lstat(path); err == nil {
+			return nil, fmt.Errorf("%s: %w", path, ErrExists)
+		}
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
+	return &AtomicFile{File: f, path: path, force: force}, nil
+}
+
+// Path is the final destination.
+func (a *AtomicFile) Path() string { return a.path }
+
+// Commit closes the temporary file and moves it to its destination.
+func (a *AtomicFile) Commit() error {
+	if a.done {
+		return errors.New("atomic file already committed or aborted")
+	}
+	a.done = true
+	tmp := a.File.Name()
+	if err := a.File.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", a.path, err)
+	}
+	if a.force {
+		if err := os.Rename(tmp, a.path); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("writing %s: %w", a.path, err)
+		}
+		return nil
+	}
+	// A hard link fails if the destination exists: no-clobber without a
+	// window between the check and the rename.
+	err := os.Link(tmp, a.path)
+	os.Remove(tmp)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s: %w", a.path, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", a.path, err)
+	}
+	return nil
+}
+
+// Abort closes and removes the temporary file. It is a no-op after Commit,
+// so it can be deferred.
+func (a *AtomicFile) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.File.Close()
+	os.Remove(a.File.Name())
+}

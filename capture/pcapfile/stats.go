@@ -1,0 +1,416 @@
+package pcapfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Stats summarise one capture file.
+type Stats struct {
+	File          string      `json:"file"`
+	Format        Format      `json:"format"`
+	FileSize      int64       `json:"file_size"`
+	Interfaces    []Interface `json:"interfaces"`
+	Packets       int64       `json:"packets"`
+	CapturedBytes int64       `json:"captured_bytes"` // sum of captured lengths (capinfos' "Data size")
+	OriginalBytes int64       `json:"original_bytes"` // sum of lengths on the wire
+	// First and Last are the earliest and latest timestamps (capinfos'
+	// first and last packet time); absent when there are no packets.
+	First       *time.Time `json:"first,omitempty"`
+	Last        *time.Time `json:"last,omitempty"`
+	SpanSeconds float64    `json:"span_seconds"`
+	TimeOrdered bool       `json:"time_ordered"` // every timestamp ≥ the one before
+	// Rates over the span; 0 when the span is 0.
+	PacketsPerSecond  float64          `json:"packets_per_second"`
+	BytesPerSecond    float64          `json:"bytes_per_second"` // captured bytes
+	BitsPerSecond     float64          `json:"bits_per_second"`
+	AveragePacketSize float64          `json:"average_packet_size"` // captured bytes
+	Directions        *DirectionCounts `json:"directions,omitempty"`
+	Protocols         Protocols        `json:"protocols"`
+	TopTalkers        []Talker         `json:"top_talkers"`
+	Conversations     []Conversation   `json:"conversations"`
+	// TalkersTruncated is set when more distinct addresses or conversations
+	// appeared than are tracked (65536 each); the rest are not ranked.
+	TalkersTruncated bool `json:"talkers_truncated,omitempty"`
+	// Damage is where the file is damaged (with --salvage: the figures
+	// cover the intact part before it).
+	Damage string `json:"damage,omitempty"`
+}
+
+// DirectionCounts count pcapng packets by their epb_flags direction.
+type DirectionCounts struct {
+	Inbound  int64 `json:"inbound"`
+	Outbound int64 `json:"outbound"`
+	Unknown  int64 `json:"unknown"`
+}
+
+// Protocols is the protocol mix, in packets.
+type Protocols struct {
+	EtherTypes []EtherTypeCount `json:"ether_types"`
+	VLAN       int64            `json:"vlan"` // packets with at least one 802.1Q/802.1ad tag
+	IPv4       int64            `json:"ipv4"`
+	IPv6       int64            `json:"ipv6"`
+	ARP        int64            `json:"arp"`
+	TCP        int64            `json:"tcp"`
+	UDP        int64            `json:"udp"`
+	ICMP       int64            `json:"icmp"`
+	ICMPv6     int64            `json:"icmpv6"`
+	OtherIP    int64            `json:"other_ip"` // IP packets of any other protocol
+	NonIP      int64            `json:"non_ip"`   // neither IPv4 nor IPv6 (ARP included)
+}
+
+// EtherTypeCount is one EtherType (the innermost, after VLAN tags).
+type EtherTypeCount struct {
+	EtherType string `json:"ether_type"` // "0x0800"
+	Name      string `json:"name,omitempty"`
+	Packets   int64  `json:"packets"`
+	Bytes     int64  `json:"bytes"` // on the wire
+}
+
+// Talker is one IP address, counting packets it sent or received.
+type Talker struct {
+	Address string `json:"address"`
+	Packets int64  `json:"packets"`
+	Bytes   int64  `json:"bytes"` // on the wire
+}
+
+// Conversation is traffic between two endpoints in both directions: a TCP,
+// UDP or SCTP port pair, or for other IP protocols an address pair.
+type Conversation struct {
+	Protocol string `json:"protocol"`
+	A        string `json:"a"`
+	B        string `json:"b"`
+	Packets  int64  `json:"packets"`
+	Bytes    int64  `json:"bytes"`
+}
+
+const maxTracked = 1 << 16
+
+type talkerKey struct {
+	ver  uint8
+	addr [16]byte
+}
+
+type convKey struct {
+	ver, proto uint8
+	pa, pb     uint16
+	a, b       [16]byte
+}
+
+type counter struct{ packets, bytes int64 }
+
+// StatsCollector accumulates Stats packet by packet, for callers that read
+// packets themselves (a capture supervisor counting a growing file).
+type StatsCollector struct {
+	s         Stats
+	first     int64
+	last      int64
+	prev      int64
+	ethers    map[uint16]*counter
+	talkers   map[talkerKey]*counter
+	convs     map[convKey]*counter
+	dirs      DirectionCounts
+	d         decoded
+	truncated bool
+}
+
+// NewStatsCollector returns an empty collector.
+func NewStatsCollector() *StatsCollector {
+	return &StatsCollector{
+		s:       Stats{TimeOrdered: true},
+		ethers:  map[uint16]*counter{},
+		talkers: map[talkerKey]*counter{},
+		convs:   map[convKey]*counter{},
+	}
+}
+
+// Add counts one packet whose interface has link type link.
+func (c *StatsCollector) Add(link LinkType, p *Packet) {
+	s := &c.s
+	ts := p.Timestamp
+	if s.Packets == 0 {
+		c.first, c.last = ts, ts
+	} else {
+		if ts < c.prev {
+			s.TimeOrdered = false
+		}
+		c.first, c.last = min(c.first, ts), max(c.last, ts)
+	}
+	c.prev = ts
+	s.Packets++
+	caplen := int64(len(p.Data))
+	wire := int64(p.OrigLen)
+	s.CapturedBytes += caplen
+	s.OriginalBytes += wire
+	switch p.Direction() {
+	case DirInbound:
+		c.dirs.Inbound++
+	case DirOutbound:
+		c.dirs.Outbound++
+	default:
+		c.dirs.Unknown++
+	}
+
+	d := &c.d
+	decode(link, p.Data, d)
+	pr := &s.Protocols
+	if d.vlan {
+		pr.VLAN++
+	}
+	if d.etherType != 0 {
+		e := c.ethers[d.etherType]
+		if e == nil {
+			e = &counter{}
+			c.ethers[d.etherType] = e
+		}
+		e.packets++
+		e.bytes += wire
+	}
+	if d.etherType == etherARP {
+		pr.ARP++
+	}
+	switch d.ipVer {
+	case 4:
+		pr.IPv4++
+	case 6:
+		pr.IPv6++
+	default:
+		pr.NonIP++
+		return
+	}
+	switch d.proto {
+	case 6:
+		pr.TCP++
+	case 17:
+		pr.UDP++
+	case 1:
+		pr.ICMP++
+	case 58:
+		pr.ICMPv6++
+	default:
+		pr.OtherIP++
+	}
+	c.count(talkerKey{d.ipVer, d.src}, wire)
+	if d.dst != d.src {
+		c.count(talkerKey{d.ipVer, d.dst}, wire)
+	}
+	k := convKey{ver: d.ipVer, proto: d.proto, a: d.src, b: d.dst}
+	if d.ports {
+		k.pa, k.pb = d.sport, d.dport
+	}
+	if less16(k.b, k.a) || (k.a == k.b && k.pb < k.pa) {
+		k.a, k.b, k.pa, k.pb = k.b, k.a, k.pb, k.pa
+	}
+	cv := c.convs[k]
+	if cv == nil {
+		if len(c.convs) >= maxTracked {
+			c.truncated = true
+			return
+		}
+		cv = &counter{}
+		c.convs[k] = cv
+	}
+	cv.packets++
+	cv.bytes += wire
+}
+
+func less16(a, b [16]byte) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+func (c *StatsCollector) count(k talkerKey, wire int64) {
+	t := c.talkers[k]
+	if t == nil {
+		if len(c.talkers) >= maxTracked {
+			c.truncated = true
+			return
+		}
+		t = &counter{}
+		c.talkers[k] = t
+	}
+	t.packets++
+	t.bytes += wire
+}
+
+// Result returns the statistics so far with the top n talkers and
+// conversations (by bytes).
+func (c *StatsCollector) Result(n int) Stats {
+	s := c.s
+	s.TalkersTruncated = c.truncated
+	if s.Packets > 0 {
+		f, l := time.Unix(0, c.first).UTC(), time.Unix(0, c.last).UTC()
+		s.First, s.Last = &f, &l
+		span := c.last - c.first
+		s.SpanSeconds = float64(span) / 1e9
+		if span > 0 {
+			s.PacketsPerSecond = float64(s.Packets) / s.SpanSeconds
+			s.BytesPerSecond = float64(s.CapturedBytes) / s.SpanSeconds
+			s.BitsPerSecond = 8 * s.BytesPerSecond
+		}
+		s.AveragePacketSize = float64(s.CapturedBytes) / float64(s.Packets)
+	}
+	if c.dirs.Inbound+c.dirs.Outbound > 0 {
+		d := c.dirs
+		s.Directions = &d
+	}
+	s.Protocols.EtherTypes = []EtherTypeCount{}
+	for et, v := range c.ethers {
+		s.Protocols.EtherTypes = append(s.Protocols.EtherTypes, EtherTypeCount{
+			EtherType: fmt.Sprintf("0x%04x", et), Name: etherTypeName(et), Packets: v.packets, Bytes: v.bytes,
+		})
+	}
+	sort.Slice(s.Protocols.EtherTypes, func(i, j int) bool {
+		a, b := s.Protocols.EtherTypes[i], s.Protocols.EtherTypes[j]
+		if a.Packets != b.Packets {
+			return a.Packets > b.Packets
+		}
+		return a.EtherType < b.EtherType
+	})
+	s.TopTalkers = []Talker{}
+	for k, v := range c.talkers {
+		s.TopTalkers = append(s.TopTalkers, Talker{Address: addrString(k.ver, k.addr), Packets: v.packets, Bytes: v.bytes})
+	}
+	sort.Slice(s.TopTalkers, func(i, j int) bool {
+		a, b := s.TopTalkers[i], s.TopTalkers[j]
+		if a.Bytes != b.Bytes {
+			return a.Bytes > b.Bytes
+		}
+		return a.Address < b.Address
+	})
+	if len(s.TopTalkers) > n {
+		s.TopTalkers = s.TopTalkers[:n]
+	}
+	s.Conversations = []Conversation{}
+	for k, v := range c.convs {
+		cv := Conversation{Protocol: protoName(k.proto), A: addrString(k.ver, k.a), B: addrString(k.ver, k.b), Packets: v.packets, Bytes: v.bytes}
+		if k.proto == 6 || k.proto == 17 || k.proto == 132 {
+			cv.A = endpoint(k.ver, k.a, k.pa)
+			cv.B = endpoint(k.ver, k.b, k.pb)
+		}
+		s.Conversations = append(s.Conversations, cv)
+	}
+	sort.Slice(s.Conversations, func(i, j int) bool {
+		a, b := s.Conversations[i], s.Conversations[j]
+		if a.Bytes != b.Bytes {
+			return a.Bytes > b.Bytes
+		}
+		if a.A != b.A {
+			return a.A < b.A
+		}
+		return a.B < b.B
+	})
+	if len(s.Conversations) > n {
+		s.Conversations = s.Conversations[:n]
+	}
+	return s
+}
+
+func addrString(ver uint8, a [16]byte) string {
+	if ver == 4 {
+		return netip.AddrFrom4([4]byte(a[:4])).String()
+	}
+	return netip.AddrFrom16(a).String()
+}
+
+func endpoint(ver uint8, a [16]byte, port uint16) string {
+	if ver == 4 {
+		return addrString(ver, a) + ":" + strconv.Itoa(int(port))
+	}
+	return "[" + addrString(ver, a) + "]:" + strconv.Itoa(int(port))
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 1:
+		return "ICMP"
+	case 6:
+		return "TCP"
+	case 17:
+		return "UDP"
+	case 58:
+		return "ICMPv6"
+	case 132:
+		return "SCTP"
+	}
+	return "IP proto " + strconv.Itoa(int(p))
+}
+
+func etherTypeName(et uint16) string {
+	switch et {
+	case etherIPv4:
+		return "IPv4"
+	case etherARP:
+		return "ARP"
+	case etherIPv6:
+		return "IPv6"
+	case 0x8035:
+		return "RARP"
+	case 0x88cc:
+		return "LLDP"
+	case 0x8847, 0x8848:
+		return "MPLS"
+	case 0x8863, 0x8864:
+		return "PPPoE"
+	case 0x88f7:
+		return "PTP"
+	case 0x8809:
+		return "Slow protocols"
+	}
+	return ""
+}
+
+// StatsOptions control ComputeStats.
+type StatsOptions struct {
+	Top     int  // talkers and conversations to keep; default 10
+	Salvage bool // stop at damage and report it instead of failing
+}
+
+// ComputeStats reads r to its end. File and FileSize are left for the
+// caller to fill in.
+func ComputeStats(ctx context.Context, r *Reader, o StatsOptions) (*Stats, error) {
+	if o.Top <= 0 {
+		o.Top = 10
+	}
+	c := NewStatsCollector()
+	var p Packet
+	var damage string
+	for n := 0; ; n++ {
+		if n&4095 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		err := r.Next(&p)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var fe *FormatError
+			if o.Salvage && errors.As(err, &fe) {
+				damage = fe.Error()
+				break
+			}
+			return nil, err
+		}
+		ifs := r.Interfaces()
+		c.Add(ifs[p.Interface].LinkType, &p)
+	}
+	s := c.Result(o.Top)
+	s.Format = r.Format()
+	s.Interfaces = r.Interfaces()
+	s.Damage = damage
+	if math.IsNaN(s.AveragePacketSize) {
+		s.AveragePacketSize = 0
+	}
+	return &s, nil
+}

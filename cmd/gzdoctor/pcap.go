@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/capture/bpf"
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/spf13/cobra"
+)
+
+func newPcapCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pcap",
+		Short: "Filter, merge and summarise pcap and pcapng files",
+		Long: `Filter, merge and summarise capture files without tcpdump, mergecap or capinfos.
+Filters are tcpdump expressions compiled by libpcap, so they select exactly
+the packets tcpdump selects.`,
+	}
+	cmd.AddCommand(newPcapFilterCmd(a), newPcapMergeCmd(a), newPcapStatsCmd(a))
+	return cmd
+}
+
+// outputOptions are the flags of every pcap command that writes a file.
+type outputOptions struct {
+	Output  string
+	Format  string
+	Force   bool
+	Salvage bool
+}
+
+func (o *outputOptions) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.Output, "write", "w", "", "output file (required; created with mode 0600)")
+	f.StringVarP(&o.Format, "format", "F", "", "output format: pcap or pcapng")
+	f.BoolVar(&o.Force, "force", false, "overwrite the output file if it exists")
+	f.BoolVar(&o.Salvage, "salvage", false, "on a damaged input, keep every intact packet before the damage")
+	_ = cmd.MarkFlagRequired("write")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"pcap", "pcapng"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func (o *outputOptions) format() (pcapfile.Format, error) {
+	if o.Format == "" {
+		return 0, nil
+	}
+	f, err := pcapfile.ParseFormat(o.Format)
+	if err != nil {
+		return 0, usageError("-F: %v", err)
+	}
+	return f, nil
+}
+
+// writeAtomic creates o.Output through a temporary file and commits it only
+// if write succeeds.
+func (o *outputOptions) writeAtomic(write func(w io.Writer) error) error {
+	out, err := pcapfile.CreateAtomic(o.Output, 0o600, o.Force)
+	if err != nil {
+		if errors.Is(err, pcapfile.ErrExists) {
+			return usageError("%v", err)
+		}
+		return failure(err)
+	}
+	defer out.Abort()
+	if err := write(out); err != nil {
+		return err
+	}
+	return failure(out.Commit())
+}
+
+func openCapture(path string) (*os.File, *pcapfile.Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, failure(err)
+	}
+	r, err := pcapfile.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, failure(fmt.Errorf("%s: %w", path, err))
+	}
+	return f, r, nil
+}
+
+type pcapFilterOptions struct {
+	outputOptions
+	Input string
+	Expr  string
+}
+
+func newPcapFilterCmd(a *app) *cobra.Command {
+	var o pcapFilterOptions
+	var exprFlag string
+	cmd := &cobra.Command{
+		Use:   "filter IN [EXPRESSION...] -w OUT",
+		Short: "Keep the packets that match a tcpdump expression",
+		Long: `Copy the packets of IN that match a tcpdump filter expression to OUT, like
+'tcpdump -r IN -w OUT EXPRESSION'. The expression is given with -f or, as with
+tcpdump, as the words after IN. OUT has IN's format unless -F says otherwise.`,
+		Example: `  gzdoctor pcap filter capture.pcap src host 192.168.1.10 -w filtered.pcap
+  gzdoctor pcap filter rx.pcapng -f 'udp port 53 or icmp' -w dns.pcap -F pcap`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Input = args[0]
+			o.Expr = strings.Join(args[1:], " ")
+			if exprFlag != "" {
+				if o.Expr != "" {
+					return usageError("give the expression with -f or after the input file, not both")
+				}
+				o.Expr = exprFlag
+			}
+			return runPcapFilter(cmd.Context(), a, o)
+		},
+	}
+	cmd.Flags().StringVarP(&exprFlag, "filter", "f", "", "tcpdump filter expression")
+	o.bind(cmd)
+	return cmd
+}
+
+func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
+	format, err := o.format()
+	if err != nil {
+		return err
+	}
+	in, r, err := openCapture(o.Input)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	// Compile once up front so that a bad expression is a usage error
+	// before any output exists.
+	type key struct {
+		link pcapfile.LinkType
+		snap uint32
+	}
+	progs := map[key]*bpf.Program{}
+	compile := func(ifc pcapfile.Interface) (*bpf.Program, error) {
+		k := key{ifc.LinkType, ifc.SnapLen}
+		if p := progs[k]; p != nil {
+			return p, nil
+		}
+		p, err := bpf.Compile(o.Expr, int(ifc.LinkType), int(ifc.SnapLen))
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		progs[k] = p
+		return p, nil
+	}
+	for _, ifc := range r.Interfaces() {
+		if _, err := compile(ifc); err != nil {
+			return err
+		}
+	}
+	rep := pcapfile.FilterReport{Input: o.Input, Output: o.Output, Expression: o.Expr, Format: format}
+	if rep.Format == 0 {
+		rep.Format = r.Format()
+	}
+	err = o.writeAtomic(func(w io.Writer) error {
+		res, err := pcapfile.Filter(ctx, r, w, pcapfile.FilterOptions{
+			Format:  rep.Format,
+			Salvage: o.Salvage,
+			Matcher: func(ifc pcapfile.Interface) (pcapfile.Matcher, error) { return compile(ifc) },
+		})
+		rep.FilterResult = res
+		if err != nil {
+			return failure(fmt.Errorf("%s: %w", o.Input, err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return a.render("pcap filter", rep)
+}
+
+type pcapMergeOptions struct {
+	outputOptions
+	Inputs []string
+}
+
+func newPcapMergeCmd(a *app) *cobra.Command {
+	var o pcapMergeOptions
+	cmd := &cobra.Command{
+		Use:   "merge IN... -w OUT",
+		Short: "Merge capture files in time order, like mergecap",
+		Long: `Merge capture files into one, packets in timestamp order as mergecap orders
+them. The output is pcapng (one interface per input interface) unless -F pcap.`,
+		Example: `  gzdoctor pcap merge rx.pcap tx.pcap -w both.pcapng`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Inputs = args
+			return runPcapMerge(cmd.Context(), a, o)
+		},
+	}
+	o.bind(cmd)
+	return cmd
+}
+
+func runPcapMerge(ctx context.Context, a *app, o pcapMergeOptions) error {
+	format, err := o.format()
+	if err != nil {
+		return err
+	}
+	if format == 0 {
+		format = pcapfile.FormatPcapNG
+	}
+	var readers []*pcapfile.Reader
+	for _, path := range o.Inputs {
+		f, r, err := openCapture(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		readers = append(readers, r)
+	}
+	rep := pcapfile.MergeReport{Inputs: o.Inputs, Output: o.Output, Format: format}
+	err = o.writeAtomic(func(w io.Writer) error {
+		res, err := pcapfile.Merge(ctx, w, readers, pcapfile.MergeOptions{Format: format, Salvage: o.Salvage, Names: o.Inputs})
+		rep.MergeResult = res
+		return failure(err)
+	})
+	if err != nil {
+		return err
+	}
+	return a.render("pcap merge", rep)
+}
+
+type pcapStatsOptions struct {
+	Files   []string
+	Top     int
+	Salvage bool
+}
+
+func newPcapStatsCmd(a *app) *cobra.Command {
+	var o pcapStatsOptions
+	cmd := &cobra.Command{
+		Use:   "stats FILE...",
+		Short: "Summarise capture files: counts, time span, rates, protocols, talkers",
+		Example: `  gzdoctor pcap stats capture.pcap
+  gzdoctor pcap stats -o json rx.pcap tx.pcap`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Files = args
+			return runPcapStats(cmd.Context(), a, o)
+		},
+	}
+	cmd.Flags().IntVar(&o.Top, "top", 10, "how many talkers and conversations to list")
+	cmd.Flags().BoolVar(&o.Salvage, "salvage", false, "on a damaged file, report the intact part before the damage")
+	return cmd
+}
+
+func runPcapStats(ctx context.Context, a *app, o pcapStatsOptions) error {
+	if o.Top < 1 {
+		return usageError("--top must be at least 1")
+	}
+	var rep pcapfile.StatsReport
+	for _, path := range o.Files {
+		f, r, err := openCapture(path)
+		if err != nil {
+			return err
+		}
+		s, err := pcapfile.ComputeStats(ctx, r, pcapfile.StatsOptions{Top: o.Top, Salvage: o.Salvage})
+		f.Close()
+		if err != nil {
+			return failure(fmt.Errorf("%s: %w", path, err))
+		}
+		s.File = path
+		if fi, err := os.Stat(path); err == nil {
+			s.FileSize = fi.Size()
+		}
+		rep.Files = append(rep.Files, s)
+	}
+	return a.render("pcap stats", rep)
+}

@@ -1,0 +1,216 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultTelemetryTimeout bounds each telemetry exchange whose context has
+// no deadline of its own: a primary that hangs must not hang the doctor.
+const DefaultTelemetryTimeout = time.Second
+
+// maxTelemetryOutput caps the read buffer a greeting may ask for. DPDK
+// uses 16 KiB (22.11) up to a few hundred KiB in later releases.
+const maxTelemetryOutput = 16 << 20
+
+// Errors a telemetry call can wrap.
+var (
+	// ErrTelemetryNull: the server answered {"<cmd>":null}, which DPDK
+	// sends for an unknown command, bad parameters or a failed handler.
+	ErrTelemetryNull = errors.New("command unknown or failed (null reply)")
+	// ErrTelemetryTruncated: a reply longer than the buffer the greeting
+	// announced; SOCK_SEQPACKET dropped the rest.
+	ErrTelemetryTruncated = errors.New("reply larger than max_output_len, truncated")
+	// ErrTelemetryClosed: the server closed the connection. DPDK does so
+	// at once when it already serves its maximum of clients.
+	ErrTelemetryClosed = errors.New("telemetry server closed the connection")
+)
+
+// TelemetryInfo is the greeting (and /info) of a dpdk_telemetry.v2 socket.
+type TelemetryInfo struct {
+	Version      string `json:"version"` // "DPDK 22.11.11"
+	PID          int    `json:"pid"`
+	MaxOutputLen int    `json:"max_output_len"`
+}
+
+// DPDKVersion returns the bare version ("22.11.11") of the greeting's
+// "DPDK 22.11.11".
+func (i TelemetryInfo) DPDKVersion() string {
+	return strings.TrimSpace(strings.TrimPrefix(i.Version, "DPDK"))
+}
+
+// Telemetry is a connection to one DPDK telemetry v2 socket. It is not safe
+// for concurrent use: the protocol is one request, one reply.
+type Telemetry struct {
+	Path string        `json:"path"`
+	Info TelemetryInfo `json:"info"`
+	conn *net.UnixConn
+	buf  []byte
+}
+
+// DialTelemetry connects to the socket at path (a real path: use
+// Host.Path for a machine path) and reads its greeting.
+func DialTelemetry(ctx context.Context, path string) (*Telemetry, error) {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unixpacket", path)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to telemetry %s: %w", path, unwrapOpErr(err))
+	}
+	t := &Telemetry{Path: path, conn: c.(*net.UnixConn), buf: make([]byte, 4096)}
+	greeting, err := t.read(ctx)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("telemetry %s: reading greeting: %w", path, err)
+	}
+	if err := json.Unmarshal(greeting, &t.Info); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("telemetry %s: greeting is not JSON (%q): %w", path, clip(greeting), err)
+	}
+	switch n := t.Info.MaxOutputLen; {
+	case n <= 0:
+		// Pre-20.05 greetings lacked it; DPDK's fixed size then was 16 KiB.
+		t.buf = make([]byte, 16<<10)
+	case n > maxTelemetryOutput:
+		c.Close()
+		return nil, fmt.Errorf("telemetry %s: greeting announces max_output_len %d, more than %d", path, n, maxTelemetryOutput)
+	default:
+		t.buf = make([]byte, n)
+	}
+	return t, nil
+}
+
+// DialTelemetry connects to the telemetry socket at machine path p.
+func (h *Host) DialTelemetry(ctx context.Context, p string) (*Telemetry, error) {
+	return DialTelemetry(ctx, h.Path(p))
+}
+
+// Close closes the connection.
+func (t *Telemetry) Close() error { return t.conn.Close() }
+
+// Query sends cmd ("/ethdev/info,0") and returns the value of the reply's
+// single key (the command without its parameters). A null value is
+// ErrTelemetryNull.
+func (t *Telemetry) Query(ctx context.Context, cmd string) (json.RawMessage, error) {
+	// DPDK reads commands into a 1 KiB buffer and matches at most 56 bytes
+	// of command name; anything else could never be answered.
+	if !strings.HasPrefix(cmd, "/") || len(cmd) >= 1024 || strings.ContainsRune(cmd, 0) {
+		return nil, fmt.Errorf("telemetry command %q: must start with / and be shorter than 1024 bytes", cmd)
+	}
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	stop := t.watch(ctx)
+	defer stop()
+	if _, err := t.conn.Write([]byte(cmd)); err != nil {
+		return nil, fmt.Errorf("telemetry %s: sending %s: %w", t.Path, cmd, ctxErr(ctx, err))
+	}
+	reply, err := t.read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry %s: %s: %w", t.Path, cmd, err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(reply, &m); err != nil {
+		return nil, fmt.Errorf("telemetry %s: %s: reply is not a JSON object (%q): %w", t.Path, cmd, clip(reply), err)
+	}
+	name, _, _ := strings.Cut(cmd, ",")
+	v, ok := m[name]
+	if !ok || len(m) != 1 {
+		return nil, fmt.Errorf("telemetry %s: %s: reply %q does not answer the command", t.Path, cmd, clip(reply))
+	}
+	if string(v) == "null" {
+		return nil, fmt.Errorf("telemetry %s: %s: %w", t.Path, cmd, ErrTelemetryNull)
+	}
+	return v, nil
+}
+
+// QueryInto runs Query and unmarshals the value into v.
+func (t *Telemetry) QueryInto(ctx context.Context, cmd string, v any) error {
+	raw, err := t.Query(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("telemetry %s: %s: unexpected reply %q: %w", t.Path, cmd, clip(raw), err)
+	}
+	return nil
+}
+
+// read reads one packet. SOCK_SEQPACKET keeps message boundaries, so one
+// read is one reply; MSG_TRUNC tells a reply was cut to the buffer.
+func (t *Telemetry) read(ctx context.Context) ([]byte, error) {
+	stop := t.watch(ctx)
+	defer stop()
+	n, _, flags, _, err := t.conn.ReadMsgUnix(t.buf, nil)
+	if err == nil && n == 0 {
+		err = io.EOF
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+		return nil, ErrTelemetryClosed
+	}
+	if err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	if flags&syscall.MSG_TRUNC != 0 {
+		return nil, fmt.Errorf("%w (buffer %d bytes)", ErrTelemetryTruncated, len(t.buf))
+	}
+	return append([]byte(nil), t.buf[:n]...), nil
+}
+
+// watch applies ctx's deadline to the socket and unblocks it when ctx is
+// cancelled; stop undoes both.
+func (t *Telemetry) watch(ctx context.Context) (stop func()) {
+	dl, _ := ctx.Deadline()
+	t.conn.SetDeadline(dl)
+	after := context.AfterFunc(ctx, func() { t.conn.SetDeadline(time.Unix(1, 0)) })
+	return func() {
+		after()
+		t.conn.SetDeadline(time.Time{})
+	}
+}
+
+func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, DefaultTelemetryTimeout)
+}
+
+// ctxErr prefers the context's reason (deadline, cancel) over the socket's
+// i/o timeout it caused. The socket's deadline is the context's, so a
+// socket timeout is the context's deadline even when the context's own
+// timer has not fired yet.
+func ctxErr(ctx context.Context, err error) error {
+	if ce := ctx.Err(); ce != nil {
+		return fmt.Errorf("no answer: %w", ce)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("no answer: %w", context.DeadlineExceeded)
+	}
+	return unwrapOpErr(err)
+}
+
+func unwrapOpErr(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err
+	}
+	return err
+}
+
+// clip shortens a reply for an error message.
+func clip(b []byte) string {
+	const n = 120
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}

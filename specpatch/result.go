@@ -87,19 +87,18 @@ type Result struct {
 // findings.
 func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	if !r.Check && r.Diff != "" {
-		for _, l := range strings.SplitAfter(r.Diff, "\n") {
+		for _, l := range strings.Split(strings.TrimSuffix(r.Diff, "\n"), "\n") {
 			switch {
 			case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
-				io.WriteString(w, st.Bold(l))
+				l = st.Bold(l)
 			case strings.HasPrefix(l, "@@"):
-				io.WriteString(w, st.Cyan(l))
+				l = st.Cyan(l)
 			case strings.HasPrefix(l, "+"):
-				io.WriteString(w, st.Green(l))
+				l = st.Green(l)
 			case strings.HasPrefix(l, "-"):
-				io.WriteString(w, st.Red(l))
-			default:
-				io.WriteString(w, l)
+				l = st.Red(l)
 			}
+			fmt.Fprintln(w, l)
 		}
 		fmt.Fprintln(w)
 	}

@@ -147,6 +147,8 @@ do its job (see docs/exit-codes.md).`,
 
 	cmd.AddCommand(
 		newVersionCmd(a),
+		newSpecpatchCmd(a),
+		newPcapCmd(a),
 		newCheckCmd(a),
 	)
 	return cmd

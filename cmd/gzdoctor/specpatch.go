@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/specpatch"
+	"github.com/spf13/cobra"
+)
+
+type specpatchOptions struct {
+	Spec     string
+	Write    bool
+	Backup   bool
+	Out      string
+	Check    bool
+	Bump     string
+	Packager string
+	Branch   string
+}
+
+func newSpecpatchCmd(a *app) *cobra.Command {
+	o := &specpatchOptions{}
+	cmd := &cobra.Command{
+		Use:   "specpatch SPEC",
+		Short: "Make a dpdk.spec build and package the pcap PMD and dpdk-pdump",
+		Long: `specpatch reads an RPM dpdk.spec, finds how it configures DPDK (make + sed,
+make + setconf, make + a config file from a Source, meson, %meson, shell-array
+allowlists) and shows the smallest change that makes it build and package the
+pcap PMD and dpdk-pdump, as a unified diff with one line of explanation per
+change. Nothing is written unless --write or --out is given.
+
+-o is the global output format (text or json); write the patched spec to
+another file with --out (-O).
+
+Exit codes: 0 nothing to change, or the change was shown/written; 1 with
+--check when a change is needed, or when something specpatch cannot change
+keeps pdump out (a source patch that drops app/); 3 when the file is not a
+spec specpatch can read (nothing is written then).`,
+		Example: `  gzdoctor specpatch dpdk.spec
+  gzdoctor specpatch --check dpdk.spec
+  gzdoctor specpatch -i --backup --bump "Build the pcap PMD and pdump for gazelle" dpdk.spec
+  gzdoctor specpatch --out dpdk-pcap.spec dpdk.spec`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Spec = args[0]
+			return runSpecpatch(cmd.Context(), a, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.Write, "write", "i", false, "write the patched spec in place (atomically, keeping its mode)")
+	f.BoolVar(&o.Backup, "backup", false, "with --write, keep the original as SPEC.orig")
+	f.StringVarP(&o.Out, "out", "O", "", "write the patched spec to this file instead (-o is the output format)")
+	f.BoolVar(&o.Check, "check", false, "change nothing; exit 1 if the spec needs a change, 0 if not")
+	f.StringVar(&o.Bump, "bump", "", "when something changes, bump Release and add this %changelog entry")
+	f.StringVar(&o.Packager, "packager", "", `%changelog author "Name <email>" (default: RPM_PACKAGER, then git config)`)
+	f.StringVar(&o.Branch, "branch", "", "edit only the %if/%ifarch arms whose directive contains this text (e.g. \"%ifarch aarch64\")")
+	cmd.MarkFlagsMutuallyExclusive("check", "write")
+	cmd.MarkFlagsMutuallyExclusive("check", "out")
+	cmd.MarkFlagsMutuallyExclusive("write", "out")
+	return cmd
+}
+
+func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
+	if o.Backup && !o.Write {
+		return usageError("--backup needs --write")
+	}
+	data, err := os.ReadFile(o.Spec)
+	if err != nil {
+		return failure(fmt.Errorf("reading %s: %w", o.Spec, err))
+	}
+	opts := specpatch.Options{File: o.Spec, Branch: o.Branch, Bump: o.Bump, Now: time.Now()}
+	if o.Bump != "" && !o.Check {
+		opts.Packager = packager(ctx, o.Packager, filepath.Dir(o.Spec))
+	} else {
+		opts.Bump = ""
+	}
+	res, out, err := specpatch.Patch(data, opts)
+	if err != nil {
+		var pe *specpatch.ParseError
+		if errors.As(err, &pe) {
+			return failure(fmt.Errorf("%s: %w", o.Spec, err))
+		}
+		return failure(err)
+	}
+	res.Check = o.Check
+	if !o.Check && res.Diff != "" {
+		switch {
+		case o.Write:
+			if o.Backup {
+				res.Backup = o.Spec + ".orig"
+				if err := specpatch.WriteFileAtomic(res.Backup, data, o.Spec); err != nil {
+					return failure(err)
+				}
+			}
+			if err := specpatch.WriteFileAtomic(o.Spec, out, o.Spec); err != nil {
+				return failure(err)
+			}
+			res.Written = o.Spec
+		case o.Out != "":
+			if err := specpatch.WriteFileAtomic(o.Out, out, o.Spec); err != nil {
+				return failure(err)
+			}
+			res.Written = o.Out
+		}
+	} else if o.Out != "" && !o.Check {
+		// Nothing to change: the output is the spec as it is.
+		if err := specpatch.WriteFileAtomic(o.Out, data, o.Spec); err != nil {
+			return failure(err)
+		}
+		res.Written = o.Out
+	}
+	if err := a.render("specpatch", res); err != nil {
+		return failure(err)
+	}
+	switch {
+	case res.Verdict == specpatch.VerdictBlocked:
+		return errProblemFound
+	case o.Check && res.Verdict != specpatch.VerdictGood:
+		return errProblemFound
+	}
+	return nil
+}
+
+// packager finds the %changelog author as rpmdev-packager does: the flag,
+// RPM_PACKAGER, then git's user.name and user.email.
+func packager(ctx context.Context, flag, dir string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := os.Getenv("RPM_PACKAGER"); v != "" {
+		return v
+	}
+	git := func(key string) string {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "git", "config", "--get", key)
+		cmd.Dir = dir
+		b, err := cmd.Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	name, email := git("user.name"), git("user.email")
+	switch {
+	case name != "" && email != "":
+		return name + " <" + email + ">"
+	default:
+		return name
+	}
+}

@@ -1,0 +1,294 @@
+package runbooks
+
+import (
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"text/template"
+)
+
+// cpattern is a compiled pattern and what it belongs to.
+type cpattern struct {
+	node     int
+	kind     patternKind
+	re       *regexp.Regexp
+	src      *Pattern
+	keyword  string
+	requires []ccond
+	unless   []ccond
+}
+
+type patternKind int
+
+const (
+	kindTrigger patternKind = iota
+	kindEvidence
+	kindSignal
+)
+
+// ccond is a Condition with its IDs resolved to node indexes.
+type ccond struct {
+	any     []int
+	where   string
+	within  int
+	differs string
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+var checkRE = regexp.MustCompile(`^CHK-\d\d$`)
+
+func (c *Catalogue) compileNode(i int) []string {
+	n := c.nodes[i]
+	var problems []string
+	bad := func(format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("%s: %s: ", n.file(), n.id)+fmt.Sprintf(format, args...))
+	}
+	if !idRE.MatchString(n.id) {
+		bad("id must be kebab-case")
+	}
+	if s := n.signal; s != nil {
+		if s.Title == "" {
+			bad("signal needs a title")
+		}
+		if len(s.Patterns) == 0 {
+			bad("signal needs at least one pattern")
+		}
+		for j := range s.Patterns {
+			problems = append(problems, c.compilePattern(i, kindSignal, &s.Patterns[j], nil)...)
+		}
+		return problems
+	}
+	e := n.entry
+	if e.Title == "" {
+		bad("title is empty")
+	}
+	if !slices.Contains(severities, e.Severity) {
+		bad("severity %q: want one of %s", e.Severity, strings.Join(severities, ", "))
+	}
+	if !slices.Contains(sides, e.Side) {
+		bad("side %q: want one of %s", e.Side, strings.Join(sides, ", "))
+	}
+	if !slices.Contains(phases, e.Phase) {
+		bad("phase %q: want one of %s", e.Phase, strings.Join(phases, ", "))
+	}
+	if len(e.Patterns) == 0 {
+		bad("needs at least one pattern")
+	}
+	if strings.TrimSpace(e.Cause) == "" {
+		bad("cause is empty")
+	}
+	if len(e.Fix) == 0 && !e.Benign {
+		bad("fix needs at least one step")
+	}
+	for _, ch := range e.Checks {
+		if !checkRE.MatchString(ch) {
+			bad("check %q is not a CHK-nn id", ch)
+		}
+	}
+	for name, x := range e.Extract {
+		if !slices.Contains(normalizers, x.Normalize) {
+			bad("extract %s: normalize %q: want one of %q", name, x.Normalize, normalizers)
+		}
+	}
+	for j := range e.Patterns {
+		problems = append(problems, c.compilePattern(i, kindTrigger, &e.Patterns[j], e.Extract)...)
+	}
+	for j := range e.Evidence {
+		problems = append(problems, c.compilePattern(i, kindEvidence, &e.Evidence[j], e.Extract)...)
+	}
+	for _, cond := range append(slices.Clone(e.Requires), e.Unless...) {
+		if _, err := c.resolve(cond); err != nil {
+			bad("%v", err)
+		}
+	}
+	for _, id := range e.Explains {
+		if j, ok := c.byID[id]; !ok || c.nodes[j].entry == nil {
+			bad("explains unknown entry %q", id)
+		} else if !slices.Contains(c.nodes[i].explains, j) {
+			c.nodes[i].explains = append(c.nodes[i].explains, j)
+		}
+	}
+	for _, id := range e.SymptomOf {
+		if j, ok := c.byID[id]; !ok || c.nodes[j].entry == nil {
+			bad("symptom_of unknown entry %q", id)
+		} else if !slices.Contains(c.nodes[j].explains, i) {
+			c.nodes[j].explains = append(c.nodes[j].explains, i)
+		}
+	}
+	for _, a := range e.Alternatives {
+		if j, ok := c.byID[a.ID]; !ok || c.nodes[j].entry == nil {
+			bad("alternative %q is not an entry", a.ID)
+		}
+		if strings.TrimSpace(a.Tell) == "" {
+			bad("alternative %s: say what tells the two apart", a.ID)
+		}
+	}
+	if err := checkTemplate(e.Cause, e.Extract); err != nil {
+		bad("cause: %v", err)
+	}
+	for k, st := range e.Fix {
+		for _, text := range []string{st.Text, st.Command} {
+			if err := checkTemplate(text, e.Extract); err != nil {
+				bad("fix step %d: %v", k+1, err)
+			}
+		}
+	}
+	return problems
+}
+
+func (c *Catalogue) compilePattern(i int, kind patternKind, p *Pattern, extract map[string]Extraction) []string {
+	n := c.nodes[i]
+	var problems []string
+	bad := func(format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("%s: %s: pattern %q: ", n.file(), n.id, p.Regex)+fmt.Sprintf(format, args...))
+	}
+	re, err := regexp.Compile(p.Regex)
+	if err != nil {
+		bad("%v", err)
+		return problems
+	}
+	if p.Confidence != "" && !slices.Contains(confidences, p.Confidence) {
+		bad("confidence %q: want high, medium or low", p.Confidence)
+	}
+	for _, name := range re.SubexpNames() {
+		if name == "" || kind == kindSignal {
+			continue
+		}
+		if _, ok := extract[name]; !ok {
+			bad("group %q is not declared under extract", name)
+		}
+	}
+	if _, err := ToERE(p.Regex); err != nil {
+		bad("%v", err)
+	}
+	kw := p.Keyword
+	if kw == "" {
+		kw = requiredLiteral(p.Regex)
+	} else if !literalRequired(p.Regex, kw) {
+		bad("keyword %q is not a literal the regex requires", kw)
+	}
+	if len(kw) < 4 {
+		bad("no literal of 4+ characters the regex always needs; set keyword")
+	}
+	cp := &cpattern{node: i, kind: kind, re: re, src: p, keyword: kw}
+	for _, cond := range p.Requires {
+		cc, err := c.resolve(cond)
+		if err != nil {
+			bad("%v", err)
+		}
+		cp.requires = append(cp.requires, cc)
+	}
+	for _, cond := range p.Unless {
+		cc, err := c.resolve(cond)
+		if err != nil {
+			bad("%v", err)
+		}
+		cp.unless = append(cp.unless, cc)
+	}
+	c.patterns = append(c.patterns, cp)
+	return problems
+}
+
+func (c *Catalogue) resolve(cond Condition) (ccond, error) {
+	cc := ccond{where: cond.Where, within: cond.Within, differs: cond.Differs}
+	if len(cond.Any) == 0 {
+		return cc, fmt.Errorf("condition names no entry or signal")
+	}
+	switch cond.Where {
+	case "", "before", "after":
+	default:
+		return cc, fmt.Errorf("condition where %q: want before or after", cond.Where)
+	}
+	for _, id := range cond.Any {
+		j, ok := c.byID[id]
+		if !ok {
+			return cc, fmt.Errorf("condition names unknown id %q", id)
+		}
+		cc.any = append(cc.any, j)
+	}
+	return cc, nil
+}
+
+// checkTemplate parses a fix text and makes sure it names only declared
+// values.
+func checkTemplate(text string, extract map[string]Extraction) error {
+	if !strings.Contains(text, "{{") {
+		return nil
+	}
+	t, err := template.New("fix").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return err
+	}
+	vals := map[string]string{}
+	for k := range extract {
+		vals[k] = "x"
+	}
+	var sb strings.Builder
+	return t.Execute(&sb, vals)
+}
+
+// requiredLiteral returns the longest literal every match of re contains,
+// for the pre-filter. Case-folded literals count: the filter ignores case.
+func requiredLiteral(re string) string {
+	r, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	best := ""
+	for _, l := range literals(r.Simplify()) {
+		if len(l) > len(best) {
+			best = l
+		}
+	}
+	return best
+}
+
+func literalRequired(re, kw string) bool {
+	r, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return false
+	}
+	for _, l := range literals(r.Simplify()) {
+		if strings.Contains(strings.ToLower(l), strings.ToLower(kw)) {
+			return true
+		}
+	}
+	return false
+}
+
+// literals lists literal runs that every match must contain.
+func literals(r *syntax.Regexp) []string {
+	switch r.Op {
+	case syntax.OpLiteral:
+		return []string{string(r.Rune)}
+	case syntax.OpCapture:
+		return literals(r.Sub[0])
+	case syntax.OpPlus:
+		return literals(r.Sub[0])
+	case syntax.OpRepeat:
+		if r.Min >= 1 {
+			return literals(r.Sub[0])
+		}
+	case syntax.OpConcat:
+		var out []string
+		run := ""
+		for _, s := range r.Sub {
+			if s.Op == syntax.OpLiteral {
+				run += string(s.Rune)
+				continue
+			}
+			if run != "" {
+				out = append(out, run)
+				run = ""
+			}
+			out = append(out, literals(s)...)
+		}
+		if run != "" {
+			out = append(out, run)
+		}
+		return out
+	}
+	return nil
+}

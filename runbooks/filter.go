@@ -1,0 +1,190 @@
+package runbooks
+
+import "strings"
+
+// acFilter is the literal pre-filter: one Aho-Corasick automaton, ignoring
+// ASCII case, over every pattern's keyword and the words that make a line
+// look like an error. Most log lines contain none of them and cost one pass
+// over their bytes; only the rest are normalised and tried against regexes.
+type acFilter struct {
+	class  [256]uint8
+	nclass int
+	delta  []int32 // state*nclass+class → state
+	// States are numbered so that every state with an output is >= final:
+	// the hot loop tests one integer.
+	final int32
+	out   [][]int32 // state → keyword indexes (fail chain merged)
+	// Per keyword: the patterns it stands for, or none for a hint word.
+	kwPatterns [][]int
+	kwHint     []bool
+}
+
+// hintWords make a line look like an error to a reader; lines with one and
+// no known pattern are shown as "not recognised".
+var hintWords = []string{
+	"error", "fail", "cannot", "can not", "unable", "panic", "fatal", "invalid",
+	"denied", "refused", "could not", "couldn't", "not enough", "no such",
+	"abort", "mismatch", "timed out", "not allowed", "bye", "exiting",
+}
+
+func buildFilter(patterns []*cpattern) *acFilter {
+	f := &acFilter{}
+	kwIndex := map[string]int{}
+	addKW := func(kw string, pat int) {
+		kw = strings.ToLower(kw)
+		k, ok := kwIndex[kw]
+		if !ok {
+			k = len(f.kwPatterns)
+			kwIndex[kw] = k
+			f.kwPatterns = append(f.kwPatterns, nil)
+			f.kwHint = append(f.kwHint, false)
+		}
+		if pat < 0 {
+			f.kwHint[k] = true
+		} else {
+			f.kwPatterns[k] = append(f.kwPatterns[k], pat)
+		}
+	}
+	for i, p := range patterns {
+		addKW(p.keyword, i)
+	}
+	for _, w := range hintWords {
+		addKW(w, -1)
+	}
+	kws := make([]string, len(f.kwPatterns))
+	for kw, k := range kwIndex {
+		kws[k] = kw
+	}
+
+	// Byte classes: one per distinct (lower-cased) keyword byte, 0 for the rest.
+	f.nclass = 1
+	for _, kw := range kws {
+		for i := 0; i < len(kw); i++ {
+			c := kw[i]
+			if f.class[c] == 0 {
+				f.class[c] = uint8(f.nclass)
+				if up := upper(c); up != c {
+					f.class[up] = uint8(f.nclass)
+				}
+				f.nclass++
+			}
+		}
+	}
+
+	// Trie.
+	type tnode struct {
+		next map[uint8]int
+		fail int
+		out  []int32
+	}
+	trie := []tnode{{next: map[uint8]int{}}}
+	for k, kw := range kws {
+		s := 0
+		for i := 0; i < len(kw); i++ {
+			cl := f.class[kw[i]]
+			n, ok := trie[s].next[cl]
+			if !ok {
+				n = len(trie)
+				trie = append(trie, tnode{next: map[uint8]int{}})
+				trie[s].next[cl] = n
+			}
+			s = n
+		}
+		trie[s].out = append(trie[s].out, int32(k))
+	}
+
+	// Breadth-first: fail links and the full transition table.
+	nc := f.nclass
+	delta := make([]int32, len(trie)*nc)
+	queue := []int{}
+	for cl := 0; cl < nc; cl++ {
+		if n, ok := trie[0].next[uint8(cl)]; ok {
+			delta[cl] = int32(n)
+			trie[n].fail = 0
+			queue = append(queue, n)
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		trie[s].out = append(trie[s].out, trie[trie[s].fail].out...)
+		for cl := 0; cl < nc; cl++ {
+			if n, ok := trie[s].next[uint8(cl)]; ok {
+				trie[n].fail = int(delta[trie[s].fail*nc+cl])
+				delta[s*nc+cl] = int32(n)
+				queue = append(queue, n)
+			} else {
+				delta[s*nc+cl] = delta[trie[s].fail*nc+cl]
+			}
+		}
+	}
+
+	// Renumber: states without output first.
+	perm := make([]int32, len(trie))
+	next := int32(0)
+	for s := range trie {
+		if len(trie[s].out) == 0 {
+			perm[s] = next
+			next++
+		}
+	}
+	f.final = next
+	for s := range trie {
+		if len(trie[s].out) > 0 {
+			perm[s] = next
+			next++
+		}
+	}
+	f.delta = make([]int32, len(delta))
+	f.out = make([][]int32, len(trie))
+	for s := range trie {
+		ps := int(perm[s])
+		for cl := 0; cl < nc; cl++ {
+			f.delta[ps*nc+cl] = perm[delta[s*nc+cl]]
+		}
+		f.out[ps] = trie[s].out
+	}
+	return f
+}
+
+func upper(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+// hit reports whether b contains any keyword or hint word.
+func (f *acFilter) hit(b []byte) bool {
+	s := int32(0)
+	nc := int32(f.nclass)
+	delta, final, class := f.delta, f.final, &f.class
+	for _, c := range b {
+		s = delta[s*nc+int32(class[c])]
+		if s >= final {
+			return true
+		}
+	}
+	return false
+}
+
+// collect marks the patterns whose keyword occurs in s, and reports
+// whether a hint word does.
+func (f *acFilter) collect(s string, pats []bool) (hint bool) {
+	st := int32(0)
+	nc := int32(f.nclass)
+	for i := 0; i < len(s); i++ {
+		st = f.delta[st*nc+int32(f.class[s[i]])]
+		if st >= f.final {
+			for _, k := range f.out[st] {
+				if f.kwHint[k] {
+					hint = true
+				}
+				for _, p := range f.kwPatterns[k] {
+					pats[p] = true
+				}
+			}
+		}
+	}
+	return hint
+}

@@ -1,0 +1,182 @@
+package runbooks
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits that keep one pathological line from costing more than a screen.
+const (
+	maxLineBytes     = 64 << 10 // longer physical lines are cut here by the reader
+	maxMatchBytes    = 4096     // a logical line is matched on its first 4 KiB
+	maxEvidenceBytes = 400      // evidence text shown to the user
+)
+
+// logical is one message after unwrapping: Text is what the user sees as
+// evidence, Msg what patterns match (DPDK's `EAL:`/`fn():` prefixes gone).
+type logical struct {
+	Text string
+	Msg  string
+}
+
+var (
+	ansiRE = regexp.MustCompile(`\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])`)
+	// syslog / journalctl short and short-iso: "Apr  7 07:13:35 host prog[pid]: "
+	syslogRE = regexp.MustCompile(`^(?:<\d{1,3}>\d? ?)?(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) \S+ [^\s:\[]+(?:\[\d+\])?: `)
+	stampRE  = regexp.MustCompile(`^(?:\[?\d{4}[-/]\d\d[-/]\d\d[ T_]\d\d:\d\d:\d\d(?:[.,]\d+)?(?: ?(?:Z|[+-]\d\d:?\d\d|UTC))?\]?:?|\[\s*\d+\.\d+\]|\d\d:\d\d:\d\d(?:[.,]\d+)?|\[?\d{10}(?:\.\d+)?\]?|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\])\s+`)
+	levelRE  = regexp.MustCompile(`^(?:\[(?:INFO|WARN|WARNING|ERROR|ERR|DEBUG|NOTICE|CRIT)\]|(?:INFO|WARN|WARNING|ERROR|ERR|DEBUG|NOTICE|CRIT):)\s+`)
+	// DPDK log-type prefixes (§1.1) and the function prefixes that follow.
+	typeRE = regexp.MustCompile(`^(?:EAL|PCI_BUS|ETHDEV|PDUMP|VDEV_BUS|RING|MBUF|MEMPOOL|USER1|TELEMETRY|LSTACK|LTRAN|PORT|net_\w+|common_\w+): +`)
+	funcRE = regexp.MustCompile(`^(?:\w+\(\): +|\w+:\d+ +)`)
+	// A log-type prefix glued to the previous message (missing newline).
+	gluedRE = regexp.MustCompile(`[^\s(\[]((?:EAL|PCI_BUS|ETHDEV|PDUMP|VDEV_BUS): )`)
+)
+
+// normalize turns one physical line into its logical messages (usually
+// one; a JSON message with newlines or glued DPDK lines give several).
+func normalize(raw string) []logical {
+	s := strings.TrimRight(raw, "\r\n")
+	if strings.IndexByte(s, '\r') >= 0 {
+		// Terminal progress: only the last non-empty segment stays on screen.
+		segs := strings.Split(s, "\r")
+		s = ""
+		for i := len(segs) - 1; i >= 0; i-- {
+			if strings.TrimSpace(segs[i]) != "" {
+				s = segs[i]
+				break
+			}
+		}
+	}
+	if len(s) > maxMatchBytes {
+		s = s[:maxMatchBytes]
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0x1b) >= 0 {
+		s = ansiRE.ReplaceAllString(s, "")
+	}
+	s = stripControls(s)
+	texts := unwrap(s, 0)
+	var out []logical
+	for _, t := range texts {
+		for _, part := range splitGlued(t) {
+			out = append(out, logical{Text: part, Msg: message(part)})
+		}
+	}
+	return out
+}
+
+func stripControls(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// unwrap removes JSON envelopes, syslog/journal prefixes and timestamps,
+// repeatedly, since wrappers nest (a timestamp inside a journal line).
+func unwrap(s string, depth int) []string {
+	for range 4 {
+		t := strings.TrimLeft(s, " \t")
+		if strings.HasPrefix(t, "{") {
+			if msgs, ok := jsonMessage(t); ok && depth < 2 {
+				var out []string
+				for _, m := range msgs {
+					out = append(out, unwrap(m, depth+1)...)
+				}
+				return out
+			}
+		}
+		if loc := syslogRE.FindStringIndex(t); loc != nil {
+			s = t[loc[1]:]
+			continue
+		}
+		if loc := stampRE.FindStringIndex(t); loc != nil {
+			s = t[loc[1]:]
+			continue
+		}
+		if loc := levelRE.FindStringIndex(t); loc != nil {
+			s = t[loc[1]:]
+			continue
+		}
+		break
+	}
+	return []string{s}
+}
+
+// jsonMessage returns the message of a structured log line (zap/logrus
+// "msg", journalctl -o json "MESSAGE", docker "log"), split at newlines.
+func jsonMessage(s string) ([]string, bool) {
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(s), &obj); err != nil {
+		return nil, false
+	}
+	for _, k := range []string{"msg", "message", "MESSAGE", "log"} {
+		if v, ok := obj[k].(string); ok {
+			return strings.Split(strings.TrimRight(v, "\n"), "\n"), true
+		}
+	}
+	return nil, false
+}
+
+// splitGlued splits "…doesn't existEAL: Requested device …" (18.11–19.11
+// printed a message without its newline) into two messages.
+func splitGlued(s string) []string {
+	if !strings.Contains(s[min(1, len(s)):], ": ") {
+		return []string{s}
+	}
+	var out []string
+	for {
+		loc := gluedRE.FindStringSubmatchIndex(s)
+		if loc == nil || loc[2] == 0 {
+			break
+		}
+		out = append(out, s[:loc[2]])
+		s = s[loc[2]:]
+	}
+	return append(out, s)
+}
+
+// message strips what varies around the text DPDK formatted: leading
+// spaces, the log-type prefix and a function prefix.
+func message(s string) string {
+	m := strings.TrimSpace(s)
+	for range 3 {
+		loc := typeRE.FindStringIndex(m)
+		if loc == nil {
+			loc = funcRE.FindStringIndex(m)
+		}
+		if loc == nil {
+			break
+		}
+		m = strings.TrimSpace(m[loc[1]:])
+	}
+	return m
+}
+
+// clip shortens evidence text for display.
+func clip(s string) string {
+	if len(s) <= maxEvidenceBytes {
+		return s
+	}
+	cut := maxEvidenceBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -1,0 +1,115 @@
+package runbooks
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/ui"
+)
+
+// RenderText prints the report for a terminal: each finding with its
+// evidence, values and fix; symptoms briefly under their root; then what
+// was not recognised and what is harmless.
+func (r *Report) RenderText(w io.Writer, st ui.Style, verbose bool) error {
+	multi := len(r.Sources) > 1
+	if len(r.Findings) == 0 {
+		fmt.Fprintf(w, "%s No known cause found in %d %s.\n", st.Symbol("ok"), r.Lines, plural(r.Lines, "line", "lines"))
+		if len(r.Unrecognised) > 0 {
+			fmt.Fprintf(w, "\nThese lines look like errors but match nothing in the catalogue (%d):\n", r.UnrecognisedCount)
+			writeLines(w, st, r.Unrecognised, multi)
+			if more := r.UnrecognisedCount - int64(len(r.Unrecognised)); more > 0 {
+				fmt.Fprintf(w, "  %s\n", st.Dim(fmt.Sprintf("… and %d more", more)))
+			}
+			fmt.Fprintln(w, "\nIf one of them is the failure, a runbook entry for it is welcome: see 'gzdoctor runbooks lint'.")
+		}
+		writeBenign(w, st, r, multi)
+		return nil
+	}
+	for i, f := range r.Findings {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		symptom := len(f.SymptomOf) > 0
+		sym := st.Symbol("fail")
+		if f.Severity == "warn" || f.Severity == "info" || symptom {
+			sym = st.Symbol("warn")
+		}
+		fmt.Fprintf(w, "%s %s  %s %s\n", sym, st.Bold(f.ID), f.Title, st.Dim("("+f.Confidence+" confidence)"))
+		if symptom {
+			fmt.Fprintf(w, "  %s\n", st.Dim("symptom of "+strings.Join(f.SymptomOf, ", ")))
+		}
+		writeLines(w, st, f.Evidence, multi)
+		if f.MoreEvidence > 0 {
+			fmt.Fprintf(w, "  %s\n", st.Dim(fmt.Sprintf("… and %d more matching %s", f.MoreEvidence, plural(f.MoreEvidence, "line", "lines"))))
+		}
+		if len(f.Values) > 0 {
+			fmt.Fprintf(w, "  %s %s\n", st.Cyan("values:"), formatValues(f.Values))
+		}
+		if symptom && !verbose {
+			continue
+		}
+		fmt.Fprintf(w, "  %s %s\n", st.Cyan("cause:"), wrapIndent(f.Cause, 9))
+		fmt.Fprintf(w, "  %s\n", st.Cyan("fix:"))
+		for k, s := range f.Fix {
+			fmt.Fprintf(w, "    %d. %s\n", k+1, wrapIndent(s.Text, 7))
+			if s.Command != "" {
+				for _, c := range strings.Split(s.Command, "\n") {
+					fmt.Fprintf(w, "       %s\n", st.Green("$ "+c))
+				}
+			}
+		}
+		if len(f.Checks) > 0 {
+			fmt.Fprintf(w, "  %s %s\n", st.Cyan("confirm:"), "gzdoctor check "+strings.Join(f.Checks, " "))
+		}
+		for _, a := range f.Alternatives {
+			fmt.Fprintf(w, "  %s %s (%s): %s\n", st.Cyan("or:"), a.ID, a.Title, a.Tell)
+		}
+	}
+	writeBenign(w, st, r, multi)
+	return nil
+}
+
+func writeBenign(w io.Writer, st ui.Style, r *Report, multi bool) {
+	if len(r.Benign) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nHarmless (these look alarming but are normal, %d):\n", r.BenignCount)
+	writeLines(w, st, r.Benign, multi)
+}
+
+func writeLines(w io.Writer, st ui.Style, lines []Line, multi bool) {
+	for _, l := range lines {
+		pos := fmt.Sprintf("%5d", l.Number)
+		if multi && l.Source != "" {
+			pos = fmt.Sprintf("%s:%d", l.Source, l.Number)
+		}
+		fmt.Fprintf(w, "  %s  %s\n", st.Dim(pos), l.Text)
+	}
+}
+
+func formatValues(v map[string]string) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+v[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// wrapIndent keeps multi-line YAML text aligned under its label.
+func wrapIndent(s string, indent int) string {
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n"+strings.Repeat(" ", indent))
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -19,8 +19,8 @@ type Stats struct {
 	FileSize      int64       `json:"file_size"`
 	Interfaces    []Interface `json:"interfaces"`
 	Packets       int64       `json:"packets"`
-	CapturedBytes int64       `json:"captured_bytes"` // sum of captured lengths (capinfos' "Data size")
-	OriginalBytes int64       `json:"original_bytes"` // sum of lengths on the wire
+	CapturedBytes int64       `json:"captured_bytes"` // sum of captured lengths
+	OriginalBytes int64       `json:"original_bytes"` // sum of lengths on the wire (capinfos' "Data size")
 	// First and Last are the earliest and latest timestamps (capinfos'
 	// first and last packet time); absent when there are no packets.
 	First       *time.Time `json:"first,omitempty"`
@@ -28,10 +28,12 @@ type Stats struct {
 	SpanSeconds float64    `json:"span_seconds"`
 	TimeOrdered bool       `json:"time_ordered"` // every timestamp ≥ the one before
 	// Rates over the span; 0 when the span is 0.
-	PacketsPerSecond  float64          `json:"packets_per_second"`
-	BytesPerSecond    float64          `json:"bytes_per_second"` // captured bytes
+	PacketsPerSecond float64 `json:"packets_per_second"`
+	// Byte rates and the average packet size count bytes on the wire, as
+	// capinfos does.
+	BytesPerSecond    float64          `json:"bytes_per_second"`
 	BitsPerSecond     float64          `json:"bits_per_second"`
-	AveragePacketSize float64          `json:"average_packet_size"` // captured bytes
+	AveragePacketSize float64          `json:"average_packet_size"`
 	Directions        *DirectionCounts `json:"directions,omitempty"`
 	Protocols         Protocols        `json:"protocols"`
 	TopTalkers        []Talker         `json:"top_talkers"`
@@ -256,10 +258,10 @@ func (c *StatsCollector) Result(n int) Stats {
 		s.SpanSeconds = float64(span) / 1e9
 		if span > 0 {
 			s.PacketsPerSecond = float64(s.Packets) / s.SpanSeconds
-			s.BytesPerSecond = float64(s.CapturedBytes) / s.SpanSeconds
+			s.BytesPerSecond = float64(s.OriginalBytes) / s.SpanSeconds
 			s.BitsPerSecond = 8 * s.BytesPerSecond
 		}
-		s.AveragePacketSize = float64(s.CapturedBytes) / float64(s.Packets)
+		s.AveragePacketSize = float64(s.OriginalBytes) / float64(s.Packets)
 	}
 	if c.dirs.Inbound+c.dirs.Outbound > 0 {
 		d := c.dirs

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/elfcheck"
+	"github.com/spf13/cobra"
+)
+
+type elfcheckOptions struct {
+	Flat          bool
+	Require       string
+	JUnit         string
+	Match         string
+	LinkLine      string
+	SuggestPdump  string
+	Symbols       bool
+	Filter        string
+	PID           int
+	EALArgs       string
+	LDLibraryPath string
+	Platform      string
+}
+
+func newElfcheckCmd(a *app) *cobra.Command {
+	var o elfcheckOptions
+	cmd := &cobra.Command{
+		Use:   "elfcheck [FILE...]",
+		Short: "Show what lstack, ltran and gazelle-pdump are really linked with, without running them",
+		Long: `elfcheck reads ELF executables and shared objects (never executing them) and shows
+their dependency tree with the dynamic loader's rules, under --root; the DPDK they
+carry (librte libraries and ABI, static DPDK, drivers, the EAL plugin directory);
+whether the pcap PMD is reachable and rte_pdump_init referenced; and, with --match,
+whether a capture tool can attach to a primary.
+
+Exit codes: 0 fine, 1 a problem or an unmet --require, 2 usage, 3 a file is not
+ELF or cannot be read. See docs/elfcheck.md.`,
+		Example: `  gzdoctor elfcheck /usr/lib64/liblstack.so
+  gzdoctor elfcheck --require pcap-pmd,pdump,dpdk=22.11 --junit elf.xml build/ltran
+  gzdoctor elfcheck --match /usr/local/bin/gazelle-pdump /usr/bin/ltran
+  gzdoctor elfcheck --suggest-pdump-link /usr/lib64/liblstack.so
+  gzdoctor elfcheck --link-line build.log /usr/lib64/liblstack.so
+  gzdoctor elfcheck --symbols --filter 'socket|epoll' ./app
+  gzdoctor elfcheck --pid 1234`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runElfcheck(cmd, a, &o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.Flat, "flat", false, "a flat list of resolved paths in load order instead of the tree")
+	f.StringVar(&o.Require, "require", "", "CI gate: comma-separated pcap-pmd, pdump, dpdk=VERSION, deps")
+	f.StringVar(&o.JUnit, "junit", "", "write the --require results as JUnit XML to `FILE`")
+	f.StringVar(&o.Match, "match", "", "compare FILE (the primary) with this capture tool `OTHER` (gazelle-pdump)")
+	f.StringVar(&o.LinkLine, "link-line", "", "check the gcc/ld command line in `FILE` (- for stdin), against FILE if given")
+	f.StringVar(&o.SuggestPdump, "suggest-pdump-link", "", "print the gazelle-pdump link command matching `LIB` (liblstack.so, ltran)")
+	f.BoolVar(&o.Symbols, "symbols", false, "list the dynamic symbols, C++ names demangled")
+	f.StringVar(&o.Filter, "filter", "", "with --symbols: keep names matching this `REGEXP`")
+	f.IntVar(&o.PID, "pid", 0, "inspect running process `N`: its executable and the libraries it mapped")
+	f.StringVar(&o.EALArgs, "eal-args", "", "EAL arguments the primary runs with (their -d options load drivers)")
+	f.StringVar(&o.LDLibraryPath, "ld-library-path", "", "search these `DIRS` like LD_LIBRARY_PATH (never taken from the environment)")
+	f.StringVar(&o.Platform, "platform", "", "value of $PLATFORM (default: from the ELF machine)")
+	return cmd
+}
+
+func runElfcheck(cmd *cobra.Command, a *app, o *elfcheckOptions, args []string) error {
+	ctx := cmd.Context()
+	opts := elfcheck.Options{Root: a.opts.Root, LDLibraryPath: o.LDLibraryPath, Platform: o.Platform}
+	if o.EALArgs != "" {
+		opts.EALArgs = strings.Fields(o.EALArgs)
+	}
+	if o.Filter != "" && !o.Symbols {
+		return usageError("--filter needs --symbols")
+	}
+	if o.JUnit != "" && o.Require == "" {
+		return usageError("--junit needs --require")
+	}
+	modes := 0
+	for _, on := range []bool{o.Symbols, o.SuggestPdump != "", o.PID != 0} {
+		if on {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return usageError("--symbols, --suggest-pdump-link and --pid do not combine")
+	}
+
+	switch {
+	case o.Symbols:
+		if len(args) != 1 {
+			return usageError("--symbols takes exactly one FILE")
+		}
+		var re *regexp.Regexp
+		if o.Filter != "" {
+			var err error
+			if re, err = regexp.Compile(o.Filter); err != nil {
+				return usageError("--filter: %v", err)
+			}
+		}
+		list, err := elfcheck.DynamicSymbols(ctx, a.opts.Root, elfcheckPath(a, args[0]), re)
+		if err != nil {
+			return failure(err)
+		}
+		return a.render("elfcheck", list)
+	case o.SuggestPdump != "":
+		if len(args) > 0 {
+			return usageError("--suggest-pdump-link takes no FILE")
+		}
+		rep, err := elfcheck.Analyze(ctx, elfcheckPath(a, o.SuggestPdump), opts)
+		if err != nil {
+			return failure(err)
+		}
+		pl, err := elfcheck.SuggestPdumpLink(rep)
+		if err != nil {
+			return failure(err)
+		}
+		return a.render("elfcheck", pl)
+	}
+
+	var reqs []elfcheck.Requirement
+	if o.Require != "" {
+		var err error
+		if reqs, err = elfcheck.ParseRequirements(o.Require); err != nil {
+			return usageError("--require: %v", err)
+		}
+	}
+	res := &elfcheck.Result{Flat: o.Flat, Reports: []*elfcheck.Report{}}
+	switch {
+	case o.PID != 0:
+		if len(args) > 0 {
+			return usageError("--pid takes no FILE")
+		}
+		rep, err := elfcheck.AnalyzePID(ctx, o.PID, opts)
+		if err != nil {
+			return failure(err)
+		}
+		res.Reports = append(res.Reports, rep)
+	case len(args) == 0 && o.LinkLine == "":
+		return usageError("give at least one FILE, --pid, or --link-line")
+	}
+	for _, f := range args {
+		rep, err := elfcheck.Analyze(ctx, elfcheckPath(a, f), opts)
+		if err != nil {
+			return failure(err)
+		}
+		res.Reports = append(res.Reports, rep)
+	}
+	for _, rep := range res.Reports {
+		res.Requirements = append(res.Requirements, rep.Check(reqs)...)
+	}
+	if o.Match != "" {
+		if len(res.Reports) != 1 {
+			return usageError("--match compares one primary FILE (or --pid) with OTHER")
+		}
+		other, err := elfcheck.Analyze(ctx, elfcheckPath(a, o.Match), opts)
+		if err != nil {
+			return failure(err)
+		}
+		res.Match = elfcheck.Compare(res.Reports[0], other)
+	}
+	if o.LinkLine != "" {
+		text, err := elfcheckReadArg(a, o.LinkLine)
+		if err != nil {
+			return failure(err)
+		}
+		ll, err := elfcheck.ParseLinkLine(text)
+		if err != nil {
+			return failure(fmt.Errorf("--link-line %s: %w", o.LinkLine, err))
+		}
+		var against *elfcheck.Report
+		if len(res.Reports) == 1 {
+			against = res.Reports[0]
+		}
+		res.LinkLine = elfcheck.CheckLinkLine(ll, against)
+	}
+	if o.JUnit != "" {
+		if err := elfcheckWriteAtomic(o.JUnit, func(w io.Writer) error { return elfcheck.WriteJUnit(w, res.Requirements) }); err != nil {
+			return failure(fmt.Errorf("--junit: %w", err))
+		}
+	}
+	if err := a.render("elfcheck", res); err != nil {
+		return failure(err)
+	}
+	if res.Failed() {
+		return errProblemFound
+	}
+	return nil
+}
+
+// elfcheckPath makes a relative FILE absolute against the working directory when
+// inspecting the live machine; under --root paths are machine paths.
+func elfcheckPath(a *app, p string) string {
+	if filepath.IsAbs(p) || filepath.Clean(a.opts.Root) != "/" {
+		return p
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+func elfcheckReadArg(a *app, name string) (string, error) {
+	if name == "-" {
+		b, err := io.ReadAll(io.LimitReader(a.streams.In, 16<<20))
+		return string(b), err
+	}
+	b, err := os.ReadFile(name)
+	return string(b), err
+}
+
+// elfcheckWriteAtomic writes through a temporary file in the same directory and
+// renames it, so a CI job never reads half a report.
+func elfcheckWriteAtomic(name string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}

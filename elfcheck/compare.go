@@ -1,0 +1,218 @@
+package elfcheck
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/ui"
+)
+
+// Difference is one way a primary and its capture tool differ.
+type Difference struct {
+	ID       string `json:"id"`       // dpdk-version, linkage, mempool-ops, tailqs, pcap-pmd, pdump-init, plugin-dir, librte-set, drivers
+	Severity string `json:"severity"` // fail (capture will not work), warn, info
+	Message  string `json:"message"`
+	Why      string `json:"why"`
+}
+
+// Match is the verdict of comparing a primary with its capture tool.
+type Match struct {
+	Primary     string       `json:"primary"`
+	Capture     string       `json:"capture"`
+	Compatible  bool         `json:"compatible"`
+	Differences []Difference `json:"differences"`
+}
+
+// staticTailqOwner maps DPDK 22.11's EAL_REGISTER_TAILQ variables to the
+// library that registers them, so a static build can be compared with a
+// shared one.
+var staticTailqOwner = map[string]string{
+	"rte_uio_tailq": "bus_pci", "rte_vfio_tailq": "bus_pci",
+	"rte_ring_tailq": "ring", "rte_mempool_tailq": "mempool",
+	"mbuf_dynfield_tailq": "mbuf", "mbuf_dynflag_tailq": "mbuf",
+	"rte_hash_tailq": "hash", "rte_fbk_hash_tailq": "hash", "rte_thash_tailq": "hash",
+	"rte_lpm_tailq": "lpm", "rte_lpm6_tailq": "lpm", "rte_reorder_tailq": "reorder",
+	"rte_efd_tailq": "efd", "rte_member_tailq": "member", "rte_acl_tailq": "acl",
+	"rte_distributor_tailq": "distributor", "rte_stack_tailq": "stack",
+	"rte_dpaa_tailq": "bus_dpaa", "rte_fslmc_tailq": "bus_fslmc",
+}
+
+// Compare checks that capture (gazelle-pdump, dpdk-pdump, dpdk-dumpcap) can
+// attach to primary (ltran, an application linked with liblstack.so): the
+// facts DPDK's multi-process model needs to be equal, and what the primary
+// must carry for pdump. Failures are the ones seen on the lab.
+func Compare(primary, capture *Report) *Match {
+	m := &Match{Primary: primary.Path, Capture: capture.Path, Differences: []Difference{}}
+	add := func(id, sev, msg, why string) {
+		m.Differences = append(m.Differences, Difference{ID: id, Severity: sev, Message: msg, Why: why})
+	}
+	p, c := &primary.DPDK, &capture.DPDK
+	if p.Linkage == "none" || c.Linkage == "none" {
+		who := primary.Path
+		if c.Linkage == "none" {
+			who = capture.Path
+		}
+		add("linkage", "fail", who+" carries no DPDK", "a DPDK secondary can only attach to a DPDK primary of the same build")
+		return m.finish()
+	}
+	switch {
+	case p.Version != "" && c.Version != "" && p.Version != c.Version && strings.Count(p.Version, ".") == 2 && strings.Count(c.Version, ".") == 2:
+		add("dpdk-version", "fail", fmt.Sprintf("DPDK %s in the primary, %s in the capture tool", p.Version, c.Version),
+			"EAL compares the full version in the shared memory config: \"EAL: Primary and secondary process DPDK version mismatch\" and the secondary exits")
+	case p.Release != "" && c.Release != "" && p.Release != c.Release:
+		add("dpdk-version", "fail", fmt.Sprintf("DPDK %s in the primary, %s in the capture tool", p.Release, c.Release),
+			"different releases lay out shared memory differently; EAL refuses the secondary (version mismatch)")
+	}
+	if p.Linkage != c.Linkage {
+		add("linkage", "warn", fmt.Sprintf("DPDK linked %s in the primary, %s in the capture tool", p.Linkage, c.Linkage),
+			"a static build registers only the drivers, mempool ops and tailqs linked into it; a shared build also loads the plugin directory, so the two sets rarely agree")
+	}
+	if !p.PcapPMD.Reachable {
+		add("pcap-pmd", "fail", "the primary cannot probe the pcap PMD: "+p.PcapPMD.Detail,
+			"pdump hot-plugs a net_pcap vdev in the primary: \"EAL: Failed to hotplug add device\", \"vdev creation failed:create_mp_ring_vdev\" (the seed guide's error 3)")
+	}
+	if !p.Pdump.Referenced && !p.Pdump.Defined {
+		add("pdump-init", "fail", "the primary does not reference rte_pdump_init",
+			"without rte_pdump_init() the primary has no mp_pdump action: \"Fail to recv reply for request ...:mp_pdump\"")
+	}
+	fs := newRootFS(primary.Root)
+	pOps, cOps := p.MempoolOps, c.MempoolOps
+	if p.Linkage == c.Linkage {
+		if strings.Join(pOps, ",") != strings.Join(cOps, ",") {
+			add("mempool-ops", "fail", fmt.Sprintf("mempool ops registered at start-up: primary [%s], capture [%s]", strings.Join(pOps, ", "), strings.Join(cOps, ", ")),
+				"a mempool stores the index of its ops in a per-process table filled in constructor order; a different order makes the secondary use the wrong driver for the primary's mbufs (lab: pdump captures nothing, the primary floods \"mempool/dpaa2: Failed to allocate IO portal\")")
+		}
+	} else {
+		add("mempool-ops", "warn", "mempool ops order cannot be proven equal between a static and a shared build",
+			"the ops table index must mean the same driver in both processes; link both against the same librte set")
+	}
+	pTq, pOK := tailqOwners(fs, p)
+	cTq, cOK := tailqOwners(newRootFS(capture.Root), c)
+	if pOK && cOK {
+		var extra []string
+		for t := range cTq {
+			if !pTq[t] {
+				extra = append(extra, t)
+			}
+		}
+		sort.Strings(extra)
+		if len(extra) > 0 {
+			add("tailqs", "fail", "the capture tool registers tailqs the primary does not: "+strings.Join(extra, ", "),
+				"a secondary looks up each of its tailqs in the primary's shared memory: \"EAL: Cannot initialize tailq: UIO_RESOURCE_LIST\", \"Cannot init tail queues for objects\"")
+		}
+	} else if p.Linkage != c.Linkage {
+		add("tailqs", "warn", "tailq registrations unknown (a static build stripped of .symtab)",
+			"a secondary needs every tailq it registers to exist in the primary")
+	}
+	if p.PluginDirUsed && c.PluginDirUsed && p.PluginDir != c.PluginDir {
+		add("plugin-dir", "warn", fmt.Sprintf("plugin directories differ: %s vs %s", p.PluginDir, c.PluginDir),
+			"each process loads every driver in its plugin directory; different directories register different drivers and mempool ops")
+	}
+	onlyP, onlyC := diffSets(componentSet(p.Libraries), componentSet(c.Libraries))
+	if len(onlyP)+len(onlyC) > 0 {
+		add("librte-set", "info", fmt.Sprintf("librte only in the primary: [%s]; only in the capture tool: [%s]", strings.Join(onlyP, " "), strings.Join(onlyC, " ")),
+			"libraries that only register APIs are harmless; drivers, mempool ops and tailqs are checked above")
+	}
+	return m.finish()
+}
+
+func (m *Match) finish() *Match {
+	m.Compatible = true
+	for _, d := range m.Differences {
+		if d.Severity == "fail" {
+			m.Compatible = false
+		}
+	}
+	return m
+}
+
+func componentSet(libs []string) map[string]bool {
+	s := map[string]bool{}
+	for _, l := range libs {
+		if d, ok := parseLibrte(l); ok {
+			s[d.Component] = true
+		}
+	}
+	return s
+}
+
+func diffSets(a, b map[string]bool) (onlyA, onlyB []string) {
+	for k := range a {
+		if !b[k] {
+			onlyA = append(onlyA, k)
+		}
+	}
+	for k := range b {
+		if !a[k] {
+			onlyB = append(onlyB, k)
+		}
+	}
+	sort.Strings(onlyA)
+	sort.Strings(onlyB)
+	return onlyA, onlyB
+}
+
+// tailqOwners is the set of libraries (components) that register tailqs at
+// start-up: linked ones, plus, for a shared EAL, the plugin directory's.
+func tailqOwners(fs rootFS, f *DPDKFacts) (map[string]bool, bool) {
+	set := map[string]bool{}
+	for _, t := range f.Tailqs {
+		if d, ok := parseLibrte(t); ok {
+			set[d.Component] = true
+		} else if owner, ok := staticTailqOwner[t]; ok {
+			set[owner] = true
+		} else {
+			set[t] = true
+		}
+	}
+	if f.Linkage == "static" && len(set) == 0 {
+		return nil, false
+	}
+	if f.PluginDirUsed && f.PluginDir != "" {
+		ents, _ := fs.readDir(f.PluginDir)
+		for _, e := range ents {
+			d, ok := parseLibrte(e.Name())
+			if !ok || set[d.Component] || !strings.HasSuffix(e.Name(), ".so") {
+				continue
+			}
+			p := path.Join(f.PluginDir, e.Name())
+			hp, err := fs.hostPath(p)
+			if err != nil {
+				continue
+			}
+			o, err := openObject(p, hp)
+			if err != nil {
+				continue
+			}
+			syms, _ := o.dynSymbols()
+			for _, s := range syms {
+				if s.Name == symTailq && s.Section == 0 {
+					set[d.Component] = true
+				}
+			}
+			o.close()
+		}
+	}
+	return set, true
+}
+
+// RenderText prints the verdict and each difference with its reason.
+func (m *Match) RenderText(w io.Writer, st ui.Style, verbose bool) error {
+	fmt.Fprintf(w, "%s primary %s\n  vs capture tool %s\n", st.Bold("match:"), m.Primary, m.Capture)
+	for _, d := range m.Differences {
+		if d.Severity == "info" && !verbose {
+			continue
+		}
+		fmt.Fprintf(w, "%s %s %s\n", st.Symbol(d.Severity), d.Message, st.Dim("["+d.ID+"]"))
+		fmt.Fprintf(w, "    why: %s\n", d.Why)
+	}
+	if m.Compatible {
+		fmt.Fprintf(w, "%s compatible: the capture tool can attach to this primary\n", st.Symbol("ok"))
+	} else {
+		fmt.Fprintf(w, "%s not compatible: fix the differences marked %s\n", st.Symbol("fail"), ui.SymbolFail)
+	}
+	return nil
+}

@@ -1,0 +1,417 @@
+package elfcheck
+
+import (
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+// LibDPDK describes one librte library.
+type LibDPDK struct {
+	Component string   `json:"component"`         // "eal", "net_pcap", "mempool_ring"
+	Class     string   `json:"class,omitempty"`   // driver class: net, bus, mempool, common, crypto…; empty for core libraries
+	ABI       string   `json:"abi,omitempty"`     // SONAME version, "23"
+	Release   string   `json:"release,omitempty"` // DPDK release of that ABI, "22.11"
+	Drivers   []string `json:"drivers,omitempty"` // names from its PMD info strings
+}
+
+// Driver is a DPDK driver the program will have at start-up.
+type Driver struct {
+	Name  string `json:"name"`           // "net_pcap", "mempool_ring", or a PMD name
+	Class string `json:"class"`          // net, bus, mempool, …
+	Via   string `json:"via"`            // needed, static, plugin-dir, eal-arg
+	File  string `json:"file,omitempty"` // the object carrying it
+}
+
+// Reachability says whether and how a driver can be probed by the process.
+type Reachability struct {
+	Reachable bool     `json:"reachable"`
+	Via       []string `json:"via,omitempty"`   // needed, static, plugin-dir, eal-arg
+	Where     []string `json:"where,omitempty"` // the file(s) providing it
+	Detail    string   `json:"detail,omitempty"`
+}
+
+// PdumpUse says whether rte_pdump_init is referenced and defined.
+type PdumpUse struct {
+	Referenced   bool     `json:"referenced"`
+	ReferencedBy []string `json:"referenced_by,omitempty"`
+	Defined      bool     `json:"defined"`
+	DefinedIn    []string `json:"defined_in,omitempty"`
+}
+
+// DPDKFacts is the DPDK a file carries or loads.
+type DPDKFacts struct {
+	Linkage       string       `json:"linkage"` // none, shared, static, mixed
+	Version       string       `json:"version,omitempty"`
+	Release       string       `json:"release,omitempty"` // "22.11"
+	ABI           string       `json:"abi,omitempty"`
+	VersionSource string       `json:"version_source,omitempty"`
+	Libraries     []string     `json:"libraries,omitempty"` // librte SONAMEs/names in the tree, load order
+	StaticIn      []string     `json:"static_in,omitempty"` // objects with DPDK linked in statically
+	Drivers       []Driver     `json:"drivers,omitempty"`   // linked (needed/static) or named by -d
+	PluginDir     string       `json:"plugin_dir,omitempty"`
+	PluginDirFrom string       `json:"plugin_dir_from,omitempty"` // the librte_eal carrying the path
+	PluginDirUsed bool         `json:"plugin_dir_used"`           // only a shared EAL loads it
+	PluginFiles   int          `json:"plugin_files,omitempty"`    // driver files in it
+	EALDrivers    []string     `json:"eal_drivers,omitempty"`     // -d arguments
+	PcapPMD       Reachability `json:"pcap_pmd"`
+	Pdump         PdumpUse     `json:"pdump"`
+	// MempoolOps and Tailqs are the registrants in constructor order: the
+	// libraries importing rte_mempool_register_ops / rte_eal_tailq_register
+	// (shared), or the mp_hdlr_init_* / tailqinitfn_* constructors (static,
+	// while .symtab exists). Plugin-dir drivers register after these.
+	MempoolOps []string `json:"mempool_ops,omitempty"`
+	Tailqs     []string `json:"tailqs,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
+}
+
+var librteRE = regexp.MustCompile(`^librte_([a-z0-9_]+)\.so(?:\.([0-9.]+))?$`)
+
+var driverClasses = map[string]bool{
+	"net": true, "bus": true, "mempool": true, "common": true, "crypto": true, "compress": true, "event": true,
+	"baseband": true, "raw": true, "dma": true, "regex": true, "vdpa": true, "gpu": true, "ml": true, "pmd": true,
+}
+
+// parseLibrte splits "librte_net_pcap.so.23" into its DPDK facts.
+func parseLibrte(name string) (*LibDPDK, bool) {
+	m := librteRE.FindStringSubmatch(path.Base(name))
+	if m == nil {
+		return nil, false
+	}
+	d := &LibDPDK{Component: m[1]}
+	if i := strings.IndexByte(m[1], '_'); i > 0 && driverClasses[m[1][:i]] {
+		d.Class = m[1][:i]
+		if d.Class == "pmd" { // 19.11: librte_pmd_pcap is a net driver
+			d.Class = "net"
+		}
+	}
+	if m[2] != "" {
+		d.ABI = m[2]
+		d.Release = host.ABIRelease(d.ABI)
+		if d.Release == "" {
+			major, _, _ := strings.Cut(d.ABI, ".")
+			if d.Release = host.ABIRelease(major); d.Release != "" {
+				d.ABI = major
+			}
+		}
+		if d.Release == "" && strings.HasPrefix(d.ABI, "20.0") {
+			d.ABI, d.Release = "20.0", "19.11"
+		}
+	}
+	return d, true
+}
+
+func isPcapPMD(component string) bool { return component == "net_pcap" || component == "pmd_pcap" }
+
+// scanWorthy says whether l may carry DPDK: a librte library, the analysed
+// file, or anything whose dynamic symbols mention rte_ (liblstack.so).
+func scanWorthy(l *Library, main *Library) bool {
+	if l == main || strings.HasPrefix(l.Name, "librte_") || strings.HasPrefix(path.Base(l.Path), "librte_") {
+		return true
+	}
+	if l.obj == nil {
+		return false
+	}
+	syms, _ := l.obj.dynSymbols()
+	for _, s := range syms {
+		if strings.HasPrefix(s.Name, "rte_") {
+			return true
+		}
+	}
+	return false
+}
+
+// initOrder is the order constructors run in: dependencies before the
+// objects that need them (a depth-first post-order from the main object,
+// the topological order ld.so's _dl_sort_maps produces for a DAG).
+func initOrder(main *Library) []*Library {
+	var out []*Library
+	seen := map[*Library]bool{}
+	var visit func(l *Library)
+	visit = func(l *Library) {
+		if seen[l] {
+			return
+		}
+		seen[l] = true
+		for _, d := range l.deps {
+			visit(d)
+		}
+		out = append(out, l)
+	}
+	visit(main)
+	return out
+}
+
+func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string) DPDKFacts {
+	var f DPDKFacts
+	var eal *Library
+	shared, static := false, false
+	all := append([]*Library{main}, order...)
+	for _, l := range all {
+		d, ok := parseLibrte(l.Name)
+		if !ok && l.Soname != "" {
+			d, ok = parseLibrte(l.Soname)
+		}
+		if ok && l != main {
+			l.DPDK = d
+			shared = true
+			f.Libraries = append(f.Libraries, l.Name)
+			if d.Component == "eal" {
+				eal = l
+			}
+		}
+		if l.obj == nil || !scanWorthy(l, main) {
+			continue
+		}
+		sc := l.obj.dpdk()
+		for _, w := range sc.warnings {
+			f.Warnings = append(f.Warnings, l.Path+": "+w)
+		}
+		if l.DPDK != nil {
+			l.DPDK.Drivers = sc.pmdInfo
+		}
+		if sc.defines[symEALInit] && (l.DPDK == nil || l.DPDK.Component != "eal") {
+			static = true
+			f.StaticIn = append(f.StaticIn, l.Path)
+			for _, n := range sc.pmdInfo {
+				f.Drivers = append(f.Drivers, Driver{Name: n, Class: pmdClass(n), Via: "static", File: l.Path})
+			}
+			for _, reg := range sc.regs {
+				// PMD info strings name drivers as users know them; the
+				// constructor names are C variables, kept for buses (which
+				// have no PMD info) and for builds without PMD info.
+				if reg.kind == "bus" || (reg.kind == "driver" && len(sc.pmdInfo) == 0) {
+					if !hasDriver(f.Drivers, reg.name) {
+						f.Drivers = append(f.Drivers, Driver{Name: reg.name, Class: reg.kind, Via: "static", File: l.Path})
+					}
+				}
+			}
+			if f.Version == "" {
+				switch {
+				case sc.versionCode != "":
+					f.Version, f.VersionSource = sc.versionCode, l.Path+": rte_version_year/month/minor"
+				case sc.versionLit != "":
+					f.Version, f.VersionSource = sc.versionLit, l.Path+": version string"
+				}
+			}
+			if sc.pluginPath != "" && f.PluginDir == "" {
+				f.PluginDir, f.PluginDirFrom = sc.pluginPath, l.Path
+			}
+		}
+		if l.DPDK != nil && l.DPDK.Class != "" {
+			f.Drivers = append(f.Drivers, Driver{Name: l.DPDK.Component, Class: l.DPDK.Class, Via: "needed", File: l.Path})
+		}
+	}
+	switch {
+	case shared && static:
+		f.Linkage = "mixed"
+	case shared:
+		f.Linkage = "shared"
+	case static:
+		f.Linkage = "static"
+	default:
+		f.Linkage = "none"
+	}
+	if eal != nil {
+		f.ABI, f.Release = eal.DPDK.ABI, eal.DPDK.Release
+		if eal.obj != nil {
+			sc := eal.obj.dpdk()
+			if sc.versionCode != "" {
+				f.Version, f.VersionSource = sc.versionCode, eal.Path+": rte_version_year/month/minor"
+			} else if sc.versionLit != "" {
+				f.Version, f.VersionSource = sc.versionLit, eal.Path+": version string"
+			}
+			if sc.pluginPath != "" {
+				f.PluginDir, f.PluginDirFrom = sc.pluginPath, eal.Path
+			}
+		}
+		f.PluginDirUsed = f.PluginDir != ""
+		if f.Version == "" && f.Release != "" {
+			f.Version, f.VersionSource = f.Release, eal.Name+": SONAME"
+		}
+	}
+	if f.ABI == "" && f.PluginDir != "" {
+		// .../dpdk/pmds-23.0: the ABI EAL was built with, even when stripped.
+		if _, abi, ok := strings.Cut(path.Base(f.PluginDir), "pmds-"); ok {
+			major, _, _ := strings.Cut(abi, ".")
+			if rel := host.ABIRelease(major); rel != "" {
+				f.ABI, f.Release = major, rel
+			} else if rel := host.ABIRelease(abi); rel != "" {
+				f.ABI, f.Release = abi, rel
+			}
+		}
+	}
+	if f.Release == "" && f.Version != "" {
+		parts := strings.SplitN(f.Version, ".", 3)
+		if len(parts) >= 2 {
+			f.Release = parts[0] + "." + parts[1]
+		}
+	}
+	if f.Version == "" && f.Release != "" {
+		f.Version, f.VersionSource = f.Release, f.PluginDirFrom+": plugin directory ABI"
+	}
+
+	// Registrants in constructor order.
+	for _, l := range initOrder(main) {
+		if l.obj == nil || l.obj.scan == nil {
+			continue
+		}
+		sc := l.obj.scan
+		if l.DPDK != nil {
+			if sc.imports[symMempoolOps] {
+				f.MempoolOps = append(f.MempoolOps, l.Name)
+			}
+			if sc.imports[symTailq] {
+				f.Tailqs = append(f.Tailqs, l.Name)
+			}
+			continue
+		}
+		for _, reg := range sc.regs {
+			switch reg.kind {
+			case "mempool-ops":
+				f.MempoolOps = append(f.MempoolOps, reg.name)
+			case "tailq":
+				f.Tailqs = append(f.Tailqs, reg.name)
+			}
+		}
+	}
+
+	// rte_pdump_init.
+	for _, l := range all {
+		if l.obj == nil || l.obj.scan == nil {
+			continue
+		}
+		if l.obj.scan.imports[symPdumpInit] {
+			f.Pdump.Referenced = true
+			f.Pdump.ReferencedBy = append(f.Pdump.ReferencedBy, l.Path)
+		}
+		if l.obj.scan.defines[symPdumpInit] {
+			f.Pdump.Defined = true
+			f.Pdump.DefinedIn = append(f.Pdump.DefinedIn, l.Path)
+		}
+	}
+
+	// -d arguments and the plugin directory.
+	f.EALDrivers = ealDriverArgs(ealArgs)
+	var pluginPcap []string
+	if f.PluginDir != "" && f.PluginDirUsed {
+		ents, err := fs.readDir(f.PluginDir)
+		if err != nil {
+			f.Warnings = append(f.Warnings, "plugin directory "+f.PluginDir+": "+err.Error())
+		}
+		for _, e := range ents {
+			if !pluginName(e.Name(), f.ABI) {
+				continue
+			}
+			f.PluginFiles++
+			if d, ok := parseLibrte(e.Name()); ok && isPcapPMD(d.Component) && len(pluginPcap) == 0 && fs.isFile(path.Join(f.PluginDir, e.Name())) {
+				pluginPcap = append(pluginPcap, path.Join(f.PluginDir, e.Name()))
+			}
+		}
+	}
+	var ealPcap []string
+	for _, a := range f.EALDrivers {
+		if dirExists(fs, a) {
+			ents, _ := fs.readDir(a)
+			for _, e := range ents {
+				if d, ok := parseLibrte(e.Name()); ok && isPcapPMD(d.Component) {
+					ealPcap = append(ealPcap, path.Join(a, e.Name()))
+				}
+			}
+			continue
+		}
+		if d, ok := parseLibrte(path.Base(a)); ok {
+			f.Drivers = append(f.Drivers, Driver{Name: d.Component, Class: d.Class, Via: "eal-arg", File: a})
+			if isPcapPMD(d.Component) {
+				ealPcap = append(ealPcap, a)
+			}
+		}
+	}
+
+	// The pcap PMD.
+	p := &f.PcapPMD
+	for _, d := range f.Drivers {
+		if d.Via == "needed" && isPcapPMD(d.Name) {
+			p.Via, p.Where = appendOnce(p.Via, "needed"), append(p.Where, d.File)
+		}
+		if d.Via == "static" && (d.Name == "net_pcap" || d.Name == "pmd_pcap_drv" || d.Name == "eth_pcap") {
+			p.Via, p.Where = appendOnce(p.Via, "static"), appendOnce(p.Where, d.File)
+		}
+	}
+	if len(pluginPcap) > 0 {
+		p.Via, p.Where = append(p.Via, "plugin-dir"), append(p.Where, pluginPcap...)
+	}
+	if len(ealPcap) > 0 {
+		p.Via, p.Where = append(p.Via, "eal-arg"), append(p.Where, ealPcap...)
+	}
+	p.Reachable = len(p.Via) > 0
+	switch {
+	case f.Linkage == "none":
+		p.Detail = "no DPDK in this file or its dependencies"
+	case p.Reachable:
+	case f.PluginDir != "" && f.PluginDirUsed:
+		p.Detail = "not linked, not in the plugin directory " + f.PluginDir + ", not named by -d"
+	case f.Linkage == "static" && f.PluginDir != "":
+		p.Detail = "not linked in; a static EAL does not load its plugin directory " + f.PluginDir + "; not named by -d"
+	default:
+		p.Detail = "not linked and not named by -d"
+	}
+	sort.SliceStable(f.Drivers, func(i, j int) bool { return f.Drivers[i].Class < f.Drivers[j].Class })
+	return f
+}
+
+// pluginName is EAL's test for files it loads from the plugin directory:
+// names ending in ".so" or ".so.<ABI>" (eal_plugindir_init).
+func pluginName(name, abi string) bool {
+	if strings.HasSuffix(name, ".so") {
+		return true
+	}
+	return abi != "" && (strings.HasSuffix(name, ".so."+abi) || strings.HasSuffix(name, ".so."+abi+".0"))
+}
+
+// ealDriverArgs returns the values of -d in EAL arguments ("-d X", "-dX").
+func ealDriverArgs(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		switch {
+		case a == "-d" && i+1 < len(args):
+			out = append(out, args[i+1])
+			i++
+		case strings.HasPrefix(a, "-d") && len(a) > 2 && !strings.HasPrefix(a, "--"):
+			out = append(out, a[2:])
+		}
+	}
+	return out
+}
+
+func pmdClass(name string) string {
+	if i := strings.IndexByte(name, '_'); i > 0 {
+		return name[:i]
+	}
+	return "net"
+}
+
+func hasDriver(ds []Driver, name string) bool {
+	for _, d := range ds {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func appendOnce(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

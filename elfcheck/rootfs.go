@@ -1,0 +1,170 @@
+package elfcheck
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// rootFS maps the paths the loader would open to files under a sysroot.
+// Symbolic links are followed inside the root: an absolute link target
+// restarts at the root, as it would after chroot, so an unpacked RPM tree
+// never leaks into the host's /usr/lib.
+type rootFS struct {
+	root string // cleaned; "/" for the live machine
+}
+
+func newRootFS(root string) rootFS {
+	if root == "" {
+		root = "/"
+	}
+	return rootFS{root: filepath.Clean(root)}
+}
+
+func (r rootFS) live() bool { return r.root == "/" }
+
+const maxSymlinks = 40 // the kernel's limit (MAXSYMLINKS)
+
+// hostPath returns the host path of the machine path p with every symlink
+// resolved inside the root.
+func (r rootFS) hostPath(p string) (string, error) {
+	if !path.IsAbs(p) {
+		return "", fmt.Errorf("%s: not an absolute path", p)
+	}
+	if r.live() {
+		return path.Clean(p), nil
+	}
+	resolved, err := r.realpath(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(r.root, resolved), nil
+}
+
+// realpath resolves p (a machine path) to a machine path without symlinks.
+func (r rootFS) realpath(p string) (string, error) {
+	if r.live() {
+		return filepath.EvalSymlinks(p)
+	}
+	todo := strings.Split(strings.TrimPrefix(path.Clean(p), "/"), "/")
+	cur := "/"
+	hops := 0
+	for len(todo) > 0 {
+		name := todo[0]
+		todo = todo[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, name)
+		fi, err := os.Lstat(filepath.Join(r.root, next))
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		hops++
+		if hops > maxSymlinks {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", p)
+		}
+		target, err := os.Readlink(filepath.Join(r.root, next))
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(target) {
+			cur = "/"
+		}
+		todo = append(strings.Split(target, "/"), todo...)
+	}
+	return cur, nil
+}
+
+// stat reports whether the machine path p is a regular file (after links).
+func (r rootFS) isFile(p string) bool {
+	hp, err := r.hostPath(p)
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(hp)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// readFile reads a small machine file (configuration), refusing anything
+// larger than limit.
+func (r rootFS) readFile(p string, limit int64) ([]byte, error) {
+	hp, err := r.hostPath(p)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(hp)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d expected", p, fi.Size(), limit)
+	}
+	b := make([]byte, fi.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b, nil
+}
+
+// glob expands a machine-path pattern inside the root, sorted like glibc's
+// glob(3) in ldconfig.
+func (r rootFS) glob(pattern string) []string {
+	hostPattern := pattern
+	if !r.live() {
+		hostPattern = filepath.Join(r.root, pattern)
+	}
+	matches, _ := filepath.Glob(hostPattern) // only ErrBadPattern, which means no match for ldconfig too
+	out := make([]string, 0, len(matches))
+	for _, m := range matches {
+		if !r.live() {
+			rel, err := filepath.Rel(r.root, m)
+			if err != nil {
+				continue
+			}
+			m = "/" + rel
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// readDir lists a machine directory.
+func (r rootFS) readDir(p string) ([]fs.DirEntry, error) {
+	hp, err := r.hostPath(p)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadDir(hp)
+}
+
+// hostPathNoFollow maps p without resolving its last component (for
+// /proc/N/exe, whose link target is a machine path).
+func (r rootFS) hostPathNoFollow(p string) (string, error) {
+	if r.live() {
+		return p, nil
+	}
+	dir, err := r.hostPath(path.Dir(p))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, path.Base(p)), nil
+}

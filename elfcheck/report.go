@@ -160,7 +160,9 @@ func analyzeObject(ctx context.Context, fs rootFS, o *object, opts Options, mapp
 
 func isStaticPIE(o *object) bool { return o.interp == "" && o.typ == elf.ET_DYN && o.flags1&dfPIE != 0 }
 
-func isInterpreter(o *object) bool { return strings.HasPrefix(o.soname, "ld-") || strings.HasPrefix(o.soname, "ld64") }
+func isInterpreter(o *object) bool {
+	return strings.HasPrefix(o.soname, "ld-") || strings.HasPrefix(o.soname, "ld64")
+}
 
 func objectType(o *object) string {
 	switch o.typ {

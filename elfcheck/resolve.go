@@ -30,8 +30,8 @@ type SearchDir struct {
 
 // Library is one resolved (or missing) dependency.
 type Library struct {
-	Name     string      `json:"name"`               // as written in DT_NEEDED
-	Path     string      `json:"path,omitempty"`     // the path ld.so opens; empty when missing
+	Name     string      `json:"name"`                // as written in DT_NEEDED
+	Path     string      `json:"path,omitempty"`      // the path ld.so opens; empty when missing
 	RealPath string      `json:"real_path,omitempty"` // Path with symlinks resolved (under --root)
 	Soname   string      `json:"soname,omitempty"`
 	FoundVia string      `json:"found_via,omitempty"` // one of the Via* constants

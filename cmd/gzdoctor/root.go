@@ -147,6 +147,7 @@ do its job (see docs/exit-codes.md).`,
 
 	cmd.AddCommand(
 		newVersionCmd(a),
+		newElfcheckCmd(a),
 		newSpecpatchCmd(a),
 		newPcapCmd(a),
 		newCheckCmd(a),

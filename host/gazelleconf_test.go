@@ -87,11 +87,11 @@ func TestGazelleConfigModel(t *testing.T) {
 		"lstack.conf": {RoleLstack, "rte", "default", RoleLstack, false, map[string]int{}, 6},
 		"lstack.conf.tag-1.0.2": {RoleLstack, "gazelle_<pid>", "ltran-pid", RoleLtran, true, map[string]int{
 			GotchaLtranMode: 13, GotchaMapPerfectOpenEuler: 11}, 8},
-		"lstack.conf.tag-1.0.0":    {RoleLstack, "rte", "default", RoleLstack, false, map[string]int{GotchaMapPerfectOpenEuler: 11}, 8},
-		"lstack-multinic-07.conf":  {RoleLstack, "07", "file-prefix", RoleLstack, false, map[string]int{}, 12},
-		"lstack2-multinic-18.conf": {RoleLstack, "18", "file-prefix", RoleLtran, true, map[string]int{GotchaLtranMode: 3, GotchaMapPerfectOpenEuler: 1}, 12},
-		"ltran.conf":               {RoleLtran, "rte", "default", RoleLtran, false, map[string]int{GotchaMapPerfectOpenEuler: 11}, 12},
-		"ltran-multinic-08.conf":   {RoleLtran, "08", "file-prefix", RoleLtran, false, map[string]int{GotchaMapPerfectOpenEuler: 2}, 16},
+		"lstack.conf.tag-1.0.0":              {RoleLstack, "rte", "default", RoleLstack, false, map[string]int{GotchaMapPerfectOpenEuler: 11}, 8},
+		"lstack-multinic-07.conf":            {RoleLstack, "07", "file-prefix", RoleLstack, false, map[string]int{}, 12},
+		"lstack2-multinic-18.conf":           {RoleLstack, "18", "file-prefix", RoleLtran, true, map[string]int{GotchaLtranMode: 3, GotchaMapPerfectOpenEuler: 1}, 12},
+		"ltran.conf":                         {RoleLtran, "rte", "default", RoleLtran, false, map[string]int{GotchaMapPerfectOpenEuler: 11}, 12},
+		"ltran-multinic-08.conf":             {RoleLtran, "08", "file-prefix", RoleLtran, false, map[string]int{GotchaMapPerfectOpenEuler: 2}, 16},
 		"ltran-functest-config_example.conf": {RoleLtran, "rte", "default", RoleLtran, false, map[string]int{}, 8},
 		// Our gotcha samples.
 		"lstack-one-token.conf": {RoleLstack, "gz1", "file-prefix", RoleLstack, false, map[string]int{

@@ -1,0 +1,284 @@
+package host
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestHugepagesFixtures(t *testing.T) {
+	type want struct {
+		total, free uint64
+		sizes       string // size:nr/free/resv
+		nodes       string // node:size:nr/free
+		mounts      string // path:kb[:default][:mode]
+	}
+	tests := map[string]want{
+		"sys-vfio-kernel": {512, 500, "2048:512/500/2 1048576:0/0/0", "0:2048:512/500 0:1048576:0/0",
+			"/dev/hugepages:2048:default /mnt/hugepages-lstack:2048:0700 /mnt/huge 1g:1048576"},
+		"sys-mlx5":        {1024, 1024, "2048:1024/1024/0", "", "/mnt/huge:2048"},
+		"sys-nohuge":      {0, 0, "2048:0/0/0", "0:2048:0/0", "/dev/hugepages:2048"},
+		"sys-node1-only":  {1024, 1024, "2048:1024/1024/0", "0:2048:0/0 1:2048:1024/1024", "/mnt/hugepages-2M:2048"},
+		"sys-nomount":     {256, 256, "2048:256/256/0", "", ""},
+		"sys-stale-files": {1024, 1020, "2048:1024/1020/0", "", "/mnt/huge:2048 /mnt/hugepages-ltran:2048"},
+	}
+	for name, w := range tests {
+		t.Run(name, func(t *testing.T) {
+			hp, err := sysFixture(t, name).Hugepages()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hp.Meminfo.HugePagesTotal != w.total || hp.Meminfo.HugePagesFree != w.free || hp.Meminfo.HugepagesizeKB != 2048 {
+				t.Errorf("meminfo %+v", hp.Meminfo)
+			}
+			var sizes, nodes, mounts []string
+			for _, s := range hp.Sizes {
+				sizes = append(sizes, fmt.Sprintf("%d:%d/%d/%d", s.SizeKB, s.Nr, s.Free, s.Resv))
+			}
+			for _, n := range hp.Nodes {
+				for _, s := range n.Sizes {
+					nodes = append(nodes, fmt.Sprintf("%d:%d:%d/%d", n.Node, s.SizeKB, s.Nr, s.Free))
+				}
+			}
+			for _, m := range hp.Mounts {
+				s := fmt.Sprintf("%s:%d", m.Path, m.PageSizeKB)
+				if m.PageSizeDefault {
+					s += ":default"
+				}
+				if m.Mode == "0700" {
+					s += ":0700"
+				}
+				mounts = append(mounts, s)
+			}
+			// Sizes sort numerically; compare as sets for readability.
+			if got := strings.Join(sizes, " "); !sameWords(got, w.sizes) {
+				t.Errorf("sizes %q, want %q", got, w.sizes)
+			}
+			if got := strings.Join(nodes, " "); !sameWords(got, w.nodes) {
+				t.Errorf("nodes %q, want %q", got, w.nodes)
+			}
+			if got := strings.Join(mounts, " "); got != w.mounts {
+				t.Errorf("mounts %q, want %q", got, w.mounts)
+			}
+		})
+	}
+}
+
+func sameWords(a, b string) bool {
+	fa, fb := strings.Fields(a), strings.Fields(b)
+	if len(fa) != len(fb) {
+		return false
+	}
+	seen := map[string]int{}
+	for _, x := range fa {
+		seen[x]++
+	}
+	for _, x := range fb {
+		seen[x]--
+	}
+	for _, n := range seen {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestNodeFree(t *testing.T) {
+	hp, err := sysFixture(t, "sys-node1-only").Hugepages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := hp.NodeFree(2048); f[0] != 0 || f[1] != 1024 || len(f) != 2 {
+		t.Errorf("NodeFree = %v", f)
+	}
+	if hp.Size(2048) == nil || hp.Size(4) != nil {
+		t.Errorf("Size lookup")
+	}
+}
+
+func TestHugeDirMount(t *testing.T) {
+	ms, err := sysFixture(t, "sys-vfio-kernel").HugetlbfsMounts(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		dir, mount string
+		at         bool
+	}{
+		{"/mnt/hugepages-lstack", "/mnt/hugepages-lstack", true},
+		{"/mnt/hugepages-lstack/", "/mnt/hugepages-lstack", true},
+		{"/mnt/hugepages-lstack/sub", "/mnt/hugepages-lstack", false},
+		{"/mnt/hugepages-lstackx", "", false},
+		{"/mnt/huge 1g", "/mnt/huge 1g", true},
+		{"/mnt", "", false},
+	}
+	for _, tt := range tests {
+		m, at := HugeDirMount(ms, tt.dir)
+		got := ""
+		if m != nil {
+			got = m.Path
+		}
+		if got != tt.mount || at != tt.at {
+			t.Errorf("HugeDirMount(%q) = %q %v, want %q %v", tt.dir, got, at, tt.mount, tt.at)
+		}
+	}
+	none, _ := sysFixture(t, "sys-nomount").HugetlbfsMounts(0)
+	if len(none) != 0 {
+		t.Errorf("sys-nomount: tmpfs taken for hugetlbfs: %+v", none)
+	}
+}
+
+func TestHugepageFilesFixture(t *testing.T) {
+	h := sysFixture(t, "sys-stale-files")
+	ms, err := h.HugetlbfsMounts(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := h.HugepageFiles(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// st_blocks of one 8 KiB fixture file on the disk the test runs from.
+	var st unix.Stat_t
+	if err := unix.Stat(h.Path("/mnt/huge/rtemap_0"), &st); err != nil {
+		t.Fatal(err)
+	}
+	per := st.Blocks * 512
+	var got []string
+	for _, g := range groups {
+		got = append(got, fmt.Sprintf("%s %s %d %d", g.Mount, g.Prefix, g.Count, g.Bytes/per))
+	}
+	want := "/mnt/huge gazelle 3 3|/mnt/huge rte 1 1|/mnt/hugepages-ltran ltran 1 1"
+	if strings.Join(got, "|") != want {
+		t.Errorf("groups %q, want %q", strings.Join(got, "|"), want)
+	}
+	if g := HugepageFilesOf(groups, "gazelle"); len(g) != 1 || strings.Join(g[0].Files, ",") != "gazellemap_0,gazellemap_1,gazellemap_2" {
+		t.Errorf("HugepageFilesOf(gazelle) = %+v", g)
+	}
+}
+
+func TestParseMountsEscapes(t *testing.T) {
+	ms, err := ParseMounts([]byte("nodev /mnt/a\\040b hugetlbfs rw,pagesize=1G 0 0\n\nbad line\n"))
+	if err == nil {
+		t.Fatalf("short line accepted: %+v", ms)
+	}
+	ms, err = ParseMounts([]byte("nodev /mnt/a\\040b hugetlbfs rw,pagesize=1G 0 0\n"))
+	if err != nil || ms[0].Target != "/mnt/a b" {
+		t.Fatalf("%+v %v", ms, err)
+	}
+	if v, _ := ms[0].Option("pagesize"); v != "1G" {
+		t.Errorf("pagesize %q", v)
+	}
+	for in, want := range map[string]uint64{"2M": 2048, "1G": 1048576, "2048k": 2048, "2097152": 2048, "64K": 64} {
+		if got, err := parseSizeKB(in); err != nil || got != want {
+			t.Errorf("parseSizeKB(%q) = %d %v, want %d", in, got, err, want)
+		}
+	}
+}
+
+// TestHugepagesLive reads the real machine and checks it against
+// /proc/meminfo and /proc/mounts as read here.
+func TestHugepagesLive(t *testing.T) {
+	hp, err := New("/").Hugepages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range []struct {
+		key string
+		got uint64
+	}{
+		{"HugePages_Total", hp.Meminfo.HugePagesTotal}, {"HugePages_Free", hp.Meminfo.HugePagesFree},
+		{"HugePages_Rsvd", hp.Meminfo.HugePagesRsvd}, {"Hugepagesize", hp.Meminfo.HugepagesizeKB},
+	} {
+		var want uint64
+		for _, l := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(l, kv.key+":") {
+				fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(l, kv.key+":"), "kB")), &want)
+			}
+		}
+		if kv.got != want {
+			t.Errorf("%s = %d, /proc/meminfo says %d", kv.key, kv.got, want)
+		}
+	}
+	def := hp.Size(hp.Meminfo.HugepagesizeKB)
+	if def == nil {
+		t.Fatalf("no pool of the default size %d kB", hp.Meminfo.HugepagesizeKB)
+	}
+	// The per-size pool of the default size is what meminfo counts (the
+	// free count may move between the reads if a lab test runs: allow it).
+	if def.Nr != hp.Meminfo.HugePagesTotal {
+		t.Errorf("nr_hugepages %d != HugePages_Total %d", def.Nr, hp.Meminfo.HugePagesTotal)
+	}
+	var nodeSum uint64
+	for _, n := range hp.Nodes {
+		for _, s := range n.Sizes {
+			if s.SizeKB == def.SizeKB {
+				nodeSum += s.Nr
+			}
+		}
+	}
+	if len(hp.Nodes) > 0 && nodeSum != def.Nr {
+		t.Errorf("nodes hold %d pages, the pool %d", nodeSum, def.Nr)
+	}
+	mounts, _ := os.ReadFile("/proc/mounts")
+	n := strings.Count(string(mounts), " hugetlbfs ")
+	if len(hp.Mounts) != n {
+		t.Errorf("%d hugetlbfs mounts, /proc/mounts has %d", len(hp.Mounts), n)
+	}
+	if hp.Meminfo.HugePagesTotal == 0 || len(hp.Mounts) == 0 {
+		t.Fatalf("the lab machine needs hugepages and a hugetlbfs mount (make setup): %+v", hp)
+	}
+}
+
+// TestHugepageFilesLive faults real hugepages into files named like a dead
+// primary's and checks they are counted by prefix with their real size.
+func TestHugepageFilesLive(t *testing.T) {
+	h := New("/")
+	hp, err := h.Hugepages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hp.Mounts) == 0 || hp.Meminfo.HugePagesFree < 4 {
+		t.Fatalf("need a hugetlbfs mount and 4 free hugepages (make setup): %+v", hp.Meminfo)
+	}
+	m := hp.Mounts[0]
+	prefix := fmt.Sprintf("gzdtest%d_", os.Getpid())
+	pageBytes := int64(m.PageSizeKB) * 1024
+	for i := 0; i < 3; i++ {
+		p := filepath.Join(m.Path, fmt.Sprintf("%smap_%d", prefix, i))
+		t.Cleanup(func() { os.Remove(p) })
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(pageBytes); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 { // the third file is sized but never touched: no page
+			b, err := unix.Mmap(int(f.Fd()), 0, int(pageBytes), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[0] = 1
+			unix.Munmap(b)
+		}
+		f.Close()
+	}
+	groups, err := h.HugepageFiles([]HugetlbfsMount{m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := HugepageFilesOf(groups, prefix)
+	if len(g) != 1 || g[0].Count != 3 || g[0].Bytes != 2*pageBytes {
+		t.Fatalf("leftovers of %s = %+v, want 3 files holding %d bytes", prefix, g, 2*pageBytes)
+	}
+}

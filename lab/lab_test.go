@@ -45,6 +45,7 @@ func TestStartStop(t *testing.T) {
 		t.Errorf("pid %d runs %q (%v), want %s", p.Pid, exe, err, PrimaryBinary())
 	}
 
+	waitCounters(t, p, func(c Counters) bool { return c.RxPackets > 0 })
 	if err := p.Stop(); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}

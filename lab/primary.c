@@ -500,7 +500,9 @@ int main(int argc, char **argv)
 
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
-		fprintf(stderr, "lab-primary: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+		/* Worded like lstack's own "rte_eal_init failed init, rte_errno %d". */
+		fprintf(stderr, "lab-primary: rte_eal_init failed, rte_errno %d (%s)\n", rte_errno,
+			rte_strerror(rte_errno));
 		return 1;
 	}
 	argc -= ret;

@@ -27,6 +27,16 @@ func (f Format) String() string {
 // MarshalText makes a Format print as its name in JSON.
 func (f Format) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
+// UnmarshalText reads a Format's name.
+func (f *Format) UnmarshalText(b []byte) error {
+	v, err := ParseFormat(string(b))
+	if err != nil {
+		return err
+	}
+	*f = v
+	return nil
+}
+
 // ParseFormat accepts "pcap" or "pcapng".
 func ParseFormat(s string) (Format, error) {
 	switch s {

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+const pcapFixtures = "../../testdata/pcap"
+
+func readCapture(t *testing.T, path string) (*pcapfile.Reader, []pcapfile.Packet) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcapfile.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var out []pcapfile.Packet
+	for {
+		var p pcapfile.Packet
+		err := r.Next(&p)
+		if err == io.EOF {
+			return r, out
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		p.Data = bytes.Clone(p.Data)
+		out = append(out, p)
+	}
+}
+
+func TestPcapFilterCommand(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(pcapFixtures, "multi.pcapng")
+	out := filepath.Join(dir, "out.pcapng")
+	// The fixture's Ethernet frames carry EtherType 0x0800; the raw IPv4
+	// interface's packet is UDP.
+	code, stdout, stderr := run(t, "pcap", "filter", in, "-f", "udp", "-w", out)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "1 of 6 packets matched udp") {
+		t.Errorf("stdout %q", stdout)
+	}
+	r, pk := readCapture(t, out)
+	if r.Format() != pcapfile.FormatPcapNG || len(pk) != 1 || pk[0].Direction() != pcapfile.DirOutbound || r.Interfaces()[pk[0].Interface].LinkType != pcapfile.LinkTypeIPv4 {
+		t.Errorf("output: format %v, %d packets %+v", r.Format(), len(pk), pk)
+	}
+	fi, _ := os.Stat(out)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+
+	// Exists without --force: usage error, file untouched.
+	before, _ := os.ReadFile(out)
+	code, _, stderr = run(t, "pcap", "filter", in, "-w", out)
+	if code != exitUsage || !strings.Contains(stderr, "file exists") {
+		t.Errorf("overwrite without --force: exit %d %q", code, stderr)
+	}
+	if after, _ := os.ReadFile(out); !bytes.Equal(before, after) {
+		t.Error("output changed without --force")
+	}
+
+	// tcpdump's positional form, -F pcap, --force.
+	code, _, stderr = run(t, "pcap", "filter", filepath.Join(pcapFixtures, "le-micro.pcap"), "ether", "proto", "0x86dd", "-w", out, "--force", "-F", "pcap")
+	if code != exitOK {
+		t.Fatalf("positional: exit %d %s", code, stderr)
+	}
+	if r, pk := readCapture(t, out); r.Format() != pcapfile.FormatPcap || len(pk) != 1 || pk[0].OrigLen != 74 {
+		t.Errorf("positional: %v %d packets", r.Format(), len(pk))
+	}
+
+	// JSON.
+	code, stdout, _ = run(t, "-o", "json", "pcap", "filter", filepath.Join(pcapFixtures, "be-nano.pcap"), "-w", out, "--force")
+	var env struct {
+		Data pcapfile.FilterReport `json:"data"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(stdout), &env) != nil || env.Data.Read != 3 || env.Data.Matched != 3 || env.Data.Format != pcapfile.FormatPcap {
+		t.Errorf("json: exit %d %s", code, stdout)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+func TestPcapCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	nano, _ := os.ReadFile(filepath.Join(pcapFixtures, "le-nano.pcap"))
+	cut := filepath.Join(dir, "cut.pcap")
+	os.WriteFile(cut, nano[:len(nano)-5], 0o600)
+	junk := filepath.Join(dir, "junk.pcap")
+	os.WriteFile(junk, []byte("hello"), 0o600)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o600)
+	out := filepath.Join(dir, "out.pcap")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"bad expression", []string{"pcap", "filter", cut, "-f", "hots 1.2.3.4", "-w", out}, exitUsage, "syntax error"},
+		{"both expression forms", []string{"pcap", "filter", cut, "udp", "-f", "tcp", "-w", out}, exitUsage, "not both"},
+		{"no -w", []string{"pcap", "filter", cut}, exitUsage, "required flag"},
+		{"bad -F", []string{"pcap", "merge", cut, "-w", out, "-F", "erf"}, exitUsage, "unknown capture format"},
+		{"truncated", []string{"pcap", "filter", cut, "-w", out}, exitFailure, "at byte offset 164: file truncated in a packet record"},
+		{"wrong magic", []string{"pcap", "stats", junk}, exitFailure, "not a pcap or pcapng file"},
+		{"empty", []string{"pcap", "merge", empty, "-w", out}, exitFailure, "empty file"},
+		{"missing", []string{"pcap", "stats", filepath.Join(dir, "nope.pcap")}, exitFailure, "no such file"},
+		{"stats truncated", []string{"pcap", "stats", cut}, exitFailure, "byte offset 164"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.err) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, tt.code, tt.err)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("output written on error")
+			}
+		})
+	}
+	// --salvage keeps the intact packets and says where the damage is.
+	code, stdout, stderr := run(t, "pcap", "filter", cut, "--salvage", "-w", out)
+	if code != exitOK || !strings.Contains(stdout, "damaged at byte offset 164") {
+		t.Errorf("salvage: exit %d %q %q", code, stdout, stderr)
+	}
+	if _, pk := readCapture(t, out); len(pk) != 2 {
+		t.Errorf("salvage kept %d packets, want 2", len(pk))
+	}
+	code, stdout, _ = run(t, "pcap", "stats", "--salvage", cut)
+	if code != exitOK || !strings.Contains(stdout, "Packets:       2") {
+		t.Errorf("stats --salvage: exit %d %q", code, stdout)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 4 {
+		t.Errorf("files left behind: %v", entries)
+	}
+}
+
+func TestPcapMergeCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.pcapng")
+	a, b := filepath.Join(pcapFixtures, "le-micro.pcap"), filepath.Join(pcapFixtures, "be-nano.pcap")
+	code, stdout, stderr := run(t, "pcap", "merge", a, b, "-w", out)
+	if code != exitOK || !strings.Contains(stdout, "merged 2 files: 6 packets") {
+		t.Fatalf("exit %d %q %q", code, stdout, stderr)
+	}
+	r, pk := readCapture(t, out)
+	if len(r.Interfaces()) != 2 || len(pk) != 6 {
+		t.Fatalf("%d interfaces, %d packets", len(r.Interfaces()), len(pk))
+	}
+	for i := 1; i < len(pk); i++ {
+		if pk[i].Timestamp < pk[i-1].Timestamp {
+			t.Errorf("packet %d out of time order", i)
+		}
+	}
+	// Mixed link types cannot go to pcap.
+	code, _, stderr = run(t, "pcap", "merge", filepath.Join(pcapFixtures, "multi.pcapng"), "-F", "pcap", "-w", filepath.Join(dir, "x.pcap"))
+	if code != exitFailure || !strings.Contains(stderr, "cannot go into a pcap file") {
+		t.Errorf("mixed link types to pcap: exit %d %q", code, stderr)
+	}
+}
+
+func TestPcapStatsCommand(t *testing.T) {
+	code, stdout, _ := run(t, "-o", "json", "pcap", "stats", filepath.Join(pcapFixtures, "le-nano.pcap"), filepath.Join(pcapFixtures, "be-micro.pcap"))
+	var env struct {
+		Command string               `json:"command"`
+		Data    pcapfile.StatsReport `json:"data"`
+	}
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if err := json.Unmarshal([]byte(stdout), &env); err != nil {
+		t.Fatal(err)
+	}
+	if env.Command != "pcap stats" || len(env.Data.Files) != 2 || env.Data.Files[0].Packets != 3 || env.Data.Files[1].OriginalBytes != 228 || env.Data.Files[1].FileSize != 224 {
+		t.Errorf("json: %s", stdout)
+	}
+}

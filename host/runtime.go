@@ -42,6 +42,9 @@ type RuntimeBaseDir struct {
 	// "non-root without XDG_RUNTIME_DIR", "uid 1000 (XDG_RUNTIME_DIR)".
 	Why    []string `json:"why"`
 	Exists bool     `json:"exists"`
+	// Error says why an existing dir cannot be listed, e.g. "permission
+	// denied" for another user's /run/user/<uid>/dpdk.
+	Error string `json:"error,omitempty"`
 }
 
 // RuntimeBases lists every directory a DPDK process on this machine may
@@ -60,7 +63,13 @@ func (h *Host) RuntimeBases(uid int, env map[string]string) []RuntimeBaseDir {
 			}
 		}
 		fi, err := os.Stat(h.Path(p))
-		out = append(out, RuntimeBaseDir{Path: p, Why: []string{why}, Exists: err == nil && fi.IsDir()})
+		b := RuntimeBaseDir{Path: p, Why: []string{why}, Exists: err == nil && fi.IsDir()}
+		if b.Exists {
+			if _, err := os.ReadDir(h.Path(p)); err != nil {
+				b.Error = unwrapPathErr(err).Error()
+			}
+		}
+		out = append(out, b)
 	}
 	add(RootRuntimeBase, "root")
 	add(RuntimeBase(uid, env), "caller")
@@ -123,6 +132,9 @@ type Prefix struct {
 	// HugepageFilePrefix is the name the prefix's hugepage files start
 	// with in hugetlbfs mounts (<prefix>map_N).
 	HugepageFilePrefix string `json:"hugepage_file_prefix"`
+	// Error says why the dir could not be listed (another user's 0700
+	// dir); State is then "unknown" and only MPSocketBound is known.
+	Error string `json:"error,omitempty"`
 }
 
 // Has reports whether the prefix dir holds a file of the given kind.
@@ -204,14 +216,15 @@ func telemetrySuffix(name string) int {
 	return i
 }
 
-// Prefixes lists the prefix dirs under the given bases (missing bases are
-// skipped) and inspects each with ScanPrefix.
+// Prefixes lists the prefix dirs under the given bases and inspects each
+// with ScanPrefix. Missing bases are skipped, and so are bases that cannot
+// be listed for lack of permission (RuntimeBases reports those).
 func (h *Host) Prefixes(bases []RuntimeBaseDir) ([]Prefix, error) {
 	socks, sockErr := h.UnixSockets()
 	var out []Prefix
 	for _, b := range bases {
 		ents, err := os.ReadDir(h.Path(b.Path))
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			continue
 		}
 		if err != nil {
@@ -250,6 +263,15 @@ func (h *Host) scanPrefix(dir string, socks UnixSockets, sockErr error) (*Prefix
 		return nil, fmt.Errorf("reading runtime dir %s: %w", dir, err)
 	}
 	ents, err := os.ReadDir(h.Path(dir))
+	if errors.Is(err, fs.ErrPermission) {
+		// The socket table still tells whether a primary listens there.
+		p.State, p.Error = "unknown", "listing: "+unwrapPathErr(err).Error()
+		if sockErr == nil {
+			b := socks.Bound(path.Join(dir, "mp_socket"))
+			p.MPSocketBound = &b
+		}
+		return p, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listing runtime dir %s: %w", dir, err)
 	}

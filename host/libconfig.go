@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -187,7 +188,14 @@ func dumpValue(b *strings.Builder, path string, v *LibconfigValue, line int) {
 			b.WriteString(" hex")
 		}
 	case LibconfigFloat:
-		b.WriteString(strconv.FormatFloat(v.Float, 'g', 17, 64))
+		switch {
+		case math.IsInf(v.Float, 1):
+			b.WriteString("inf") // as C's printf spells it
+		case math.IsInf(v.Float, -1):
+			b.WriteString("-inf")
+		default:
+			b.WriteString(strconv.FormatFloat(v.Float, 'g', 17, 64))
+		}
 	case LibconfigBool:
 		fmt.Fprintf(b, "%t", v.Bool)
 	case LibconfigString:

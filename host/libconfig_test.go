@@ -295,6 +295,10 @@ func TestLibconfigDivergences(t *testing.T) {
 	if v := cfg.Lookup("octal").Value; v.Int != 8 || !v.Octal {
 		t.Errorf("octal = %+v, want 8", v)
 	}
+	eof, err := parseFile(t, filepath.Join(libconfigSamples, "div-comment-at-eof.conf"))
+	if err != nil || eof.Lookup("a") == nil {
+		t.Errorf("comment on the last line without a newline: %v", err)
+	}
 	for _, f := range []string{"div-int-overflow.conf", "div-octal-invalid.conf", "div-unterminated-string.conf"} {
 		if _, err := parseFile(t, filepath.Join(libconfigSamples, f)); err == nil {
 			t.Errorf("%s: no error", f)

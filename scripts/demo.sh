@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# scripts/demo.sh: what `make demo` runs after lab/setup and the build. It
+# starts the lab primary (a real DPDK primary standing in for Gazelle's
+# lstack) with --file-prefix gazelle, shows it, runs gzdoctor against it and
+# a short real capture, and always stops the lab and cleans up.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+gz=$root/bin/gzdoctor
+primary=$root/lab/build/lab-primary
+prefix=gazelle
+rundir=/var/run/dpdk/$prefix
+tmp=$(mktemp -d /tmp/gzdoctor-demo.XXXXXX)
+prim_pid=
+
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then b=$'\e[1m' d=$'\e[2m' r=$'\e[0m'; else b= d= r=; fi
+step() { printf '\n%s==> %s%s\n' "$b" "$*" "$r"; }
+show() { printf '%s$ %s%s\n' "$d" "$*" "$r"; "$@"; }
+die()  { printf 'demo: ERROR: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (make demo runs lab/setup, which needs root too)"
+[ -x "$gz" ] || die "$gz missing: run make build"
+[ -x "$primary" ] || die "$primary missing: run lab/setup"
+
+hugetlbfs_mounts() { awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts; }
+
+remove_prefix_files() {
+	rm -rf "$rundir"
+	local m
+	for m in $(hugetlbfs_mounts); do rm -f "$m/${prefix}"map_*; done
+}
+
+# lock_holder: the pid holding the lock on $rundir/config (a live primary),
+# from /proc/locks (fields: id: POSIX ADVISORY WRITE pid maj:min:inode ...).
+lock_holder() {
+	[ -e "$rundir/config" ] || return 1
+	local ino
+	ino=$(stat -c %i "$rundir/config") || return 1
+	awk -v ino="$ino" '{ n = split($6, a, ":"); if (a[n] == ino) { print $5; exit } }' /proc/locks | grep .
+}
+
+cleanup() {
+	if [ -n "$prim_pid" ] && kill -0 "$prim_pid" 2>/dev/null; then
+		step "Stopping the lab primary (SIGINT)"
+		kill -INT "$prim_pid"
+		for _ in $(seq 100); do kill -0 "$prim_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$prim_pid" 2>/dev/null
+		wait "$prim_pid" 2>/dev/null
+		sed -n '/^lab-primary: stopped/,$p' "$tmp/primary.log"
+	fi
+	[ -n "$prim_pid" ] && remove_prefix_files
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- a stale demo (or anything else) on the gazelle prefix --------------------
+if holder=$(lock_holder); then
+	exe=$(readlink "/proc/$holder/exe" 2>/dev/null || true)
+	if [ "$exe" = "$primary" ]; then
+		step "Stopping a lab primary left from an earlier demo (pid $holder)"
+		kill -INT "$holder"
+		for _ in $(seq 100); do kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$holder" 2>/dev/null
+	else
+		die "a DPDK primary already runs with --file-prefix $prefix (pid $holder, ${exe:-unknown exe}); the demo will not touch it"
+	fi
+fi
+if [ -e "$rundir" ]; then
+	echo "demo: removing the stale runtime dir $rundir and its ${prefix}map_* hugepage files (no process holds it)"
+fi
+remove_prefix_files
+
+# --- start the lab -----------------------------------------------------------
+step "Starting the lab primary: a real DPDK 22.11 primary, standing in for lstack"
+echo "$ $primary --file-prefix $prefix --no-pci --vdev net_ring0 -- --stats $tmp/stats"
+"$primary" --file-prefix "$prefix" --no-pci --vdev net_ring0 -- --stats "$tmp/stats" >"$tmp/primary.log" 2>&1 &
+prim_pid=$!
+for _ in $(seq 300); do
+	grep -qs '^lab-primary: ready' "$tmp/primary.log" && [ -S "$rundir/mp_socket" ] && break
+	kill -0 "$prim_pid" 2>/dev/null || { cat "$tmp/primary.log"; die "the lab primary exited"; }
+	sleep 0.05
+done
+grep -qs '^lab-primary: ready' "$tmp/primary.log" || { cat "$tmp/primary.log"; die "the lab primary did not get ready in 15 s"; }
+cat "$tmp/primary.log"
+
+step "What is running"
+show ps -o pid,user,etime,args -p "$prim_pid"
+show ls -l "$rundir"
+show grep -E '^HugePages_(Total|Free)' /proc/meminfo
+sleep 0.3
+show cat "$tmp/stats"
+
+# --- gzdoctor ------------------------------------------------------------------
+has_cmd() { "$gz" help "$1" 2>/dev/null | grep -q "^  gzdoctor $1"; }
+
+step "gzdoctor version"
+show "$gz" version
+
+if has_cmd check; then
+	step "gzdoctor check: will a capture on prefix '$prefix' work?"
+	show "$gz" check --prefix "$prefix" --device net_ring0
+	echo "${d}(exit status $?)${r}"
+else
+	step "gzdoctor check is not built yet; skipping it"
+fi
+
+capture_file=
+if has_cmd capture; then
+	step "gzdoctor capture: 2000 packets from net_ring0, both directions, one file"
+	capture_file=$tmp/demo.pcapng
+	show timeout -s INT 60 "$gz" capture --prefix "$prefix" -i net_ring0 -c 2000 -w "$capture_file"
+	echo "${d}(exit status $?)${r}"
+else
+	step "gzdoctor capture is not built yet: a real dpdk-pdump capture instead (2 s, then ^C)"
+	capture_file=$tmp/demo.pcap
+	echo "$ dpdk-pdump --file-prefix $prefix -- --pdump 'port=0,queue=*,rx-dev=$capture_file,tx-dev=$capture_file'"
+	dpdk-pdump --file-prefix "$prefix" -- --pdump "port=0,queue=*,rx-dev=$capture_file,tx-dev=$capture_file" >"$tmp/pdump.log" 2>&1 &
+	pdump_pid=$!
+	sleep 2
+	kill -INT "$pdump_pid"
+	wait "$pdump_pid"
+	echo "${d}(exit status $?)${r}"
+	cat "$tmp/pdump.log"
+fi
+
+if [ -s "$capture_file" ]; then
+	step "What was captured"
+	if has_cmd pcap; then
+		show "$gz" pcap stats "$capture_file"
+	fi
+	show tcpdump -nr "$capture_file" -c 12
+	printf '%s$ tcpdump -nr %s src host 192.168.1.10 | wc -l%s\n' "$d" "$capture_file" "$r"
+	tcpdump -nr "$capture_file" src host 192.168.1.10 2>/dev/null | wc -l
+else
+	echo "demo: no capture file was written"
+fi

@@ -86,7 +86,7 @@ func (s *Spec) directiveState(m Macros, d string) tri {
 // is off, else triUnknown.
 func (s *Spec) lineState(m Macros, line int) tri {
 	st := triTrue
-	for _, b := range s.info[line].cond {
+	for _, b := range s.condStack(line) {
 		switch s.armState(m, b) {
 		case triFalse:
 			return triFalse

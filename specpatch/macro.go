@@ -47,11 +47,17 @@ const (
 // expanded: an undefined plain macro, a shell or Lua expansion, or runaway
 // recursion.
 func (m Macros) Expand(s string) (out string, ok bool) {
-	return m.expand(s, 0)
+	budget := maxExpandSteps
+	return m.expand(s, 0, &budget)
 }
 
-func (m Macros) expand(s string, depth int) (string, bool) {
-	if depth > maxExpandDepth {
+// maxExpandSteps bounds the work of one Expand: %define a %{a}%{a} must not
+// take exponential time.
+const maxExpandSteps = 4096
+
+func (m Macros) expand(s string, depth int, budget *int) (string, bool) {
+	*budget--
+	if depth > maxExpandDepth || *budget < 0 {
 		return s, false
 	}
 	if !strings.Contains(s, "%") {
@@ -85,7 +91,7 @@ func (m Macros) expand(s string, depth int) (string, bool) {
 				b.WriteString(s[i:])
 				return b.String(), false
 			}
-			v, vok := m.braced(s[i+2:end-1], depth)
+			v, vok := m.braced(s[i+2:end-1], depth, budget)
 			b.WriteString(v)
 			ok = ok && vok
 			i = end - 1
@@ -102,7 +108,7 @@ func (m Macros) expand(s string, depth int) (string, bool) {
 				b.WriteByte(c)
 				continue
 			}
-			v, vok := m.braced(s[i+1:k], depth)
+			v, vok := m.braced(s[i+1:k], depth, budget)
 			b.WriteString(v)
 			ok = ok && vok
 			i = k - 1
@@ -115,7 +121,7 @@ func (m Macros) expand(s string, depth int) (string, bool) {
 
 // braced expands the inside of %{…}: name, ?name, !?name, ?name:alt,
 // !?name:alt, with name / without name.
-func (m Macros) braced(in string, depth int) (string, bool) {
+func (m Macros) braced(in string, depth int, budget *int) (string, bool) {
 	neg, cond := false, false
 	for len(in) > 0 && (in[0] == '!' || in[0] == '?') {
 		if in[0] == '!' {
@@ -142,14 +148,14 @@ func (m Macros) braced(in string, depth int) (string, bool) {
 			return "", true
 		}
 		if hasAlt {
-			return m.expand(alt, depth+1)
+			return m.expand(alt, depth+1, budget)
 		}
-		return m.expand(body, depth+1)
+		return m.expand(body, depth+1, budget)
 	}
 	if !defined {
 		return "%{" + in + "}", false
 	}
-	return m.expand(body, depth+1)
+	return m.expand(body, depth+1, budget)
 }
 
 // matchClose returns the index just past the bracket that closes the one

@@ -68,15 +68,18 @@ func (p *plan) allowed(line int) bool {
 		return true
 	}
 	for _, b := range c {
-		if strings.Contains(b.Describe(), p.opts.Branch) {
+		if strings.Contains(b.Directive, p.opts.Branch) {
 			return true
 		}
 	}
 	return false
 }
 
+const outsideBranch = " (in %s, outside --branch: not changed)"
+
 func (p *plan) add(f *Finding, e edit) {
 	if !p.allowed(e.line) {
+		f.Message += fmt.Sprintf(outsideBranch, p.branchOf(e.line))
 		return
 	}
 	e.id = f.ID
@@ -87,6 +90,7 @@ func (p *plan) add(f *Finding, e edit) {
 
 func (p *plan) addSpan(f *Finding, line int, sp span) {
 	if !p.allowed(line) {
+		f.Message += fmt.Sprintf(outsideBranch, p.branchOf(line))
 		return
 	}
 	sp.id = f.ID

@@ -72,9 +72,10 @@ type LogicalLine struct {
 
 type lineInfo struct {
 	section   int
-	cond      []int // indexes into Spec.Branches, outermost first
-	directive bool  // a conditional directive (%if, %else, %endif…)
-	macroBody bool  // a continuation line of a multi-line %define/%global
+	node      int // innermost conditional arm (index into Spec.nodes), -1 outside any
+	depth     int
+	directive bool // a conditional directive (%if, %else, %endif…)
+	macroBody bool // a continuation line of a multi-line %define/%global
 }
 
 // Spec is a parsed spec file. It never changes after Parse; edits are
@@ -86,7 +87,12 @@ type Spec struct {
 	Tags     []Tag
 	Macros   []MacroDef
 	info     []lineInfo
+	nodes    []condNode            // arms as a tree, so deep nesting costs one int per line
 	logical  map[int][]LogicalLine // per section index
+}
+
+type condNode struct {
+	branch, parent, depth int
 }
 
 // ParseError is bad input: not a spec, unbalanced conditionals.
@@ -225,11 +231,28 @@ func Parse(data []byte) (*Spec, error) {
 	}
 	var stack []open
 	blocks := 0
+	cur := -1 // current node
+	push := func(branch, parent int) int {
+		d := 1
+		if parent >= 0 {
+			d = s.nodes[parent].depth + 1
+		}
+		s.nodes = append(s.nodes, condNode{branch: branch, parent: parent, depth: d})
+		return len(s.nodes) - 1
+	}
+	here := func() lineInfo {
+		li := lineInfo{section: len(s.Sections) - 1, node: cur}
+		if cur >= 0 {
+			li.depth = s.nodes[cur].depth
+		}
+		return li
+	}
 	inMacro := false
 	for i, l := range s.Lines {
 		text := l.Text
 		if inMacro {
-			s.info[i] = lineInfo{section: len(s.Sections) - 1, cond: stack2ints(stack, func(o open) int { return o.branch }), macroBody: true}
+			s.info[i] = here()
+			s.info[i].macroBody = true
 			last := &s.Macros[len(s.Macros)-1]
 			last.Body += "\n" + text
 			inMacro = endsWithContinuation(text)
@@ -243,6 +266,7 @@ func Parse(data []byte) (*Spec, error) {
 					return nil, &ParseError{Line: i + 1, Msg: "%endif without %if"}
 				}
 				stack = stack[:len(stack)-1]
+				cur = s.nodes[cur].parent
 			case "else", "elif", "elifarch", "elifos":
 				if len(stack) == 0 {
 					return nil, &ParseError{Line: i + 1, Msg: "%" + kw + " without %if"}
@@ -255,12 +279,15 @@ func Parse(data []byte) (*Spec, error) {
 				s.Branches = append(s.Branches, Branch{Block: top.block, Index: prev.Index + 1, Directive: directive, Opening: prev.Opening, Line: i})
 				top.branch = len(s.Branches) - 1
 				top.sawElse = kw == "else"
+				cur = push(top.branch, s.nodes[cur].parent)
 			default:
 				s.Branches = append(s.Branches, Branch{Block: blocks, Directive: directive, Opening: directive, Line: i})
 				stack = append(stack, open{block: blocks, branch: len(s.Branches) - 1})
 				blocks++
+				cur = push(len(s.Branches)-1, cur)
 			}
-			s.info[i] = lineInfo{section: len(s.Sections) - 1, cond: stack2ints(stack, func(o open) int { return o.branch }), directive: true}
+			s.info[i] = here()
+			s.info[i].directive = true
 			continue
 		}
 		if name, args := sectionHeader(text); name != "" {
@@ -272,7 +299,7 @@ func Parse(data []byte) (*Spec, error) {
 			s.Sections = append(s.Sections, sec)
 		}
 		secIdx := len(s.Sections) - 1
-		s.info[i] = lineInfo{section: secIdx, cond: stack2ints(stack, func(o open) int { return o.branch })}
+		s.info[i] = here()
 		t := strings.TrimLeft(text, " \t")
 		if strings.HasPrefix(t, "%define") || strings.HasPrefix(t, "%global") {
 			if d, ok := parseDefine(t); ok {
@@ -303,17 +330,6 @@ func Parse(data []byte) (*Spec, error) {
 	}
 	s.logical = map[int][]LogicalLine{}
 	return s, nil
-}
-
-func stack2ints[T any](st []T, f func(T) int) []int {
-	if len(st) == 0 {
-		return nil
-	}
-	out := make([]int, len(st))
-	for i, o := range st {
-		out[i] = f(o)
-	}
-	return out
 }
 
 // packageOf turns section args ("tools", "-n libfoo", "-f list tools") into
@@ -417,14 +433,25 @@ func (s *Spec) SectionsNamed(name string) []int {
 // Cond returns the conditional arms a line is inside, outermost first.
 func (s *Spec) Cond(line int) []Branch {
 	var out []Branch
-	for _, b := range s.info[line].cond {
+	for _, b := range s.condStack(line) {
 		out = append(out, s.Branches[b])
 	}
 	return out
 }
 
+// condStack returns the branch indexes around a line, outermost first.
+func (s *Spec) condStack(line int) []int {
+	n := s.info[line].node
+	out := make([]int, s.info[line].depth)
+	for i := len(out) - 1; i >= 0 && n >= 0; i-- {
+		out[i] = s.nodes[n].branch
+		n = s.nodes[n].parent
+	}
+	return out
+}
+
 // Depth is how many conditional blocks enclose a line.
-func (s *Spec) Depth(line int) int { return len(s.info[line].cond) }
+func (s *Spec) Depth(line int) int { return s.info[line].depth }
 
 // IsDirective reports a conditional directive line.
 func (s *Spec) IsDirective(line int) bool { return s.info[line].directive }

@@ -122,7 +122,7 @@ func readObject(r io.ReaderAt, size int64) (*object, error) {
 	if n, _ := r.ReadAt(ident[:], 0); n < 4 || !bytes.Equal(ident[:4], []byte(elf.ELFMAG)) {
 		return nil, ErrNotELF
 	}
-	if size < int64(len(ident)) {
+	if size < 52 { // the smallest ELF header (ELF32)
 		return nil, fmt.Errorf("truncated ELF header (%d bytes)", size)
 	}
 	o := &object{size: size, ra: r}

@@ -127,7 +127,11 @@ func (r *resolver) origin(l *Library) string {
 	if l == r.main && l.RealPath != "" {
 		return path.Dir(l.RealPath) // ld.so uses /proc/self/exe, symlinks resolved
 	}
-	return path.Dir(l.Path)
+	// dirname without cleaning: ld.so keeps "bin/../lib" as it found it.
+	if i := strings.LastIndexByte(l.Path, '/'); i > 0 {
+		return l.Path[:i]
+	}
+	return "/"
 }
 
 // expand substitutes $ORIGIN, $LIB and $PLATFORM (also in ${} form).
@@ -147,7 +151,13 @@ func (r *resolver) splitPath(list string, l *Library) []string {
 	var out []string
 	for _, d := range strings.Split(list, ":") {
 		if d = strings.TrimSpace(d); d != "" {
-			out = append(out, path.Clean(r.expand(d, l)))
+			// Like glibc's fillin_rpath: trailing slashes go, ".." stays, so
+			// paths read as ldd prints them.
+			d = r.expand(d, l)
+			if t := strings.TrimRight(d, "/"); t != "" {
+				d = t
+			}
+			out = append(out, d)
 		}
 	}
 	return out
@@ -272,7 +282,7 @@ func (r *resolver) find(l *Library, name string) *Library {
 		return miss
 	}
 	for _, sd := range r.searchList(l) {
-		if lib, ok, why := try(path.Join(sd.Dir, name), sd.Via); ok {
+		if lib, ok, why := try(joinDir(sd.Dir, name), sd.Via); ok {
 			return lib
 		} else if why != "" {
 			miss.Skipped = append(miss.Skipped, why)
@@ -378,4 +388,12 @@ func (r *resolver) closeAll() {
 	if r.main != nil && r.main.obj != nil {
 		r.main.obj.close()
 	}
+}
+
+// joinDir appends a file name to a search directory without cleaning it.
+func joinDir(dir, name string) string {
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
 }

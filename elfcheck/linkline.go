@@ -283,7 +283,7 @@ func CheckLinkLine(ll *LinkLine, against *Report) *LinkCheck {
 		for c := range comps {
 			mine[c] = true
 		}
-		theirs := componentSet(against.DPDK.Libraries)
+		theirs := componentSet(against.Needed) // a link line names direct dependencies
 		for _, d := range against.DPDK.Drivers {
 			if d.Via == "static" {
 				theirs[d.Name] = true

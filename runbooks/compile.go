@@ -34,6 +34,7 @@ type ccond struct {
 	where   string
 	within  int
 	differs string
+	same    string
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -192,7 +193,7 @@ func (c *Catalogue) compilePattern(i int, kind patternKind, p *Pattern, extract 
 }
 
 func (c *Catalogue) resolve(cond Condition) (ccond, error) {
-	cc := ccond{where: cond.Where, within: cond.Within, differs: cond.Differs}
+	cc := ccond{where: cond.Where, within: cond.Within, differs: cond.Differs, same: cond.Same}
 	if len(cond.Any) == 0 {
 		return cc, fmt.Errorf("condition names no entry or signal")
 	}

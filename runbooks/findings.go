@@ -178,7 +178,7 @@ func (m *Matcher) satisfied(c ccond, h hit) bool {
 			}
 			// The last hit is kept apart from the stored ones, so "after"
 			// still sees a failure repeated past the cap.
-			if c.where == "after" && c.differs == "" && c.within == 0 && ph.lastSeq > h.seq {
+			if c.where == "after" && c.differs == "" && c.same == "" && c.within == 0 && ph.lastSeq > h.seq {
 				return true
 			}
 			for _, o := range ph.hits {
@@ -191,6 +191,12 @@ func (m *Matcher) satisfied(c ccond, h hit) bool {
 				if c.differs != "" {
 					a, b := h.values[c.differs], o.values[c.differs]
 					if a == "" || b == "" || a == b {
+						continue
+					}
+				}
+				if c.same != "" {
+					a, b := h.values[c.same], o.values[c.same]
+					if a == "" || !strings.EqualFold(a, b) {
 						continue
 					}
 				}

@@ -1,6 +1,9 @@
 package runbooks
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 func TestLoadEmbedded(t *testing.T) {
 	c, err := Load()
@@ -11,3 +14,5 @@ func TestLoadEmbedded(t *testing.T) {
 		t.Errorf("%d entries, want at least 60", len(c.Entries))
 	}
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

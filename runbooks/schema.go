@@ -69,13 +69,15 @@ type Pattern struct {
 
 // Condition holds when some hit of any of the named entries or signals
 // exists; Where restricts it to hits before or after this one, Within to a
-// distance in lines, and Differs to hits whose extracted value of that name
-// is not this hit's (two prefixes in one paste).
+// distance in lines, Differs to hits whose extracted value of that name is
+// not this hit's (two prefixes in one paste), Same to hits whose value is
+// (the device not driven is the one being captured).
 type Condition struct {
 	Any     []string `yaml:"any" json:"any"`
 	Where   string   `yaml:"where,omitempty" json:"where,omitempty"` // "", before, after
 	Within  int      `yaml:"within,omitempty" json:"within,omitempty"`
 	Differs string   `yaml:"differs,omitempty" json:"differs,omitempty"`
+	Same    string   `yaml:"same,omitempty" json:"same,omitempty"`
 }
 
 // Extraction describes a value taken from the named regex groups.

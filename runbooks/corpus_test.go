@@ -1,0 +1,76 @@
+package runbooks
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+const corpusDir = "../testdata/logs"
+
+func loadCorpus(t *testing.T) []*Sample {
+	t.Helper()
+	samples, err := ReadSamples(corpusDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(samples) < 60 {
+		t.Fatalf("only %d samples in %s", len(samples), corpusDir)
+	}
+	return samples
+}
+
+// TestCorpus runs every sample through the whole catalogue: the expected
+// cause first, no cause the sample does not name, nothing on healthy logs,
+// and every entry found in a sample of its own.
+func TestCorpus(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := loadCorpus(t)
+	res, err := Lint(context.Background(), c, nil, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Problems {
+		t.Error(p)
+	}
+	t.Logf("%d entries, %d samples", res.Entries, res.Samples)
+}
+
+// TestCorpusHealthy lists the healthy logs explicitly, so that a sample
+// losing its header cannot quietly shrink the set.
+func TestCorpusHealthy(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy := []string{
+		"public/06-dpvs-pdump-unused-ports-not-driven.log",
+		"public/23-gazelle-ltran-healthy-null-prefix.log",
+		"public/24-gazelle-lstack-healthy-auto-file-prefix.log",
+		"local-2211/22.11-pdump-healthy.log",
+		"synthetic/device-not-driven-18.11-glued-healthy.log",
+	}
+	for _, name := range healthy {
+		s, err := ReadSample(filepath.Join(corpusDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Diagnose(context.Background(), bytesReader(s.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Findings) != 0 {
+			t.Errorf("%s: healthy, found %s", name, r.Findings[0].ID)
+		}
+		if s.Expected != "none" {
+			t.Errorf("%s: header says %s", name, s.Expected)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(corpusDir, "README.md")); err != nil {
+		t.Errorf("corpus README with provenance: %v", err)
+	}
+}

@@ -151,6 +151,7 @@ do its job (see docs/exit-codes.md).`,
 		newSpecpatchCmd(a),
 		newPcapCmd(a),
 		newCheckCmd(a),
+		newCaptureCmd(a),
 	)
 	return cmd
 }

@@ -1,0 +1,115 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+// Counts are packets and bytes per direction.
+type Counts struct {
+	RxPackets int64 `json:"rx_packets"`
+	RxBytes   int64 `json:"rx_bytes"`
+	TxPackets int64 `json:"tx_packets"`
+	TxBytes   int64 `json:"tx_bytes"`
+}
+
+// Packets is the total of both directions.
+func (c Counts) Packets() int64 { return c.RxPackets + c.TxPackets }
+
+// Bytes is the total of both directions.
+func (c Counts) Bytes() int64 { return c.RxBytes + c.TxBytes }
+
+func (c *Counts) add(dir string, n int) {
+	if dir == dirRx {
+		c.RxPackets++
+		c.RxBytes += int64(n)
+	} else {
+		c.TxPackets++
+		c.TxBytes += int64(n)
+	}
+}
+
+// counter follows the backend's files as they grow and counts what the
+// final file will hold: gzdoctor's progress and stop conditions come from
+// the files, never from what the backend says.
+type counter struct {
+	sel     *selector
+	format  func(dir string) pcapfile.Format // output format of a direction
+	files   []*tailFile
+	counts  Counts
+	outSize int64 // bytes the final files will take, headers aside
+}
+
+type tailFile struct {
+	temp Temp
+	f    *os.File
+	r    *pcapfile.Reader
+	// damage stops counting a file whose writer wrote nonsense.
+	damage error
+}
+
+func newCounter(p *Plan, sel *selector) (*counter, error) {
+	c := &counter{sel: sel, format: func(dir string) pcapfile.Format {
+		for _, o := range p.Outputs {
+			if dir == dirRx && o.Rx || dir == dirTx && o.Tx {
+				return o.Format
+			}
+		}
+		return pcapfile.FormatPcapNG
+	}}
+	for _, t := range p.Temps {
+		f, err := os.Open(t.Path)
+		if err != nil {
+			c.close()
+			return nil, fmt.Errorf("following %s: %w", t.Path, err)
+		}
+		c.files = append(c.files, &tailFile{temp: t, f: f, r: pcapfile.NewTailReader(f)})
+	}
+	return c, nil
+}
+
+// poll reads whatever the backend appended since the last call. It stops
+// early once limit packets are counted (0: no limit).
+func (c *counter) poll(limit int64) error {
+	var p pcapfile.Packet
+	for _, tf := range c.files {
+		if tf.damage != nil {
+			continue
+		}
+		for limit == 0 || c.counts.Packets() < limit {
+			err := tf.r.Next(&p)
+			if errors.Is(err, pcapfile.ErrNeedMore) || err == io.EOF {
+				break
+			}
+			if err != nil {
+				var fe *pcapfile.FormatError
+				if errors.As(err, &fe) {
+					tf.damage = err
+					break
+				}
+				return fmt.Errorf("reading %s: %w", tf.temp.Path, err)
+			}
+			ok, dir, err := c.sel.keep(tf.temp.Dir, tf.r.Interfaces()[p.Interface], &p)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			n := c.sel.capLen(&p)
+			c.counts.add(dir, n)
+			c.outSize += recordSize(c.format(dir), n)
+		}
+	}
+	return nil
+}
+
+func (c *counter) close() {
+	for _, tf := range c.files {
+		tf.f.Close()
+	}
+}

@@ -1,0 +1,250 @@
+package capture
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+// OutputFile is one file the capture wrote.
+type OutputFile struct {
+	Path    string          `json:"path"`
+	Format  pcapfile.Format `json:"format"`
+	Packets int64           `json:"packets"`
+	Bytes   int64           `json:"bytes"` // captured bytes
+	Size    int64           `json:"size"`  // file size
+}
+
+// finalResult is what finalize wrote.
+type finalResult struct {
+	files    []OutputFile
+	counts   Counts
+	first    int64 // ns; 0 when no packet
+	last     int64
+	repaired []string
+}
+
+// finalInput is one temp file being merged.
+type finalInput struct {
+	temp Temp
+	f    *os.File
+	r    *pcapfile.Reader
+	p    pcapfile.Packet
+	live bool
+}
+
+// finalOutput is one final file being written.
+type finalOutput struct {
+	out   Output
+	af    *pcapfile.AtomicFile
+	w     pcapfile.Writer
+	ifc   map[string]int // direction → pcapng interface
+	res   OutputFile
+	first int64
+	last  int64
+}
+
+// finalize turns the backend's temp files into the final files: it repairs
+// a truncated last record, merges the files in time order, keeps what the
+// selector keeps (directions, filter), cuts packets to the snap length,
+// stops at the count and the size, marks directions, and writes each file
+// under a temporary name with mode 0600 before renaming it into place.
+func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device string) (*finalResult, error) {
+	res := &finalResult{}
+	var ins []*finalInput
+	defer func() {
+		for _, in := range ins {
+			in.f.Close()
+		}
+	}()
+	for _, t := range p.Temps {
+		if fi, err := os.Stat(t.Path); err != nil {
+			return nil, err
+		} else if fi.Size() == 0 {
+			continue // the backend never wrote to it: no packets
+		}
+		rep, err := pcapfile.Repair(t.Path)
+		if err != nil {
+			return nil, fmt.Errorf("validating %s: %w", t.Path, err)
+		}
+		if rep.Truncated() {
+			res.repaired = append(res.repaired, fmt.Sprintf("%s: cut %d bytes of an unfinished last record (%s)", t.Path, rep.Size-rep.Kept, rep.Damage))
+		}
+		f, err := os.Open(t.Path)
+		if err != nil {
+			return nil, err
+		}
+		r, err := pcapfile.NewReader(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("reading %s: %w", t.Path, err)
+		}
+		ins = append(ins, &finalInput{temp: t, f: f, r: r})
+	}
+
+	comment := "captured by gzdoctor"
+	if len(o.CommandLine) > 0 {
+		comment += ": " + shellJoin(o.CommandLine)
+	}
+	comment += "\nbackend: " + p.Command
+
+	var outs []*finalOutput
+	abort := func() {
+		for _, fo := range outs {
+			fo.af.Abort()
+		}
+	}
+	link := pcapfile.Interface{LinkType: pcapfile.LinkTypeEthernet, TsResolution: pcapfile.Nano}
+	if len(ins) > 0 {
+		link = ins[0].r.Interfaces()[0]
+	}
+	for _, out := range p.Outputs {
+		af, err := pcapfile.CreateAtomic(out.Path, 0o600, o.Force)
+		if err != nil {
+			abort()
+			return nil, err
+		}
+		fo := &finalOutput{out: out, af: af, ifc: map[string]int{}, res: OutputFile{Path: out.Path, Format: out.Format}}
+		outs = append(outs, fo)
+		var ifaces []pcapfile.Interface
+		for _, d := range []string{dirRx, dirTx} {
+			if d == dirRx && !out.Rx || d == dirTx && !out.Tx {
+				continue
+			}
+			ifc := link
+			ifc.Name = device + ":" + d
+			ifc.Description = map[string]string{dirRx: "packets received by ", dirTx: "packets transmitted by "}[d] + device + " (" + p.Backend + ")"
+			ifc.Filter = p.Filter
+			if p.SnapLen > 0 {
+				ifc.SnapLen = uint32(p.SnapLen)
+			}
+			fo.ifc[d] = len(ifaces)
+			ifaces = append(ifaces, ifc)
+		}
+		w, err := pcapfile.NewWriter(af, out.Format, ifaces, pcapfile.NGOptions{Comment: comment})
+		if err != nil {
+			abort()
+			return nil, err
+		}
+		fo.w = w
+	}
+
+	advance := func(in *finalInput) error {
+		err := in.r.Next(&in.p)
+		switch {
+		case err == nil:
+			in.live = true
+		case err == io.EOF:
+			in.live = false
+		default:
+			in.live = false
+			return fmt.Errorf("reading %s: %w", in.temp.Path, err)
+		}
+		return nil
+	}
+	for _, in := range ins {
+		if err := advance(in); err != nil {
+			abort()
+			return nil, err
+		}
+	}
+	var size int64
+	for n := 0; ; n++ {
+		if n&4095 == 0 && ctx.Err() != nil {
+			abort()
+			return nil, ctx.Err()
+		}
+		var best *finalInput
+		for _, in := range ins {
+			if in.live && (best == nil || in.p.Timestamp < best.p.Timestamp) {
+				best = in
+			}
+		}
+		if best == nil || (p.Count > 0 && res.counts.Packets() >= p.Count) {
+			break
+		}
+		pk := &best.p
+		ok, dir, err := sel.keep(best.temp.Dir, best.r.Interfaces()[pk.Interface], pk)
+		if err != nil {
+			abort()
+			return nil, err
+		}
+		if ok {
+			fo := outputFor(outs, dir)
+			n := sel.capLen(pk)
+			if p.MaxSize > 0 && size+recordSize(fo.out.Format, n) > p.MaxSize {
+				break
+			}
+			size += recordSize(fo.out.Format, n)
+			pk.Data = pk.Data[:n]
+			pk.Interface = fo.ifc[dir]
+			pk.Flags = 0
+			if dir == dirRx {
+				pk.SetDirection(pcapfile.DirInbound)
+			} else {
+				pk.SetDirection(pcapfile.DirOutbound)
+			}
+			if err := fo.w.WritePacket(pk); err != nil {
+				abort()
+				return nil, fmt.Errorf("writing %s: %w", fo.out.Path, err)
+			}
+			fo.res.Packets++
+			fo.res.Bytes += int64(n)
+			if fo.first == 0 {
+				fo.first = pk.Timestamp
+			}
+			fo.last = pk.Timestamp
+			res.counts.add(dir, n)
+			if res.first == 0 {
+				res.first = pk.Timestamp
+			}
+			res.last = pk.Timestamp
+		}
+		if err := advance(best); err != nil {
+			abort()
+			return nil, err
+		}
+	}
+	for _, fo := range outs {
+		if ng, ok := fo.w.(*pcapfile.PcapNGWriter); ok {
+			for d, i := range fo.ifc {
+				var delivered int64
+				if d == dirRx {
+					delivered = res.counts.RxPackets
+				} else {
+					delivered = res.counts.TxPackets
+				}
+				ng.SetStats(i, pcapfile.InterfaceStats{StartTime: fo.first, EndTime: fo.last, Delivered: uint64(delivered)})
+			}
+		}
+		if err := fo.w.Close(); err != nil {
+			abort()
+			return nil, fmt.Errorf("writing %s: %w", fo.out.Path, err)
+		}
+		if fi, err := fo.af.Stat(); err == nil {
+			fo.res.Size = fi.Size()
+		}
+	}
+	for i, fo := range outs {
+		if err := fo.af.Commit(); err != nil {
+			for _, rest := range outs[i+1:] {
+				rest.af.Abort()
+			}
+			return nil, err
+		}
+		res.files = append(res.files, fo.res)
+	}
+	return res, nil
+}
+
+func outputFor(outs []*finalOutput, dir string) *finalOutput {
+	for _, fo := range outs {
+		if dir == dirRx && fo.out.Rx || dir == dirTx && fo.out.Tx {
+			return fo
+		}
+	}
+	return outs[0]
+}

@@ -1,0 +1,184 @@
+package capture
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+// Backend names.
+const (
+	BackendAuto    = "auto"
+	BackendPdump   = "pdump"
+	BackendDumpcap = "dumpcap"
+)
+
+// Defaults for pdump's mempool and ring. pdump's own defaults (ring 16384,
+// 65535 mbufs of 2176 bytes: about 150 MiB of hugepages) are sized for
+// 10G line rate; ours need about 20 MiB, which a Gazelle host that reserved
+// hugepages for lstack can spare, and still absorb a 4096-packet burst.
+const (
+	DefaultRingSize   = 4096
+	DefaultTotalMbufs = 8191
+	DefaultMbufSize   = 2176 // RTE_MBUF_DEFAULT_BUF_SIZE, pdump's default
+)
+
+// Options is what the operator asked for. The zero value (plus Port -1)
+// captures the only port of the only live primary into
+// <prefix>-<timestamp>.pcapng in the working directory until interrupted.
+type Options struct {
+	Root       string // filesystem root (--root); "" means /
+	Prefix     string // --prefix; "" resolves it
+	ConfigPath string // --config
+
+	Device string // -i/--device: PCI address or vdev name
+	Port   int    // --port; -1 means not given
+	Queue  string // --queue: a number or "*" (default)
+
+	Write  string          // -w: one file, both directions
+	RxFile string          // --rx
+	TxFile string          // --tx
+	Format pcapfile.Format // -F; 0: pcapng for -w, pcap for --rx/--tx
+
+	Count    int64         // -c; 0 means no limit
+	Duration time.Duration // -a duration:N / --duration; 0 means none
+	MaxSize  int64         // -C/--max-size in bytes, for all output files together; 0 means none
+	Filter   string        // -f: tcpdump filter expression
+	SnapLen  int           // -s; 0 means whole packets
+
+	Backend    string // auto, pdump, dumpcap
+	PdumpBin   string // --pdump-bin
+	RingSize   int    // --ring-size; 0: default
+	MbufSize   int    // --mbuf-size (pdump only); 0: default
+	TotalMbufs int    // --total-num-mbufs (pdump only); 0: default
+
+	Force       bool
+	DryRun      bool
+	NoPreflight bool
+
+	// CommandLine is gzdoctor's own argv, recorded in the pcapng comment.
+	CommandLine []string
+
+	// Live output while the capture runs. Nil writers print nothing.
+	Log         io.Writer     // backend lines (-v)
+	Progress    io.Writer     // progress (stderr; nil with -q)
+	ProgressTTY bool          // one refreshed line instead of periodic lines
+	Interval    time.Duration // progress refresh on a TTY; default 250ms
+	PlainEvery  time.Duration // plain progress lines; default 5s
+
+	// Interrupts carries the operator's signals (SIGINT, SIGTERM): the
+	// first stops the capture gracefully, the second kills the backend.
+	Interrupts <-chan os.Signal
+
+	// tag names temporary files (default: the pid); tests fix it.
+	tag string
+	// now is the clock for default file names; tests fix it.
+	now func() time.Time
+}
+
+// UsageError is a problem with the options: exit status 2.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// ParseAutostop applies one dumpcap-style -a condition to o:
+// duration:SECONDS, packets:N or filesize:KB.
+func (o *Options) ParseAutostop(s string) error {
+	k, v, ok := strings.Cut(s, ":")
+	if !ok {
+		return usagef("-a %q: want duration:SECONDS, packets:N or filesize:KB", s)
+	}
+	switch k {
+	case "duration":
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs <= 0 {
+			return usagef("-a duration:%s: want a positive number of seconds", v)
+		}
+		o.Duration = time.Duration(secs * float64(time.Second))
+	case "packets":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return usagef("-a packets:%s: want a positive count", v)
+		}
+		o.Count = n
+	case "filesize":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return usagef("-a filesize:%s: want a positive size in kB", v)
+		}
+		o.MaxSize = n * 1000
+	default:
+		return usagef("-a %q: unknown condition %q (duration, packets, filesize)", s, k)
+	}
+	return nil
+}
+
+// ParseSize reads a -C/--max-size value. A plain number is in millions of
+// bytes, as tcpdump's -C; suffixes k, m, g (KiB, MiB, GiB) and an explicit
+// B (bytes) are accepted.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(strings.ToLower(s))
+	mul := int64(1_000_000)
+	switch {
+	case strings.HasSuffix(t, "kib") || strings.HasSuffix(t, "k"):
+		mul, t = 1<<10, strings.TrimSuffix(strings.TrimSuffix(t, "kib"), "k")
+	case strings.HasSuffix(t, "mib") || strings.HasSuffix(t, "m"):
+		mul, t = 1<<20, strings.TrimSuffix(strings.TrimSuffix(t, "mib"), "m")
+	case strings.HasSuffix(t, "gib") || strings.HasSuffix(t, "g"):
+		mul, t = 1<<30, strings.TrimSuffix(strings.TrimSuffix(t, "gib"), "g")
+	case strings.HasSuffix(t, "b"):
+		mul, t = 1, strings.TrimSuffix(t, "b")
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n <= 0 {
+		return 0, usagef("size %q: want a positive number, optionally with k, m, g or b", s)
+	}
+	return int64(n * float64(mul)), nil
+}
+
+// check validates the options that need no machine.
+func (o *Options) check() error {
+	if o.Write != "" && (o.RxFile != "" || o.TxFile != "") {
+		return usagef("-w writes both directions into one file; use either -w or --rx/--tx")
+	}
+	if o.Device != "" && o.Port >= 0 {
+		return usagef("give the device by name (-i) or by port number (--port), not both")
+	}
+	if o.Queue == "" {
+		o.Queue = "*"
+	}
+	if o.Queue != "*" {
+		if q, err := strconv.ParseUint(o.Queue, 10, 16); err != nil || q == 65535 {
+			return usagef("--queue %q: want a queue number or * for all", o.Queue)
+		}
+	}
+	if o.Count < 0 || o.MaxSize < 0 || o.Duration < 0 || o.SnapLen < 0 {
+		return usagef("-c, -C, --duration and -s take positive values")
+	}
+	if o.SnapLen > 262144 {
+		return usagef("-s %d: at most 262144", o.SnapLen)
+	}
+	switch o.Backend {
+	case "":
+		o.Backend = BackendAuto
+	case BackendAuto, BackendPdump, BackendDumpcap:
+	default:
+		return usagef("--backend %q: want auto, pdump or dumpcap", o.Backend)
+	}
+	if o.RingSize < 0 || o.MbufSize < 0 || o.TotalMbufs < 0 {
+		return usagef("--ring-size, --mbuf-size and --total-num-mbufs take positive values")
+	}
+	if o.RingSize != 0 && o.RingSize&(o.RingSize-1) != 0 {
+		return usagef("--ring-size %d: pdump wants a power of 2", o.RingSize)
+	}
+	return nil
+}

@@ -1,0 +1,287 @@
+package capture
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+// Plan is everything decided before the backend starts: --dry-run prints
+// it, a capture runs it.
+type Plan struct {
+	Backend string   `json:"backend"` // pdump or dumpcap
+	Binary  string   `json:"binary"`
+	Args    []string `json:"args"`    // the backend's argv after the binary
+	Command string   `json:"command"` // the whole command line, shell-quoted
+
+	Prefix    string `json:"prefix"`
+	PrefixWhy string `json:"prefix_why"`
+	Device    string `json:"device,omitempty"` // device name, when known
+	Port      int    `json:"port"`             // -1 when captured by name
+	Queue     string `json:"queue"`
+
+	Outputs []Output `json:"outputs"`
+	// Temps are the backend's files, beside the outputs.
+	Temps []Temp `json:"temp_files"`
+	// Filter is applied by the backend (dumpcap) or by gzdoctor (pdump).
+	Filter          string `json:"filter,omitempty"`
+	FilterByBackend bool   `json:"filter_by_backend,omitempty"`
+	SnapLen         int    `json:"snaplen,omitempty"`
+
+	Count    int64   `json:"count,omitempty"`
+	Duration float64 `json:"duration_s,omitempty"`
+	MaxSize  int64   `json:"max_size,omitempty"`
+}
+
+// Output is one final file.
+type Output struct {
+	Path   string          `json:"path"`
+	Format pcapfile.Format `json:"format"`
+	Rx     bool            `json:"rx"`
+	Tx     bool            `json:"tx"`
+}
+
+// Temp is one file the backend writes.
+type Temp struct {
+	Path string `json:"path"`
+	// Dir is the direction the file holds: "rx", "tx", or "both" (dumpcap
+	// marks each packet).
+	Dir string `json:"direction"`
+}
+
+// Directions a temp file can hold.
+const (
+	dirRx   = "rx"
+	dirTx   = "tx"
+	dirBoth = "both"
+)
+
+func (p *Plan) wants(rx bool) bool {
+	for _, o := range p.Outputs {
+		if rx && o.Rx || !rx && o.Tx {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveBinary picks the backend and its binary.
+func resolveBinary(o *Options, lookPath func(string) (string, error)) (backend, bin string, err error) {
+	backend = o.Backend
+	if o.PdumpBin != "" {
+		if backend == BackendAuto {
+			backend = BackendPdump
+			if strings.Contains(filepath.Base(o.PdumpBin), "dumpcap") {
+				backend = BackendDumpcap
+			}
+		}
+		bin, err := lookPath(o.PdumpBin)
+		if err != nil {
+			return "", "", usagef("--pdump-bin %s: %v", o.PdumpBin, err)
+		}
+		return backend, bin, nil
+	}
+	var candidates []string
+	switch backend {
+	case BackendPdump:
+		candidates = []string{"gazelle-pdump", "dpdk-pdump"}
+	case BackendDumpcap:
+		candidates = []string{"dpdk-dumpcap"}
+	default:
+		candidates = []string{"gazelle-pdump", "dpdk-pdump", "dpdk-dumpcap"}
+	}
+	for _, c := range candidates {
+		if p, err := lookPath(c); err == nil {
+			if backend == BackendAuto {
+				backend = BackendPdump
+				if c == "dpdk-dumpcap" {
+					backend = BackendDumpcap
+				}
+			}
+			return backend, p, nil
+		}
+	}
+	return "", "", fmt.Errorf("no capture tool found: none of %s is on PATH; install the dpdk tools (openEuler: dpdk-tools) or give --pdump-bin",
+		strings.Join(candidates, ", "))
+}
+
+// planOutputs decides the final files and the backend's temporary files.
+func planOutputs(o *Options, p *Plan) error {
+	abs := func(flag, f string) (string, error) {
+		if f == "-" {
+			return "", usagef("%s -: writing to stdout is not supported; give a file", flag)
+		}
+		a, err := filepath.Abs(f)
+		if err != nil {
+			return "", fmt.Errorf("%s %s: %w", flag, f, err)
+		}
+		return a, nil
+	}
+	switch {
+	case o.Write != "":
+		path, err := abs("-w", o.Write)
+		if err != nil {
+			return err
+		}
+		p.Outputs = []Output{{Path: path, Format: orDefault(o.Format, pcapfile.FormatPcapNG), Rx: true, Tx: true}}
+	case o.RxFile != "" || o.TxFile != "":
+		if o.RxFile != "" {
+			path, err := abs("--rx", o.RxFile)
+			if err != nil {
+				return err
+			}
+			p.Outputs = append(p.Outputs, Output{Path: path, Format: orDefault(o.Format, pcapfile.FormatPcap), Rx: true})
+		}
+		if o.TxFile != "" {
+			path, err := abs("--tx", o.TxFile)
+			if err != nil {
+				return err
+			}
+			p.Outputs = append(p.Outputs, Output{Path: path, Format: orDefault(o.Format, pcapfile.FormatPcap), Tx: true})
+		}
+		if len(p.Outputs) == 2 && p.Outputs[0].Path == p.Outputs[1].Path {
+			return usagef("--rx and --tx name the same file; use -w for one file with both directions")
+		}
+	default:
+		now := time.Now
+		if o.now != nil {
+			now = o.now
+		}
+		name := fmt.Sprintf("%s-%s.pcapng", p.Prefix, now().Format("20060102-150405"))
+		path, err := abs("-w", name)
+		if err != nil {
+			return err
+		}
+		p.Outputs = []Output{{Path: path, Format: orDefault(o.Format, pcapfile.FormatPcapNG), Rx: true, Tx: true}}
+	}
+	if !o.Force && !o.DryRun {
+		for _, out := range p.Outputs {
+			if _, err := os.Lstat(out.Path); err == nil {
+				return usagef("%s exists; gzdoctor never overwrites a capture (use --force, or another -w)", out.Path)
+			}
+		}
+	}
+
+	tag := o.tag
+	if tag == "" {
+		tag = strconv.Itoa(os.Getpid())
+	}
+	temp := func(out Output, suffix string) string {
+		dir, base := filepath.Split(out.Path)
+		return filepath.Join(dir, "."+base+".gzdoctor-"+tag+suffix)
+	}
+	if p.Backend == BackendDumpcap {
+		p.Temps = []Temp{{Path: temp(p.Outputs[0], ".pcapng"), Dir: dirBoth}}
+		return nil
+	}
+	for _, out := range p.Outputs {
+		if out.Rx {
+			p.Temps = append(p.Temps, Temp{Path: temp(out, ".rx.pcap"), Dir: dirRx})
+		}
+		if out.Tx {
+			p.Temps = append(p.Temps, Temp{Path: temp(out, ".tx.pcap"), Dir: dirTx})
+		}
+	}
+	for _, t := range p.Temps {
+		// pdump's --pdump value is a key=value list split on ',' and '='.
+		if strings.ContainsAny(t.Path, ",=") {
+			return usagef("%s: pdump cannot take a path with ',' or '=' in it (its --pdump value is split on them); write elsewhere", filepath.Dir(t.Path))
+		}
+	}
+	return nil
+}
+
+func orDefault(f, def pcapfile.Format) pcapfile.Format {
+	if f == 0 {
+		return def
+	}
+	return f
+}
+
+// buildArgs fills p.Args and p.Command.
+func buildArgs(o *Options, p *Plan) error {
+	switch p.Backend {
+	case BackendPdump:
+		var kv []string
+		if o.Port >= 0 {
+			kv = append(kv, "port="+strconv.Itoa(o.Port))
+		} else {
+			kv = append(kv, "device_id="+p.Device)
+		}
+		kv = append(kv, "queue="+p.Queue)
+		for _, t := range p.Temps {
+			kv = append(kv, t.Dir+"-dev="+t.Path)
+		}
+		kv = append(kv,
+			"ring-size="+strconv.Itoa(or(o.RingSize, DefaultRingSize)),
+			"mbuf-size="+strconv.Itoa(or(o.MbufSize, DefaultMbufSize)),
+			"total-num-mbufs="+strconv.Itoa(or(o.TotalMbufs, DefaultTotalMbufs)))
+		p.Args = []string{"--file-prefix", p.Prefix, "--", "--pdump", strings.Join(kv, ",")}
+	case BackendDumpcap:
+		if o.Queue != "*" {
+			return usagef("--queue %s: dpdk-dumpcap captures every queue; use the pdump backend to pick one", o.Queue)
+		}
+		if o.MbufSize != 0 || o.TotalMbufs != 0 {
+			return usagef("--mbuf-size and --total-num-mbufs are pdump's; dpdk-dumpcap sizes its pool from -s and its ring")
+		}
+		iface := p.Device
+		if o.Port >= 0 {
+			iface = strconv.Itoa(o.Port)
+		}
+		p.Args = []string{"--file-prefix", p.Prefix, "-i", iface, "-w", p.Temps[0].Path, "-q"}
+		if p.FilterByBackend {
+			p.Args = append(p.Args, "-f", p.Filter)
+		}
+		if o.SnapLen > 0 {
+			p.Args = append(p.Args, "-s", strconv.Itoa(o.SnapLen))
+		}
+		if o.RingSize > 0 {
+			// -N is dumpcap's undocumented ring size option (22.11).
+			p.Args = append(p.Args, "-N", strconv.Itoa(o.RingSize))
+		}
+	}
+	p.Command = shellJoin(append([]string{p.Binary}, p.Args...))
+	return nil
+}
+
+func or(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// shellJoin quotes args for a POSIX shell, so the printed command line can
+// be pasted.
+func shellJoin(args []string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(shellQuote(a))
+	}
+	return b.String()
+}
+
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:@%+", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,48 @@
+package capture
+
+import (
+	"context"
+	"slices"
+
+	"github.com/gzdoctor/gzdoctor/doctor"
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+// pdumpOnlyChecks are capture-relevant checks that concern pdump's pcap
+// vdevs, which the primary creates and which open the capture files:
+// dumpcap writes its file itself and needs neither.
+var pdumpOnlyChecks = []string{"pcap-pmd", "output-path"}
+
+// preflightChecks returns the IDs of doctor's capture-relevant checks that
+// apply to the backend. The list comes from doctor (Check.CaptureRelevant),
+// so a check added there joins the preflight without a change here.
+func preflightChecks(backend string) []string {
+	var ids []string
+	for _, id := range doctor.CaptureRelevant() {
+		if backend == BackendDumpcap && slices.Contains(pdumpOnlyChecks, id) {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// preflight runs the checks for the plan. It returns the report; a failed
+// check (status fail) means the capture must not start. A check that could
+// not run (error) does not stop the capture: the backend may still work,
+// and its live diagnosis takes over.
+func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.Report, bool, error) {
+	env := doctor.NewEnv(doctor.Config{
+		Host:        h,
+		Prefix:      p.Prefix,
+		ConfigPath:  o.ConfigPath,
+		Device:      p.Device,
+		PdumpBin:    p.Binary,
+		CaptureFile: p.Outputs[0].Path,
+	})
+	rep, err := doctor.Run(ctx, env, doctor.Options{Only: preflightChecks(p.Backend)})
+	if err != nil {
+		return nil, false, err
+	}
+	return &rep, rep.Summary.Fail == 0, nil
+}

@@ -1,0 +1,169 @@
+package capture
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/runbooks"
+	"github.com/gzdoctor/gzdoctor/ui"
+)
+
+// RenderText prints the dry-run command, the preflight failure, the
+// diagnosis, or the capture's summary.
+func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
+	p := r.Plan
+	var b strings.Builder
+	if r.DryRun {
+		fmt.Fprintf(&b, "%s\n", st.Dim(fmt.Sprintf("# prefix %s (%s), %s, backend %s", p.Prefix, p.PrefixWhy, deviceWords(p), p.Backend)))
+		fmt.Fprintf(&b, "%s\n", p.Command)
+		fmt.Fprintf(&b, "%s\n", st.Dim("# then: "+r.afterWords()))
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	if r.Preflight != nil && (r.Stopped == StopPreflight || verbose) {
+		b.WriteString(st.Bold("preflight") + " (gzdoctor check, capture-relevant checks)\n")
+		if err := r.Preflight.RenderText(&b, st, verbose); err != nil {
+			return err
+		}
+		if r.Stopped == StopPreflight {
+			fmt.Fprintf(&b, "\n%s capture not started: fix the failed checks above (or skip them with --no-preflight)\n", st.Symbol("fail"))
+			_, err := io.WriteString(w, b.String())
+			return err
+		}
+		b.WriteByte('\n')
+	}
+	tool := filepath.Base(p.Binary)
+	if len(r.Findings) > 0 {
+		rep := &runbooks.Report{Sources: []string{tool}, Findings: r.Findings}
+		if err := rep.RenderText(&b, st, verbose); err != nil {
+			return err
+		}
+		b.WriteByte('\n')
+	}
+	if len(r.LastLines) > 0 && (len(r.Findings) == 0 || verbose) {
+		fmt.Fprintf(&b, "last lines of %s (%s):\n", tool, r.ExitStatus)
+		for _, l := range r.LastLines {
+			fmt.Fprintf(&b, "  %s\n", st.Dim(l))
+		}
+		b.WriteByte('\n')
+	}
+	sym, head := st.Symbol("ok"), "captured"
+	switch {
+	case r.Stopped == StopDiagnosis:
+		sym, head = st.Symbol("fail"), "capture failed"
+	case r.Stopped == StopBackendEnd:
+		sym, head = st.Symbol("fail"), tool+" ended the capture by itself"
+	case r.Killed:
+		sym = st.Symbol("warn")
+	}
+	fmt.Fprintf(&b, "%s %s: %s (%s)\n", sym, st.Bold(head), stopWords(r.Stopped, p), r.ExitStatus)
+	if len(r.Files) > 0 || r.Counts.Packets() > 0 {
+		fmt.Fprintf(&b, "  rx     %s packets, %s\n", group(r.Counts.RxPackets), byteSize(r.Counts.RxBytes))
+		fmt.Fprintf(&b, "  tx     %s packets, %s\n", group(r.Counts.TxPackets), byteSize(r.Counts.TxBytes))
+		fmt.Fprintf(&b, "  span   %.3f s (%s … %s)\n", r.SpanSec, orDash(r.First), orDash(r.Last))
+	}
+	fmt.Fprintf(&b, "  drops  %s\n", r.Backend.words(p.Backend))
+	for _, f := range r.Files {
+		fmt.Fprintf(&b, "  file   %s (%s, %s packets, %s)\n", st.Bold(f.Path), f.Format, group(f.Packets), byteSize(f.Size))
+	}
+	if len(r.Files) == 0 {
+		fmt.Fprintf(&b, "  file   none written\n")
+	}
+	for _, rp := range r.Repaired {
+		fmt.Fprintf(&b, "  %s repaired %s\n", st.Symbol("warn"), rp)
+	}
+	for _, t := range r.TempFiles {
+		fmt.Fprintf(&b, "  %s kept %s\n", st.Symbol("warn"), t)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func deviceWords(p *Plan) string {
+	switch {
+	case p.Device != "" && p.Port >= 0:
+		return fmt.Sprintf("device %s (port %d), queue %s", p.Device, p.Port, p.Queue)
+	case p.Device != "":
+		return fmt.Sprintf("device %s, queue %s", p.Device, p.Queue)
+	}
+	return fmt.Sprintf("port %d, queue %s", p.Port, p.Queue)
+}
+
+// afterWords says what gzdoctor does with the backend's files.
+func (r *Result) afterWords() string {
+	p := r.Plan
+	var stops []string
+	if p.Count > 0 {
+		stops = append(stops, fmt.Sprintf("%d packets", p.Count))
+	}
+	if p.Duration > 0 {
+		stops = append(stops, fmt.Sprintf("%gs", p.Duration))
+	}
+	if p.MaxSize > 0 {
+		stops = append(stops, byteSize(p.MaxSize))
+	}
+	stops = append(stops, "Ctrl+C")
+	var outs []string
+	for _, o := range p.Outputs {
+		dirs := "rx+tx"
+		if !o.Rx {
+			dirs = "tx"
+		} else if !o.Tx {
+			dirs = "rx"
+		}
+		outs = append(outs, fmt.Sprintf("%s (%s, %s)", o.Path, o.Format, dirs))
+	}
+	s := fmt.Sprintf("stop at %s with SIGINT; ", strings.Join(stops, " or "))
+	if p.Filter != "" && !p.FilterByBackend {
+		s += fmt.Sprintf("keep packets matching %q; ", p.Filter)
+	}
+	return s + "write " + strings.Join(outs, ", ") + " (mode 0600)"
+}
+
+func stopWords(why string, p *Plan) string {
+	switch why {
+	case StopCount:
+		return fmt.Sprintf("%d packets reached", p.Count)
+	case StopDuration:
+		return fmt.Sprintf("%gs elapsed", p.Duration)
+	case StopSize:
+		return fmt.Sprintf("size limit %s reached", byteSize(p.MaxSize))
+	case StopInterrupt:
+		return "interrupted"
+	case StopDiagnosis:
+		return "stopped on a known failure"
+	case StopBackendEnd:
+		return "the backend exited before any stop condition"
+	}
+	return why
+}
+
+func (b BackendStats) words(backend string) string {
+	switch {
+	case b.Dropped != nil:
+		return fmt.Sprintf("%d (dumpcap: %d received, %d dropped for a full ring or no mbuf)", *b.Dropped, deref(b.Received), *b.Dropped)
+	case b.Freed != nil:
+		return fmt.Sprintf("%d (pdump: %d dequeued, %d written, %d freed unwritten; ring-full drops in the primary are not reported by pdump)",
+			*b.Freed, deref(b.Dequeued), deref(b.Transmitted), *b.Freed)
+	}
+	return "unknown (" + backend + " reported none)"
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

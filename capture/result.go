@@ -1,0 +1,86 @@
+package capture
+
+import (
+	"github.com/gzdoctor/gzdoctor/doctor"
+	"github.com/gzdoctor/gzdoctor/runbooks"
+)
+
+// Why a capture stopped.
+const (
+	StopCount      = "count"        // -c reached
+	StopDuration   = "duration"     // -a duration / --duration reached
+	StopSize       = "size"         // -C reached
+	StopInterrupt  = "interrupt"    // Ctrl+C / SIGTERM
+	StopBackendEnd = "backend-exit" // the backend exited by itself
+	StopDiagnosis  = "diagnosis"    // the backend printed a known fatal failure
+	StopPreflight  = "preflight"    // a preflight check failed; nothing started
+)
+
+// Result is the outcome of `gzdoctor capture`.
+type Result struct {
+	Plan   *Plan `json:"plan"`
+	DryRun bool  `json:"dry_run,omitempty"`
+	// Preflight is the report of the capture-relevant checks; nil with
+	// --no-preflight or --dry-run.
+	Preflight *doctor.Report `json:"preflight,omitempty"`
+
+	Stopped string `json:"stopped,omitempty"`
+	// Killed: the backend did not stop when asked (or a second Ctrl+C
+	// came) and was killed.
+	Killed bool `json:"killed,omitempty"`
+	// ExitStatus is the backend's exit: "exit status 0", "signal: killed".
+	ExitStatus string `json:"exit_status,omitempty"`
+	// Findings are the causes the runbook matcher found in the backend's
+	// output, root causes first.
+	Findings []runbooks.Finding `json:"findings,omitempty"`
+	// LastLines are the backend's last lines when it ended early.
+	LastLines []string `json:"last_lines,omitempty"`
+
+	Counts   Counts       `json:"counts"`
+	First    string       `json:"first,omitempty"` // RFC 3339, first packet
+	Last     string       `json:"last,omitempty"`
+	SpanSec  float64      `json:"span_s"`
+	Elapsed  float64      `json:"elapsed_s"`
+	Backend  BackendStats `json:"backend_stats"`
+	Files    []OutputFile `json:"files"`
+	Repaired []string     `json:"repaired,omitempty"`
+	// TempFiles are left behind only when the final file could not be
+	// written: they hold the packets.
+	TempFiles []string `json:"temp_files_kept,omitempty"`
+	Notes     []string `json:"notes,omitempty"`
+}
+
+// BackendStats are the counters the backend printed when it stopped.
+// Absent numbers are nil: the backend did not say.
+type BackendStats struct {
+	// pdump: per --pdump tuple, summed.
+	Dequeued    *int64 `json:"dequeued,omitempty"`
+	Transmitted *int64 `json:"transmitted,omitempty"`
+	Freed       *int64 `json:"freed,omitempty"`
+	// dumpcap: received and dropped (ring full or no mbuf).
+	Received *int64 `json:"received,omitempty"`
+	Dropped  *int64 `json:"dropped,omitempty"`
+}
+
+// Drops is what the backend reported as lost: pdump's freed packets
+// (dequeued but not written), dumpcap's dropped ones. -1 when unknown.
+func (b BackendStats) Drops() int64 {
+	switch {
+	case b.Dropped != nil:
+		return *b.Dropped
+	case b.Freed != nil:
+		return *b.Freed
+	}
+	return -1
+}
+
+// Problem reports whether the capture ended in a way the operator must
+// look at (exit status 1): a failed preflight, a diagnosis, a backend that
+// ended by itself or had to be killed.
+func (r *Result) Problem() bool {
+	switch r.Stopped {
+	case StopPreflight, StopDiagnosis, StopBackendEnd:
+		return true
+	}
+	return r.Killed && r.Stopped != StopInterrupt
+}

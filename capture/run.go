@@ -1,0 +1,449 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/runbooks"
+)
+
+// Timing of the supervisor.
+const (
+	pollEvery = 100 * time.Millisecond
+	// stopGrace is how long a backend may take to flush and exit after
+	// SIGINT before it is killed. pdump stuck in an mp request waits 5 s
+	// per request.
+	stopGrace = 12 * time.Second
+	// diagnosisGrace is the same after a known fatal failure: nothing
+	// worth flushing is left.
+	diagnosisGrace = 2 * time.Second
+	// startSlack bounds how long a --duration waits for the capture to
+	// begin before it counts from the backend's start.
+	startSlack = 10 * time.Second
+	// lastLines is how many of the backend's lines an early exit shows.
+	lastLines = 12
+)
+
+// Prepare validates the options and decides the plan without starting
+// anything; Run calls it. It returns a *UsageError for bad options.
+func Prepare(ctx context.Context, o *Options) (*Plan, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	h := host.New(orRoot(o.Root))
+	backend, bin, err := resolveBinary(o, exec.LookPath)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Backend: backend, Binary: bin, Queue: o.Queue, Filter: o.Filter, SnapLen: o.SnapLen,
+		Count: o.Count, Duration: o.Duration.Seconds(), MaxSize: o.MaxSize}
+	p.FilterByBackend = o.Filter != "" && backend == BackendDumpcap
+
+	var t *target
+	if o.Prefix != "" && (o.Device != "" || o.Port >= 0) && o.DryRun {
+		// Everything is given: a dry run teaches the command without
+		// looking at the machine.
+		t = &target{prefix: o.Prefix, why: "--prefix"}
+	} else {
+		t, err = resolvePrefix(ctx, h, o)
+		if err != nil {
+			return nil, err
+		}
+		if o.Device == "" || o.Port >= 0 {
+			t.probePorts(ctx, h)
+		}
+	}
+	p.Prefix, p.PrefixWhy = t.prefix, t.why
+	if err := resolveDevice(o, t, p); err != nil {
+		return nil, err
+	}
+	if o.Filter != "" {
+		// Compile now: a typo is a usage error, not a failed capture.
+		if _, err := (&selector{progs: map[[2]int]*bpfProgram{}, filter: o.Filter}).compile(ethernet); err != nil {
+			return nil, usagef("-f: %v", err)
+		}
+	}
+	if err := planOutputs(o, p); err != nil {
+		return nil, err
+	}
+	if err := buildArgs(o, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func orRoot(r string) string {
+	if r == "" {
+		return "/"
+	}
+	return r
+}
+
+// Run captures as o says. Bad options are a *UsageError; other errors mean
+// gzdoctor could not do its job. Everything the operator must know about
+// the capture itself (a failed preflight, a diagnosis, an early exit) is in
+// the Result: see Result.Problem.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	p, err := Prepare(ctx, &o)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Plan: p, Files: []OutputFile{}}
+	if o.DryRun {
+		res.DryRun = true
+		return res, nil
+	}
+	if !o.NoPreflight {
+		rep, ok, err := preflight(ctx, host.New(orRoot(o.Root)), &o, p)
+		if err != nil {
+			return nil, err
+		}
+		res.Preflight = rep
+		if !ok {
+			res.Stopped = StopPreflight
+			return res, nil
+		}
+	}
+	cat, err := runbooks.Load()
+	if err != nil {
+		return nil, fmt.Errorf("loading the runbooks: %w", err)
+	}
+	if err := createTemps(p); err != nil {
+		return nil, err
+	}
+	s := &supervisor{o: &o, p: p, res: res, matcher: cat.NewMatcher(), sel: newSelector(p)}
+	s.matcher.SetSource(filepath.Base(p.Binary))
+	runErr := s.run(ctx)
+	if runErr != nil {
+		res.TempFiles = tempPaths(p)
+		return res, runErr
+	}
+	s.finish(ctx)
+	return res, nil
+}
+
+// createTemps creates the backend's files with mode 0600 before the
+// backend opens them: pdump's pcap PMD (fopen "w") and dumpcap keep the
+// mode of an existing file, so captured traffic is never world-readable.
+func createTemps(p *Plan) error {
+	for i, t := range p.Temps {
+		f, err := os.OpenFile(t.Path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			for _, done := range p.Temps[:i] {
+				os.Remove(done.Path)
+			}
+			return fmt.Errorf("creating the capture's temporary file: %w", err)
+		}
+		f.Close()
+	}
+	return nil
+}
+
+func tempPaths(p *Plan) []string {
+	var out []string
+	for _, t := range p.Temps {
+		out = append(out, t.Path)
+	}
+	return out
+}
+
+func removeTemps(p *Plan) {
+	for _, t := range p.Temps {
+		os.Remove(t.Path)
+	}
+}
+
+// supervisor runs one backend.
+type supervisor struct {
+	o       *Options
+	p       *Plan
+	res     *Result
+	matcher *runbooks.Matcher
+	sel     *selector
+
+	cmd      *exec.Cmd
+	started  time.Time
+	stopping bool
+	stopAt   time.Time
+	grace    time.Duration
+	tail     []string
+	ready    bool // the backend began capturing
+	fatal    bool
+}
+
+var (
+	rePdumpReady   = regexp.MustCompile(`core \(\d+\)[,;] (capture for|port)`)
+	rePdumpStat    = regexp.MustCompile(`^\s*-packets (dequeued|transmitted to vdev|freed):\s*(\d+)`)
+	reDumpcapStats = regexp.MustCompile(`^Packets received/dropped on interface '.*': (\d+)/(\d+)`)
+)
+
+func (s *supervisor) run(ctx context.Context) error {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return err
+	}
+	s.cmd = exec.Command(s.p.Binary, s.p.Args...)
+	s.cmd.Stdout, s.cmd.Stderr = outW, errW
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Its own process group: a terminal's ^C reaches gzdoctor alone,
+		// which stops the backend its way. If gzdoctor dies, the backend
+		// gets SIGINT, which both backends handle by flushing and leaving.
+		Setpgid:   true,
+		Pdeathsig: syscall.SIGINT,
+	}
+	err = s.cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		removeTemps(s.p)
+		return fmt.Errorf("starting %s: %w", s.p.Binary, err)
+	}
+	s.started = time.Now()
+	lines := make(chan backendLine, 256)
+	go func() {
+		done := make(chan struct{}, 2)
+		go func() { readLines(outR, "stdout", lines); done <- struct{}{} }()
+		go func() { readLines(errR, "stderr", lines); done <- struct{}{} }()
+		<-done
+		<-done
+		outR.Close()
+		errR.Close()
+		close(lines)
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- s.cmd.Wait() }()
+
+	cnt, err := newCounter(s.p, s.sel)
+	if err != nil {
+		s.kill()
+		<-exited
+		return err
+	}
+	defer cnt.close()
+	prog := newProgress(s.o, s.started)
+
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	var deadline <-chan time.Time
+	var startedTimer *time.Timer
+	if s.p.Duration > 0 {
+		// Until the capture begins, count from the backend's start plus
+		// some slack; from then on, exactly the duration.
+		startedTimer = time.NewTimer(s.o.Duration + startSlack)
+		deadline = startedTimer.C
+		defer startedTimer.Stop()
+	}
+	armDuration := func() {
+		if startedTimer != nil && !s.ready {
+			startedTimer.Reset(s.o.Duration)
+		}
+		s.ready = true
+	}
+	ctxDone := ctx.Done()
+	var interrupts int
+	backendDone := false
+	var waitErr error
+	for !backendDone || lines != nil {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				lines = nil
+				continue
+			}
+			s.line(l)
+			if !s.ready && s.p.Backend == BackendPdump && rePdumpReady.MatchString(l.text) {
+				armDuration()
+			}
+		case <-tick.C:
+			if err := cnt.poll(s.p.Count); err != nil {
+				s.stop(StopBackendEnd, diagnosisGrace)
+				s.res.Notes = append(s.res.Notes, "reading the backend's file failed: "+err.Error())
+			}
+			if !s.ready && cnt.counts.Packets() > 0 {
+				armDuration()
+			}
+			now := time.Now()
+			if !s.stopping {
+				prog.update(now, cnt.counts)
+			}
+			switch {
+			case s.p.Count > 0 && cnt.counts.Packets() >= s.p.Count:
+				s.stop(StopCount, stopGrace)
+			case s.p.MaxSize > 0 && cnt.outSize >= s.p.MaxSize:
+				s.stop(StopSize, stopGrace)
+			}
+			if s.stopping && !backendDone && now.Sub(s.stopAt) > s.grace {
+				s.res.Notes = append(s.res.Notes, fmt.Sprintf("%s did not exit %s after SIGINT: killed it", filepath.Base(s.p.Binary), s.grace))
+				s.kill()
+			}
+		case <-deadline:
+			deadline = nil
+			s.stop(StopDuration, stopGrace)
+		case <-ctxDone:
+			ctxDone = nil
+			s.stop(StopInterrupt, stopGrace)
+		case <-s.o.Interrupts:
+			interrupts++
+			if interrupts == 1 {
+				s.stop(StopInterrupt, stopGrace)
+			} else if !backendDone {
+				s.res.Notes = append(s.res.Notes, "second interrupt: killed the backend without waiting for it to flush")
+				s.kill()
+			}
+		case waitErr = <-exited:
+			backendDone = true
+			exited = nil
+			if !s.stopping {
+				s.stopping, s.stopAt = true, time.Now()
+				if s.res.Stopped == "" {
+					s.res.Stopped = StopBackendEnd
+				}
+			}
+		}
+	}
+	prog.done()
+	s.res.Elapsed = time.Since(s.started).Seconds()
+	s.res.ExitStatus = "exit status 0"
+	if waitErr != nil {
+		s.res.ExitStatus = waitErr.Error()
+		var ee *exec.ExitError
+		if !errors.As(waitErr, &ee) {
+			return fmt.Errorf("waiting for %s: %w", s.p.Binary, waitErr)
+		}
+	}
+	return nil
+}
+
+// line handles one line of the backend's output.
+func (s *supervisor) line(l backendLine) {
+	if s.o.Log != nil {
+		fmt.Fprintf(s.o.Log, "%s: %s\n", filepath.Base(s.p.Binary), l.text)
+	}
+	s.tail = append(s.tail, l.text)
+	if len(s.tail) > lastLines {
+		s.tail = s.tail[1:]
+	}
+	s.stats(l.text)
+	s.matcher.Feed(l.text)
+	if s.fatal {
+		return
+	}
+	for _, f := range s.matcher.Findings() {
+		if f.Severity == "fatal" || f.Severity == "capture-fatal" {
+			s.fatal = true
+			s.stop(StopDiagnosis, diagnosisGrace)
+			return
+		}
+	}
+}
+
+// stats reads the counters the backend prints when it stops.
+func (s *supervisor) stats(text string) {
+	add := func(p **int64, v string) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return
+		}
+		if *p == nil {
+			*p = new(int64)
+		}
+		**p += n
+	}
+	b := &s.res.Backend
+	if m := rePdumpStat.FindStringSubmatch(text); m != nil {
+		switch m[1] {
+		case "dequeued":
+			add(&b.Dequeued, m[2])
+		case "transmitted to vdev":
+			add(&b.Transmitted, m[2])
+		case "freed":
+			add(&b.Freed, m[2])
+		}
+	}
+	if m := reDumpcapStats.FindStringSubmatch(text); m != nil {
+		add(&b.Received, m[1])
+		add(&b.Dropped, m[2])
+	}
+}
+
+// stop asks the backend to stop (SIGINT: both backends flush and exit)
+// and records why, once.
+func (s *supervisor) stop(why string, grace time.Duration) {
+	if s.res.Stopped == "" || why == StopDiagnosis && s.res.Stopped != StopDiagnosis {
+		s.res.Stopped = why
+	}
+	if s.stopping {
+		return
+	}
+	s.stopping, s.stopAt, s.grace = true, time.Now(), grace
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+}
+
+func (s *supervisor) kill() {
+	s.res.Killed = true
+	_ = s.cmd.Process.Kill()
+}
+
+// finish explains how the backend ended and writes the final files.
+func (s *supervisor) finish(ctx context.Context) {
+	res, p := s.res, s.p
+	rep := s.matcher.Report()
+	res.Findings = rep.Findings
+	if res.Stopped == StopBackendEnd || res.Stopped == StopDiagnosis {
+		res.LastLines = s.tail
+	}
+	if res.Killed && p.Backend == BackendPdump {
+		res.Notes = append(res.Notes, "pdump was killed before it could disable the capture: the primary still holds its rings and pcap vdevs, so the next pdump on this primary fails ('RING: Cannot reserve memory') and reopens (truncates) these temporary files until the primary restarts")
+	}
+	if res.Stopped == StopBackendEnd && len(res.Findings) == 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%s exited by itself (%s) before any stop condition; no known cause in its output (run with -v to see it all)",
+			filepath.Base(p.Binary), res.ExitStatus))
+	}
+	fin, err := finalize(ctx, p, s.sel, s.o, deviceLabel(p))
+	if err != nil {
+		res.TempFiles = tempPaths(p)
+		res.Notes = append(res.Notes, "could not write the final file: "+err.Error()+"; the backend's files are kept")
+		return
+	}
+	res.Repaired = fin.repaired
+	removeTemps(p)
+	if fin.counts.Packets() == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd) {
+		// Nothing was captured and the capture failed: an empty file
+		// would only look like a result.
+		for _, f := range fin.files {
+			os.Remove(f.Path)
+		}
+		return
+	}
+	res.Files = fin.files
+	res.Counts = fin.counts
+	if fin.first != 0 {
+		res.First = time.Unix(0, fin.first).UTC().Format(time.RFC3339Nano)
+		res.Last = time.Unix(0, fin.last).UTC().Format(time.RFC3339Nano)
+		res.SpanSec = float64(fin.last-fin.first) / 1e9
+	}
+}
+
+func deviceLabel(p *Plan) string {
+	if p.Device != "" {
+		return p.Device
+	}
+	return "port" + strconv.Itoa(p.Port)
+}

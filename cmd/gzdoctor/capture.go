@@ -1,0 +1,182 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture"
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/spf13/cobra"
+)
+
+// captureFlags are the flags as typed; parseCaptureFlags turns them into
+// capture.Options.
+type captureFlags struct {
+	o        capture.Options
+	format   string
+	autostop []string
+	duration string
+	maxSize  string
+}
+
+func newCaptureCmd(a *app) *cobra.Command {
+	var f captureFlags
+	cmd := &cobra.Command{
+		Use:   "capture [flags] [filter expression]",
+		Short: "Capture packets from a Gazelle/DPDK primary, checked and explained",
+		Long: `capture attaches a capture tool (gazelle-pdump, dpdk-pdump or dpdk-dumpcap) to
+the DPDK primary (lstack or ltran), supervises it and writes one capture file.
+
+Before it starts, it runs the capture-relevant checks of 'gzdoctor check' and
+stops with their fix if one fails. While the tool runs, every line it prints
+is matched against the runbooks: a known failure stops the capture with its
+cause and fix. gzdoctor counts packets from the files as they grow and stops
+the capture itself at -c, -a duration:N or -C, or on Ctrl+C (a second Ctrl+C
+kills the tool). The tool writes into temporary files beside the output;
+gzdoctor then repairs a truncated last record, merges rx and tx in time order
+(pcapng, one interface per direction, direction flags set), applies -c, -f
+and -s exactly, and renames the file into place with mode 0600. It never
+overwrites a file without --force.
+
+With no flags, it captures the only port of the only live primary into
+<prefix>-<timestamp>.pcapng until Ctrl+C. --dry-run prints the tool's exact
+command line instead, to learn or to run it by hand.
+
+A filter can be given with -f or as the trailing arguments, as with tcpdump.
+Exit status: 0 captured, 1 a preflight check failed or the capture failed
+(the cause is printed), 2 usage error, 3 gzdoctor could not run the capture.`,
+		Example: `  gzdoctor capture
+  gzdoctor capture --prefix gazelle -i 0000:01:00.0 -c 5000 -w /tmp/cap.pcapng
+  gzdoctor capture -i net_ring0 -a duration:10 --rx /tmp/rx.pcap --tx /tmp/tx.pcap
+  gzdoctor capture --port 0 -w /tmp/udp.pcapng udp port 8080
+  gzdoctor capture --backend dumpcap -i net_ring0 -c 100 -w /tmp/d.pcapng
+  gzdoctor capture --prefix gazelle -i 0000:01:00.0 -w /tmp/cap.pcapng --dry-run`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCapture(cmd, a, &f, args)
+		},
+	}
+	fl := cmd.Flags()
+	o := &f.o
+	fl.StringVarP(&o.Device, "device", "i", "", "device to capture: PCI address or vdev name (pdump's device_id); default: the primary's only port")
+	fl.IntVar(&o.Port, "port", -1, "port number to capture, instead of -i")
+	fl.StringVar(&o.Queue, "queue", "*", "queue to capture, or * for all")
+	fl.StringVarP(&o.Write, "write", "w", "", "write both directions into FILE (default <prefix>-<timestamp>.pcapng)")
+	fl.StringVar(&o.RxFile, "rx", "", "write received packets into FILE (pcap unless -F)")
+	fl.StringVar(&o.TxFile, "tx", "", "write transmitted packets into FILE (pcap unless -F)")
+	fl.StringVarP(&f.format, "format", "F", "", "output format: pcapng (default for -w) or pcap")
+	fl.Int64VarP(&o.Count, "count", "c", 0, "stop after exactly COUNT packets")
+	fl.StringArrayVarP(&f.autostop, "autostop", "a", nil, "stop condition, as dumpcap: duration:SECONDS, packets:N, filesize:KB")
+	fl.StringVar(&f.duration, "duration", "", "stop after this long (seconds, or 1m30s)")
+	fl.StringVarP(&f.maxSize, "max-size", "C", "", "stop before the output exceeds SIZE (millions of bytes as tcpdump -C, or 500k, 20m, 1g)")
+	fl.StringVarP(&o.Filter, "filter", "f", "", "keep only packets matching this tcpdump filter expression")
+	fl.IntVarP(&o.SnapLen, "snaplen", "s", 0, "keep at most SNAPLEN bytes of each packet (0: all)")
+	fl.StringVar(&o.Backend, "backend", capture.BackendAuto, "capture tool: auto, pdump (gazelle-pdump/dpdk-pdump) or dumpcap (dpdk-dumpcap)")
+	fl.StringVar(&o.PdumpBin, "pdump-bin", "", "capture tool binary (gazelle-pdump, dpdk-pdump, dpdk-dumpcap or a compatible build)")
+	fl.IntVar(&o.RingSize, "ring-size", 0, "pdump's ring size, a power of 2 (default "+strconv.Itoa(capture.DefaultRingSize)+")")
+	fl.IntVar(&o.MbufSize, "mbuf-size", 0, "pdump's mbuf data size (default "+strconv.Itoa(capture.DefaultMbufSize)+")")
+	fl.IntVar(&o.TotalMbufs, "total-num-mbufs", 0, "pdump's mempool size in mbufs (default "+strconv.Itoa(capture.DefaultTotalMbufs)+"; pdump's own 65535 takes ~150 MiB of hugepages)")
+	fl.BoolVar(&o.Force, "force", false, "overwrite existing output files")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print the capture tool's command line and stop")
+	fl.BoolVar(&o.NoPreflight, "no-preflight", false, "do not run the capture-relevant checks first")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"pcapng", "pcap"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions([]string{"auto", "pdump", "dumpcap"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// parseCaptureFlags completes f.o from the flags that need parsing.
+func parseCaptureFlags(f *captureFlags, args []string) error {
+	o := &f.o
+	if len(args) > 0 {
+		if o.Filter != "" {
+			return usageError("give the filter with -f or as arguments, not both")
+		}
+		o.Filter = strings.Join(args, " ")
+	}
+	if f.format != "" {
+		ft, err := pcapfile.ParseFormat(f.format)
+		if err != nil {
+			return usageError("-F: %v", err)
+		}
+		o.Format = ft
+	}
+	for _, a := range f.autostop {
+		if err := o.ParseAutostop(a); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	if f.duration != "" {
+		d, err := parseSeconds(f.duration)
+		if err != nil {
+			return usageError("--duration %q: %v", f.duration, err)
+		}
+		o.Duration = d
+	}
+	if f.maxSize != "" {
+		n, err := capture.ParseSize(f.maxSize)
+		if err != nil {
+			return usageError("-C: %v", err)
+		}
+		o.MaxSize = n
+	}
+	return nil
+}
+
+// parseSeconds reads "10", "2.5" (seconds) or a Go duration ("1m30s").
+func parseSeconds(s string) (time.Duration, error) {
+	if secs, err := strconv.ParseFloat(s, 64); err == nil {
+		if secs <= 0 {
+			return 0, errors.New("want a positive duration")
+		}
+		return time.Duration(secs * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want seconds (10) or a duration (1m30s)")
+	}
+	return d, nil
+}
+
+func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) error {
+	if err := parseCaptureFlags(f, args); err != nil {
+		return err
+	}
+	o := f.o
+	o.Root, o.Prefix, o.ConfigPath = a.opts.Root, a.opts.Prefix, a.opts.Config
+	o.CommandLine = append([]string{"gzdoctor"}, os.Args[1:]...)
+	if !a.streams.Quiet {
+		o.Progress, o.ProgressTTY = a.streams.Err, a.streams.ErrTTY
+	}
+	if a.opts.Verbose {
+		o.Log = a.streams.Err
+	}
+	// Main's context ends on the first signal too; the channel lets the
+	// capture tell a second Ctrl+C (kill the backend) from the first.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	o.Interrupts = sigs
+
+	res, err := capture.Run(cmd.Context(), o)
+	if err != nil {
+		var ue *capture.UsageError
+		if errors.As(err, &ue) {
+			return usageError("%v", err)
+		}
+		if res != nil {
+			_ = a.render("capture", res)
+		}
+		return failure(err)
+	}
+	if err := a.render("capture", res); err != nil {
+		return failure(err)
+	}
+	if res.Problem() {
+		return errProblemFound
+	}
+	return nil
+}

@@ -3,9 +3,8 @@
 // programs over packets with an interpreter of its own.
 //
 // Compiling needs cgo and libpcap (libpcap.so.0.8 at run time); running a
-// program does not. golang.org/x/net/bpf's VM was measured and not used: it
-// dispatches every instruction through an interface call and copies the
-// packet's bounds checks into each instruction, several times slower than
-// this interpreter's flat switch over pre-decoded instructions
-// (BenchmarkVM).
+// program does not. The interpreter is a flat switch over pre-decoded
+// instructions with libpcap's bpf_filter semantics (loads past the captured
+// data reject the packet, division by a zero X rejects, shifts by 32 or more
+// give 0).
 package bpf

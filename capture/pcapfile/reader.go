@@ -27,7 +27,7 @@ const (
 	// a file whose snaplen is not larger are damage, not packets.
 	maxSnapLen = 262144
 
-	defaultBufSize = 1 << 20
+	defaultBufSize = 4 << 20
 )
 
 // Reader reads pcap or pcapng records one at a time. It is not safe for

@@ -21,7 +21,7 @@ type Writer interface {
 	Close() error
 }
 
-const writeBufSize = 1 << 20
+const writeBufSize = 4 << 20
 
 var le = binary.LittleEndian
 

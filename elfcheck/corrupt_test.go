@@ -116,7 +116,7 @@ func TestCorruptInputs(t *testing.T) {
 				}
 				// The rest of the reading code must not fail badly either.
 				o.dynSymbols()
-				o.dpdk()
+				o.dpdk(true)
 			}
 		})
 	}
@@ -140,7 +140,7 @@ func FuzzReadObject(f *testing.F) {
 			return
 		}
 		o.dynSymbols()
-		sc := o.dpdk()
+		sc := o.dpdk(true)
 		_ = sc
 		o.initArray()
 		o.kind()

@@ -1,6 +1,7 @@
 package elfcheck
 
 import (
+	"bytes"
 	"path"
 	"regexp"
 	"sort"
@@ -115,13 +116,9 @@ func scanWorthy(l *Library, main *Library) bool {
 	if l.obj == nil {
 		return false
 	}
-	syms, _ := l.obj.dynSymbols()
-	for _, s := range syms {
-		if strings.HasPrefix(s.Name, "rte_") {
-			return true
-		}
-	}
-	return false
+	// Any rte_ name in the dynamic string table: cheap, and it is what the
+	// dynamic symbols would show.
+	return l.obj.dyn != nil && bytes.Contains(l.obj.dyn.strtab, []byte("\x00rte_"))
 }
 
 // initOrder is the order constructors run in: dependencies before the
@@ -166,7 +163,7 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string) DPD
 		if l.obj == nil || !scanWorthy(l, main) {
 			continue
 		}
-		sc := l.obj.dpdk()
+		sc := l.obj.dpdk(l.DPDK == nil || l.DPDK.Class != "" || l.DPDK.Component == "eal")
 		for _, w := range sc.warnings {
 			f.Warnings = append(f.Warnings, l.Path+": "+w)
 		}
@@ -218,7 +215,7 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string) DPD
 	if eal != nil {
 		f.ABI, f.Release = eal.DPDK.ABI, eal.DPDK.Release
 		if eal.obj != nil {
-			sc := eal.obj.dpdk()
+			sc := eal.obj.dpdk(true)
 			if sc.versionCode != "" {
 				f.Version, f.VersionSource = sc.versionCode, eal.Path+": rte_version_year/month/minor"
 			} else if sc.versionLit != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // ErrNotELF is returned (wrapped) when a file is not an ELF file at all.
@@ -45,7 +46,9 @@ type object struct {
 	f    *elf.File
 	ra   io.ReaderAt
 	file *os.File // open until the analysis ends; see close
+	id   fileID   // device and inode: ld.so never loads one file twice
 
+	dyn     *dynamic     // parsed PT_DYNAMIC (nil without one)
 	syms    []elf.Symbol // dynamic symbols, read on demand
 	symsErr error
 	scan    *dpdkScan // DPDK facts, read on demand
@@ -93,14 +96,21 @@ func (o *object) close() {
 
 // openObject reads the ELF file at machine path p (host path hp).
 func openObject(p, hp string) (*object, error) {
-	fh, err := os.Open(hp)
+	// A plain open(2): os.Open would also register the file with the
+	// network poller, three wasted system calls per library.
+	fd, err := syscall.Open(hp, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}
+	fh := os.NewFile(uintptr(fd), hp)
 	fi, err := fh.Stat()
 	if err != nil {
 		fh.Close()
 		return nil, err
+	}
+	var id fileID
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id = fileID{uint64(st.Dev), uint64(st.Ino)}
 	}
 	if !fi.Mode().IsRegular() {
 		fh.Close()
@@ -111,7 +121,7 @@ func openObject(p, hp string) (*object, error) {
 		fh.Close()
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	o.path, o.hostPath, o.file = p, hp, fh
+	o.path, o.hostPath, o.file, o.id = p, hp, fh, id
 	return o, nil
 }
 
@@ -287,6 +297,7 @@ func (o *object) readProgs() error {
 	if d == nil {
 		return nil
 	}
+	o.dyn = d
 	o.hasDynamic = true
 	str := func(tag elf.DynTag) []string {
 		var out []string

@@ -22,6 +22,9 @@ type Options struct {
 	// EALArgs are the EAL arguments the process runs with (lstack.conf's
 	// dpdk_args, a command line); their -d options load drivers.
 	EALArgs []string
+	// RealPaths fills Library.RealPath (symlinks resolved), which costs a
+	// few system calls per library; the tree itself never needs it.
+	RealPaths bool
 }
 
 // Problem is something wrong with the file whatever it is used for.
@@ -120,7 +123,7 @@ func analyzeObject(ctx context.Context, fs rootFS, o *object, opts Options, mapp
 	r := newResolver(ctx, fs, o, opts)
 	defer r.closeAll()
 	r.main = main
-	r.register(main, o.hostPath, main.Name, o.path)
+	r.register(main, main.Name, o.path)
 	interp := o.interp
 	if interp == "" && o.hasDynamic && o.typ == elf.ET_DYN {
 		interp = defaultInterp(o.machine, o.class, o.data)

@@ -3,7 +3,9 @@ package elfcheck
 import (
 	"context"
 	"debug/elf"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -53,14 +55,15 @@ type Library struct {
 // resolver walks the dependency graph breadth first, like
 // _dl_map_object_deps, caching objects by name, SONAME and file identity.
 type resolver struct {
-	ctx      context.Context
-	fs       rootFS
-	main     *Library
-	ldconf   []string
-	defaults []string
-	libDir   string // $LIB
-	platform string // $PLATFORM
-	ldLib    []string
+	ctx       context.Context
+	fs        rootFS
+	main      *Library
+	ldconf    []string
+	defaults  []string
+	libDir    string // $LIB
+	platform  string // $PLATFORM
+	ldLib     []string
+	realPaths bool
 
 	byName  map[string]*Library
 	byFile  map[fileID]*Library
@@ -72,29 +75,18 @@ type resolver struct {
 
 type fileID struct{ dev, ino uint64 }
 
-func (r *resolver) fileID(hp string) (fileID, bool) {
-	fi, err := os.Stat(hp)
-	if err != nil {
-		return fileID{}, false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, false
-	}
-	return fileID{uint64(st.Dev), uint64(st.Ino)}, true
-}
-
 func newResolver(ctx context.Context, fs rootFS, main *object, opts Options) *resolver {
 	r := &resolver{
-		ctx:      ctx,
-		fs:       fs,
-		ldconf:   ldSoConf(fs),
-		defaults: defaultDirs(main.machine, main.class),
-		platform: opts.Platform,
-		byName:   map[string]*Library{},
-		byFile:   map[fileID]*Library{},
-		objects:  map[string]*object{},
-		loader:   map[*Library]*Library{},
+		ctx:       ctx,
+		fs:        fs,
+		ldconf:    ldSoConf(fs),
+		defaults:  defaultDirs(main.machine, main.class),
+		platform:  opts.Platform,
+		realPaths: opts.RealPaths,
+		byName:    map[string]*Library{},
+		byFile:    map[fileID]*Library{},
+		objects:   map[string]*object{},
+		loader:    map[*Library]*Library{},
 	}
 	if r.platform == "" {
 		r.platform = platformName(main.machine)
@@ -210,6 +202,9 @@ func (r *resolver) load(p string) (*object, string, error) {
 }
 
 func (r *resolver) realpath(p string) string {
+	if !r.realPaths {
+		return ""
+	}
 	rp, err := r.fs.realpath(p)
 	if err != nil {
 		return ""
@@ -218,16 +213,16 @@ func (r *resolver) realpath(p string) string {
 }
 
 // adopt registers a found object as loaded.
-func (r *resolver) adopt(name, p string, o *object, via string, by *Library, hp string) *Library {
+func (r *resolver) adopt(name, p string, o *object, via string, by *Library) *Library {
 	lib := &Library{Name: name, Path: p, RealPath: r.realpath(p), Soname: o.soname, FoundVia: via, NeededBy: by.Path, Depth: by.Depth + 1, Needed: o.needed, obj: o}
-	r.register(lib, hp, name)
+	r.register(lib, name)
 	r.loader[lib] = by
 	r.order = append(r.order, lib)
 	lib.listed = true
 	return lib
 }
 
-func (r *resolver) register(lib *Library, hp string, names ...string) {
+func (r *resolver) register(lib *Library, names ...string) {
 	for _, n := range append(names, lib.Soname) {
 		if n != "" {
 			if _, ok := r.byName[n]; !ok {
@@ -235,9 +230,9 @@ func (r *resolver) register(lib *Library, hp string, names ...string) {
 			}
 		}
 	}
-	if id, ok := r.fileID(hp); ok {
-		if _, dup := r.byFile[id]; !dup {
-			r.byFile[id] = lib
+	if lib.obj != nil && lib.obj.id != (fileID{}) {
+		if _, dup := r.byFile[lib.obj.id]; !dup {
+			r.byFile[lib.obj.id] = lib
 		}
 	}
 }
@@ -248,23 +243,22 @@ func (r *resolver) find(l *Library, name string) *Library {
 		return lib
 	}
 	try := func(p, via string) (*Library, bool, string) {
-		if !r.fs.isFile(p) {
-			return nil, false, ""
-		}
-		o, hp, err := r.load(p)
+		// One open per candidate, as ld.so does; a miss costs one syscall.
+		o, _, err := r.load(p)
 		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				return nil, false, ""
+			}
 			return nil, false, fmt.Sprintf("%s: %v", p, err)
 		}
 		if !r.main.obj.compatible(o) {
 			return nil, false, fmt.Sprintf("%s (%s)", p, o.kind())
 		}
-		if id, ok := r.fileID(hp); ok {
-			if lib, ok := r.byFile[id]; ok {
-				r.byName[name] = lib // same file under another name: not loaded twice
-				return lib, true, ""
-			}
+		if lib, ok := r.byFile[o.id]; ok && o.id != (fileID{}) {
+			r.byName[name] = lib // same file under another name: not loaded twice
+			return lib, true, ""
 		}
-		return r.adopt(name, p, o, via, l, hp), true, ""
+		return r.adopt(name, p, o, via, l), true, ""
 	}
 	miss := &Library{Name: name, NeededBy: l.Path, Depth: l.Depth + 1, Missing: true}
 	if strings.Contains(name, "/") {
@@ -328,15 +322,15 @@ func (r *resolver) run() error {
 // before ld.so resolves anything; DT_NEEDED entries naming its SONAME match
 // it without a search.
 func (r *resolver) preloadInterp(p string) *Library {
-	if p == "" || !r.fs.isFile(p) {
+	if p == "" {
 		return nil
 	}
-	o, hp, err := r.load(p)
+	o, _, err := r.load(p)
 	if err != nil || !r.main.obj.compatible(o) {
 		return nil
 	}
 	lib := &Library{Name: path.Base(p), Path: p, RealPath: r.realpath(p), Soname: o.soname, FoundVia: ViaInterpreter, NeededBy: r.main.Path, Depth: 1, Needed: o.needed, obj: o}
-	r.register(lib, hp, path.Base(p), p)
+	r.register(lib, path.Base(p), p)
 	r.loader[lib] = r.main
 	return lib
 }
@@ -356,12 +350,12 @@ func (r *resolver) adoptMapped(paths []string) {
 			}
 			continue
 		}
-		o, hp, err := r.load(p)
+		o, _, err := r.load(p)
 		if err != nil {
 			continue // a mapped non-ELF file (locale archive, a data file)
 		}
 		lib := &Library{Name: path.Base(p), Path: p, RealPath: r.realpath(p), Soname: o.soname, FoundVia: ViaMapped, NeededBy: r.main.Path, Depth: 1, Needed: o.needed, obj: o, listed: true}
-		r.register(lib, hp, p, path.Base(p))
+		r.register(lib, p, path.Base(p))
 		r.order = append(r.order, lib)
 	}
 	for _, l := range append([]*Library{r.main}, r.order...) {

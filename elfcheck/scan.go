@@ -114,14 +114,20 @@ func cstrings(chunk, mark []byte, fn func(string)) {
 	}
 }
 
-// dpdk scans o once for DPDK facts.
-func (o *object) dpdk() *dpdkScan {
+// dpdk scans o once for DPDK facts. Read-only data (PMD info, plugin
+// path, version string) is only read when withRO: core librte libraries
+// other than EAL carry none of it.
+func (o *object) dpdk(withRO bool) *dpdkScan {
 	if o.scan != nil {
 		return o.scan
 	}
 	sc := &dpdkScan{imports: map[string]bool{}, defines: map[string]bool{}}
 	o.scan = sc
-	for _, chunk := range o.roChunks() {
+	var chunks [][]byte
+	if withRO {
+		chunks = o.roChunks()
+	}
+	for _, chunk := range chunks {
 		cstrings(chunk, markPMDInfo, func(s string) {
 			var info struct {
 				Name string `json:"name"`
@@ -144,21 +150,21 @@ func (o *object) dpdk() *dpdkScan {
 			}
 		})
 	}
-	syms, err := o.dynSymbols()
+	values := map[string]uint64{}
+	err := o.eachDynSym(func(name []byte, info byte, shndx elf.SectionIndex, value uint64) {
+		if len(name) < 4 || name[0] != 'r' || !interesting[string(name)] { // string(name) in a map index does not allocate
+			return
+		}
+		n := string(name)
+		if shndx == elf.SHN_UNDEF {
+			sc.imports[n] = true
+		} else {
+			sc.defines[n] = true
+			values[n] = value
+		}
+	})
 	if err != nil {
 		sc.warnings = append(sc.warnings, "dynamic symbols: "+err.Error())
-	}
-	values := map[string]uint64{}
-	for _, s := range syms {
-		if !interesting[s.Name] {
-			continue
-		}
-		if s.Section == elf.SHN_UNDEF {
-			sc.imports[s.Name] = true
-		} else {
-			sc.defines[s.Name] = true
-			values[s.Name] = s.Value
-		}
 	}
 	o.readSymtab(sc, values)
 	sc.versionCode = o.decodeVersion(values)

@@ -1,6 +1,7 @@
 package elfcheck
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"errors"
@@ -44,9 +45,9 @@ func (o *object) readDynSymbols() (syms []elf.Symbol, err error) {
 		}
 		return syms, nil
 	}
-	d, err := o.readDynamic()
-	if err != nil || d == nil {
-		return nil, err
+	d := o.dyn
+	if d == nil {
+		return nil, nil
 	}
 	symAddr, ok := d.first(elf.DT_SYMTAB)
 	if !ok {
@@ -243,6 +244,66 @@ func (l *SymbolList) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	}
 	if len(l.Symbols) == 0 {
 		fmt.Fprintln(w, st.Dim("no dynamic symbols match"))
+	}
+	return nil
+}
+
+// eachDynSym walks the dynamic symbol table without allocating a string
+// per symbol: the DPDK scan only looks for a handful of names. The table is
+// located as in dynSymbols; names come from DT_STRTAB.
+func (o *object) eachDynSym(fn func(name []byte, info byte, shndx elf.SectionIndex, value uint64)) error {
+	d := o.dyn
+	if d == nil || d.strtab == nil {
+		return nil
+	}
+	entSize := uint64(24)
+	if o.class == elf.ELFCLASS32 {
+		entSize = 16
+	}
+	var raw []byte
+	if s := o.f.SectionByType(elf.SHT_DYNSYM); s != nil {
+		b, err := o.readRange(s.Offset, s.Size)
+		if err != nil {
+			return fmt.Errorf(".dynsym: %w", err)
+		}
+		raw = b
+	} else {
+		symAddr, ok := d.first(elf.DT_SYMTAB)
+		if !ok {
+			return nil
+		}
+		n, err := o.dynSymCount(d)
+		if err != nil {
+			return err
+		}
+		off, avail, ok := o.vaddrToOff(symAddr)
+		if !ok || n > avail/entSize {
+			return fmt.Errorf("DT_SYMTAB %#x outside the file", symAddr)
+		}
+		if raw, err = o.readRange(off, n*entSize); err != nil {
+			return err
+		}
+	}
+	bo := o.f.ByteOrder
+	for i := entSize; i+entSize <= uint64(len(raw)); i += entSize {
+		b := raw[i:]
+		var nameOff uint32
+		var info byte
+		var shndx elf.SectionIndex
+		var value uint64
+		if entSize == 24 {
+			nameOff, info, shndx, value = bo.Uint32(b), b[4], elf.SectionIndex(bo.Uint16(b[6:])), bo.Uint64(b[8:])
+		} else {
+			nameOff, value, info, shndx = bo.Uint32(b), uint64(bo.Uint32(b[4:])), b[12], elf.SectionIndex(bo.Uint16(b[14:]))
+		}
+		if uint64(nameOff) >= uint64(len(d.strtab)) {
+			continue
+		}
+		name := d.strtab[nameOff:]
+		if j := bytes.IndexByte(name, 0); j >= 0 {
+			name = name[:j]
+		}
+		fn(name, info, shndx, value)
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ ELF or cannot be read. See docs/elfcheck.md.`,
 
 func runElfcheck(cmd *cobra.Command, a *app, o *elfcheckOptions, args []string) error {
 	ctx := cmd.Context()
-	opts := elfcheck.Options{Root: a.opts.Root, LDLibraryPath: o.LDLibraryPath, Platform: o.Platform}
+	opts := elfcheck.Options{Root: a.opts.Root, LDLibraryPath: o.LDLibraryPath, Platform: o.Platform, RealPaths: a.opts.Output == "json" || a.opts.Verbose}
 	if o.EALArgs != "" {
 		opts.EALArgs = strings.Fields(o.EALArgs)
 	}

@@ -3,7 +3,10 @@ package runbooks
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -71,4 +74,61 @@ func Lint(ctx context.Context, c *Catalogue, scope []string, samples []*Sample) 
 		}
 	}
 	return res, nil
+}
+
+// LintDir checks a contributor's directory of runbook files: the schema
+// (together with the embedded catalogue, so IDs stay unique), that every
+// pattern compiles, and the sample rules of Lint for the directory's
+// entries, over the samples in dir/samples and in sampleDirs.
+func LintDir(ctx context.Context, dir string, sampleDirs []string) (*LintResult, error) {
+	res := &LintResult{Problems: []string{}}
+	local, localSignals, err := LoadDir(dir)
+	if err != nil {
+		res.Problems = append(res.Problems, err.Error())
+		return res, nil
+	}
+	if len(local) == 0 && len(localSignals) == 0 {
+		res.Problems = append(res.Problems, fmt.Sprintf("%s: no *.yaml runbook files", dir))
+		return res, nil
+	}
+	base, baseSignals, err := Embedded()
+	if err != nil {
+		return nil, err
+	}
+	c, err := Compile(append(base, local...), append(baseSignals, localSignals...))
+	var se *SchemaError
+	if errors.As(err, &se) {
+		res.Entries = len(local)
+		res.Problems = append(res.Problems, se.Problems...)
+		return res, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var samples []*Sample
+	own := filepath.Join(dir, "samples")
+	if fi, err := os.Stat(own); err == nil && fi.IsDir() {
+		sampleDirs = append([]string{own}, sampleDirs...)
+	}
+	for _, d := range sampleDirs {
+		s, err := ReadSamples(d)
+		if err != nil {
+			return nil, err
+		}
+		samples = append(samples, s...)
+	}
+	var scope []string
+	for _, e := range local {
+		scope = append(scope, e.ID)
+	}
+	if len(scope) == 0 {
+		scope = []string{} // signals only: nothing to cover
+	}
+	out, err := Lint(ctx, c, scope, samples)
+	if err != nil {
+		return nil, err
+	}
+	if len(samples) == 0 {
+		out.Problems = append(out.Problems, fmt.Sprintf("%s: no sample logs (put them in %s, one per cause, with a '# expected: <id>' header)", dir, own))
+	}
+	return out, nil
 }

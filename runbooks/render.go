@@ -61,10 +61,10 @@ func (r *Report) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 			}
 		}
 		if len(f.Checks) > 0 {
-			fmt.Fprintf(w, "  %s %s\n", st.Cyan("confirm:"), "gzdoctor check "+strings.Join(f.Checks, " "))
+			fmt.Fprintf(w, "  %s %s\n", st.Cyan("confirm:"), "gzdoctor check --only "+strings.Join(f.Checks, ","))
 		}
 		for _, a := range f.Alternatives {
-			fmt.Fprintf(w, "  %s %s (%s): %s\n", st.Cyan("or:"), a.ID, a.Title, a.Tell)
+			fmt.Fprintf(w, "  %s %s\n", st.Cyan("or:"), wrapIndent(a.ID+" ("+a.Title+"): "+a.Tell, 6))
 		}
 	}
 	writeBenign(w, st, r, multi)
@@ -102,9 +102,28 @@ func formatValues(v map[string]string) string {
 	return strings.Join(parts, " ")
 }
 
-// wrapIndent keeps multi-line YAML text aligned under its label.
+// textWidth is where prose is wrapped; commands and log lines never are.
+const textWidth = 100
+
+// wrapIndent wraps prose at textWidth and aligns continuation lines under
+// the first, which starts after a label of indent columns.
 func wrapIndent(s string, indent int) string {
-	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n"+strings.Repeat(" ", indent))
+	var b strings.Builder
+	col := indent
+	for i, word := range strings.Fields(s) {
+		if i > 0 {
+			if col+1+len(word) > textWidth {
+				b.WriteString("\n" + strings.Repeat(" ", indent))
+				col = indent
+			} else {
+				b.WriteByte(' ')
+				col++
+			}
+		}
+		b.WriteString(word)
+		col += len(word)
+	}
+	return b.String()
 }
 
 func plural(n int64, one, many string) string {

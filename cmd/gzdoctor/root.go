@@ -152,6 +152,8 @@ do its job (see docs/exit-codes.md).`,
 		newPcapCmd(a),
 		newCheckCmd(a),
 		newCaptureCmd(a),
+		newDiagnoseCmd(a),
+		newRunbooksCmd(a),
 	)
 	return cmd
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/gzdoctor/gzdoctor/runbooks"
+	"github.com/spf13/cobra"
+)
+
+type diagnoseOptions struct {
+	inputs   []string
+	runbooks []string
+}
+
+func newDiagnoseCmd(a *app) *cobra.Command {
+	o := &diagnoseOptions{}
+	cmd := &cobra.Command{
+		Use:   "diagnose [FILE...|-]",
+		Short: "Name the cause of a failed capture from its log, with the evidence and the fix",
+		Long: `diagnose reads the output of gazelle-pdump, dpdk-pdump, dpdk-dumpcap, lstack or ltran — files,
+'-' or a pipe; on a terminal it asks you to paste — and names each known cause, the lines that
+prove it, the values it found (prefix, device, path, errno) and the fix with them filled in.
+Root causes come before the messages they explain. Give the tool's log and the primary's log
+together when you have both: some causes are told apart only by the primary's side.
+
+Exit 0 when no known cause was found (the lines that look like errors are listed), 1 when at
+least one was, 3 when a file could not be read.`,
+		Example: `  gazelle-pdump --file-prefix gazelle -- --pdump '...' 2>&1 | gzdoctor diagnose
+  gzdoctor diagnose pdump.log ltran.log
+  journalctl -u myapp -b | gzdoctor diagnose -o json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.inputs = args
+			return runDiagnose(a, cmd, o)
+		},
+	}
+	cmd.Flags().StringArrayVar(&o.runbooks, "runbooks", nil, "also load the runbook YAML files in `DIR` (repeatable)")
+	return cmd
+}
+
+func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
+	c, err := runbooks.Load(o.runbooks...)
+	if err != nil {
+		return failure(err)
+	}
+	ctx := cmd.Context()
+	m := c.NewMatcher()
+	inputs := o.inputs
+	if len(inputs) == 0 {
+		inputs = []string{"-"}
+		if a.streams.InTTY {
+			fmt.Fprintln(a.streams.Err, "Paste the log, then press Ctrl+D on an empty line (Ctrl+C to give up):")
+		}
+	}
+	stdinUsed := false
+	for _, in := range inputs {
+		if in == "-" {
+			if stdinUsed {
+				return usageError("'-' (stdin) given twice")
+			}
+			stdinUsed = true
+			m.SetSource("stdin")
+			if err := m.ReadFrom(ctx, a.streams.In); err != nil {
+				return failure(fmt.Errorf("reading stdin: %w", err))
+			}
+			continue
+		}
+		if err := diagnoseFile(ctx, m, in); err != nil {
+			return failure(err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return failure(err)
+	}
+	r := m.Report()
+	if err := a.render("diagnose", r); err != nil {
+		return failure(err)
+	}
+	if len(r.Findings) > 0 {
+		return errProblemFound
+	}
+	return nil
+}
+
+func diagnoseFile(ctx context.Context, m *runbooks.Matcher, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err // *PathError already names the file
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	m.SetSource(path)
+	if err := m.ReadFrom(ctx, f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gzdoctor/gzdoctor/runbooks"
+	"github.com/gzdoctor/gzdoctor/ui"
+)
+
+const logs = "../../testdata/logs/"
+
+// runIn executes gzdoctor in-process with stdin.
+func runIn(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	s, in, out, errOut := ui.Test()
+	in.WriteString(stdin)
+	code = Main(args, s)
+	return code, out.String(), errOut.String()
+}
+
+func TestDiagnoseExitCodes(t *testing.T) {
+	tests := []struct {
+		name     string
+		stdin    string
+		args     []string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{"known cause from a file", "", []string{"diagnose", logs + "public/03-gazelle-pdump-pcap-pmd-not-in-primary.log"}, exitProblem, "pcap-pmd-missing-primary", ""},
+		{"known cause from stdin", "EAL: Cannot open '/var/run/dpdk/gazelle/config' for rte_mem_config\n", []string{"diagnose"}, exitProblem, "no-primary-config", ""},
+		{"dash is stdin", "EAL: Primary and secondary process DPDK version mismatch\n", []string{"diagnose", "-"}, exitProblem, "dpdk-version-mismatch", ""},
+		{"healthy", "", []string{"diagnose", logs + "public/23-gazelle-ltran-healthy-null-prefix.log"}, exitOK, "No known cause found", ""},
+		{"unrecognised errors are shown", "myapp: fatal: giving up\n", []string{"diagnose"}, exitOK, "myapp: fatal: giving up", ""},
+		{"missing file", "", []string{"diagnose", "/nonexistent/gz.log"}, exitFailure, "", "no such file"},
+		{"directory", "", []string{"diagnose", logs}, exitFailure, "", "is a directory"},
+		{"stdin twice", "", []string{"diagnose", "-", "-"}, exitUsage, "", "stdin"},
+		{"quiet keeps the code", "", []string{"-q", "diagnose", logs + "public/08-seastar-second-primary-same-prefix.log"}, exitProblem, "", ""},
+		{"bad runbooks dir", "", []string{"diagnose", "--runbooks", "/nonexistent-rb", "-"}, exitFailure, "", "/nonexistent-rb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runIn(t, tt.stdin, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+			if !strings.Contains(out, tt.wantOut) {
+				t.Errorf("stdout lacks %q:\n%s", tt.wantOut, out)
+			}
+			if !strings.Contains(strings.ToLower(errOut), strings.ToLower(tt.wantErr)) {
+				t.Errorf("stderr lacks %q: %s", tt.wantErr, errOut)
+			}
+			if strings.Contains(tt.name, "quiet") && out != "" {
+				t.Errorf("-q printed %q", out)
+			}
+		})
+	}
+}
+
+func TestDiagnoseJSON(t *testing.T) {
+	code, out, _ := runIn(t, "", "-o", "json", "diagnose",
+		logs+"lab/pcap-pmd-hidden-pdump.log", logs+"lab/pcap-pmd-hidden-primary.log")
+	if code != exitProblem {
+		t.Fatalf("exit %d", code)
+	}
+	var env struct {
+		SchemaVersion int             `json:"schema_version"`
+		Command       string          `json:"command"`
+		Data          runbooks.Report `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if env.Command != "diagnose" || env.SchemaVersion != ui.SchemaVersion {
+		t.Errorf("envelope %d %q", env.SchemaVersion, env.Command)
+	}
+	d := env.Data
+	if len(d.Sources) != 2 || len(d.Findings) != 1 || d.Findings[0].ID != "pcap-pmd-missing-primary" {
+		t.Fatalf("data %+v", d)
+	}
+	f := d.Findings[0]
+	if f.Values["line"] != "764" || f.Values["device"] != "net_pcap_rx_0" {
+		t.Errorf("values %v", f.Values)
+	}
+	// Evidence from both logs, with their own line numbers.
+	sources := map[string]bool{}
+	for _, e := range f.Evidence {
+		sources[filepath.Base(e.Source)] = true
+	}
+	if !sources["pcap-pmd-hidden-pdump.log"] || !sources["pcap-pmd-hidden-primary.log"] {
+		t.Errorf("evidence sources %v", sources)
+	}
+}
+
+func TestRunbooksCommands(t *testing.T) {
+	code, out, _ := runIn(t, "", "runbooks", "list")
+	if code != exitOK || !strings.Contains(out, "mp-primary-unreachable") {
+		t.Errorf("list: exit %d\n%s", code, out)
+	}
+	code, out, _ = runIn(t, "", "runbooks", "list", "--patterns")
+	if code != exitOK || strings.Count(out, "\n") < 150 || strings.Contains(out, "(?P<") {
+		t.Errorf("list --patterns: exit %d, %d lines", code, strings.Count(out, "\n"))
+	}
+	code, out, _ = runIn(t, "", "runbooks", "show", "pcap-pmd-missing-primary")
+	if code != exitOK || !strings.Contains(out, "vdev creation failed") {
+		t.Errorf("show: exit %d\n%s", code, out)
+	}
+	code, _, errOut := runIn(t, "", "runbooks", "show", "no-such-cause")
+	if code != exitUsage || !strings.Contains(errOut, "no-such-cause") {
+		t.Errorf("show unknown: exit %d %s", code, errOut)
+	}
+}
+
+// TestRunbooksLintAndLocal exercises the contributor path: a local entry
+// with its sample lints clean and is used by diagnose --runbooks; broken
+// entries are reported with exit 1.
+func TestRunbooksLintAndLocal(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("local.yaml", `entries:
+  - id: site-nic-firmware
+    title: The NIC firmware is too old
+    severity: fatal
+    side: primary
+    phase: probe
+    patterns:
+      - regex: 'firmware version (?P<version>\S+) is not supported'
+    extract:
+      version: {}
+    cause: Firmware {{.version}} is too old for this PMD.
+    fix:
+      - text: Update the firmware.
+`)
+	write("samples/fw.log", "# expected: site-nic-firmware\nnet_hinic: firmware version 1.2 is not supported\n")
+	code, out, errOut := runIn(t, "", "runbooks", "lint", dir)
+	if code != exitOK {
+		t.Fatalf("lint good dir: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runIn(t, "net_hinic: firmware version 0.9 is not supported\n", "diagnose", "--runbooks", dir)
+	if code != exitProblem || !strings.Contains(out, "Firmware 0.9 is too old") {
+		t.Errorf("diagnose --runbooks: exit %d\n%s", code, out)
+	}
+
+	write("local.yaml", `entries:
+  - id: Bad_ID
+    title: ""
+    severity: deadly
+    side: primary
+    phase: probe
+    patterns:
+      - regex: 'unclosed (group'
+    cause: x
+    fix:
+      - text: '{{.nope}}'
+  - id: no-primary-config
+    title: reuses a built-in id
+    severity: fatal
+    side: primary
+    phase: probe
+    patterns:
+      - regex: 'something else entirely'
+    cause: x
+    fix:
+      - text: x
+`)
+	code, out, _ = runIn(t, "", "runbooks", "lint", dir)
+	for _, want := range []string{"kebab-case", "title is empty", "severity \"deadly\"", "missing closing )", "nope", "already defined"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lint output lacks %q", want)
+		}
+	}
+	if code != exitProblem {
+		t.Errorf("lint bad dir: exit %d", code)
+	}
+}

@@ -1,0 +1,93 @@
+package runbooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gzdoctor/gzdoctor/ui"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// goldenCases are diagnoses whose text and JSON are pinned: one per shape
+// of report (root with symptom, several sources, healthy, unrecognised).
+var goldenCases = []struct {
+	name  string
+	files []string
+}{
+	{"null-prefix", []string{"public/02-gazelle-pdump-null-prefix-no-primary.log"}},
+	{"device-mismatch", []string{"public/01-gazelle-pdump-device-id-mismatch.log"}},
+	{"pcap-pmd-two-logs", []string{"lab/pcap-pmd-hidden-pdump.log", "lab/pcap-pmd-hidden-primary.log"}},
+	{"wrong-prefix-in-paste", []string{"synthetic/file-prefix-mismatch-19.11-lstack-and-pdump.log"}},
+	{"healthy", []string{"public/24-gazelle-lstack-healthy-auto-file-prefix.log"}},
+	{"unrecognised", []string{"synthetic/unrecognised-only.txt"}},
+}
+
+func TestGolden(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := c.NewMatcher()
+			for _, f := range tc.files {
+				data, err := os.ReadFile(filepath.Join(corpusDir, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.SetSource(f)
+				if err := m.ReadFrom(context.Background(), bytes.NewReader(blankHeaders(data))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := m.Report()
+			var text bytes.Buffer
+			if err := r.RenderText(&text, ui.Style{}, false); err != nil {
+				t.Fatal(err)
+			}
+			js, err := json.MarshalIndent(r, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "golden", tc.name+".txt"), text.Bytes())
+			golden(t, filepath.Join("testdata", "golden", tc.name+".json"), append(js, '\n'))
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output (run go test -update and review the diff):\n%s", path, got)
+	}
+}
+
+// blankHeaders empties the corpus's "# " header lines, keeping numbering.
+func blankHeaders(data []byte) []byte {
+	lines := bytes.Split(data, []byte("\n"))
+	for i, l := range lines {
+		if bytes.HasPrefix(l, []byte("# ")) {
+			lines[i] = nil
+		}
+	}
+	return bytes.Join(lines, []byte("\n"))
+}

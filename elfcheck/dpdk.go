@@ -23,14 +23,14 @@ type LibDPDK struct {
 type Driver struct {
 	Name  string `json:"name"`           // "net_pcap", "mempool_ring", or a PMD name
 	Class string `json:"class"`          // net, bus, mempool, …
-	Via   string `json:"via"`            // needed, static, plugin-dir, eal-arg
+	Via   string `json:"via"`            // needed, static, eal-arg, mapped (--pid)
 	File  string `json:"file,omitempty"` // the object carrying it
 }
 
 // Reachability says whether and how a driver can be probed by the process.
 type Reachability struct {
 	Reachable bool     `json:"reachable"`
-	Via       []string `json:"via,omitempty"`   // needed, static, plugin-dir, eal-arg
+	Via       []string `json:"via,omitempty"`   // needed, static, plugin-dir, eal-arg, mapped (--pid)
 	Where     []string `json:"where,omitempty"` // the file(s) providing it
 	Detail    string   `json:"detail,omitempty"`
 }
@@ -199,7 +199,11 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string) DPD
 			}
 		}
 		if l.DPDK != nil && l.DPDK.Class != "" {
-			f.Drivers = append(f.Drivers, Driver{Name: l.DPDK.Component, Class: l.DPDK.Class, Via: "needed", File: l.Path})
+			via := "needed"
+			if l.FoundVia == ViaMapped {
+				via = "mapped" // --pid: loaded, by DT_NEEDED, the plugin dir or -d
+			}
+			f.Drivers = append(f.Drivers, Driver{Name: l.DPDK.Component, Class: l.DPDK.Class, Via: via, File: l.Path})
 		}
 	}
 	switch {
@@ -331,8 +335,8 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string) DPD
 	// The pcap PMD.
 	p := &f.PcapPMD
 	for _, d := range f.Drivers {
-		if d.Via == "needed" && isPcapPMD(d.Name) {
-			p.Via, p.Where = appendOnce(p.Via, "needed"), append(p.Where, d.File)
+		if (d.Via == "needed" || d.Via == "mapped") && isPcapPMD(d.Name) {
+			p.Via, p.Where = appendOnce(p.Via, d.Via), append(p.Where, d.File)
 		}
 		if d.Via == "static" && (d.Name == "net_pcap" || d.Name == "pmd_pcap_drv" || d.Name == "eth_pcap") {
 			p.Via, p.Where = appendOnce(p.Via, "static"), appendOnce(p.Where, d.File)

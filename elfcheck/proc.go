@@ -32,7 +32,7 @@ func AnalyzePID(ctx context.Context, pid int, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process %d: %w", pid, err)
 	}
-	var mapped []string
+	mapped := []string{} // non-nil: analyzeObject uses it instead of a search
 	seen := map[string]bool{}
 	for _, line := range strings.Split(string(maps), "\n") {
 		fields := strings.Fields(line)

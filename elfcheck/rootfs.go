@@ -1,7 +1,6 @@
 package elfcheck
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -111,16 +110,13 @@ func (r rootFS) readFile(p string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	// /proc files report size 0: read to EOF, bounded.
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d expected", p, fi.Size(), limit)
-	}
-	b := make([]byte, fi.Size())
-	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: more than the %d bytes expected", p, limit)
 	}
 	return b, nil
 }

@@ -79,6 +79,8 @@ type Options struct {
 	tag string
 	// now is the clock for default file names; tests fix it.
 	now func() time.Time
+	// lookPath finds binaries; tests fix it.
+	lookPath func(string) (string, error)
 }
 
 // UsageError is a problem with the options: exit status 2.

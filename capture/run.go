@@ -40,7 +40,11 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 		return nil, err
 	}
 	h := host.New(orRoot(o.Root))
-	backend, bin, err := resolveBinary(o, exec.LookPath)
+	lookPath := o.lookPath
+	if lookPath == nil {
+		lookPath = exec.LookPath
+	}
+	backend, bin, err := resolveBinary(o, lookPath)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +420,8 @@ func (s *supervisor) finish(ctx context.Context) {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s exited by itself (%s) before any stop condition; no known cause in its output (run with -v to see it all)",
 			filepath.Base(p.Binary), res.ExitStatus))
 	}
-	fin, err := finalize(ctx, p, s.sel, s.o, deviceLabel(p))
+	// The first Ctrl+C cancelled ctx; writing the file must go on.
+	fin, err := finalize(context.WithoutCancel(ctx), p, s.sel, s.o, deviceLabel(p))
 	if err != nil {
 		res.TempFiles = tempPaths(p)
 		res.Notes = append(res.Notes, "could not write the final file: "+err.Error()+"; the backend's files are kept")

@@ -1,0 +1,170 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// fakeTools pretends these capture tools are on PATH.
+func fakeTools(names ...string) func(string) (string, error) {
+	return func(name string) (string, error) {
+		if strings.Contains(name, "/") {
+			return name, nil
+		}
+		for _, n := range names {
+			if n == name {
+				return "/usr/bin/" + name, nil
+			}
+		}
+		return "", errors.New("executable file not found in $PATH")
+	}
+}
+
+// TestDryRunGolden pins the backend command lines gzdoctor builds: the
+// exact text --dry-run prints.
+func TestDryRunGolden(t *testing.T) {
+	all := fakeTools("gazelle-pdump", "dpdk-pdump", "dpdk-dumpcap")
+	base := func() Options {
+		return Options{Prefix: "gazelle", Port: -1, DryRun: true, tag: "1234", lookPath: all,
+			now: func() time.Time { return time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC) }}
+	}
+	cases := []struct {
+		name string
+		edit func(o *Options)
+	}{
+		{"gazelle doc: one file, PCI device", func(o *Options) { o.Device = "0000:01:00.0"; o.Write = "/captures/cap.pcapng" }},
+		{"rx and tx files, port and queue", func(o *Options) { o.Port = 1; o.Queue = "3"; o.RxFile = "/captures/rx.pcap"; o.TxFile = "/captures/tx.pcap" }},
+		{"rx only, pcapng", func(o *Options) {
+			o.Device = "net_ring0"
+			o.RxFile = "/captures/rx.pcapng"
+			o.Format = pcapfile.FormatPcapNG
+		}},
+		{"pdump mempool and ring", func(o *Options) {
+			o.Device = "net_ring0"
+			o.Write = "/captures/big.pcapng"
+			o.RingSize, o.MbufSize, o.TotalMbufs = 16384, 9216, 65535
+		}},
+		{"count, duration, size, filter by gzdoctor", func(o *Options) {
+			o.Device = "net_ring0"
+			o.Write = "/captures/f.pcap"
+			o.Format = pcapfile.FormatPcap
+			o.Count, o.Duration, o.MaxSize, o.Filter = 5000, 90*time.Second, 20_000_000, "udp port 8080"
+		}},
+		{"dumpcap filters itself", func(o *Options) {
+			o.Backend = BackendDumpcap
+			o.Device = "net_ring0"
+			o.Write = "/captures/d.pcapng"
+			o.Filter, o.SnapLen, o.RingSize = "tcp and host 192.168.1.10", 128, 4096
+		}},
+		{"dumpcap by port", func(o *Options) { o.Backend = BackendDumpcap; o.Port = 0; o.Write = "/captures/d.pcapng" }},
+		{"pdump-bin names dumpcap", func(o *Options) { o.PdumpBin = "/opt/dpdk/bin/dpdk-dumpcap"; o.Device = "net_ring0"; o.Write = "/captures/d.pcapng" }},
+		{"default file name", func(o *Options) { o.Device = "0000:01:00.0" }},
+		{"path needing quotes", func(o *Options) { o.Device = "net_ring0"; o.Write = "/captures/it's here.pcapng" }},
+	}
+	golden := filepath.Join(moduleRoot(t), "testdata/capture/dryrun.golden")
+	t.Chdir("/") // the default file name lands in the working directory
+	var b strings.Builder
+	for _, tc := range cases {
+		o := base()
+		tc.edit(&o)
+		fmt.Fprintf(&b, "== %s\n", tc.name)
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if err := res.RenderText(&b, noStyle, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./capture -run DryRunGolden -update)", err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("--dry-run output differs from %s (-update to accept):\n%s", golden, b.String())
+	}
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(wd)
+}
+
+func TestBadOptions(t *testing.T) {
+	all := fakeTools("dpdk-pdump", "dpdk-dumpcap")
+	for _, tc := range []struct {
+		name string
+		edit func(o *Options)
+		want string
+	}{
+		{"w and rx", func(o *Options) { o.Write, o.RxFile = "/a", "/b" }, "either -w or --rx/--tx"},
+		{"device and port", func(o *Options) { o.Device, o.Port = "net_ring0", 0 }, "not both"},
+		{"bad queue", func(o *Options) { o.Queue = "x" }, "--queue"},
+		{"ring not power of 2", func(o *Options) { o.RingSize = 1000 }, "power of 2"},
+		{"bad backend", func(o *Options) { o.Backend = "tcpdump" }, "--backend"},
+		{"same rx and tx", func(o *Options) { o.Write, o.RxFile, o.TxFile = "", "/a.pcap", "/a.pcap" }, "same file"},
+		{"comma in path", func(o *Options) { o.Write = "/x,y/a.pcapng" }, "','"},
+		{"stdout", func(o *Options) { o.Write = "-" }, "stdout"},
+		{"dumpcap queue", func(o *Options) { o.Backend, o.Queue = BackendDumpcap, "1" }, "every queue"},
+		{"dumpcap mbufs", func(o *Options) { o.Backend, o.TotalMbufs = BackendDumpcap, 100 }, "pdump's"},
+		{"bad filter", func(o *Options) { o.Filter = "udp prot 80" }, "-f:"},
+		{"big snaplen", func(o *Options) { o.SnapLen = 1 << 20 }, "-s"},
+		{"no tool", func(o *Options) { o.lookPath = fakeTools() }, "no capture tool found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{Prefix: "gazelle", Device: "net_ring0", Port: -1, DryRun: true, Write: "/c/x.pcapng", lookPath: all}
+			tc.edit(&o)
+			_, err := Run(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseAutostopAndSize(t *testing.T) {
+	var o Options
+	for _, a := range []string{"duration:2.5", "packets:10", "filesize:300"} {
+		if err := o.ParseAutostop(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.Duration != 2500*time.Millisecond || o.Count != 10 || o.MaxSize != 300_000 {
+		t.Errorf("%+v", o)
+	}
+	for _, bad := range []string{"duration", "duration:-1", "files:3", "packets:x"} {
+		if err := o.ParseAutostop(bad); err == nil {
+			t.Errorf("-a %s accepted", bad)
+		}
+	}
+	for in, want := range map[string]int64{"2": 2_000_000, "500k": 500 << 10, "20M": 20 << 20, "1g": 1 << 30, "1500b": 1500, "0.5": 500_000} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "x", "-1", "0"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,117 @@
+package capture
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+// The test binary doubles as a fake pdump: with GZDOCTOR_FAKE_BACKEND set
+// it parses --pdump like dpdk-pdump, writes frames into rx-dev/tx-dev as
+// the pcap PMD does (a flush per burst), and behaves as the variable says.
+// It lets the supervisor's stop logic be tested without DPDK.
+const fakeEnv = "GZDOCTOR_FAKE_BACKEND"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(fakeEnv); mode != "" {
+		os.Exit(fakeBackend(mode, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// Fake backend modes.
+const (
+	fakeNormal   = "normal"   // capture until SIGINT, print pdump's stats, exit 0
+	fakeDeaf     = "deaf"     // ignore SIGINT
+	fakeWrongPfx = "wrongpfx" // print 22.11's wrong-prefix panic, exit 134
+	fakeDie      = "die"      // write 100 packets, exit 1 without a word
+	fakeTorn     = "torn"     // write 50 packets and half a record, then hang
+)
+
+func fakeBackend(mode string, args []string) int {
+	var rx, tx string
+	for i, a := range args {
+		if a == "--pdump" && i+1 < len(args) {
+			for _, kv := range strings.Split(args[i+1], ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				switch k {
+				case "rx-dev":
+					rx = v
+				case "tx-dev":
+					tx = v
+				}
+			}
+		}
+	}
+	fmt.Println("EAL: Detected CPU lcores: 2")
+	if mode == fakeWrongPfx {
+		fmt.Fprintln(os.Stderr, "EAL: Cannot open '/var/run/dpdk/fake/config' for rte_mem_config")
+		fmt.Fprintln(os.Stderr, "EAL: FATAL: Cannot init config")
+		fmt.Fprintln(os.Stderr, "EAL: Cannot init config")
+		fmt.Fprintln(os.Stderr, "PANIC in main():")
+		fmt.Fprintln(os.Stderr, "Cannot init EAL")
+		return 134
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT)
+	if mode == fakeDeaf {
+		signal.Ignore(syscall.SIGINT)
+	}
+	type out struct {
+		f *os.File
+		w *pcapfile.PcapWriter
+	}
+	var outs []out
+	for _, p := range []string{rx, tx} {
+		if p == "" {
+			continue
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		w, _ := pcapfile.NewPcapWriter(f, pcapfile.LinkTypeEthernet, 65535, pcapfile.Nano)
+		outs = append(outs, out{f, w})
+	}
+	fmt.Println(" core (0), capture for (1) tuples")
+	frame := make([]byte, 100)
+	var n int64
+	tick := time.NewTicker(2 * time.Millisecond)
+	for {
+		select {
+		case <-sig:
+			fmt.Println("\n\nSignal 2 received, preparing to exit...")
+			fmt.Println("##### PDUMP DEBUG STATS #####")
+			fmt.Printf(" -packets dequeued:\t\t\t%d\n", n)
+			fmt.Printf(" -packets transmitted to vdev:\t\t%d\n", n)
+			fmt.Printf(" -packets freed:\t\t\t0\n")
+			return 0
+		case <-tick.C:
+		}
+		for range 10 { // a burst
+			for _, o := range outs {
+				frame[0] = byte(n)
+				p := pcapfile.Packet{Timestamp: time.Now().UnixNano(), OrigLen: uint32(len(frame)), Data: frame}
+				o.w.WritePacket(&p)
+				n++
+			}
+		}
+		for _, o := range outs {
+			o.w.Flush()
+		}
+		switch {
+		case mode == fakeDie && n >= 100:
+			return 1
+		case mode == fakeTorn && n >= 50:
+			outs[0].f.Write([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 200, 0, 0, 0, 200, 0, 0, 0, 1, 2})
+			select {}
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package capture
+
+import (
+	"errors"
+
+	"context"
+	"github.com/gzdoctor/gzdoctor/ui"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+// fakeOptions runs the test binary as the backend.
+func fakeOptions(t *testing.T, mode string) Options {
+	t.Setenv(fakeEnv, mode)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{Prefix: "fake", Device: "net_fake0", Port: -1, PdumpBin: exe, NoPreflight: true,
+		Write: filepath.Join(t.TempDir(), "out.pcapng")}
+}
+
+// readAll returns every packet of a capture file.
+func readAll(t *testing.T, path string) ([]pcapfile.Packet, *pcapfile.Reader) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapfile.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []pcapfile.Packet
+	for {
+		var p pcapfile.Packet
+		if err := r.Next(&p); err != nil {
+			if err.Error() != "EOF" {
+				t.Fatalf("%s: %v", path, err)
+			}
+			break
+		}
+		p.Data = append([]byte(nil), p.Data...)
+		out = append(out, p)
+	}
+	return out, r
+}
+
+func noTemps(t *testing.T, dir string) {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".gzdoctor-") {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
+	}
+}
+
+func TestStopAtCountExactly(t *testing.T) {
+	o := fakeOptions(t, fakeNormal)
+	o.Count = 777
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != StopCount || res.Problem() {
+		t.Errorf("stopped %q problem %v, want count", res.Stopped, res.Problem())
+	}
+	pkts, r := readAll(t, o.Write)
+	if len(pkts) != 777 || res.Counts.Packets() != 777 {
+		t.Fatalf("file holds %d packets, result says %d; want 777", len(pkts), res.Counts.Packets())
+	}
+	var in, out int
+	for i, p := range pkts {
+		if i > 0 && p.Timestamp < pkts[i-1].Timestamp {
+			t.Fatalf("packet %d out of time order", i)
+		}
+		switch {
+		case p.Direction() == pcapfile.DirInbound && p.Interface == 0:
+			in++
+		case p.Direction() == pcapfile.DirOutbound && p.Interface == 1:
+			out++
+		default:
+			t.Fatalf("packet %d: interface %d direction %v", i, p.Interface, p.Direction())
+		}
+	}
+	if in == 0 || out == 0 || int64(in) != res.Counts.RxPackets {
+		t.Errorf("in %d out %d, counts %+v", in, out, res.Counts)
+	}
+	if names := []string{r.Interfaces()[0].Name, r.Interfaces()[1].Name}; names[0] != "net_fake0:rx" || names[1] != "net_fake0:tx" {
+		t.Errorf("interface names %q", names)
+	}
+	if fi, _ := os.Stat(o.Write); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	if res.Backend.Transmitted == nil || *res.Backend.Transmitted < 777 {
+		t.Errorf("pdump's stats not read: %+v", res.Backend)
+	}
+	noTemps(t, filepath.Dir(o.Write))
+}
+
+func TestStopAtDuration(t *testing.T) {
+	o := fakeOptions(t, fakeNormal)
+	o.Duration = 500 * time.Millisecond
+	start := time.Now()
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != StopDuration || res.Counts.Packets() == 0 {
+		t.Errorf("stopped %q with %d packets", res.Stopped, res.Counts.Packets())
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("a 0.5 s capture took %v", el)
+	}
+}
+
+func TestStopAtSize(t *testing.T) {
+	o := fakeOptions(t, fakeNormal)
+	o.MaxSize = 50_000
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(o.Write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The limit counts packet records; the file adds its header blocks.
+	if res.Stopped != StopSize || fi.Size() > 50_000+1024 || fi.Size() < 40_000 {
+		t.Errorf("stopped %q, file %d bytes for -C 50000", res.Stopped, fi.Size())
+	}
+}
+
+func TestStopOnContextKeepsEveryPacket(t *testing.T) {
+	o := fakeOptions(t, fakeNormal)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(400*time.Millisecond, cancel)
+	res, err := Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, _ := readAll(t, o.Write)
+	if res.Stopped != StopInterrupt || res.Problem() {
+		t.Errorf("stopped %q problem %v", res.Stopped, res.Problem())
+	}
+	// Everything the backend wrote before it flushed and left is there.
+	if res.Backend.Transmitted == nil || int64(len(pkts)) != *res.Backend.Transmitted {
+		t.Errorf("file holds %d packets, the backend wrote %v", len(pkts), res.Backend.Transmitted)
+	}
+}
+
+func TestSecondInterruptKills(t *testing.T) {
+	o := fakeOptions(t, fakeDeaf)
+	sigs := make(chan os.Signal, 2)
+	o.Interrupts = sigs
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		sigs <- syscall.SIGINT
+		time.Sleep(300 * time.Millisecond)
+		sigs <- syscall.SIGINT
+	}()
+	start := time.Now()
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Killed || res.Stopped != StopInterrupt || time.Since(start) > 5*time.Second {
+		t.Errorf("killed %v stopped %q after %v", res.Killed, res.Stopped, time.Since(start))
+	}
+	if pkts, _ := readAll(t, o.Write); len(pkts) == 0 {
+		t.Error("no packets kept after a hard stop")
+	}
+}
+
+func TestKnownFailureIsDiagnosed(t *testing.T) {
+	o := fakeOptions(t, fakeWrongPfx)
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != StopDiagnosis || !res.Problem() || len(res.Findings) == 0 || res.Findings[0].ID != "no-primary-config" {
+		t.Fatalf("stopped %q findings %+v", res.Stopped, res.Findings)
+	}
+	if _, err := os.Stat(o.Write); !os.IsNotExist(err) {
+		t.Errorf("a failed capture left %s (%v)", o.Write, err)
+	}
+	noTemps(t, filepath.Dir(o.Write))
+}
+
+func TestEarlyExitIsExplained(t *testing.T) {
+	o := fakeOptions(t, fakeDie)
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != StopBackendEnd || !res.Problem() || res.ExitStatus != "exit status 1" || len(res.LastLines) == 0 {
+		t.Fatalf("stopped %q exit %q last %q", res.Stopped, res.ExitStatus, res.LastLines)
+	}
+	// What it wrote before dying is kept.
+	if pkts, _ := readAll(t, o.Write); len(pkts) < 100 {
+		t.Errorf("kept %d packets, the backend wrote at least 100", len(pkts))
+	}
+	var b strings.Builder
+	res.RenderText(&b, noStyle, false)
+	if !strings.Contains(b.String(), "exited by itself (exit status 1)") {
+		t.Errorf("no explanation:\n%s", b.String())
+	}
+}
+
+func TestTornRecordIsRepaired(t *testing.T) {
+	o := fakeOptions(t, fakeTorn)
+	sigs := make(chan os.Signal, 2)
+	o.Interrupts = sigs
+	go func() {
+		time.Sleep(400 * time.Millisecond)
+		sigs <- syscall.SIGINT // ignored: the fake hangs
+		sigs <- syscall.SIGINT
+	}()
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Repaired) != 1 {
+		t.Errorf("repaired %q, want the rx file", res.Repaired)
+	}
+	if pkts, _ := readAll(t, o.Write); len(pkts) != 60 {
+		t.Errorf("kept %d packets, want the 60 intact ones (3 bursts of 10 per direction)", len(pkts))
+	}
+}
+
+func TestExistingOutputUntouched(t *testing.T) {
+	o := fakeOptions(t, fakeNormal)
+	o.Count = 10
+	if err := os.WriteFile(o.Write, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), o)
+	var ue *UsageError
+	if err == nil || !strings.Contains(err.Error(), "--force") || !asUsage(err, &ue) {
+		t.Fatalf("err = %v, want a usage error naming --force", err)
+	}
+	if b, _ := os.ReadFile(o.Write); string(b) != "precious" {
+		t.Errorf("the existing file was touched: %q", b)
+	}
+	noTemps(t, filepath.Dir(o.Write))
+	o.Force = true
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if pkts, _ := readAll(t, o.Write); len(pkts) != 10 {
+		t.Errorf("--force: %d packets", len(pkts))
+	}
+}
+
+var noStyle = ui.Style{}
+
+func asUsage(err error, ue **UsageError) bool { return errors.As(err, ue) }

@@ -44,7 +44,12 @@ func TestDryRunGolden(t *testing.T) {
 		edit func(o *Options)
 	}{
 		{"gazelle doc: one file, PCI device", func(o *Options) { o.Device = "0000:01:00.0"; o.Write = "/captures/cap.pcapng" }},
-		{"rx and tx files, port and queue", func(o *Options) { o.Port = 1; o.Queue = "3"; o.RxFile = "/captures/rx.pcap"; o.TxFile = "/captures/tx.pcap" }},
+		{"rx and tx files, port and queue", func(o *Options) {
+			o.Port = 1
+			o.Queue = "3"
+			o.RxFile = "/captures/rx.pcap"
+			o.TxFile = "/captures/tx.pcap"
+		}},
 		{"rx only, pcapng", func(o *Options) {
 			o.Device = "net_ring0"
 			o.RxFile = "/captures/rx.pcapng"
@@ -68,7 +73,11 @@ func TestDryRunGolden(t *testing.T) {
 			o.Filter, o.SnapLen, o.RingSize = "tcp and host 192.168.1.10", 128, 4096
 		}},
 		{"dumpcap by port", func(o *Options) { o.Backend = BackendDumpcap; o.Port = 0; o.Write = "/captures/d.pcapng" }},
-		{"pdump-bin names dumpcap", func(o *Options) { o.PdumpBin = "/opt/dpdk/bin/dpdk-dumpcap"; o.Device = "net_ring0"; o.Write = "/captures/d.pcapng" }},
+		{"pdump-bin names dumpcap", func(o *Options) {
+			o.PdumpBin = "/opt/dpdk/bin/dpdk-dumpcap"
+			o.Device = "net_ring0"
+			o.Write = "/captures/d.pcapng"
+		}},
 		{"default file name", func(o *Options) { o.Device = "0000:01:00.0" }},
 		{"path needing quotes", func(o *Options) { o.Device = "net_ring0"; o.Write = "/captures/it's here.pcapng" }},
 	}

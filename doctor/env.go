@@ -1,7 +1,9 @@
 package doctor
 
 import (
+	"context"
 	"os"
+	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
 )
@@ -34,7 +36,7 @@ type Config struct {
 // User is the identity the capture tool will run with; it decides which
 // DPDK runtime dir the tool looks in.
 type User struct {
-	UID           int
+	UID, GID      int
 	XDGRuntimeDir string
 }
 
@@ -43,6 +45,24 @@ type User struct {
 type Env struct {
 	cfg Config
 	h   *host.Host
+
+	runtime lazy[*Runtime]
+	target  lazy[*TargetPrefix]
+	primary lazy[*host.Process]
+	procs   lazy[[]host.Process]
+	config  lazy[*GazelleConfig]
+
+	telemetry lazy[*host.TelemetryReport]
+	huge      lazy[*host.Hugepages]
+	hugeFiles lazy[[]host.HugepageFiles]
+	elfs      lazy[*elfFacts]
+	pci       lazy[[]host.PCIDevice]
+
+	// factTimeout bounds a fact's gathering; Run sets it to the per-check
+	// timeout. Facts outlive the check that first asked for them, so they
+	// run under the run's context, not that check's.
+	factTimeout time.Duration
+	runCtx      context.Context
 }
 
 // NewEnv returns an Env for cfg.
@@ -55,9 +75,25 @@ func NewEnv(cfg Config) *Env {
 		cfg.Env = os.Environ()
 	}
 	if cfg.User == nil {
-		cfg.User = &User{UID: os.Geteuid(), XDGRuntimeDir: os.Getenv("XDG_RUNTIME_DIR")}
+		cfg.User = &User{UID: os.Geteuid(), GID: os.Getegid(), XDGRuntimeDir: os.Getenv("XDG_RUNTIME_DIR")}
 	}
 	return &Env{cfg: cfg, h: h}
+}
+
+// factContext is the context a shared fact is gathered under: the run's
+// cancellation (Ctrl-C) but not the asking check's deadline.
+func (e *Env) factContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := e.factTimeout
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	// Leave the asking check time to say what it waited for before its own
+	// deadline turns it into a bare "timed out".
+	d = d * 3 / 4
+	if e.runCtx != nil {
+		ctx = e.runCtx
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // Host returns the machine model the checks read.
@@ -100,5 +136,17 @@ type Target struct {
 
 func (e *Env) targetSummary() Target {
 	t := Target{Root: e.h.Root, UID: e.cfg.User.UID, Device: e.cfg.Device}
+	if tp, ok := e.target.peek(); ok && tp != nil && tp.Name != "" && tp.Ambiguous == nil {
+		t.Prefix, t.PrefixSource = tp.Name, tp.Source
+		if tp.Dir != nil {
+			t.RuntimeDir = tp.Dir.Dir
+		}
+	}
+	if p, ok := e.primary.peek(); ok && p != nil {
+		t.PrimaryPID = p.PID
+	}
+	if c, ok := e.config.peek(); ok && c != nil {
+		t.Config = c.Path
+	}
 	return t
 }

@@ -37,13 +37,14 @@ func List() CheckList {
 
 // RenderText prints one line per check: ID, the CHK-nn it covers, title.
 func (l CheckList) RenderText(w io.Writer, st ui.Style, verbose bool) error {
-	width := 0
+	width, cw := 0, 0
 	for _, c := range l.Checks {
 		width = max(width, len(c.ID))
+		cw = max(cw, len(strings.Join(c.Covers, ",")))
 	}
 	var b strings.Builder
 	for _, c := range l.Checks {
-		fmt.Fprintf(&b, "%-*s  %-14s  %s", width, c.ID, strings.Join(c.Covers, ","), c.Title)
+		fmt.Fprintf(&b, "%-*s  %-*s  %s", width, c.ID, cw, strings.Join(c.Covers, ","), c.Title)
 		if verbose && len(c.DependsOn) > 0 {
 			fmt.Fprintf(&b, " %s", st.Dim("(after "+strings.Join(c.DependsOn, ", ")+")"))
 		}

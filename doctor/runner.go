@@ -39,6 +39,7 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	env.factTimeout, env.runCtx = timeout, ctx
 
 	type slot struct {
 		res  Result

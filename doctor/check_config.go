@@ -1,0 +1,63 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+// checkConfig (CHK-04): the lstack.conf / ltran.conf in use parses, and the
+// Gazelle gotchas that affect capture (gazelle-facts.md §13) are reported
+// with their line numbers.
+func checkConfig(ctx context.Context, env *Env) Result {
+	cf, err := env.GazelleConfig(ctx)
+	switch {
+	case errors.Is(err, errNoConfig):
+		return skip("no Gazelle config: " + strings.TrimPrefix(err.Error(), "no Gazelle config found "))
+	case err != nil:
+		var le *host.LibconfigError
+		if errors.As(err, &le) {
+			return fail(fmt.Sprintf("%s does not parse: %s", orUnknown(le.Pos.File), err),
+				fix(fmt.Sprintf("fix the syntax at %s; lstack/ltran refuse to start with it (`Read config file ... error`)", le.Pos)))
+		}
+		return fail(err.Error(), fix("give the config in use with --config"))
+	}
+	var errs, warns, details []string
+	for _, f := range cf.Files {
+		details = append(details, fmt.Sprintf("%s: %s, dpdk args [%s], prefix %s (%s)", f.File, f.Role, strings.Join(f.DPDKArgs, " "), f.Prefix, f.PrefixSource))
+		for _, g := range f.Gotchas {
+			line := fmt.Sprintf("%s: %s [%s]", posWords(g.Pos, f.File), g.Message, g.ID)
+			switch g.Severity {
+			case "error":
+				errs = append(errs, line)
+			case "warn":
+				warns = append(warns, line)
+			default:
+				details = append(details, line)
+			}
+		}
+	}
+	var names []string
+	for _, f := range cf.Files {
+		names = append(names, f.File)
+	}
+	what := strings.Join(names, ", ")
+	if cf.Prefix != "" {
+		details = append(details, "capture prefix: "+cf.PrefixWhy)
+	} else if cf.PrefixWhy != "" {
+		warns = append(warns, cf.PrefixWhy)
+	}
+	switch {
+	case len(errs) > 0:
+		return fail(fmt.Sprintf("%s: %s", what, errs[0]),
+			fix("correct the config and restart lstack/ltran:\n"+strings.Join(append(errs, warns...), "\n")),
+			details...)
+	case len(warns) > 0:
+		return warn(fmt.Sprintf("%s: %s", what, warns[0]),
+			fix(strings.Join(warns, "\n")), details...)
+	}
+	return ok(fmt.Sprintf("%s parses; nothing in it stands in the way of a capture", what), details...)
+}

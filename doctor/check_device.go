@@ -1,0 +1,142 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+// pciAddr matches a PCI address with or without the domain.
+var pciAddr = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
+
+// normPCI writes a PCI address the way DPDK names its ports
+// (0000:01:00.0).
+func normPCI(s string) string {
+	s = strings.ToLower(s)
+	if strings.Count(s, ":") == 1 {
+		s = "0000:" + s
+	}
+	return s
+}
+
+// checkDevice (CHK-07, CHK-16): the device to capture on exists and the
+// primary drives it. When it does not, say which devices the primary does
+// drive and the device_id to use instead (the seed's error 1).
+func checkDevice(ctx context.Context, env *Env) Result {
+	p, err := env.Primary(ctx)
+	if err != nil {
+		return errored(err.Error())
+	}
+	if p == nil {
+		return skip("no live primary")
+	}
+	driven, how := env.drivenDevices(ctx, p)
+	details := []string{"the primary drives (" + how + "): " + strings.Join(driven, ", ")}
+	dev, from := env.cfg.Device, "--device"
+	if dev == "" {
+		if d, why := env.configDevice(ctx); d != "" {
+			dev, from = d, why
+			details = append(details, "device from "+why)
+		}
+	}
+	if dev == "" {
+		switch len(driven) {
+		case 0:
+			return warn("no --device given and the primary reports no ports", fix("give the device to capture on with --device (PCI address or vdev name)"), details...)
+		case 1:
+			return ok(fmt.Sprintf("no --device given; the primary drives one device: use device_id=%s", driven[0]), details...)
+		}
+		return ok(fmt.Sprintf("no --device given; the primary drives %s: pick one as device_id", strings.Join(driven, ", ")), details...)
+	}
+
+	isPCI := pciAddr.MatchString(dev)
+	name := dev
+	if isPCI {
+		name = normPCI(dev)
+		if info, d := env.describePCI(ctx, name); info != "" {
+			details = append(details, info)
+			if d != nil {
+				f := d.Fix
+				if use := useInstead(ctx, env, p, driven); use != nil {
+					f = &Fix{Text: use.Text + "; or " + d.Fix.Text, Commands: append(use.Commands, d.Fix.Commands...)}
+				}
+				return fail(fmt.Sprintf("%s (%s) %s", dev, from, d.Finding), f, details...)
+			}
+		}
+	}
+	if slices.Contains(driven, name) {
+		return ok(fmt.Sprintf("the primary drives %s (%s): device_id=%s", name, from, name), details...)
+	}
+	if how == "" {
+		return warn(fmt.Sprintf("cannot tell whether the primary drives %s: no telemetry and nothing in its arguments", dev),
+			fix("if the capture says \"is not driven by the primary process\", use a device the primary probed (dpdk-telemetry.py: /ethdev/list)"), details...)
+	}
+	f := useInstead(ctx, env, p, driven)
+	if f == nil {
+		f = fix("capture on a device the primary drives")
+	}
+	return fail(fmt.Sprintf("the primary does not drive %s (%s): pdump will say \"Device %s is not driven by the primary process\"", dev, from, name), f, details...)
+}
+
+// drivenDevices lists the devices the primary drives: its ports from
+// telemetry (without pdump's own net_pcap vdevs), else what its EAL
+// arguments allow (-a/-w and --vdev).
+func (e *Env) drivenDevices(ctx context.Context, p *host.Process) ([]string, string) {
+	if tel, err := e.Telemetry(ctx); err == nil && tel != nil && tel.Errors["ports"] == "" {
+		var names []string
+		for _, pt := range tel.Ports {
+			if strings.HasPrefix(pt.Name, "net_pcap_rx_") || strings.HasPrefix(pt.Name, "net_pcap_tx_") {
+				continue // created by a running pdump, not by the primary
+			}
+			names = append(names, pt.Name)
+		}
+		return names, "telemetry"
+	}
+	if len(p.Cmdline) < 2 {
+		return nil, ""
+	}
+	// No telemetry (DPDK before 20.05, or it did not answer): what the
+	// primary's EAL arguments let it probe.
+	a := host.ParseEALArgs(p.Cmdline[1:])
+	var names []string
+	if !a.NoPCI {
+		if len(a.Allow) > 0 {
+			for _, pa := range a.AllowedPCI() {
+				if a.ProbesPCI(pa) {
+					names = append(names, pa.String())
+				}
+			}
+		} else if devs, err := e.pciDevices(ctx); err == nil {
+			for _, d := range devs {
+				if d.Network && (d.DriverKind == host.DriverDPDK || d.DriverKind == host.DriverBifurcated) && a.ProbesPCI(d.Addr) {
+					names = append(names, d.Addr.String())
+				}
+			}
+		}
+	}
+	for _, v := range a.VDevs {
+		n, _, _ := strings.Cut(v, ",")
+		names = append(names, n)
+	}
+	if len(names) == 0 && len(a.Allow) == 0 && len(a.VDevs) == 0 && !a.NoPCI {
+		return nil, ""
+	}
+	return names, "its EAL arguments"
+}
+
+// useInstead is the fix naming the device_id the primary does drive.
+func useInstead(ctx context.Context, env *Env, p *host.Process, driven []string) *Fix {
+	if len(driven) == 0 {
+		return nil
+	}
+	prefix := p.DPDK.Prefix
+	if t, err := env.Target(ctx); err == nil {
+		prefix = t.Name
+	}
+	return fix(fmt.Sprintf("use device_id=%s (the primary drives %s)", driven[0], strings.Join(driven, ", ")),
+		fmt.Sprintf("gazelle-pdump --file-prefix %s -- --pdump 'device_id=%s,queue=*,rx-dev=/tmp/capture.pcap'", prefix, driven[0]))
+}

@@ -1,0 +1,138 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+// pdumpNeedBytes is the hugepage memory a dpdk-pdump with its default
+// mempool (65535 mbufs of 2176 bytes) takes: 75 × 2 MiB pages measured on
+// the lab (DPDK 22.11), rounded up.
+const pdumpNeedBytes = 160 << 20
+
+// checkHugepages (CHK-05, CHK-06): free hugepages per size and NUMA node,
+// hugetlbfs mounts, the --huge-dir in use, and files dead primaries left.
+func checkHugepages(ctx context.Context, env *Env) Result {
+	hp, err := env.Hugepages(ctx)
+	if err != nil {
+		return errored(err.Error())
+	}
+	var details []string
+	var free uint64
+	for _, s := range hp.Sizes {
+		free += s.Free * s.SizeKB * 1024
+		details = append(details, fmt.Sprintf("%d kB pages: %d reserved, %d free, %d reserved-not-yet-used", s.SizeKB, s.Nr, s.Free, s.Resv))
+	}
+	for _, n := range hp.Nodes {
+		var parts []string
+		for _, s := range n.Sizes {
+			parts = append(parts, fmt.Sprintf("%d kB: %d free of %d", s.SizeKB, s.Free, s.Nr))
+		}
+		details = append(details, fmt.Sprintf("node %d: %s", n.Node, strings.Join(parts, ", ")))
+	}
+	for _, m := range hp.Mounts {
+		details = append(details, fmt.Sprintf("hugetlbfs %s (pagesize %d kB, mode %s, uid %d)", m.Path, m.PageSizeKB, m.Mode, m.UID))
+	}
+	if len(hp.Mounts) == 0 {
+		return fail("no hugetlbfs is mounted: DPDK has nowhere to map hugepages",
+			fix("mount one (and make it permanent in /etc/fstab)", "mkdir -p /mnt/huge", "mount -t hugetlbfs nodev /mnt/huge"),
+			details...)
+	}
+
+	// --huge-dir of the primary (its command line), else of the config.
+	hugeDir, from := "", ""
+	if p, _ := env.Primary(ctx); p != nil && len(p.Cmdline) > 1 {
+		if a := host.ParseEALArgs(p.Cmdline[1:]); a.HugeDir != "" {
+			hugeDir, from = a.HugeDir, fmt.Sprintf("the primary's --huge-dir (pid %d)", p.PID)
+		}
+	}
+	if hugeDir == "" {
+		if cf, err := env.GazelleConfig(ctx); err == nil && cf.Capture != nil && cf.Capture.EAL.HugeDir != "" {
+			pos := cf.Capture.ArgsPos
+			if a := cf.Capture.EAL.Find("--huge-dir"); a != nil && a.Index < len(cf.Capture.ArgPos) {
+				pos = cf.Capture.ArgPos[a.Index]
+			}
+			hugeDir, from = cf.Capture.EAL.HugeDir, "--huge-dir in "+posWords(pos, cf.Capture.File)
+		}
+	}
+	if hugeDir != "" {
+		if m, _ := host.HugeDirMount(hp.Mounts, hugeDir); m == nil {
+			return fail(fmt.Sprintf("%s %s is not on a hugetlbfs mount: EAL will find no hugepages there", from, hugeDir),
+				fix("mount hugetlbfs there", "mkdir -p "+hugeDir, "mount -t hugetlbfs nodev "+hugeDir),
+				details...)
+		}
+		details = append(details, fmt.Sprintf("%s %s is on hugetlbfs", from, hugeDir))
+	}
+
+	stale, staleBytes := env.deadHugepageFiles(ctx)
+	freeMiB := free >> 20
+	switch {
+	case free == 0:
+		return fail("no free hugepages: the capture tool cannot create its mempool (\"Cannot allocate memory\")",
+			hugepageFix(stale, "reserve hugepages"), details...)
+	case free < pdumpNeedBytes:
+		return warn(fmt.Sprintf("%d MiB of hugepages free; dpdk-pdump's default mempool needs about %d MiB", freeMiB, pdumpNeedBytes>>20),
+			hugepageFix(stale, "reserve more hugepages, or capture with a smaller pool (dpdk-pdump --pdump '...,total-num-mbufs=8191')"), details...)
+	case len(stale) > 0:
+		return warn(fmt.Sprintf("%d MiB of hugepages free; %d MiB are held by files of primaries that are gone", freeMiB, staleBytes>>20),
+			hugepageFix(stale, ""), details...)
+	}
+	return ok(fmt.Sprintf("%d MiB of hugepages free in %s (a capture needs about %d MiB)", freeMiB, mountPaths(hp.Mounts), pdumpNeedBytes>>20), details...)
+}
+
+// deadHugepageFiles are hugepage file groups of prefixes no process holds:
+// a killed primary's memory, never returned to the pool.
+func (e *Env) deadHugepageFiles(ctx context.Context) ([]host.HugepageFiles, int64) {
+	all, err := e.hugepageFiles(ctx)
+	if err != nil {
+		return nil, 0
+	}
+	live := map[string]bool{}
+	if rt, err := e.Runtime(ctx); err == nil {
+		for _, p := range rt.Live() {
+			live[p.Name] = true
+		}
+	}
+	var out []host.HugepageFiles
+	var bytes int64
+	for _, g := range all {
+		if !live[g.Prefix] {
+			out = append(out, g)
+			bytes += g.Bytes
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Bytes > out[j].Bytes })
+	return out, bytes
+}
+
+func hugepageFix(stale []host.HugepageFiles, text string) *Fix {
+	var cmds []string
+	if text != "" {
+		cmds = append(cmds, "echo 1024 > /proc/sys/vm/nr_hugepages")
+	}
+	var names []string
+	for _, g := range stale {
+		names = append(names, fmt.Sprintf("%s (%d files, %d MiB in %s)", g.Prefix, g.Count, g.Bytes>>20, g.Mount))
+		glob := strings.TrimSuffix(g.Mount, "/") + "/" + g.Prefix + "map_*"
+		cmds = append(cmds, fmt.Sprintf("fuser -s %s || rm -f %s", glob, glob))
+	}
+	if len(names) > 0 {
+		if text != "" {
+			text += "; "
+		}
+		text += "free the hugepages held by dead primaries' files: " + strings.Join(names, ", ") + " (the commands remove nothing a process still maps)"
+	}
+	return fix(text, cmds...)
+}
+
+func mountPaths(ms []host.HugetlbfsMount) string {
+	var s []string
+	for _, m := range ms {
+		s = append(s, m.Path)
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,23 @@
+package doctor
+
+import (
+	"context"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+// Telemetry asks the target primary's telemetry socket for its version,
+// EAL params, ports and memzones, once per run. nil, nil when the prefix
+// has no telemetry socket (DPDK < 20.05, telemetry disabled, or no live
+// primary).
+func (e *Env) Telemetry(ctx context.Context) (*host.TelemetryReport, error) {
+	return e.telemetry.get(func() (*host.TelemetryReport, error) {
+		t, err := e.Target(ctx)
+		if err != nil || t.Dir == nil || t.Dir.State != "live" || len(t.Dir.Telemetry) == 0 || !e.h.Live() {
+			return nil, err
+		}
+		ctx, cancel := e.factContext(ctx)
+		defer cancel()
+		return e.h.ProbeTelemetry(ctx, t.Dir.Telemetry[0])
+	})
+}

@@ -17,7 +17,7 @@ const minMapCount = 65530
 // space up front (memseg lists), so a `ulimit -v` on the capture tool or the
 // primary, or a low vm.max_map_count, makes EAL fail with "Cannot get a
 // virtual area".
-func checkAddressSpace(_ context.Context, env *Env) Result {
+func checkAddressSpace(ctx context.Context, env *Env) Result {
 	var problems, details []string
 	if env.h.Live() {
 		var lim unix.Rlimit
@@ -38,6 +38,15 @@ func checkAddressSpace(_ context.Context, env *Env) Result {
 			problems = append(problems, fmt.Sprintf("vm.max_map_count is %d (kernel default %d)", n, minMapCount))
 		default:
 			details = append(details, fmt.Sprintf("vm.max_map_count %d", n))
+		}
+	}
+	if p, err := env.Primary(ctx); err == nil && p != nil {
+		if lim, err := processAddressLimit(env, p.PID); err == nil && lim != "" {
+			if lim != "unlimited" {
+				problems = append(problems, fmt.Sprintf("the primary (pid %d) runs with Max address space %s bytes", p.PID, lim))
+			} else {
+				details = append(details, fmt.Sprintf("primary pid %d: Max address space unlimited", p.PID))
+			}
 		}
 	}
 	if len(problems) > 0 {

@@ -52,12 +52,12 @@ func checkConfig(ctx context.Context, env *Env) Result {
 	}
 	switch {
 	case len(errs) > 0:
-		return fail(fmt.Sprintf("%s: %s", what, errs[0]),
+		return fail(errs[0],
 			fix("correct the config and restart lstack/ltran:\n"+strings.Join(append(errs, warns...), "\n")),
 			details...)
 	case len(warns) > 0:
-		return warn(fmt.Sprintf("%s: %s", what, warns[0]),
+		return warn(warns[0],
 			fix(strings.Join(warns, "\n")), details...)
 	}
-	return ok(fmt.Sprintf("%s parses; nothing in it stands in the way of a capture", what), details...)
+	return ok(fmt.Sprintf("%s %s; nothing in %s stands in the way of a capture", what, plural(len(names), "parses", "parse"), plural(len(names), "it", "them")), details...)
 }

@@ -96,12 +96,12 @@ func (e *Env) drivenDevices(ctx context.Context, p *host.Process) ([]string, str
 		}
 		return names, "telemetry"
 	}
-	if len(p.Cmdline) < 2 {
-		return nil, ""
-	}
 	// No telemetry (DPDK before 20.05, or it did not answer): what the
 	// primary's EAL arguments let it probe.
-	a := host.ParseEALArgs(p.Cmdline[1:])
+	a, from := e.PrimaryEAL(ctx, p)
+	if a == nil {
+		return nil, ""
+	}
 	var names []string
 	if !a.NoPCI {
 		if len(a.Allow) > 0 {
@@ -122,10 +122,7 @@ func (e *Env) drivenDevices(ctx context.Context, p *host.Process) ([]string, str
 		n, _, _ := strings.Cut(v, ",")
 		names = append(names, n)
 	}
-	if len(names) == 0 && len(a.Allow) == 0 && len(a.VDevs) == 0 && !a.NoPCI {
-		return nil, ""
-	}
-	return names, "its EAL arguments"
+	return names, from
 }
 
 // useInstead is the fix naming the device_id the primary does drive.

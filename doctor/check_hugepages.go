@@ -45,18 +45,17 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 
 	// --huge-dir of the primary (its command line), else of the config.
 	hugeDir, from := "", ""
-	if p, _ := env.Primary(ctx); p != nil && len(p.Cmdline) > 1 {
-		if a := host.ParseEALArgs(p.Cmdline[1:]); a.HugeDir != "" {
-			hugeDir, from = a.HugeDir, fmt.Sprintf("the primary's --huge-dir (pid %d)", p.PID)
+	if p, _ := env.Primary(ctx); p != nil {
+		if a, src, c := env.primaryEAL(ctx, p); a != nil && a.HugeDir != "" {
+			hugeDir, from = a.HugeDir, fmt.Sprintf("the primary's --huge-dir (%s)", src)
+			if c != nil {
+				from = argWhere(c, "--huge-dir")
+			}
 		}
 	}
 	if hugeDir == "" {
 		if cf, err := env.GazelleConfig(ctx); err == nil && cf.Capture != nil && cf.Capture.EAL.HugeDir != "" {
-			pos := cf.Capture.ArgsPos
-			if a := cf.Capture.EAL.Find("--huge-dir"); a != nil && a.Index < len(cf.Capture.ArgPos) {
-				pos = cf.Capture.ArgPos[a.Index]
-			}
-			hugeDir, from = cf.Capture.EAL.HugeDir, "--huge-dir in "+posWords(pos, cf.Capture.File)
+			hugeDir, from = cf.Capture.EAL.HugeDir, argWhere(cf.Capture, "--huge-dir")
 		}
 	}
 	if hugeDir != "" {
@@ -78,8 +77,15 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 		return warn(fmt.Sprintf("%d MiB of hugepages free; dpdk-pdump's default mempool needs about %d MiB", freeMiB, pdumpNeedBytes>>20),
 			hugepageFix(stale, "reserve more hugepages, or capture with a smaller pool (dpdk-pdump --pdump '...,total-num-mbufs=8191')"), details...)
 	case len(stale) > 0:
-		return warn(fmt.Sprintf("%d MiB of hugepages free; %d MiB are held by files of primaries that are gone", freeMiB, staleBytes>>20),
-			hugepageFix(stale, ""), details...)
+		held := fmt.Sprintf("%d MiB are held by files of primaries that are gone", staleBytes>>20)
+		if staleBytes == 0 {
+			n := 0
+			for _, g := range stale {
+				n += g.Count
+			}
+			held = fmt.Sprintf("%d hugepage files of primaries that are gone remain", n)
+		}
+		return warn(fmt.Sprintf("%d MiB of hugepages free; %s", freeMiB, held), hugepageFix(stale, ""), details...)
 	}
 	return ok(fmt.Sprintf("%d MiB of hugepages free in %s (a capture needs about %d MiB)", freeMiB, mountPaths(hp.Mounts), pdumpNeedBytes>>20), details...)
 }
@@ -116,7 +122,7 @@ func hugepageFix(stale []host.HugepageFiles, text string) *Fix {
 	}
 	var names []string
 	for _, g := range stale {
-		names = append(names, fmt.Sprintf("%s (%d files, %d MiB in %s)", g.Prefix, g.Count, g.Bytes>>20, g.Mount))
+		names = append(names, fmt.Sprintf("%s (%d files, %d MiB, in %s)", g.Prefix, g.Count, g.Bytes>>20, g.Mount))
 		glob := strings.TrimSuffix(g.Mount, "/") + "/" + g.Prefix + "map_*"
 		cmds = append(cmds, fmt.Sprintf("fuser -s %s || rm -f %s", glob, glob))
 	}

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 
 	"github.com/gzdoctor/gzdoctor/host"
@@ -61,6 +62,11 @@ func checkPdump(ctx context.Context, env *Env) Result {
 	// the symbol reference, and say it is weaker.
 	ref, where, err := env.PdumpReferenced(ctx)
 	switch {
+	case err != nil && p != nil && p.DPDK.Pdump != "":
+		details = append(details, "symbol check: "+err.Error())
+		return warn(fmt.Sprintf("the primary maps %s but whether it called rte_pdump_init() cannot be proven (weakest evidence: DPDK %s leaves no memzone, and its binaries could not be read)", path.Base(p.DPDK.Pdump), orUnknown(release)),
+			fix("if the capture fails with \"mp_pdump\" errors, make sure the primary calls rte_pdump_init() after rte_eal_init()"),
+			details...)
 	case err != nil:
 		details = append(details, "symbol check: "+err.Error())
 		return skip("no evidence either way: no memzone list (DPDK "+orUnknown(release)+") and the primary's binaries could not be read", details...)

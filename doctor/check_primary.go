@@ -108,7 +108,11 @@ func stalePrimary(ctx context.Context, env *Env, t *TargetPrefix) Result {
 		details = append(details, "hugepage files: "+err.Error())
 	}
 	if hp.Files > 0 {
-		finding += fmt.Sprintf("; it left %d hugepage %s (%d MiB) in %s", hp.Files, plural(hp.Files, "file", "files"), hp.Bytes>>20, strings.Join(hp.Dirs, ", "))
+		held := ""
+		if hp.Bytes > 0 {
+			held = fmt.Sprintf(" holding %d MiB", hp.Bytes>>20)
+		}
+		finding += fmt.Sprintf("; it left %d hugepage %s%s in %s", hp.Files, plural(hp.Files, "file", "files"), held, strings.Join(hp.Dirs, ", "))
 	}
 	for _, s := range t.Dir.Secondaries {
 		if s.Bound != nil && *s.Bound {

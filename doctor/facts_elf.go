@@ -85,11 +85,13 @@ func (e *Env) elf(ctx context.Context) (*elfFacts, error) {
 		case p.Exe == "":
 			f.primaryErr = fmt.Errorf("the executable of pid %d is not readable", p.PID)
 		default:
+			// The process's maps, not the executable's DT_NEEDED tree: an
+			// LD_PRELOADed liblstack.so and dlopen()ed drivers count too.
 			opts := elfcheck.Options{Root: e.h.Root}
-			if len(p.Cmdline) > 1 {
-				opts.EALArgs = p.Cmdline[1:]
+			if a, _ := e.PrimaryEAL(ctx, p); a != nil {
+				opts.EALArgs = a.Argv // their -d options load drivers
 			}
-			f.primary, f.primaryErr = elfcheck.Analyze(ctx, p.Exe, opts)
+			f.primary, f.primaryErr = elfcheck.AnalyzePID(ctx, p.PID, opts)
 		}
 		f.toolPath, f.toolErr = e.CaptureTool()
 		if f.toolErr == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -161,5 +162,36 @@ func TestLabBroken(t *testing.T) {
 				t.Errorf("%s: %s %q, want fail %q\n%s", tt.check, r.Status, r.Finding, tt.want, dump(rep))
 			}
 		})
+	}
+}
+
+func TestLabKilledPrimary(t *testing.T) {
+	p := lab.StartT(t, lab.Config{})
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	files := lab.HugepageFiles(p.Prefix)
+	if len(files) == 0 {
+		t.Fatal("the killed lab primary left no hugepage files: nothing to find")
+	}
+	rep := liveRun(t, Config{Prefix: p.Prefix}, "runtime-dir", "prefix", "primary", "hugepages")
+	r := mustResult(t, rep, "primary")
+	want := fmt.Sprintf("it left %d hugepage files", len(files))
+	if r.Status != Fail || !strings.Contains(r.Finding, "is gone") || !strings.Contains(r.Finding, want) {
+		t.Errorf("primary: %s %q, want a stale failure saying %q\n%s", r.Status, r.Finding, want, dump(rep))
+	}
+	if r.Fix == nil || len(r.Fix.Commands) != 1 || !strings.Contains(r.Fix.Commands[0], "rm -rf "+p.RuntimeDir) || !strings.Contains(r.Fix.Commands[0], p.Prefix+"map_*") {
+		t.Errorf("primary fix %+v does not remove %s and its hugepage files", r.Fix, p.RuntimeDir)
+	}
+	// The command is safe: fuser guards it. Run it and see that it removes
+	// what the dead primary left.
+	if out, err := exec.Command("sh", "-c", r.Fix.Commands[0]).CombinedOutput(); err != nil {
+		t.Fatalf("cleanup command: %v\n%s", err, out)
+	}
+	if left := lab.HugepageFiles(p.Prefix); len(left) > 0 {
+		t.Errorf("after the cleanup command %d hugepage files remain", len(left))
+	}
+	if _, err := os.Stat(p.RuntimeDir); !os.IsNotExist(err) {
+		t.Errorf("after the cleanup command %s remains (%v)", p.RuntimeDir, err)
 	}
 }

@@ -1,0 +1,242 @@
+package doctor
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/ui"
+)
+
+// Fixture trees are built by testdata/hosts/chk-fixtures.sh.
+const fixtures = "../testdata/hosts"
+
+// fixtureCase runs every check against one fixture tree as a given user.
+type fixtureCase struct {
+	name   string
+	tree   string
+	cfg    Config
+	status map[string]Status   // expected status per check; unlisted checks: ok or skip
+	says   map[string][]string // substrings the finding or fix of a check must hold
+}
+
+var root = &User{UID: 0, GID: 0}
+
+func fixtureCases() []fixtureCase {
+	return []fixtureCase{
+		{
+			name: "healthy 22.11 lstack", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "0000:01:00.0"},
+			status: map[string]Status{"runtime-dir": OK, "config": OK, "prefix": OK, "primary": OK, "permissions": OK, "namespaces": OK,
+				"device": OK, "pcap-pmd": OK, "pdump": OK, "build-match": OK, "hugepages": OK, "iommu": OK, "aslr": OK, "address-space": OK},
+			says: map[string][]string{
+				"prefix":      {`prefix "gazelle" (config) is live`},
+				"primary":     {"pid 4242 redis-server holds prefix gazelle", "mp_socket bound"},
+				"device":      {"the primary drives 0000:01:00.0"},
+				"pcap-pmd":    {"librte_net_pcap.so.23"},
+				"pdump":       {"rte_pdump_stats present", "fbarray_memzone"},
+				"build-match": {"both run DPDK 22.11"},
+			},
+		},
+		{
+			name: "healthy 22.11, device from lstack.conf devices (MAC) cannot be mapped: no --device", tree: "chk-healthy-2211", cfg: Config{User: root},
+			status: map[string]Status{"device": OK},
+			says:   map[string][]string{"device": {"use device_id=0000:01:00.0"}},
+		},
+		{
+			name: "ltran mode on 21.11: the capture attaches to ltran's prefix", tree: "chk-ltran-2111", cfg: Config{User: root},
+			status: map[string]Status{"config": OK, "prefix": OK, "primary": OK, "pcap-pmd": OK, "pdump": OK},
+			says: map[string][]string{
+				"prefix":  {`prefix "ltran" (config) is live`},
+				"primary": {"pid 3100 ltran holds prefix ltran"},
+			},
+		},
+		{
+			name: "19.11 primary: librte_pmd_pcap, pdump only weakly proven", tree: "chk-1911", cfg: Config{User: root},
+			status: map[string]Status{"pcap-pmd": OK, "pdump": Warn, "build-match": OK},
+			says: map[string][]string{
+				"pcap-pmd": {"librte_pmd_pcap.so.20.0"},
+				"pdump":    {"librte_pdump.so.20.0", "weakest evidence"},
+			},
+		},
+		{
+			name: "killed primary left its files", tree: "chk-stale", cfg: Config{User: root},
+			status: map[string]Status{"runtime-dir": Fail, "prefix": OK, "primary": Fail},
+			says: map[string][]string{
+				"runtime-dir": {"no live primary", "gazelle"},
+				"primary":     {"primary of prefix gazelle is gone", "4 hugepage files", "rm -rf /var/run/dpdk/gazelle /mnt/hugepages-lstack/gazellemap_*", "fuser -s"},
+			},
+		},
+		{
+			name: "config implies rte, the live prefix is gazelle", tree: "chk-wrong-prefix", cfg: Config{User: root},
+			status: map[string]Status{"prefix": Fail, "primary": Skip},
+			says:   map[string][]string{"prefix": {`prefix "rte" (config) has no runtime dir`, "gazelle (pid 4242)", "--file-prefix gazelle"}},
+		},
+		{
+			name: "--prefix names no live primary", tree: "chk-healthy-2211", cfg: Config{User: root, Prefix: "lstack1"},
+			status: map[string]Status{"prefix": Fail},
+			says:   map[string][]string{"prefix": {`prefix "lstack1" (flag) has no runtime dir`, "--file-prefix gazelle"}},
+		},
+		{
+			name: "non-root capture user, root primary", tree: "chk-nonroot-tool", cfg: Config{User: &User{UID: 1000, GID: 1000, XDGRuntimeDir: "/run/user/1000"}},
+			status: map[string]Status{"runtime-dir": Fail, "permissions": Fail},
+			says: map[string][]string{
+				"runtime-dir": {"runs as root (runtime dir /var/run/dpdk)", "capture runs as uid 1000 and will look in /run/user/1000/dpdk", "sudo gazelle-pdump --file-prefix gazelle"},
+				"permissions": {"cannot enter /var/run/dpdk"},
+			},
+		},
+		{
+			name: "non-root primary, root capture", tree: "chk-nonroot-primary", cfg: Config{User: root},
+			status: map[string]Status{"runtime-dir": Fail, "prefix": OK, "primary": OK},
+			says: map[string][]string{
+				"runtime-dir": {"runs as uid 1000 (runtime dir /run/user/1000/dpdk)", "capture runs as root and will look in /var/run/dpdk", "XDG_RUNTIME_DIR=/run/user/1000"},
+			},
+		},
+		{
+			name: "another uid shares XDG_RUNTIME_DIR but not the files", tree: "chk-permissions", cfg: Config{User: &User{UID: 1001, GID: 1001, XDGRuntimeDir: "/run/user/1000"}},
+			status: map[string]Status{"runtime-dir": OK, "permissions": Fail},
+			says:   map[string][]string{"permissions": {"uid 1001", "cannot enter /run/user/1000/dpdk"}},
+		},
+		{
+			name: "device the primary does not drive", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "0000:02:08.0"},
+			status: map[string]Status{"device": Fail},
+			says:   map[string][]string{"device": {"does not drive 0000:02:08.0", "device_id=0000:01:00.0"}},
+		},
+		{
+			name: "device on a kernel driver", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "03:00.0"},
+			status: map[string]Status{"device": Fail},
+			says:   map[string][]string{"device": {"kernel driver ixgbe", "dpdk-devbind.py -b vfio-pci 0000:03:00.0", "device_id=0000:01:00.0"}},
+		},
+		{
+			name: "device that does not exist", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "0000:09:00.0"},
+			status: map[string]Status{"device": Fail},
+			says:   map[string][]string{"device": {"does not exist", "device_id=0000:01:00.0"}},
+		},
+		{
+			name: "no rte_pdump_init", tree: "chk-no-pdump", cfg: Config{User: root},
+			status: map[string]Status{"pdump": Fail},
+			says:   map[string][]string{"pdump": {"did not call rte_pdump_init()", "fbarray_memzone"}},
+		},
+		{
+			name: "no pcap PMD", tree: "chk-no-pcap", cfg: Config{User: root},
+			status: map[string]Status{"pcap-pmd": Fail},
+			says:   map[string][]string{"pcap-pmd": {"has no pcap PMD", "librte_net_pcap.so", `"-d"`}},
+		},
+		{
+			name: "no free hugepages, dead primary's files", tree: "chk-hugepages", cfg: Config{User: root},
+			status: map[string]Status{"hugepages": Fail},
+			says:   map[string][]string{"hugepages": {"no free hugepages", "oldapp (8 files", "rm -f /mnt/hugepages-lstack/oldappmap_*"}},
+		},
+		{
+			name: "--huge-dir not on hugetlbfs", tree: "chk-hugedir", cfg: Config{User: root},
+			status: map[string]Status{"hugepages": Fail},
+			says:   map[string][]string{"hugepages": {"--huge-dir in /etc/gazelle/lstack.conf:1 /mnt/hugepages-lstack is not on a hugetlbfs mount"}},
+		},
+		{
+			name: "config gotchas with line numbers", tree: "chk-config", cfg: Config{User: root},
+			status: map[string]Status{"config": Fail},
+			says: map[string][]string{"config": {
+				"lstack.conf:3", "--map-perfect without --legacy-mem",
+				`"--file-prefix=gazelle" is one token`, "use_ltran is not set",
+			}},
+		},
+		{
+			name: "capture tool of another DPDK", tree: "chk-mismatch", cfg: Config{User: root},
+			status: map[string]Status{"build-match": Fail},
+			says:   map[string][]string{"build-match": {"dpdk-pdump is DPDK 21.11 but the primary maps DPDK 22.11"}},
+		},
+		{
+			name: "primary in another mount namespace", tree: "chk-namespace", cfg: Config{User: root},
+			status: map[string]Status{"namespaces": Fail},
+			says:   map[string][]string{"namespaces": {"another mount namespace", "nsenter -t 4242 -m"}},
+		},
+		{
+			name: "vfio-pci without IOMMU", tree: "chk-iommu", cfg: Config{User: root},
+			status: map[string]Status{"iommu": Fail},
+			says:   map[string][]string{"iommu": {"0000:01:00.0 is on vfio-pci but has no IOMMU group", "enable_unsafe_noiommu_mode"}},
+		},
+		{
+			name: "address-space limits", tree: "chk-limits", cfg: Config{User: root},
+			status: map[string]Status{"address-space": Warn},
+			says:   map[string][]string{"address-space": {"vm.max_map_count is 4096", "Max address space 4294967296"}},
+		},
+		{
+			name: "nothing ran", tree: "chk-no-runtime", cfg: Config{User: root},
+			status: map[string]Status{"runtime-dir": Fail, "primary": Fail},
+			says:   map[string][]string{"runtime-dir": {"no DPDK runtime dir"}, "primary": {`no primary runs with prefix "gazelle"`}},
+		},
+		{
+			name: "capture file the primary cannot reach", tree: "chk-healthy-2211", cfg: Config{User: root, CaptureFile: "/srv/captures/x.pcap"},
+			status: map[string]Status{"output-path": Fail},
+			says:   map[string][]string{"output-path": {"cannot see /srv/captures"}},
+		},
+	}
+}
+
+func runFixture(t *testing.T, c fixtureCase) Report {
+	t.Helper()
+	cfg := c.cfg
+	cfg.Host = host.New(filepath.Join(fixtures, c.tree))
+	cfg.Env = []string{"PATH=/usr/bin:/bin"}
+	rep, err := Run(context.Background(), NewEnv(cfg), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestFixtures(t *testing.T) {
+	for _, c := range fixtureCases() {
+		t.Run(c.name, func(t *testing.T) {
+			rep := runFixture(t, c)
+			for _, r := range rep.Results {
+				want, listed := c.status[r.ID]
+				switch {
+				case listed && r.Status != want:
+					t.Errorf("%s: %s %q, want %s", r.ID, r.Status, r.Finding, want)
+				case !listed && r.Status != OK && r.Status != Skip && r.Status != Warn:
+					t.Errorf("%s: unexpected %s %q", r.ID, r.Status, r.Finding)
+				}
+				if r.Status == Error {
+					t.Errorf("%s: error %q", r.ID, r.Finding)
+				}
+			}
+			for id, subs := range c.says {
+				r := mustResult(t, rep, id)
+				text := r.Finding
+				if r.Fix != nil {
+					text += "\n" + r.Fix.Text + "\n" + strings.Join(r.Fix.Commands, "\n")
+				}
+				for _, s := range subs {
+					if !strings.Contains(text, s) {
+						t.Errorf("%s does not say %q:\n%s", id, s, text)
+					}
+				}
+			}
+			if t.Failed() {
+				t.Log("\n" + dump(rep))
+			}
+		})
+	}
+}
+
+// TestFixtureGolden pins the whole rendered report of each fixture tree.
+func TestFixtureGolden(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range fixtureCases() {
+		if seen[c.tree] {
+			continue
+		}
+		seen[c.tree] = true
+		t.Run(c.tree, func(t *testing.T) {
+			rep := runFixture(t, c)
+			var b bytes.Buffer
+			if err := rep.RenderText(&b, ui.Style{}, true); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("fixtures", c.tree+".txt"), b.Bytes())
+		})
+	}
+}

@@ -27,11 +27,15 @@ var LibDirs = []string{
 	"/usr/lib", "/lib", "/usr/local/lib",
 }
 
-// ABIRelease maps a librte SONAME major version to its DPDK LTS/feature
-// release. DPDK 19.11 used "20.0"; from 20.11 the ABI is a single number.
+// ABIRelease maps a librte SONAME version ("23", or "23.0" as a full
+// file name has it) to its DPDK LTS/feature release. DPDK 19.11 used
+// "20.0"; from 20.11 the ABI is a single number.
 func ABIRelease(abi string) string {
+	if major, _, ok := strings.Cut(abi, "."); ok {
+		abi = major
+	}
 	switch abi {
-	case "20.0", "20":
+	case "20":
 		return "19.11"
 	case "21":
 		return "20.11"
@@ -62,11 +66,7 @@ func (h *Host) FindDPDK() (*DPDKInstall, error) {
 		name := filepath.Base(matches[0])
 		d.EALPath = filepath.Join(dir, name)
 		d.ABI = strings.TrimPrefix(name, "librte_eal.so.")
-		if rel := ABIRelease(d.ABI); rel != "" {
-			d.Release = rel
-		} else if i := strings.Index(d.ABI, "."); i > 0 {
-			d.Release = ABIRelease(d.ABI[:i])
-		}
+		d.Release = ABIRelease(d.ABI)
 		break
 	}
 	for _, dir := range LibDirs {

@@ -60,3 +60,14 @@ func TestFindDPDK(t *testing.T) {
 		})
 	}
 }
+
+func TestABIRelease(t *testing.T) {
+	for abi, want := range map[string]string{
+		"20.0": "19.11", "20": "19.11", "21": "20.11", "21.1": "20.11", "23": "22.11", "23.0": "22.11",
+		"25": "24.11", "19": "", "": "", "x.y": "",
+	} {
+		if got := ABIRelease(abi); got != want {
+			t.Errorf("ABIRelease(%q) = %q, want %q", abi, got, want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"path"
-	"regexp"
 	"strings"
 )
 
@@ -28,10 +27,6 @@ func ParseMaps(b []byte) []string {
 	}
 	return out
 }
-
-// hugeMapRE matches DPDK hugepage backing files: <prefix>map_<n> (one file
-// per page) or <prefix>map_<list> with --single-file-segments.
-var hugeMapRE = regexp.MustCompile(`^(.*)map_[0-9]+$`)
 
 // ProcDPDK is what a process's mappings say about its DPDK.
 type ProcDPDK struct {
@@ -67,7 +62,7 @@ func classifyMaps(files []string) (ProcDPDK, []string) {
 		name := strings.TrimSuffix(f, " (deleted)")
 		base := path.Base(name)
 		dir := path.Dir(name)
-		if hugeMapRE.MatchString(base) && !strings.Contains(base, ".so") {
+		if hugepageFileRe.MatchString(base) && !strings.Contains(base, ".so") {
 			if d.HugepageFiles == nil {
 				d.HugepageFiles = map[string]int{}
 			}
@@ -80,7 +75,7 @@ func classifyMaps(files []string) (ProcDPDK, []string) {
 			if d.EAL == "" {
 				d.EAL = name
 				d.EALABI = strings.TrimPrefix(strings.TrimPrefix(base, "librte_eal.so"), ".")
-				d.Release = ealRelease(d.EALABI)
+				d.Release = ABIRelease(d.EALABI)
 			}
 		case strings.HasPrefix(base, "liblstack.so"):
 			d.Lstack = name
@@ -95,15 +90,4 @@ func classifyMaps(files []string) (ProcDPDK, []string) {
 		}
 	}
 	return d, rest
-}
-
-// ealRelease maps "23.0" or "23" or "20.0" to a DPDK release.
-func ealRelease(abi string) string {
-	if r := ABIRelease(abi); r != "" {
-		return r
-	}
-	if i := strings.Index(abi, "."); i > 0 {
-		return ABIRelease(abi[:i])
-	}
-	return ""
 }

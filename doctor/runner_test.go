@@ -2,6 +2,8 @@ package doctor
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -167,6 +169,36 @@ func TestSelect(t *testing.T) {
 		}
 		if ids(got) != tt.want {
 			t.Errorf("only %v skip %v: %s, want %s", tt.only, tt.skip, ids(got), tt.want)
+		}
+	}
+}
+
+// The runbooks name CHK-01 … CHK-16 (eal-errors.md §3): each must select at
+// least one check, and every check ID must be unique and kebab-case.
+func TestEveryReferenceCheckCovered(t *testing.T) {
+	for i := 1; i <= 16; i++ {
+		chk := fmt.Sprintf("CHK-%02d", i)
+		if len(Covering(chk)) == 0 {
+			t.Errorf("%s is implemented by no check", chk)
+		}
+		if sel, err := Select(Checks(), []string{chk}, nil); err != nil || len(sel) == 0 {
+			t.Errorf("--only %s: %v", chk, err)
+		}
+	}
+	seen := map[string]bool{}
+	kebab := regexp.MustCompile(`^[a-z]+(-[a-z]+)*$`)
+	for _, c := range Checks() {
+		if seen[c.ID] || !kebab.MatchString(c.ID) {
+			t.Errorf("check ID %q duplicated or not kebab-case", c.ID)
+		}
+		seen[c.ID] = true
+		for _, d := range c.DependsOn {
+			if _, ok := Lookup(d); !ok {
+				t.Errorf("%s depends on unknown check %s", c.ID, d)
+			}
+		}
+		if c.Run == nil || c.Title == "" {
+			t.Errorf("%s: no Run or no title", c.ID)
 		}
 	}
 }

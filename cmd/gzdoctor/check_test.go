@@ -54,3 +54,48 @@ func TestCheckJSONOnly(t *testing.T) {
 		t.Errorf("got %+v", env)
 	}
 }
+
+func TestCheckFixtureExitCodes(t *testing.T) {
+	tests := []struct {
+		tree     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{"chk-healthy-2211", nil, exitOK, "capture should work"},
+		{"chk-stale", nil, exitProblem, "primary of prefix gazelle is gone"},
+		{"chk-wrong-prefix", []string{"--only", "prefix"}, exitProblem, "--file-prefix gazelle"},
+		{"chk-healthy-2211", []string{"--device", "0000:02:08.0", "--only", "CHK-07"}, exitProblem, "device_id=0000:01:00.0"},
+		{"chk-1911", []string{"--only", "pdump"}, exitOK, "weakest evidence"},
+	}
+	for _, tt := range tests {
+		args := append([]string{"--root", "../../testdata/hosts/" + tt.tree, "check"}, tt.args...)
+		code, out, stderr := run(t, args...)
+		if code != tt.wantCode || !strings.Contains(out, tt.wantOut) {
+			t.Errorf("%v: exit %d, want %d, output lacks %q:\n%s%s", args, code, tt.wantCode, tt.wantOut, out, stderr)
+		}
+	}
+}
+
+func TestCheckFixtureJSON(t *testing.T) {
+	code, out, _ := run(t, "-o", "json", "--root", "../../testdata/hosts/chk-stale", "check", "--only", "prefix,primary")
+	if code != exitProblem {
+		t.Fatalf("exit %d", code)
+	}
+	var env struct {
+		Data doctor.Report `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	r, ok := env.Data.Result("primary")
+	if !ok || r.Status != doctor.Fail || r.Fix == nil || len(r.Fix.Commands) != 1 {
+		t.Errorf("primary result %+v", r)
+	}
+	if env.Data.Target.Prefix != "gazelle" || env.Data.Target.PrefixSource != doctor.SourceConfig || env.Data.Target.Config != "/etc/gazelle/lstack.conf" {
+		t.Errorf("target %+v", env.Data.Target)
+	}
+	if env.Data.Summary.Fail != 1 || env.Data.Summary.OK != 1 {
+		t.Errorf("summary %+v", env.Data.Summary)
+	}
+}

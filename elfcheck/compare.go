@@ -1,6 +1,7 @@
 package elfcheck
 
 import (
+	"debug/elf"
 	"fmt"
 	"io"
 	"path"
@@ -183,20 +184,31 @@ func tailqOwners(fs rootFS, f *DPDKFacts) (map[string]bool, bool) {
 			if err != nil {
 				continue
 			}
-			o, err := openObject(p, hp)
-			if err != nil {
-				continue
+			if registersTailq(p, hp) {
+				set[d.Component] = true
 			}
-			syms, _ := o.dynSymbols()
-			for _, s := range syms {
-				if s.Name == symTailq && s.Section == 0 {
-					set[d.Component] = true
-				}
-			}
-			o.close()
 		}
 	}
 	return set, true
+}
+
+// registersTailq reports whether the driver file imports
+// rte_eal_tailq_register; an unreadable file does not count.
+func registersTailq(p, hp string) (yes bool) {
+	var err error
+	defer faultGuard()(&err)
+	o, err := openObject(p, hp)
+	if err != nil {
+		return false
+	}
+	defer o.close()
+	syms, _ := o.dynSymbols()
+	for _, s := range syms {
+		if s.Name == symTailq && s.Section == elf.SHN_UNDEF {
+			return true
+		}
+	}
+	return false
 }
 
 // RenderText prints the verdict and each difference with its reason.

@@ -96,29 +96,37 @@ func TestCorruptInputs(t *testing.T) {
 		}{name: "huge DT_STRSZ", data: b, wantErr: "DT_STRSZ"})
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			o, err := readObject(bytes.NewReader(tt.data), int64(len(tt.data)))
-			switch {
-			case tt.notELF:
-				if !errors.Is(err, ErrNotELF) {
-					t.Fatalf("err %v, want ErrNotELF", err)
-				}
-			case tt.wantErr != "":
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want %q", err, tt.wantErr)
-				}
-			default:
-				if err != nil {
-					t.Fatal(err)
-				}
-				if tt.check != nil {
-					tt.check(t, o)
-				}
-				// The rest of the reading code must not fail badly either.
-				o.dynSymbols()
-				o.dpdk(true)
+		// Both ways openObject reads: pread (mem nil) and a mapping.
+		for _, mapped := range []bool{false, true} {
+			name := tt.name + "/pread"
+			var mem []byte
+			if mapped {
+				name, mem = tt.name+"/mmap", tt.data
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				o, err := readObject(bytes.NewReader(tt.data), int64(len(tt.data)), mem)
+				switch {
+				case tt.notELF:
+					if !errors.Is(err, ErrNotELF) {
+						t.Fatalf("err %v, want ErrNotELF", err)
+					}
+				case tt.wantErr != "":
+					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+						t.Fatalf("err %v, want %q", err, tt.wantErr)
+					}
+				default:
+					if err != nil {
+						t.Fatal(err)
+					}
+					if tt.check != nil {
+						tt.check(t, o)
+					}
+					// The rest of the reading code must not fail badly either.
+					o.dynSymbols()
+					o.dpdk(true)
+				}
+			})
+		}
 	}
 }
 
@@ -135,7 +143,7 @@ func FuzzReadObject(f *testing.F) {
 	f.Add(real[:len(real)/2])
 	f.Add([]byte("\x7fELF"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o, err := readObject(bytes.NewReader(data), int64(len(data)))
+		o, err := readObject(bytes.NewReader(data), int64(len(data)), data)
 		if err != nil {
 			return
 		}
@@ -145,4 +153,33 @@ func FuzzReadObject(f *testing.F) {
 		o.initArray()
 		o.kind()
 	})
+}
+
+// A library truncated while it is mapped faults on access (SIGBUS); the
+// entry points turn that into an error instead of a crash.
+func TestTruncatedWhileMapped(t *testing.T) {
+	src := realSmallELF(t)
+	p := t.TempDir() + "/libshrinks.so"
+	if err := os.WriteFile(p, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := openObject(p, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.close()
+	if o.mem == nil {
+		t.Skip("file not mapped")
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	err = func() (err error) {
+		defer faultGuard()(&err)
+		o.dpdk(true) // reads .rodata and the dynamic symbols from the mapping
+		return nil
+	}()
+	if err == nil || !strings.Contains(err.Error(), "changed while it was read") {
+		t.Fatalf("err %v, want a fault turned into an error", err)
+	}
 }

@@ -13,7 +13,8 @@ import (
 // (/proc/N/exe) and the libraries it really mapped (/proc/N/maps), in map
 // order, instead of a search. When opts.EALArgs is empty the process's own
 // command line supplies the -d options.
-func AnalyzePID(ctx context.Context, pid int, opts Options) (*Report, error) {
+func AnalyzePID(ctx context.Context, pid int, opts Options) (_ *Report, err error) {
+	defer faultGuard()(&err)
 	if pid <= 0 {
 		return nil, fmt.Errorf("invalid pid %d", pid)
 	}

@@ -81,7 +81,8 @@ type Report struct {
 // wraps ErrNotELF when the file is not ELF, and is non-nil when the file
 // cannot be read as ELF at all; problems in its dependencies are reported
 // in Report.Problems.
-func Analyze(ctx context.Context, file string, opts Options) (*Report, error) {
+func Analyze(ctx context.Context, file string, opts Options) (_ *Report, err error) {
+	defer faultGuard()(&err)
 	fs := newRootFS(opts.Root)
 	if !path.IsAbs(file) {
 		if !fs.live() {

@@ -177,7 +177,8 @@ type SymbolList struct {
 // DynamicSymbols lists the dynamic symbols of the ELF file at path (a
 // machine path under root), sorted by name, keeping those whose raw or
 // demangled name matches filter (nil: all).
-func DynamicSymbols(ctx context.Context, root, path string, filter *regexp.Regexp) (*SymbolList, error) {
+func DynamicSymbols(ctx context.Context, root, path string, filter *regexp.Regexp) (_ *SymbolList, err error) {
+	defer faultGuard()(&err)
 	fs := newRootFS(root)
 	hp, err := fs.hostPath(path)
 	if err != nil {

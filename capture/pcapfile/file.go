@@ -26,8 +26,13 @@ type AtomicFile struct {
 // for captures). Unless force, it fails with ErrExists when path exists,
 // and Commit will not replace a file that appeared meanwhile.
 func CreateAtomic(path string, perm fs.FileMode, force bool) (*AtomicFile, error) {
-	if !force {
-		if _, err := os.Lstat(path); err == nil {
+	if fi, err := os.Lstat(path); err == nil {
+		// Checked now, not at Commit: a rename onto a directory fails
+		// only after the whole output has been written.
+		if fi.IsDir() {
+			return nil, fmt.Errorf("creating %s: is a directory", path)
+		}
+		if !force {
 			return nil, fmt.Errorf("%s: %w", path, ErrExists)
 		}
 	}

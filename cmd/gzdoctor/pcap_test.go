@@ -119,6 +119,7 @@ func TestPcapCommandErrors(t *testing.T) {
 		{"empty", []string{"pcap", "merge", empty, "-w", out}, exitFailure, "empty file"},
 		{"missing", []string{"pcap", "stats", filepath.Join(dir, "nope.pcap")}, exitFailure, "no such file"},
 		{"stats truncated", []string{"pcap", "stats", cut}, exitFailure, "byte offset 164"},
+		{"output is a directory", []string{"pcap", "filter", filepath.Join(pcapFixtures, "le-nano.pcap"), "-w", dir, "--force"}, exitFailure, dir + ": is a directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,10 @@ import (
 // directory and a rename, so a reader never sees half a spec. The file
 // gets the mode of modeFrom (the original spec) when it exists, else 0644.
 func WriteFileAtomic(name string, data []byte, modeFrom string) error {
+	if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
+		// os.Rename would refuse too, but with a misleading "file exists".
+		return fmt.Errorf("writing %s: is a directory", name)
+	}
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(modeFrom); err == nil {
 		mode = fi.Mode().Perm()

@@ -136,4 +136,9 @@ func TestSpecpatchBadInput(t *testing.T) {
 	if code != exitFailure || !strings.Contains(stderr, "reading") {
 		t.Errorf("missing file: exit %d, stderr %q", code, stderr)
 	}
+	spec := copySpec(t, "rhel8-21.11-2671cc7.spec", 0o644)
+	code, _, stderr = run(t, "specpatch", "-O", dir, spec)
+	if code != exitFailure || !strings.Contains(stderr, dir+": is a directory") {
+		t.Errorf("--out a directory: exit %d, stderr %q", code, stderr)
+	}
 }

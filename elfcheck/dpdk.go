@@ -3,7 +3,6 @@ package elfcheck
 import (
 	"bytes"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -69,8 +68,6 @@ type DPDKFacts struct {
 	Warnings   []string `json:"warnings,omitempty"`
 }
 
-var librteRE = regexp.MustCompile(`^librte_([a-z0-9_]+)\.so(?:\.([0-9.]+))?$`)
-
 var driverClasses = map[string]bool{
 	"net": true, "bus": true, "mempool": true, "common": true, "crypto": true, "compress": true, "event": true,
 	"baseband": true, "raw": true, "dma": true, "regex": true, "vdpa": true, "gpu": true, "ml": true, "pmd": true,
@@ -78,19 +75,31 @@ var driverClasses = map[string]bool{
 
 // parseLibrte splits "librte_net_pcap.so.23" into its DPDK facts.
 func parseLibrte(name string) (*LibDPDK, bool) {
-	m := librteRE.FindStringSubmatch(path.Base(name))
-	if m == nil {
+	// librte_<component>.so[.<version>], matched by hand: it runs for
+	// every file of the plugin directory (hundreds).
+	comp, ok := strings.CutPrefix(path.Base(name), "librte_")
+	if !ok {
 		return nil, false
 	}
-	d := &LibDPDK{Component: m[1]}
-	if i := strings.IndexByte(m[1], '_'); i > 0 && driverClasses[m[1][:i]] {
-		d.Class = m[1][:i]
+	comp, ver, ok := strings.Cut(comp, ".so")
+	if !ok || comp == "" || strings.Trim(comp, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+		return nil, false
+	}
+	if ver != "" {
+		if ver[0] != '.' || len(ver) == 1 || strings.Trim(ver[1:], "0123456789.") != "" {
+			return nil, false
+		}
+		ver = ver[1:]
+	}
+	d := &LibDPDK{Component: comp}
+	if i := strings.IndexByte(comp, '_'); i > 0 && driverClasses[comp[:i]] {
+		d.Class = comp[:i]
 		if d.Class == "pmd" { // 19.11: librte_pmd_pcap is a net driver
 			d.Class = "net"
 		}
 	}
-	if m[2] != "" {
-		d.ABI = m[2]
+	if ver != "" {
+		d.ABI = ver
 		d.Release = host.ABIRelease(d.ABI)
 		if d.Release == "" {
 			major, _, _ := strings.Cut(d.ABI, ".")

@@ -54,8 +54,15 @@ var (
 	markPMDInfo    = []byte("PMD_INFO_STRING=")
 	markPluginPath = []byte("DPDK_PLUGIN_PATH=")
 	versionLitRE   = regexp.MustCompile(`^DPDK (\d{2})\.(\d{2})\.(\d+)(-rc\d+)?$`)
-	ctorRE         = regexp.MustCompile(`^(vdrv|pci|bus|tailq|auxiliary|vmbus|fslmc|dpaa|ifpga)initfn_(.+)$`)
 )
+
+// ctorPrefixes are the <prefix>initfn_<name> constructors DPDK's
+// registration macros define (checked by hand: .symtab has thousands of
+// names).
+var ctorPrefixes = map[string]bool{
+	"vdrv": true, "pci": true, "bus": true, "tailq": true, "auxiliary": true,
+	"vmbus": true, "fslmc": true, "dpaa": true, "ifpga": true,
+}
 
 // roChunks returns the read-only data of o: .rodata* sections, or, without
 // section headers, the PT_LOAD segments that are neither writable nor
@@ -197,15 +204,15 @@ func (o *object) readSymtab(sc *dpdkScan, values map[string]uint64) {
 		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || strings.Contains(s.Name, ".") { // .cold, .part.0: pieces of one function
 			continue
 		}
-		if m := ctorRE.FindStringSubmatch(s.Name); m != nil {
+		if bus, name, ok := strings.Cut(s.Name, "initfn_"); ok && ctorPrefixes[bus] && name != "" {
 			kind := "driver"
-			switch m[1] {
+			switch bus {
 			case "tailq":
 				kind = "tailq"
 			case "bus":
 				kind = "bus"
 			}
-			sc.regs = append(sc.regs, staticReg{kind: kind, name: m[2], addr: s.Value})
+			sc.regs = append(sc.regs, staticReg{kind: kind, name: name, addr: s.Value})
 		} else if n, ok := strings.CutPrefix(s.Name, "mp_hdlr_init_"); ok {
 			sc.regs = append(sc.regs, staticReg{kind: "mempool-ops", name: n, addr: s.Value})
 		}

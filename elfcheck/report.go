@@ -37,7 +37,6 @@ type Problem struct {
 const (
 	ProblemMissingLibrary = "missing-library"
 	ProblemNoNeeded       = "no-needed"
-	ProblemUnreadable     = "unreadable-library"
 	ProblemNoInterpreter  = "missing-interpreter"
 )
 
@@ -145,7 +144,13 @@ func analyzeObject(ctx context.Context, fs rootFS, o *object, opts Options, mapp
 	rep.Libraries = append(rep.Libraries, r.order...)
 	rep.Missing = r.missing
 	for _, m := range r.missing {
-		rep.Problems = append(rep.Problems, Problem{ProblemMissingLibrary, fmt.Sprintf("%s (needed by %s) not found", m.Name, m.NeededBy)})
+		msg := fmt.Sprintf("%s (needed by %s) not found", m.Name, m.NeededBy)
+		if len(m.Skipped) > 0 {
+			// A candidate that exists but is unreadable or of another
+			// machine is the usual cause: say so without -v.
+			msg += "; skipped " + strings.Join(m.Skipped, ", ")
+		}
+		rep.Problems = append(rep.Problems, Problem{ProblemMissingLibrary, msg})
 	}
 	if o.hasDynamic && len(o.needed) == 0 && !isStaticPIE(o) && !isInterpreter(o) && mapped == nil {
 		rep.Problems = append(rep.Problems, Problem{ProblemNoNeeded, "dynamic ELF without DT_NEEDED entries: its dependencies cannot be checked"})

@@ -43,7 +43,6 @@ type Library struct {
 	Missing  bool        `json:"missing,omitempty"`
 	Searched []SearchDir `json:"searched,omitempty"` // where a missing library was looked for
 	Skipped  []string    `json:"skipped,omitempty"`  // candidates rejected: other class or machine
-	Error    string      `json:"error,omitempty"`    // found but unreadable
 	DPDK     *LibDPDK    `json:"dpdk,omitempty"`     // set for librte_* libraries
 
 	obj    *object

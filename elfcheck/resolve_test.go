@@ -243,8 +243,11 @@ func TestSkippedAndSearchedAreReported(t *testing.T) {
 	if z.Searched[0] != (SearchDir{"/u", ViaRunPath}) {
 		t.Errorf("searched %v", z.Searched)
 	}
-	if len(r.Problems) != 2 || r.Problems[0].ID != ProblemMissingLibrary {
+	if len(r.Problems) != 2 || r.Problems[0].ID != ProblemMissingLibrary || !strings.Contains(r.Problems[0].Message, "skipped /lib64/libz.so.1 (ELF32 LSB i386)") {
 		t.Errorf("problems %v", r.Problems)
+	}
+	if strings.Contains(r.Problems[1].Message, "skipped") {
+		t.Errorf("libgone had no candidate: %v", r.Problems[1])
 	}
 }
 

@@ -48,7 +48,9 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		}
 	}
 	if len(r.Requirements) > 0 {
-		fmt.Fprintln(w)
+		if len(r.Reports) > 0 {
+			fmt.Fprintln(w)
+		}
 		for _, q := range r.Requirements {
 			status := "ok"
 			if !q.Met {
@@ -60,13 +62,17 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		}
 	}
 	if r.Match != nil {
-		fmt.Fprintln(w)
+		if len(r.Reports) > 0 {
+			fmt.Fprintln(w)
+		}
 		if err := r.Match.RenderText(w, st, verbose); err != nil {
 			return err
 		}
 	}
 	if r.LinkLine != nil {
-		fmt.Fprintln(w)
+		if len(r.Reports) > 0 || r.Match != nil {
+			fmt.Fprintln(w)
+		}
 		return r.LinkLine.RenderText(w, st, verbose)
 	}
 	return nil

@@ -55,13 +55,22 @@ func CreateAtomic(path string, perm fs.FileMode, force bool) (*AtomicFile, error
 // Path is the final destination.
 func (a *AtomicFile) Path() string { return a.path }
 
-// Commit closes the temporary file and moves it to its destination.
+// Commit syncs and closes the temporary file and moves it to its
+// destination.
 func (a *AtomicFile) Commit() error {
 	if a.done {
 		return errors.New("atomic file already committed or aborted")
 	}
 	a.done = true
 	tmp := a.File.Name()
+	// Captured traffic cannot be taken again: make the data durable
+	// before the name points at it, so a crash leaves the old state or
+	// the whole file, never an empty one.
+	if err := a.File.Sync(); err != nil {
+		a.File.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", a.path, err)
+	}
 	if err := a.File.Close(); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", a.path, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -95,6 +96,11 @@ func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 		case o.Write:
 			if o.Backup {
 				res.Backup = o.Spec + ".orig"
+				// An existing backup may be the only copy of an earlier
+				// original: never replace it with something else.
+				if old, err := os.ReadFile(res.Backup); err == nil && !bytes.Equal(old, data) {
+					return failure(fmt.Errorf("%s exists and differs from %s: move it away or drop --backup; nothing was written", res.Backup, o.Spec))
+				}
 				if err := specpatch.WriteFileAtomic(res.Backup, data, o.Spec); err != nil {
 					return failure(err)
 				}

@@ -141,4 +141,17 @@ func TestSpecpatchBadInput(t *testing.T) {
 	if code != exitFailure || !strings.Contains(stderr, dir+": is a directory") {
 		t.Errorf("--out a directory: exit %d, stderr %q", code, stderr)
 	}
+	// An older backup is the only copy of an earlier original.
+	os.WriteFile(spec+".orig", []byte("earlier original\n"), 0o644)
+	before, _ := os.ReadFile(spec)
+	code, _, stderr = run(t, "specpatch", "-i", "--backup", spec)
+	if code != exitFailure || !strings.Contains(stderr, ".orig exists and differs") {
+		t.Errorf("existing backup: exit %d, stderr %q", code, stderr)
+	}
+	if b, _ := os.ReadFile(spec + ".orig"); string(b) != "earlier original\n" {
+		t.Error("existing backup was replaced")
+	}
+	if b, _ := os.ReadFile(spec); string(b) != string(before) {
+		t.Error("spec was written although its backup could not be")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -11,9 +12,18 @@ const corpusDir = "../testdata/logs"
 
 func loadCorpus(t *testing.T) []*Sample {
 	t.Helper()
-	samples, err := ReadSamples(corpusDir)
+	samples, unlabelled, err := ReadSamples(corpusDir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, u := range unlabelled {
+		// The lab records into lab/ on its own schedule; its new logs wait
+		// for a line in lab.expected. Anywhere else a header is required.
+		if strings.HasPrefix(u, filepath.Join(corpusDir, "lab")+"/") {
+			t.Logf("%s: not in lab.expected yet, skipped", u)
+			continue
+		}
+		t.Errorf("%s: no expectation", u)
 	}
 	if len(samples) < 60 {
 		t.Fatalf("only %d samples in %s", len(samples), corpusDir)

@@ -1,6 +1,10 @@
 package runbooks
 
-import "strings"
+import (
+	"slices"
+	"sort"
+	"strings"
+)
 
 // acFilter is the literal pre-filter: one Aho-Corasick automaton, ignoring
 // ASCII case, over every pattern's keyword and the words that make a line
@@ -10,8 +14,8 @@ type acFilter struct {
 	class  [256]uint8
 	nclass int
 	delta  []int32 // state*nclass+class → state
-	// States are numbered so that every state with an output is >= final:
-	// the hot loop tests one integer.
+	// States are numbered so that every state with an output is >= final
+	// (both stored as row offsets): the hot loop tests one integer.
 	final int32
 	out   [][]int32 // state → keyword indexes (fail chain merged)
 	// Per keyword: the patterns it stands for, or none for a hint word.
@@ -24,7 +28,7 @@ type acFilter struct {
 var hintWords = []string{
 	"error", "fail", "cannot", "can not", "unable", "panic", "fatal", "invalid",
 	"denied", "refused", "could not", "couldn't", "not enough", "no such",
-	"abort", "mismatch", "timed out", "not allowed", "bye", "exiting",
+	"abort", "mismatch", "timed out", "not allowed", "exiting",
 }
 
 func buildFilter(patterns []*cpattern) *acFilter {
@@ -135,15 +139,18 @@ func buildFilter(patterns []*cpattern) *acFilter {
 			next++
 		}
 	}
+	// Transitions hold the target's row offset (state×nclass), so the hot
+	// loop adds a class instead of multiplying.
 	f.delta = make([]int32, len(delta))
 	f.out = make([][]int32, len(trie))
 	for s := range trie {
 		ps := int(perm[s])
 		for cl := 0; cl < nc; cl++ {
-			f.delta[ps*nc+cl] = perm[delta[s*nc+cl]]
+			f.delta[ps*nc+cl] = perm[delta[s*nc+cl]] * int32(nc)
 		}
 		f.out[ps] = trie[s].out
 	}
+	f.final *= int32(nc)
 	return f
 }
 
@@ -157,10 +164,9 @@ func upper(c byte) byte {
 // hit reports whether b contains any keyword or hint word.
 func (f *acFilter) hit(b []byte) bool {
 	s := int32(0)
-	nc := int32(f.nclass)
 	delta, final, class := f.delta, f.final, &f.class
 	for _, c := range b {
-		s = delta[s*nc+int32(class[c])]
+		s = delta[s+int32(class[c])]
 		if s >= final {
 			return true
 		}
@@ -168,23 +174,42 @@ func (f *acFilter) hit(b []byte) bool {
 	return false
 }
 
-// collect marks the patterns whose keyword occurs in s, and reports
-// whether a hint word does.
-func (f *acFilter) collect(s string, pats []bool) (hint bool) {
+// collect appends the patterns whose keyword occurs in s to pats, each
+// once, in pattern order; a hint word adds -1 first.
+func (f *acFilter) collect(s string, pats []int) []int {
 	st := int32(0)
 	nc := int32(f.nclass)
+	hint := false
 	for i := 0; i < len(s); i++ {
-		st = f.delta[st*nc+int32(f.class[s[i]])]
+		st = f.delta[st+int32(f.class[s[i]])]
 		if st >= f.final {
-			for _, k := range f.out[st] {
+			for _, k := range f.out[st/nc] {
 				if f.kwHint[k] {
 					hint = true
 				}
-				for _, p := range f.kwPatterns[k] {
-					pats[p] = true
-				}
+				pats = append(pats, f.kwPatterns[k]...)
 			}
 		}
 	}
-	return hint
+	sort.Ints(pats)
+	pats = slices.Compact(pats)
+	if hint {
+		pats = append([]int{-1}, pats...)
+	}
+	return pats
+}
+
+// next returns the index of the last byte of the first keyword or hint
+// word that ends at or after from in b, or -1. Keywords hold no newline, so
+// b may span many lines.
+func (f *acFilter) next(b []byte, from int) int {
+	s := int32(0)
+	delta, final, class := f.delta, f.final, &f.class
+	for i := from; i < len(b); i++ {
+		s = delta[s+int32(class[b[i]])]
+		if s >= final {
+			return i
+		}
+	}
+	return -1
 }

@@ -185,7 +185,7 @@ func (m *Matcher) satisfied(c ccond, h hit) bool {
 				if c.where == "before" && o.seq >= h.seq || c.where == "after" && o.seq <= h.seq {
 					continue
 				}
-				if c.within > 0 && absInt(o.seq-h.seq) > int64(c.within) {
+				if c.within > 0 && absInt(o.seq>>4-h.seq>>4) > int64(c.within) {
 					continue
 				}
 				if c.differs != "" {

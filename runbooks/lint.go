@@ -109,12 +109,14 @@ func LintDir(ctx context.Context, dir string, sampleDirs []string) (*LintResult,
 	if fi, err := os.Stat(own); err == nil && fi.IsDir() {
 		sampleDirs = append([]string{own}, sampleDirs...)
 	}
+	var unlabelled []string
 	for _, d := range sampleDirs {
-		s, err := ReadSamples(d)
+		s, u, err := ReadSamples(d)
 		if err != nil {
 			return nil, err
 		}
 		samples = append(samples, s...)
+		unlabelled = append(unlabelled, u...)
 	}
 	var scope []string
 	for _, e := range local {
@@ -126,6 +128,9 @@ func LintDir(ctx context.Context, dir string, sampleDirs []string) (*LintResult,
 	out, err := Lint(ctx, c, scope, samples)
 	if err != nil {
 		return nil, err
+	}
+	for _, u := range unlabelled {
+		out.Problems = append(out.Problems, fmt.Sprintf("%s: no '# expected: <cause-id>|none' header", u))
 	}
 	if len(samples) == 0 {
 		out.Problems = append(out.Problems, fmt.Sprintf("%s: no sample logs (put them in %s, one per cause, with a '# expected: <id>' header)", dir, own))

@@ -1,7 +1,6 @@
 package runbooks
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -44,14 +43,13 @@ type patternHits struct {
 // Findings at any time. A Matcher is not safe for concurrent use.
 type Matcher struct {
 	c       *Catalogue
-	seq     int64 // logical lines across all sources
+	gline   int64 // physical lines across all sources
 	source  string
 	line    int64
 	lines   int64
 	sources []string
 
 	hits         []patternHits
-	scratch      []bool
 	unrecognised []Line
 	unrecCount   int64
 	benign       []Line
@@ -61,11 +59,7 @@ type Matcher struct {
 
 // NewMatcher returns a matcher with nothing seen yet.
 func (c *Catalogue) NewMatcher() *Matcher {
-	return &Matcher{
-		c:       c,
-		hits:    make([]patternHits, len(c.patterns)),
-		scratch: make([]bool, len(c.patterns)),
-	}
+	return &Matcher{c: c, hits: make([]patternHits, len(c.patterns))}
 }
 
 // SetSource starts a new input (a file name, "stdin", a backend): line
@@ -81,54 +75,96 @@ func (m *Matcher) SetSource(name string) {
 // Feed hands the matcher the next line of the current source (with or
 // without its newline).
 func (m *Matcher) Feed(line string) {
-	m.feed([]byte(line))
+	m.line++
+	m.gline++
+	m.lines++
+	if len(line) > maxLineBytes {
+		m.cut++ // counted as ReadFrom counts it
+	}
+	if res := m.c.analyze([]byte(line)); res != nil {
+		m.apply(res)
+	}
 }
 
-// feed is Feed without a copy, for the reader's buffer.
-func (m *Matcher) feed(b []byte) {
-	m.line++
-	m.lines++
+// lineResult is what one logical line holds for the catalogue. It is
+// computed without the matcher's state, so workers compute it in parallel.
+type lineResult struct {
+	text    string
+	hint    bool
+	benign  []int // benign patterns that matched
+	matches []match
+}
+
+type match struct {
+	pi  int
+	sub []string
+}
+
+// analyze returns the logical lines of a physical line that hold a known
+// pattern, a benign one or a word that looks like an error; nil for the
+// vast majority, which contain no keyword at all.
+func (c *Catalogue) analyze(b []byte) []lineResult {
 	if len(b) > maxMatchBytes {
 		b = b[:maxMatchBytes]
 	}
-	f := m.c.filter
 	// Escape sequences and JSON escapes can hide a keyword from the raw
 	// bytes; those lines always take the slow path.
-	if !f.hit(b) && bytes.IndexByte(b, 0x1b) < 0 && bytes.IndexByte(b, '\\') < 0 {
-		m.seq++
-		return
+	if !c.filter.hit(b) && bytes.IndexByte(b, 0x1b) < 0 && bytes.IndexByte(b, '\\') < 0 {
+		return nil
 	}
-	m.slow(string(b))
+	var out []lineResult
+	var pats []int
+	for _, lg := range normalize(string(b)) {
+		pats = c.filter.collect(lg.Msg, pats[:0])
+		lr := lineResult{hint: len(pats) > 0 && pats[0] < 0}
+		for _, pi := range pats {
+			if pi < 0 {
+				continue
+			}
+			p := c.patterns[pi]
+			if !p.re.MatchString(lg.Msg) {
+				continue
+			}
+			if e := c.nodes[p.node].entry; e != nil && e.Benign {
+				lr.benign = append(lr.benign, pi)
+				continue
+			}
+			var sub []string
+			if p.re.NumSubexp() > 0 {
+				sub = p.re.FindStringSubmatch(lg.Msg)
+			}
+			lr.matches = append(lr.matches, match{pi: pi, sub: sub})
+		}
+		if lr.hint || lr.benign != nil || lr.matches != nil {
+			lr.text = clip(strings.TrimSpace(lg.Text))
+			out = append(out, lr)
+		} else {
+			out = append(out, lineResult{}) // keeps the logical index
+		}
+	}
+	return out
 }
 
-func (m *Matcher) slow(raw string) {
-	for _, lg := range normalize(raw) {
-		m.seq++
-		pats := m.scratch
-		clear(pats)
-		hint := m.c.filter.collect(lg.Msg, pats)
-		matched, benign := false, false
-		for pi, on := range pats {
-			if !on {
-				continue
-			}
+// seqOf orders hits: physical line, then logical line within it.
+func seqOf(gline int64, k int) int64 { return gline<<4 | int64(min(k, 15)) }
+
+// apply records the analysis of the current line.
+func (m *Matcher) apply(res []lineResult) {
+	for k, lr := range res {
+		seq := seqOf(m.gline, k)
+		benign := false
+		for _, pi := range lr.benign {
 			p := m.c.patterns[pi]
-			sub := p.re.FindStringSubmatch(lg.Msg)
-			if sub == nil {
-				continue
+			// Benign patterns may only look back: the line is classified
+			// now, with what came before it.
+			if m.holds(p.requires, p.unless, hit{seq: seq}) {
+				benign = true
 			}
-			if e := m.c.nodes[p.node].entry; e != nil && e.Benign {
-				// Benign patterns may only look back: the line is
-				// classified now, with what came before it.
-				if m.holds(p.requires, p.unless, hit{seq: m.seq}) {
-					benign = true
-				}
-				continue
-			}
-			matched = true
-			m.record(pi, p, sub, lg.Text)
 		}
-		ln := Line{Source: m.source, Number: m.line, Text: clip(strings.TrimSpace(lg.Text))}
+		for _, mt := range lr.matches {
+			m.record(mt.pi, seq, mt.sub, lr.text)
+		}
+		ln := Line{Source: m.source, Number: m.line, Text: lr.text}
 		switch {
 		case benign:
 			// Whether a finding claims the line is known only at the end.
@@ -136,7 +172,7 @@ func (m *Matcher) slow(raw string) {
 			if len(m.benign) < maxBenignCandidates {
 				m.benign = append(m.benign, ln)
 			}
-		case hint && !matched:
+		case lr.hint && len(lr.matches) == 0:
 			m.unrecCount++
 			if len(m.unrecognised) < maxUnrecognised {
 				m.unrecognised = append(m.unrecognised, ln)
@@ -145,16 +181,17 @@ func (m *Matcher) slow(raw string) {
 	}
 }
 
-func (m *Matcher) record(pi int, p *cpattern, sub []string, text string) {
+func (m *Matcher) record(pi int, seq int64, sub []string, text string) {
+	p := m.c.patterns[pi]
 	ph := &m.hits[pi]
 	ph.count++
-	ph.lastSeq = m.seq
+	ph.lastSeq = seq
 	if len(ph.hits) >= maxHitsPerPattern {
 		return
 	}
 	var vals map[string]string
 	for gi, name := range p.re.SubexpNames() {
-		if name == "" || sub[gi] == "" {
+		if name == "" || gi >= len(sub) || sub[gi] == "" {
 			continue
 		}
 		if vals == nil {
@@ -163,8 +200,8 @@ func (m *Matcher) record(pi int, p *cpattern, sub []string, text string) {
 		vals[name] = sub[gi]
 	}
 	ph.hits = append(ph.hits, hit{
-		seq:    m.seq,
-		line:   Line{Source: m.source, Number: m.line, Text: clip(strings.TrimSpace(text))},
+		seq:    seq,
+		line:   Line{Source: m.source, Number: m.line, Text: text},
 		values: vals,
 	})
 }
@@ -178,40 +215,6 @@ func (c *Catalogue) Diagnose(ctx context.Context, r io.Reader) (*Report, error) 
 		return nil, err
 	}
 	return m.Report(), nil
-}
-
-// ReadFrom feeds every line of r to the matcher under the current source.
-// Lines longer than 64 KiB are cut; the rest of such a line is skipped.
-func (m *Matcher) ReadFrom(ctx context.Context, r io.Reader) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	var long []byte
-	inLong := false
-	for n := 0; ; n++ {
-		if n&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		b, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: keep its head, drop the rest.
-			if !inLong {
-				long = append(long[:0], b[:min(len(b), maxLineBytes)]...)
-				inLong = true
-				m.cut++
-			}
-			continue
-		}
-		if inLong {
-			m.feed(long)
-			inLong = false
-		} else if len(b) > 0 {
-			m.feed(bytes.TrimRight(b, "\n"))
-		}
-		if err != nil {
-			return readErr(err)
-		}
-	}
 }
 
 func readErr(err error) error {

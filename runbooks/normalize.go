@@ -30,8 +30,6 @@ var (
 	// DPDK log-type prefixes (§1.1) and the function prefixes that follow.
 	typeRE = regexp.MustCompile(`^(?:EAL|PCI_BUS|ETHDEV|PDUMP|VDEV_BUS|RING|MBUF|MEMPOOL|USER1|TELEMETRY|LSTACK|LTRAN|PORT|net_\w+|common_\w+): +`)
 	funcRE = regexp.MustCompile(`^(?:\w+\(\): +|\w+:\d+ +)`)
-	// A log-type prefix glued to the previous message (missing newline).
-	gluedRE = regexp.MustCompile(`[^\s(\[]((?:EAL|PCI_BUS|ETHDEV|PDUMP|VDEV_BUS): )`)
 )
 
 // normalize turns one physical line into its logical messages (usually
@@ -102,17 +100,28 @@ func unwrap(s string, depth int) []string {
 				return out
 			}
 		}
-		if loc := syslogRE.FindStringIndex(t); loc != nil {
-			s = t[loc[1]:]
-			continue
+		if t == "" {
+			break
 		}
-		if loc := stampRE.FindStringIndex(t); loc != nil {
-			s = t[loc[1]:]
-			continue
+		// The regexes only run when the first byte can start their wrapper.
+		c := t[0]
+		if c == '<' || c >= 'A' && c <= 'S' || c >= '0' && c <= '9' {
+			if loc := syslogRE.FindStringIndex(t); loc != nil {
+				s = t[loc[1]:]
+				continue
+			}
 		}
-		if loc := levelRE.FindStringIndex(t); loc != nil {
-			s = t[loc[1]:]
-			continue
+		if c == '[' || c >= '0' && c <= '9' || c == 'I' || c == 'W' || c == 'E' || c == 'F' {
+			if loc := stampRE.FindStringIndex(t); loc != nil {
+				s = t[loc[1]:]
+				continue
+			}
+		}
+		if c == '[' || c == 'I' || c == 'W' || c == 'E' || c == 'D' || c == 'N' || c == 'C' {
+			if loc := levelRE.FindStringIndex(t); loc != nil {
+				s = t[loc[1]:]
+				continue
+			}
 		}
 		break
 	}
@@ -134,22 +143,37 @@ func jsonMessage(s string) ([]string, bool) {
 	return nil, false
 }
 
-// splitGlued splits "…doesn't existEAL: Requested device …" (18.11–19.11
-// printed a message without its newline) into two messages.
+// gluedPrefixes are the log types a message without its newline can be
+// glued to ("…doesn't existEAL: Requested device …", 18.11–19.11).
+var gluedPrefixes = []string{"EAL: ", "PCI_BUS: ", "ETHDEV: ", "PDUMP: ", "VDEV_BUS: "}
+
+// splitGlued splits a line at every log-type prefix that follows a
+// non-space character.
 func splitGlued(s string) []string {
-	if !strings.Contains(s[min(1, len(s)):], ": ") {
-		return []string{s}
-	}
 	var out []string
 	for {
-		loc := gluedRE.FindStringSubmatchIndex(s)
-		if loc == nil || loc[2] == 0 {
-			break
+		cut := -1
+		for _, p := range gluedPrefixes {
+			from := 1
+			for from < len(s) {
+				k := strings.Index(s[from:], p)
+				if k < 0 {
+					break
+				}
+				at := from + k
+				if c := s[at-1]; c != ' ' && c != '\t' && c != '(' && c != '[' && (cut < 0 || at < cut) {
+					cut = at
+					break
+				}
+				from = at + 1
+			}
 		}
-		out = append(out, s[:loc[2]])
-		s = s[loc[2]:]
+		if cut < 0 {
+			return append(out, s)
+		}
+		out = append(out, s[:cut])
+		s = s[cut:]
 	}
-	return append(out, s)
 }
 
 // message strips what varies around the text DPDK formatted: leading
@@ -157,6 +181,12 @@ func splitGlued(s string) []string {
 func message(s string) string {
 	m := strings.TrimSpace(s)
 	for range 3 {
+		// Both prefixes have a colon in their first word: skip the regexes
+		// for the lines that have none.
+		sp := strings.IndexByte(m, ' ')
+		if sp < 0 || strings.IndexByte(m[:sp], ':') < 0 {
+			break
+		}
 		loc := typeRE.FindStringIndex(m)
 		if loc == nil {
 			loc = funcRE.FindStringIndex(m)

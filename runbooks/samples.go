@@ -2,6 +2,7 @@ package runbooks
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -67,7 +68,7 @@ func readSample(path string, manifest map[string]*Sample) (*Sample, error) {
 		s.Expected, s.Also = m.Expected, m.Also
 	}
 	if s.Expected == "" {
-		return nil, fmt.Errorf("%s: no '# expected: <cause-id>|none' header", path)
+		return nil, fmt.Errorf("%s: %w", path, errNoExpectation)
 	}
 	s.Body = bytes.Join(lines, []byte("\n"))
 	return s, nil
@@ -75,11 +76,12 @@ func readSample(path string, manifest map[string]*Sample) (*Sample, error) {
 
 // ReadSamples reads every *.log under dir, recursively, in name order.
 // Files dir/*.expected name the expectations of logs without a header, one
-// "path/under/dir.log: cause-id|none [| also-id, also-id]" per line.
-func ReadSamples(dir string) ([]*Sample, error) {
+// "path/under/dir.log: cause-id|none [| also-id, also-id]" per line. Logs
+// with no expectation anywhere are returned apart, as unlabelled.
+func ReadSamples(dir string) (samples []*Sample, unlabelled []string, err error) {
 	manifest, err := readManifests(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var paths []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -92,19 +94,24 @@ func ReadSamples(dir string) ([]*Sample, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Strings(paths)
-	var out []*Sample
 	for _, p := range paths {
 		s, err := readSample(p, manifest)
-		if err != nil {
-			return nil, err
+		if errors.Is(err, errNoExpectation) {
+			unlabelled = append(unlabelled, p)
+			continue
 		}
-		out = append(out, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		samples = append(samples, s)
 	}
-	return out, nil
+	return samples, unlabelled, nil
 }
+
+var errNoExpectation = errors.New("no '# expected: <cause-id>|none' header")
 
 func readManifests(dir string) (map[string]*Sample, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.expected"))

@@ -1,0 +1,260 @@
+package runbooks
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"runtime"
+)
+
+// chunkSize is what one worker scans at a time; the reader keeps at most
+// 2×workers+2 chunks in flight, so memory stays bounded on any input.
+const chunkSize = 4 << 20
+
+type job struct {
+	buf  []byte // whole lines only; the last may lack its newline at EOF
+	cut  int64  // lines cut to maxLineBytes inside buf
+	out  chunkResult
+	done chan struct{}
+}
+
+type chunkResult struct {
+	lines int64
+	items []chunkItem
+}
+
+type chunkItem struct {
+	line int64 // 0-based line index within the chunk
+	res  []lineResult
+}
+
+// ReadFrom feeds every line of r to the matcher under the current source.
+// Chunks are scanned in parallel (the scan is stateless) and applied in
+// order (the conditions are not). Lines longer than 64 KiB are cut; the
+// rest of such a line is skipped.
+func (m *Matcher) ReadFrom(ctx context.Context, r io.Reader) error {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *job, workers)
+	order := make(chan *job, 2*workers)
+	free := make(chan []byte, 2*workers+2)
+	readErrc := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+
+	for range workers {
+		go func() {
+			cache := newLineCache()
+			for j := range work {
+				j.out = m.c.scanChunk(j.buf, cache)
+				close(j.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(work)
+		readErrc <- chunks(ctx, r, free, stop, func(j *job) bool {
+			select {
+			case order <- j:
+			case <-stop:
+				return false
+			}
+			select {
+			case work <- j:
+				return true
+			case <-stop:
+				return false
+			}
+		})
+	}()
+	for j := range order {
+		<-j.done
+		m.applyChunk(j)
+		select {
+		case free <- j.buf[:0]:
+		default:
+		}
+	}
+	return <-readErrc
+}
+
+// chunks cuts r into jobs of whole lines.
+func chunks(ctx context.Context, r io.Reader, free chan []byte, stop chan struct{}, emit func(*job) bool) error {
+	var carry []byte
+	skipping := false // inside the dropped tail of a cut line
+	eof := false
+	for !eof {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var buf []byte
+		select {
+		case buf = <-free:
+		default:
+			buf = make([]byte, 0, chunkSize+maxLineBytes)
+		}
+		buf = append(buf, carry...)
+		carry = carry[:0]
+		n, err := io.ReadFull(r, buf[len(buf):chunkSize])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			eof = true
+		} else if err != nil {
+			return readErr(err)
+		}
+		j := &job{done: make(chan struct{})}
+		if skipping {
+			nl := bytes.IndexByte(buf, '\n')
+			if nl < 0 {
+				if eof {
+					break
+				}
+				continue // still inside the long line
+			}
+			buf = buf[nl+1:]
+			skipping = false
+		}
+		end := len(buf)
+		if !eof {
+			nl := bytes.LastIndexByte(buf, '\n')
+			if nl < 0 {
+				// One line fills the chunk: keep its head, skip the rest.
+				buf = append(buf[:maxLineBytes], '\n')
+				j.cut++
+				skipping = true
+				end = len(buf)
+			} else {
+				end = nl + 1
+				carry = append(carry, buf[end:]...)
+			}
+		}
+		j.buf = cutLongLines(buf[:end], j)
+		if len(j.buf) == 0 {
+			continue
+		}
+		if !emit(j) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// cutLongLines shortens lines over maxLineBytes inside a chunk (rare: it
+// only copies when there is one).
+func cutLongLines(buf []byte, j *job) []byte {
+	out := buf[:0:0]
+	start := 0
+	copied := false
+	for start < len(buf) {
+		nl := bytes.IndexByte(buf[start:], '\n')
+		end := len(buf)
+		if nl >= 0 {
+			end = start + nl + 1
+		}
+		if end-start > maxLineBytes+1 {
+			if !copied {
+				out = append(out, buf[:start]...)
+				copied = true
+			}
+			out = append(out, buf[start:start+maxLineBytes]...)
+			out = append(out, '\n')
+			j.cut++
+		} else if copied {
+			out = append(out, buf[start:end]...)
+		}
+		start = end
+	}
+	if !copied {
+		return buf
+	}
+	return out
+}
+
+// scanChunk finds the lines of buf that hold a keyword (or an escape that
+// may hide one) and analyses them; the others cost one pass of the filter.
+func (c *Catalogue) scanChunk(buf []byte, cache *lineCache) chunkResult {
+	var out chunkResult
+	out.lines = int64(bytes.Count(buf, []byte{'\n'}))
+	if len(buf) > 0 && buf[len(buf)-1] != '\n' {
+		out.lines++
+	}
+	nextEsc, nextBs := -2, -2
+	pos := 0
+	var line int64
+	for pos < len(buf) {
+		if nextEsc != -1 && nextEsc < pos {
+			nextEsc = indexFrom(buf, pos, 0x1b)
+		}
+		if nextBs != -1 && nextBs < pos {
+			nextBs = indexFrom(buf, pos, '\\')
+		}
+		cand := c.filter.next(buf, pos)
+		for _, x := range []int{nextEsc, nextBs} {
+			if x >= 0 && (cand < 0 || x < cand) {
+				cand = x
+			}
+		}
+		if cand < 0 {
+			break
+		}
+		ls := pos + bytes.LastIndexByte(buf[pos:cand], '\n') + 1
+		le := len(buf)
+		if nl := bytes.IndexByte(buf[cand:], '\n'); nl >= 0 {
+			le = cand + nl
+		}
+		line += int64(bytes.Count(buf[pos:ls], []byte{'\n'}))
+		if res := cache.analyze(c, buf[ls:le]); res != nil {
+			out.items = append(out.items, chunkItem{line: line, res: res})
+		}
+		line++
+		pos = le + 1
+	}
+	return out
+}
+
+func indexFrom(b []byte, from int, c byte) int {
+	if i := bytes.IndexByte(b[from:], c); i >= 0 {
+		return from + i
+	}
+	return -1
+}
+
+// applyChunk records a scanned chunk in order.
+func (m *Matcher) applyChunk(j *job) {
+	base, gbase := m.line, m.gline
+	for _, it := range j.out.items {
+		m.line = base + it.line + 1
+		m.gline = gbase + it.line + 1
+		m.apply(it.res)
+	}
+	m.line = base + j.out.lines
+	m.gline = gbase + j.out.lines
+	m.lines += j.out.lines
+	m.cut += j.cut
+}
+
+// lineCache remembers the analysis of recent candidate lines. Big logs are
+// mostly repeats (a flood of one message, the same start-up lines per
+// restart), and a repeated line then costs one map lookup instead of
+// normalisation and regexes. Bounded: it is emptied when full.
+type lineCache struct {
+	m map[string][]lineResult
+}
+
+const lineCacheSize = 4096
+
+func newLineCache() *lineCache { return &lineCache{m: make(map[string][]lineResult, lineCacheSize)} }
+
+func (lc *lineCache) analyze(c *Catalogue, b []byte) []lineResult {
+	if res, ok := lc.m[string(b)]; ok {
+		return res
+	}
+	res := c.analyze(b)
+	if len(b) <= 1024 {
+		if len(lc.m) >= lineCacheSize {
+			clear(lc.m)
+		}
+		lc.m[string(b)] = res
+	}
+	return res
+}

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -229,21 +230,27 @@ func TestPdumpCapture(t *testing.T) {
 func TestDumpcapCapture(t *testing.T) {
 	t.Parallel()
 	needTool(t, "dpdk-dumpcap", "tcpdump")
-	p := StartT(t, Config{})
+	p := StartT(t, Config{UDPClients: 5})
 	f := filepath.Join(t.TempDir(), "f.pcapng")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "dpdk-dumpcap", "--file-prefix", p.Prefix, "-i", p.Device, "-w", f, "-c", "200").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "dpdk-dumpcap", "--file-prefix", p.Prefix, "-i", p.Device, "-w", f, "-c", "400").CombinedOutput()
 	if err != nil {
 		t.Fatalf("dpdk-dumpcap: %v\n%s", err, out)
 	}
 	// dumpcap checks -c after each burst it dequeues, so it may write a
 	// few packets more than asked (204 for -c 200 on the lab).
-	if n := tcpdumpCount(t, f, ""); n < 200 || n > 200+BurstSlack {
-		t.Errorf("%s holds %d packets, want 200 (+ at most a burst)\n%s", f, n, out)
+	if n := tcpdumpCount(t, f, ""); n < 400 || n > 400+BurstSlack {
+		t.Errorf("%s holds %d packets, want 400 (+ at most a burst)\n%s", f, n, out)
 	}
-	if n := tcpdumpCount(t, f, "udp and dst port 8080"); n == 0 {
-		t.Errorf("no lab UDP in the dumpcap capture")
+	for i := range 5 {
+		filter := fmt.Sprintf("udp and src host 192.168.1.%d and src port %d and dst port 8080", 10+i, 10001+i)
+		if n := tcpdumpCount(t, f, filter); n == 0 {
+			t.Errorf("no packets match %q with UDPClients 5", filter)
+		}
+	}
+	if n := tcpdumpCount(t, f, "src host 192.168.1.15"); n != 0 {
+		t.Errorf("%d packets from a sixth client with UDPClients 5", n)
 	}
 }
 
@@ -370,4 +377,42 @@ func tcpdumpCount(t *testing.T, file, filter string) int {
 		t.Fatalf("tcpdump %v: %v\n%s", args, err, stderr.String())
 	}
 	return strings.Count(string(out), "\n")
+}
+
+// TestPrimaryCommandLine runs the binary directly: --count ends it by
+// itself with exact counters, bad application arguments exit 2.
+func TestPrimaryCommandLine(t *testing.T) {
+	Require(t)
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		app      []string
+		wantExit int
+		want     string
+	}{
+		{"count", []string{"--count", "100", "--rate", "100000"}, 0, "tx_packets=100\n"},
+		{"negative rate", []string{"--rate", "-1"}, 2, "lab-primary: bad --rate -1"},
+		{"zero clients", []string{"--udp-clients", "0"}, 2, "lab-primary: bad --udp-clients 0"},
+		{"unknown option", []string{"--bogus"}, 2, "usage: lab-primary"},
+		{"stray argument", []string{"stray"}, 2, "unexpected argument stray"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			prefix := NewPrefix()
+			t.Cleanup(func() { removePrefixFiles(prefix, RuntimeDir(prefix)) })
+			args := append([]string{"--file-prefix", prefix, "--no-pci", "--vdev", DefaultVdev, "--"}, tc.app...)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, PrimaryBinary(), args...).CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantExit || !strings.Contains(string(out), tc.want) {
+				t.Errorf("exit %d, want %d; output lacks %q?\n%s", code, tc.wantExit, tc.want, out)
+			}
+		})
+	}
 }

@@ -12,7 +12,7 @@
  * fixed rate, polls rx, and keeps counters that it writes to a stats file.
  *
  *   lab-primary [EAL args] -- [--no-pdump-init] [--rate N] [--stats FILE]
- *                             [--count N]
+ *                             [--count N] [--udp-clients N]
  *
  * The default vdev (net_ring0) hands every transmitted mbuf back to rx, so a
  * pdump capture holds real frames in both directions.
@@ -49,6 +49,7 @@
 #define MBUF_CACHE 128
 #define RING_DESC 512
 #define STATS_INTERVAL_MS 200
+#define MAX_CLIENTS 64
 
 static volatile sig_atomic_t quit;
 
@@ -56,6 +57,7 @@ struct opts {
 	bool no_pdump_init;
 	uint64_t rate;	/* packets per second, 0 = do not transmit */
 	uint64_t count; /* stop after this many packets sent, 0 = no limit */
+	uint64_t clients; /* UDP clients 192.168.1.10+i:10001+i */
 	const char *stats;
 };
 
@@ -67,7 +69,7 @@ struct counters {
 /* The kinds of frame the lab sends, in the order of one traffic cycle. The
  * three UDP clients dominate so that host/port filters have most to select. */
 enum kind {
-	K_UDP_REQ,   /* 192.168.1.1{0,1,2}:1000{1,2,3} -> 192.168.1.1:8080 */
+	K_UDP_REQ,   /* 192.168.1.(10+i):(10001+i) -> 192.168.1.1:8080 */
 	K_UDP_REPLY, /* and back */
 	K_TCP_SYN,
 	K_TCP_SYNACK,
@@ -82,7 +84,7 @@ enum kind {
 
 struct slot {
 	enum kind kind;
-	int client; /* index into the client table for UDP */
+	int client; /* UDP client slot 0..2 in one cycle */
 };
 
 static const struct slot cycle[] = {
@@ -98,9 +100,9 @@ static const struct slot cycle[] = {
 #define IP4(a, b, c, d) RTE_IPV4(a, b, c, d)
 static const uint32_t server_ip = IP4(192, 168, 1, 1);
 static const uint16_t server_port = 8080;
-static const uint32_t client_ip[] = {IP4(192, 168, 1, 10), IP4(192, 168, 1, 11),
-				     IP4(192, 168, 1, 12)};
-static const uint16_t client_port[] = {10001, 10002, 10003};
+static uint64_t nb_clients = 3;
+static uint32_t client_ip(uint64_t i) { return IP4(192, 168, 1, 10) + (uint32_t)i; }
+static uint16_t client_port(uint64_t i) { return (uint16_t)(10001 + i); }
 static const uint32_t tcp_client_ip = IP4(192, 168, 1, 20);
 static const uint32_t icmp_client_ip = IP4(192, 168, 1, 30);
 
@@ -117,11 +119,13 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [EAL args] -- [--no-pdump-init] [--rate N] [--stats FILE] [--count N]\n"
+		"       [--udp-clients N]\n"
 		"  --no-pdump-init  do not call rte_pdump_init() (pdump cannot attach)\n"
 		"  --rate N         packets per second to transmit (default 10000, 0 = none)\n"
 		"  --stats FILE     write counters to FILE every %d ms (atomically)\n"
-		"  --count N        exit after N packets were sent\n",
-		prog, STATS_INTERVAL_MS);
+		"  --count N        exit after N packets were sent\n"
+		"  --udp-clients N  UDP clients 192.168.1.10+i:10001+i, i < N (default 3, max %d)\n",
+		prog, STATS_INTERVAL_MS, MAX_CLIENTS);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -143,12 +147,14 @@ static int parse_app_args(int argc, char **argv, struct opts *o)
 		{"rate", required_argument, NULL, 'r'},
 		{"stats", required_argument, NULL, 's'},
 		{"count", required_argument, NULL, 'c'},
+		{"udp-clients", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 
 	o->rate = 10000;
+	o->clients = 3;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -167,6 +173,14 @@ static int parse_app_args(int argc, char **argv, struct opts *o)
 		case 'c':
 			if (parse_u64(optarg, &o->count) < 0) {
 				fprintf(stderr, "lab-primary: bad --count %s\n", optarg);
+				return -1;
+			}
+			break;
+		case 'u':
+			if (parse_u64(optarg, &o->clients) < 0 || o->clients < 1 ||
+			    o->clients > MAX_CLIENTS) {
+				fprintf(stderr, "lab-primary: bad --udp-clients %s (1..%d)\n", optarg,
+					MAX_CLIENTS);
 				return -1;
 			}
 			break;
@@ -350,14 +364,14 @@ static uint16_t build_arp(uint8_t *frame, bool request)
 	a->arp_opcode = rte_cpu_to_be_16(request ? RTE_ARP_OP_REQUEST : RTE_ARP_OP_REPLY);
 	if (request) {
 		rte_ether_addr_copy(&client_mac, &a->arp_data.arp_sha);
-		a->arp_data.arp_sip = rte_cpu_to_be_32(client_ip[0]);
+		a->arp_data.arp_sip = rte_cpu_to_be_32(client_ip(0));
 		memset(&a->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
 		a->arp_data.arp_tip = rte_cpu_to_be_32(server_ip);
 	} else {
 		rte_ether_addr_copy(&server_mac, &a->arp_data.arp_sha);
 		a->arp_data.arp_sip = rte_cpu_to_be_32(server_ip);
 		rte_ether_addr_copy(&client_mac, &a->arp_data.arp_tha);
-		a->arp_data.arp_tip = rte_cpu_to_be_32(client_ip[0]);
+		a->arp_data.arp_tip = rte_cpu_to_be_32(client_ip(0));
 	}
 	/* Pad to the Ethernet minimum (without FCS), as a NIC would. */
 	uint16_t len = (uint16_t)(sizeof(*e) + sizeof(*a));
@@ -370,6 +384,9 @@ static struct rte_mbuf *make_frame(struct rte_mempool *pool, uint64_t seq)
 	const struct slot *s = &cycle[seq % CYCLE_LEN];
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	uint16_t len = 0;
+	/* Each cycle has three client slots; successive cycles walk on through
+	 * the client set, so every client appears when there are more. */
+	uint64_t client = ((seq / CYCLE_LEN) * 3 + (uint64_t)s->client) % nb_clients;
 
 	if (m == NULL)
 		return NULL;
@@ -377,12 +394,12 @@ static struct rte_mbuf *make_frame(struct rte_mempool *pool, uint64_t seq)
 
 	switch (s->kind) {
 	case K_UDP_REQ:
-		len = build_udp4(f, client_ip[s->client], client_port[s->client], server_ip,
-				 server_port, true, 0, seq);
+		len = build_udp4(f, client_ip(client), client_port(client), server_ip, server_port,
+				 true, 0, seq);
 		break;
 	case K_UDP_REPLY:
-		len = build_udp4(f, server_ip, server_port, client_ip[s->client],
-				 client_port[s->client], false, 0, seq);
+		len = build_udp4(f, server_ip, server_port, client_ip(client), client_port(client),
+				 false, 0, seq);
 		break;
 	case K_TCP_SYN:
 		len = build_tcp(f, RTE_TCP_SYN_FLAG, seq);
@@ -519,6 +536,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	nb_clients = o.clients;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 

@@ -51,6 +51,9 @@ type Config struct {
 	// Rate is the transmit rate in packets per second; 0 means DefaultRate,
 	// a negative rate means no traffic.
 	Rate int
+	// UDPClients is the number of UDP clients, 192.168.1.(10+i) port
+	// 10001+i, talking to 192.168.1.1:8080; 0 means 3.
+	UDPClients int
 	// ExtraEAL are more EAL arguments, added after the lab's own.
 	ExtraEAL []string
 }
@@ -147,6 +150,9 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 	}
 	args := append([]string{bin}, cfg.eal()...)
 	args = append(args, "--", "--rate", fmt.Sprint(rate), "--stats", p.stats)
+	if cfg.UDPClients != 0 {
+		args = append(args, "--udp-clients", fmt.Sprint(cfg.UDPClients))
+	}
 	if cfg.NoPdumpInit {
 		args = append(args, "--no-pdump-init")
 	}

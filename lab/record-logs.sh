@@ -176,6 +176,35 @@ record stale-prefix-pdump "the primary was killed (SIGKILL); its runtime dir and
 	dpdk-pdump --file-prefix "${prefix}_stale" -- --pdump "port=0,queue=*,rx-dev=$pcap"
 cleanup_prefix "${prefix}_stale"
 
+# --- the primary died during its own rte_eal_init() -------------------------------------
+# Killed as soon as its config file exists, before the EAL marked the shared
+# config complete: a secondary then waits for that forever, and pdump, which
+# installs its SIGINT/SIGTERM handlers before rte_eal_init(), ignores ^C.
+cleanup_prefix "${prefix}_stale"
+"$primary" --file-prefix "${prefix}_stale" --no-pci --vdev net_ring0 -- >"$scratch/initdeath-primary" 2>&1 &
+prim_pid=$!
+for _ in $(seq 5000); do [ -e "$rundir/${prefix}_stale/config" ] && break; sleep 0.001; done
+kill -KILL "$prim_pid"
+wait "$prim_pid" 2>/dev/null
+prim_pid=
+dpdk-pdump --file-prefix "${prefix}_stale" -- --pdump "port=0,queue=*,rx-dev=$pcap" >"$out/primary-died-in-init-pdump.log" 2>&1 &
+pd=$!
+sleep 3
+kill -INT "$pd"
+sleep 2
+if kill -0 "$pd" 2>/dev/null; then
+	kill -KILL "$pd"
+	st="still running 2 s after SIGINT; killed with SIGKILL"
+else
+	st="exited"
+fi
+wait "$pd"
+rows+=("primary-died-in-init-pdump.log|the primary was killed during its rte_eal_init() (as soon as its config existed); pdump hangs (SIGINT after 3 s)|dpdk-pdump --file-prefix ${prefix}_stale -- --pdump port=0,queue=*,rx-dev=$pcap|$? ($st)")
+printf 'record-logs: %-40s %s\n' primary-died-in-init-pdump.log "$st"
+cp "$scratch/initdeath-primary" "$out/primary-died-in-init-primary.log"
+rows+=("primary-died-in-init-primary.log|the primary's output up to its SIGKILL during rte_eal_init()|$primary --file-prefix ${prefix}_stale --no-pci --vdev net_ring0 --|(killed)")
+cleanup_prefix "${prefix}_stale"
+
 # --- primary without rte_pdump_init() ----------------------------------------------------
 start_primary "$scratch/nopdump-primary" "${prefix}_nopdump" -- --no-pdump-init
 record no-pdump-init-pdump "the primary never called rte_pdump_init()" \
@@ -258,6 +287,14 @@ EOF
   logs `set_pdump_rxtx_cbs(): failed to get port id for device id=<id>` (see `healthy-primary.log`).
   dpdk-dumpcap rejects a PCI address as an interface: `Specified port_number "0000:00:03.0" is not a
   valid number`. A bad `port=` gives `Invalid port_id=7` / `pdump_validate_port(): port 7 to name mapping failed`.
+- A primary that dies *during* its `rte_eal_init()` leaves a `config` that was never marked complete:
+  pdump hangs after `Detected shared linkage of DPDK` (before any `Multi-process socket` line), spinning
+  on a CPU, and ignores SIGINT and SIGTERM (its handlers are installed before `rte_eal_init()`); only SIGKILL
+  ends it. A capture supervisor needs a start-up timeout.
+- A primary killed after start-up (`stale-prefix-pdump.log`) ends, run to run, either in `No Ethernet
+  ports - bye` or, when the dead primary's heap has no room for the secondary's first allocation, in the
+  seed's full error 2: `EAL: Cannot send message to primary` / `error allocating rte services array` /
+  `EAL: FATAL: rte_service_init() failed` / `PANIC in main()`.
 - No `rte_pdump_init()` in the primary: `EAL: Fail to recv reply for request <dir>/mp_socket:mp_pdump`
   after 5 s per request, `Cause: Connection timed out` (pdump) or `Packet dump enable failed: Operation
   not permitted` (dumpcap); the primary logs `EAL: Cannot find action: mp_pdump` once per request.

@@ -52,7 +52,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# A closed stdout (demo | head) or a hang-up must still stop the lab.
+trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE
 
 # --- a stale demo (or anything else) on the gazelle prefix --------------------
 if holder=$(lock_holder); then

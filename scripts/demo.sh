@@ -40,6 +40,9 @@ lock_holder() {
 }
 
 cleanup() {
+	# Output may be gone (demo | head): never let a failed write end the
+	# cleanup early.
+	trap '' PIPE
 	if [ -n "$prim_pid" ] && kill -0 "$prim_pid" 2>/dev/null; then
 		step "Stopping the lab primary (SIGINT)"
 		kill -INT "$prim_pid"

@@ -26,6 +26,8 @@ type Finding struct {
 	SymptomOf  []string `json:"symptom_of,omitempty"`
 	Explains   []string `json:"explains,omitempty"`
 	References []string `json:"references,omitempty"`
+	// Live is set by diagnose --live: what the checks on this machine said.
+	Live *Verification `json:"live,omitempty"`
 
 	node     int
 	firstSeq int64

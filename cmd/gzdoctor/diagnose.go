@@ -1,10 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"time"
 
+	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 	"github.com/spf13/cobra"
 )
@@ -12,6 +16,8 @@ import (
 type diagnoseOptions struct {
 	inputs   []string
 	runbooks []string
+	live     bool
+	timeout  time.Duration
 }
 
 func newDiagnoseCmd(a *app) *cobra.Command {
@@ -25,17 +31,24 @@ prove it, the values it found (prefix, device, path, errno) and the fix with the
 Root causes come before the messages they explain. Give the tool's log and the primary's log
 together when you have both: some causes are told apart only by the primary's side.
 
+With --live, each finding's checks (the CHK IDs of 'gzdoctor check') run on this machine, aimed
+at the prefix and device the log names, and say whether they confirm it: for a wrong prefix,
+which prefixes are live; for a device mismatch, the devices the primary drives.
+
 Exit 0 when no known cause was found (the lines that look like errors are listed), 1 when at
 least one was, 3 when a file could not be read.`,
 		Example: `  gazelle-pdump --file-prefix gazelle -- --pdump '...' 2>&1 | gzdoctor diagnose
   gzdoctor diagnose pdump.log ltran.log
-  journalctl -u myapp -b | gzdoctor diagnose -o json`,
+  journalctl -u myapp -b | gzdoctor diagnose -o json
+  gzdoctor diagnose --live pdump.log`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.inputs = args
 			return runDiagnose(a, cmd, o)
 		},
 	}
 	cmd.Flags().StringArrayVar(&o.runbooks, "runbooks", nil, "also load the runbook YAML files in `DIR` (repeatable)")
+	cmd.Flags().BoolVar(&o.live, "live", false, "confirm or refute each finding with its checks on this machine (or under --root)")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", doctor.DefaultTimeout, "time limit per check with --live")
 	return cmd
 }
 
@@ -74,6 +87,14 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 		return failure(err)
 	}
 	r := m.Report()
+	if o.live && len(r.Findings) > 0 {
+		if o.timeout <= 0 {
+			return usageError("--timeout must be positive, got %s", o.timeout)
+		}
+		if err := verifyLive(ctx, a, r, o.timeout); err != nil {
+			return failure(err)
+		}
+	}
 	if err := a.render("diagnose", r); err != nil {
 		return failure(err)
 	}
@@ -97,4 +118,63 @@ func diagnoseFile(ctx context.Context, m *runbooks.Matcher, path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// verifyLive runs, once, every check that covers a CHK ID of a finding,
+// aimed at the prefix and device the log names (--prefix wins), and gives
+// each finding the outcomes of its own checks. A failing check confirms a
+// finding; the check's own text names what is live instead.
+func verifyLive(ctx context.Context, a *app, r *runbooks.Report, timeout time.Duration) error {
+	var chks []string
+	prefix, device := a.opts.Prefix, ""
+	for _, f := range r.Findings {
+		for _, c := range f.Checks {
+			if len(doctor.Covering(c)) > 0 && !slices.Contains(chks, c) {
+				chks = append(chks, c)
+			}
+		}
+		// The tool's prefix is the one to check: the prefix check then says
+		// whether it is live and which prefixes are.
+		if prefix == "" {
+			prefix = cmp.Or(f.Values["prefix"], f.Values["primary_prefix"])
+		}
+		if device == "" {
+			device = f.Values["device"]
+		}
+	}
+	if len(chks) == 0 {
+		return nil
+	}
+	env := doctor.NewEnv(doctor.Config{Host: a.host(), Prefix: prefix, ConfigPath: a.opts.Config, Device: device})
+	rep, err := doctor.Run(ctx, env, doctor.Options{Only: chks, Timeout: timeout})
+	if err != nil {
+		return fmt.Errorf("running checks: %w", err)
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		var outs []runbooks.CheckOutcome
+		for _, res := range rep.Results {
+			if !coversAny(res.Covers, f.Checks) {
+				continue
+			}
+			o := runbooks.CheckOutcome{ID: res.ID, Covers: res.Covers, Status: string(res.Status), Finding: res.Finding, Details: res.Details}
+			if res.Fix != nil {
+				o.Fix, o.Commands = res.Fix.Text, res.Fix.Commands
+			}
+			outs = append(outs, o)
+		}
+		if len(f.Checks) > 0 {
+			f.Verify(outs)
+		}
+	}
+	return nil
+}
+
+func coversAny(covers, want []string) bool {
+	for _, c := range covers {
+		if slices.Contains(want, c) {
+			return true
+		}
+	}
+	return false
 }

@@ -81,7 +81,7 @@ func (m *Matcher) Feed(line string) {
 	if len(line) > maxLineBytes {
 		m.cut++ // counted as ReadFrom counts it
 	}
-	if res := m.c.analyze([]byte(line)); res != nil {
+	if res := m.c.analyze([]byte(line), nil); res != nil {
 		m.apply(res)
 	}
 }
@@ -103,7 +103,10 @@ type match struct {
 // analyze returns the logical lines of a physical line that hold a known
 // pattern, a benign one or a word that looks like an error; nil for the
 // vast majority, which contain no keyword at all.
-func (c *Catalogue) analyze(b []byte) []lineResult {
+//
+// msgs, when not nil, remembers the matches of recent messages: a big log
+// repeats messages under changing timestamps.
+func (c *Catalogue) analyze(b []byte, msgs map[string]lineResult) []lineResult {
 	if len(b) > maxMatchBytes {
 		b = b[:maxMatchBytes]
 	}
@@ -113,27 +116,16 @@ func (c *Catalogue) analyze(b []byte) []lineResult {
 		return nil
 	}
 	var out []lineResult
-	var pats []int
 	for _, lg := range normalize(string(b)) {
-		pats = c.filter.collect(lg.Msg, pats[:0])
-		lr := lineResult{hint: len(pats) > 0 && pats[0] < 0}
-		for _, pi := range pats {
-			if pi < 0 {
-				continue
+		lr, ok := msgs[lg.Msg]
+		if !ok {
+			lr = c.matchMessage(lg.Msg)
+			if msgs != nil && len(lg.Msg) <= 1024 {
+				if len(msgs) >= lineCacheSize {
+					clear(msgs)
+				}
+				msgs[lg.Msg] = lr
 			}
-			p := c.patterns[pi]
-			if !p.re.MatchString(lg.Msg) {
-				continue
-			}
-			if e := c.nodes[p.node].entry; e != nil && e.Benign {
-				lr.benign = append(lr.benign, pi)
-				continue
-			}
-			var sub []string
-			if p.re.NumSubexp() > 0 {
-				sub = p.re.FindStringSubmatch(lg.Msg)
-			}
-			lr.matches = append(lr.matches, match{pi: pi, sub: sub})
 		}
 		if lr.hint || lr.benign != nil || lr.matches != nil {
 			lr.text = clip(strings.TrimSpace(lg.Text))
@@ -143,6 +135,31 @@ func (c *Catalogue) analyze(b []byte) []lineResult {
 		}
 	}
 	return out
+}
+
+// matchMessage tries the patterns whose keyword the message holds.
+func (c *Catalogue) matchMessage(msg string) lineResult {
+	pats := c.filter.collect(msg, nil)
+	lr := lineResult{hint: len(pats) > 0 && pats[0] < 0}
+	for _, pi := range pats {
+		if pi < 0 {
+			continue
+		}
+		p := c.patterns[pi]
+		if !p.re.MatchString(msg) {
+			continue
+		}
+		if e := c.nodes[p.node].entry; e != nil && e.Benign {
+			lr.benign = append(lr.benign, pi)
+			continue
+		}
+		var sub []string
+		if p.re.NumSubexp() > 0 {
+			sub = p.re.FindStringSubmatch(msg)
+		}
+		lr.matches = append(lr.matches, match{pi: pi, sub: sub})
+	}
+	return lr
 }
 
 // seqOf orders hits: physical line, then logical line within it.

@@ -238,18 +238,21 @@ func (m *Matcher) applyChunk(j *job) {
 // restart), and a repeated line then costs one map lookup instead of
 // normalisation and regexes. Bounded: it is emptied when full.
 type lineCache struct {
-	m map[string][]lineResult
+	m    map[string][]lineResult
+	msgs map[string]lineResult // by normalised message, for lines that differ only in wrappers
 }
 
 const lineCacheSize = 4096
 
-func newLineCache() *lineCache { return &lineCache{m: make(map[string][]lineResult, lineCacheSize)} }
+func newLineCache() *lineCache {
+	return &lineCache{m: make(map[string][]lineResult, lineCacheSize), msgs: make(map[string]lineResult, lineCacheSize)}
+}
 
 func (lc *lineCache) analyze(c *Catalogue, b []byte) []lineResult {
 	if res, ok := lc.m[string(b)]; ok {
 		return res
 	}
-	res := c.analyze(b)
+	res := c.analyze(b, lc.msgs)
 	if len(b) <= 1024 {
 		if len(lc.m) >= lineCacheSize {
 			clear(lc.m)

@@ -38,9 +38,13 @@ func checkDevice(ctx context.Context, env *Env) Result {
 	details := []string{"the primary drives (" + how + "): " + strings.Join(driven, ", ")}
 	dev, from := env.cfg.Device, "--device"
 	if dev == "" {
-		if d, why := env.configDevice(ctx); d != "" {
+		d, why := env.configDevice(ctx)
+		switch {
+		case d != "":
 			dev, from = d, why
 			details = append(details, "device from "+why)
+		case why != "":
+			details = append(details, why)
 		}
 	}
 	if dev == "" {

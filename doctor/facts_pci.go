@@ -16,7 +16,8 @@ func (e *Env) pciDevices(context.Context) ([]host.PCIDevice, error) {
 
 // configDevice maps lstack.conf's devices (a MAC) to the PCI address whose
 // kernel interface has that MAC. sysfs only knows the MAC while a kernel
-// (or bifurcated mlx) driver owns the device.
+// (or bifurcated mlx) driver owns the device; when it cannot, dev is empty
+// and why says so.
 func (e *Env) configDevice(ctx context.Context) (dev, why string) {
 	cf, err := e.GazelleConfig(ctx)
 	if err != nil || cf.Capture == nil || cf.Capture.Role != host.RoleLstack || cf.Capture.Devices == "" {
@@ -30,7 +31,7 @@ func (e *Env) configDevice(ctx context.Context) (dev, why string) {
 	if d := host.PCIByMAC(devs, cf.Capture.Devices); d != nil {
 		return d.Addr.String(), fmt.Sprintf("devices=%s (%s), the MAC of %s", cf.Capture.Devices, where, d.Addr)
 	}
-	return "", ""
+	return "", fmt.Sprintf("devices=%s (%s) is the MAC of no kernel interface: its NIC is bound to a DPDK driver (sysfs no longer shows the MAC) or absent", cf.Capture.Devices, where)
 }
 
 // describePCI reads a PCI device from sysfs. The Result is non-nil when the

@@ -110,6 +110,15 @@ func fixtureCases() []fixtureCase {
 			says:   map[string][]string{"device": {"kernel driver ixgbe", "dpdk-devbind.py -b vfio-pci 0000:03:00.0", "device_id=0000:01:00.0"}},
 		},
 		{
+			name: "lstack.conf devices= is the MAC of a NIC on its kernel driver", tree: "chk-healthy-2211",
+			cfg:    Config{User: root, ConfigPath: "/etc/gazelle/lstack-kernelnic.conf"},
+			status: map[string]Status{"device": Fail},
+			says: map[string][]string{"device": {
+				"0000:03:00.0 (devices=aa:bb:cc:dd:ee:03 (/etc/gazelle/lstack-kernelnic.conf:10), the MAC of 0000:03:00.0)",
+				"kernel driver ixgbe", "dpdk-devbind.py -b vfio-pci 0000:03:00.0",
+			}},
+		},
+		{
 			name: "device that does not exist", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "0000:09:00.0"},
 			status: map[string]Status{"device": Fail},
 			says:   map[string][]string{"device": {"does not exist", "device_id=0000:01:00.0"}},

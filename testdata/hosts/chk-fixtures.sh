@@ -195,6 +195,8 @@ healthy_pci() {
 new chk-healthy-2211
 lstack 4242 gazelle 23 librte_net_pcap pdump
 echo "$LSTACK_CONF" | conf lstack.conf
+# devices= names the NIC still on its kernel driver (--config selects it).
+echo "$LSTACK_CONF" | sed 's/ee:01/ee:03/' | conf lstack-kernelnic.conf
 healthy_pci
 tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
 

@@ -54,7 +54,11 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 			details...)
 	}
 	if len(here) == 0 {
-		return fail(fmt.Sprintf("no live primary: %s holds only stale prefixes (%s)", rt.CallerBase, prefixNames(rt.Prefixes)),
+		var names []string
+		for _, p := range rt.Prefixes {
+			names = append(names, staleWords(ctx, env, p))
+		}
+		return fail(fmt.Sprintf("no live primary: %s holds only prefixes nobody holds: %s", rt.CallerBase, strings.Join(names, ", ")),
 			fix("start the Gazelle application (lstack) or ltran; see the primary check for the files the dead one left"),
 			details...)
 	}
@@ -63,11 +67,12 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 		finding += fmt.Sprintf("; also live elsewhere: %s", prefixNames(elsewhere))
 	}
 	if stale := rt.Stale(); len(stale) > 0 {
-		var cmds []string
+		var cmds, names []string
 		for _, p := range stale {
 			cmds = append(cmds, cleanupCommand(env, p))
+			names = append(names, staleWords(ctx, env, p))
 		}
-		return warn(finding+fmt.Sprintf("; stale: %s", prefixNames(stale)),
+		return warn(finding+"; stale: "+strings.Join(names, ", "),
 			fix("stale prefixes hold runtime files (and possibly hugepages) of primaries that are gone; remove them when no process uses them:", cmds...),
 			details...)
 	}
@@ -131,4 +136,27 @@ func cleanupCommand(env *Env, p host.Prefix) string {
 	}
 	list := strings.Join(files, " ")
 	return fmt.Sprintf("fuser -s %s/* %s || rm -rf %s", p.Dir, strings.Join(files[1:], " "), list)
+}
+
+// staleWords names a stale prefix with what it left: "sx (mp_socket, 4
+// hugepage files, 8 MiB)".
+func staleWords(ctx context.Context, env *Env, p host.Prefix) string {
+	var left []string
+	if p.Has("mp_socket") {
+		left = append(left, "mp_socket")
+	}
+	if hp, err := env.HugepageLeftovers(ctx, p.HugepageFilePrefix); err == nil && hp.Files > 0 {
+		left = append(left, fmt.Sprintf("%d hugepage %s", hp.Files, plural(hp.Files, "file", "files")))
+		if hp.Bytes > 0 {
+			left = append(left, fmt.Sprintf("%d MiB", hp.Bytes>>20))
+		}
+	}
+	name := p.Name
+	if !samePath(p.Base, host.RootRuntimeBase) {
+		name += " in " + p.Base
+	}
+	if len(left) == 0 {
+		return name
+	}
+	return name + " (" + strings.Join(left, ", ") + ")"
 }

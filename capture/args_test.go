@@ -79,10 +79,15 @@ func TestDryRunGolden(t *testing.T) {
 			o.Write = "/captures/d.pcapng"
 		}},
 		{"default file name", func(o *Options) { o.Device = "0000:01:00.0" }},
+		{"directory too long for pdump", func(o *Options) {
+			o.Device = "net_ring0"
+			o.Write = "/captures/" + strings.Repeat("a-long-directory-name/", 3) + "x.pcapng"
+		}},
 		{"path needing quotes", func(o *Options) { o.Device = "net_ring0"; o.Write = "/captures/it's here.pcapng" }},
 	}
 	golden := filepath.Join(moduleRoot(t), "testdata/capture/dryrun.golden")
 	t.Chdir("/") // the default file name lands in the working directory
+	t.Setenv("TMPDIR", "/tmp")
 	var b strings.Builder
 	for _, tc := range cases {
 		o := base()

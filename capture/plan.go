@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
@@ -26,8 +27,10 @@ type Plan struct {
 	Queue     string `json:"queue"`
 
 	Outputs []Output `json:"outputs"`
-	// Temps are the backend's files, beside the outputs.
-	Temps []Temp `json:"temp_files"`
+	// Temps are the backend's files, beside the outputs, or in TempDir
+	// when that path would be too long for pdump.
+	Temps   []Temp `json:"temp_files"`
+	TempDir string `json:"temp_dir,omitempty"`
 	// Filter is applied by the backend (dumpcap) or by gzdoctor (pdump).
 	Filter          string `json:"filter,omitempty"`
 	FilterByBackend bool   `json:"filter_by_backend,omitempty"`
@@ -53,6 +56,14 @@ type Temp struct {
 	// marks each packet).
 	Dir string `json:"direction"`
 }
+
+// maxPdumpPath is the longest rx-dev/tx-dev path that survives pdump whole.
+// Two 64-byte arrays cut longer ones silently: pdump's own rx_dev/tx_dev
+// (TX_STREAM_SIZE, app/pdump/main.c) and the pcap PMD's copy of its
+// devargs, "tx_pcap=<path>" (ETH_PCAP_ARG_MAXLEN, pcap_ethdev.c), from which
+// the secondary reopens the file: 63 - len("tx_pcap=") = 55. Seen on the
+// lab: a 57-byte path made pdump write into the 55-byte prefix of its name.
+const maxPdumpPath = 55
 
 // Directions a temp file can hold.
 const (
@@ -169,11 +180,15 @@ func planOutputs(o *Options, p *Plan) error {
 
 	tag := o.tag
 	if tag == "" {
+		// The pid keeps processes apart, the sequence captures run by one
+		// process (tests run several at once).
 		tag = strconv.Itoa(os.Getpid())
+		if n := tempSeq.Add(1); n > 1 {
+			tag += "-" + strconv.FormatInt(n, 10)
+		}
 	}
 	temp := func(out Output, suffix string) string {
-		dir, base := filepath.Split(out.Path)
-		return filepath.Join(dir, "."+base+".gzdoctor-"+tag+suffix)
+		return filepath.Join(filepath.Dir(out.Path), ".gzdoctor-"+tag+suffix)
 	}
 	if p.Backend == BackendDumpcap {
 		p.Temps = []Temp{{Path: temp(p.Outputs[0], ".pcapng"), Dir: dirBoth}}
@@ -188,6 +203,22 @@ func planOutputs(o *Options, p *Plan) error {
 		}
 	}
 	for _, t := range p.Temps {
+		if len(t.Path) > maxPdumpPath {
+			// A longer path is silently cut (maxPdumpPath) and the capture
+			// goes to a file nobody looks at. Write the temporary files
+			// into a short directory instead; the final file still goes
+			// where asked.
+			p.TempDir = filepath.Join(os.TempDir(), "gzdoctor-"+tag)
+			for i := range p.Temps {
+				p.Temps[i].Path = filepath.Join(p.TempDir, p.Temps[i].Dir+"-"+strconv.Itoa(i)+".pcap")
+			}
+			break
+		}
+	}
+	for _, t := range p.Temps {
+		if len(t.Path) > maxPdumpPath {
+			return usagef("%s: longer than the %d bytes pdump keeps of rx-dev/tx-dev; set TMPDIR to a shorter directory", t.Path, maxPdumpPath)
+		}
 		// pdump's --pdump value is a key=value list split on ',' and '='.
 		if strings.ContainsAny(t.Path, ",=") {
 			return usagef("%s: pdump cannot take a path with ',' or '=' in it (its --pdump value is split on them); write elsewhere", filepath.Dir(t.Path))
@@ -195,6 +226,8 @@ func planOutputs(o *Options, p *Plan) error {
 	}
 	return nil
 }
+
+var tempSeq atomic.Int64
 
 func orDefault(f, def pcapfile.Format) pcapfile.Format {
 	if f == 0 {

@@ -139,11 +139,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // backend opens them: pdump's pcap PMD (fopen "w") and dumpcap keep the
 // mode of an existing file, so captured traffic is never world-readable.
 func createTemps(p *Plan) error {
+	if p.TempDir != "" {
+		if err := os.Mkdir(p.TempDir, 0o700); err != nil {
+			return fmt.Errorf("creating the capture's temporary directory: %w", err)
+		}
+	}
 	for i, t := range p.Temps {
 		f, err := os.OpenFile(t.Path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
 			for _, done := range p.Temps[:i] {
 				os.Remove(done.Path)
+			}
+			if p.TempDir != "" {
+				os.Remove(p.TempDir)
 			}
 			return fmt.Errorf("creating the capture's temporary file: %w", err)
 		}
@@ -163,6 +171,9 @@ func tempPaths(p *Plan) []string {
 func removeTemps(p *Plan) {
 	for _, t := range p.Temps {
 		os.Remove(t.Path)
+	}
+	if p.TempDir != "" {
+		os.Remove(p.TempDir)
 	}
 }
 

@@ -1,0 +1,423 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture"
+	"github.com/gzdoctor/gzdoctor/lab"
+)
+
+// captureJSON runs `gzdoctor -o json capture ARGS` in-process and decodes
+// the result.
+func captureJSON(t *testing.T, args ...string) (int, *capture.Result, string) {
+	t.Helper()
+	code, out, errOut := run(t, append([]string{"-o", "json", "capture"}, args...)...)
+	if out == "" {
+		return code, nil, errOut
+	}
+	var env struct {
+		Command string          `json:"command"`
+		Data    *capture.Result `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
+		t.Fatalf("capture %v: not JSON (%v):\n%s\nstderr:\n%s", args, err, out, errOut)
+	}
+	return code, env.Data, errOut
+}
+
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not installed (lab/setup installs it)", tool)
+		}
+	}
+}
+
+// tsharkFields lists one field set per packet.
+func tsharkFields(t *testing.T, file string, fields ...string) []string {
+	t.Helper()
+	args := []string{"-r", file, "-T", "fields"}
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	cmd := exec.Command("tshark", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+}
+
+// tcpdumpN counts the packets of file matching filter, by tcpdump.
+func tcpdumpN(t *testing.T, file, filter string) int {
+	t.Helper()
+	args := []string{"-nr", file}
+	if filter != "" {
+		args = append(args, filter)
+	}
+	cmd := exec.Command("tcpdump", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tcpdump %v: %v\n%s", args, err, stderr.String())
+	}
+	return strings.Count(string(out), "\n")
+}
+
+func findingIDs(r *capture.Result) []string {
+	var ids []string
+	for _, f := range r.Findings {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
+// TestCaptureLab runs gzdoctor capture end to end against one real lab
+// primary (dpdk-pdump and dpdk-dumpcap attached for real), one capture at a
+// time as an operator would.
+func TestCaptureLab(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump", "dpdk-dumpcap", "tshark", "tcpdump")
+	p := lab.StartT(t, lab.Config{})
+	dir := t.TempDir()
+	pfx := []string{"--prefix", p.Prefix}
+
+	t.Run("count merged both directions", func(t *testing.T) {
+		f := filepath.Join(dir, "x.pcapng")
+		code, res, errOut := captureJSON(t, append(pfx, "-c", "5000", "-w", f)...)
+		if code != 0 || res.Stopped != capture.StopCount {
+			t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+		}
+		if res.Preflight == nil || res.Preflight.Summary.Fail != 0 {
+			t.Errorf("preflight did not run or failed: %+v", res.Preflight)
+		}
+		rows := tsharkFields(t, f, "frame.interface_id", "frame.packet_flags_direction", "frame.time_epoch")
+		if len(rows) != 5000 {
+			t.Fatalf("tshark reads %d packets, want exactly 5000", len(rows))
+		}
+		var rx, tx int
+		var last float64
+		for i, row := range rows {
+			c := strings.Split(row, "\t")
+			switch {
+			case c[0] == "0" && c[1] == "0x00000001":
+				rx++
+			case c[0] == "1" && c[1] == "0x00000002":
+				tx++
+			default:
+				t.Fatalf("packet %d: interface %s direction %s", i+1, c[0], c[1])
+			}
+			ts, _ := strconv.ParseFloat(c[2], 64)
+			if ts < last {
+				t.Fatalf("packet %d is older than the one before", i+1)
+			}
+			last = ts
+		}
+		if rx < 2000 || tx < 2000 || int64(rx) != res.Counts.RxPackets {
+			t.Errorf("rx %d tx %d (result %+v): the loopback port gives about half each", rx, tx, res.Counts)
+		}
+		fi, err := os.Stat(f)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want 0600", f, fi.Mode(), err)
+		}
+		if ents, _ := os.ReadDir(dir); slices.ContainsFunc(ents, func(e os.DirEntry) bool { return strings.Contains(e.Name(), ".gzdoctor-") }) {
+			t.Errorf("temporary files left in %s", dir)
+		}
+	})
+
+	t.Run("rx and tx pcaps for tcpdump", func(t *testing.T) {
+		rx, tx := filepath.Join(dir, "rx.pcap"), filepath.Join(dir, "tx.pcap")
+		code, res, errOut := captureJSON(t, append(pfx, "-i", p.Device, "-a", "duration:1", "--rx", rx, "--tx", tx)...)
+		if code != 0 || res.Stopped != capture.StopDuration {
+			t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+		}
+		nrx, ntx := tcpdumpN(t, rx, ""), tcpdumpN(t, tx, "")
+		if int64(nrx) != res.Counts.RxPackets || int64(ntx) != res.Counts.TxPackets || nrx < 1000 {
+			t.Errorf("tcpdump reads rx %d tx %d, result %+v", nrx, ntx, res.Counts)
+		}
+		// Without -c, every packet pdump wrote is in the files. (pdump's
+		// own counter has come out a few packets short of its files on
+		// the lab, never over: at most a burst.)
+		if tr := deref(res.Backend.Transmitted); tr < 0 || int64(nrx+ntx) < tr || int64(nrx+ntx) > tr+64 {
+			t.Errorf("pdump wrote %d packets, the files hold %d", deref(res.Backend.Transmitted), nrx+ntx)
+		}
+		if res.SpanSec < 0.7 || res.SpanSec > 1.5 {
+			t.Errorf("a 1 s capture spans %.3f s", res.SpanSec)
+		}
+	})
+
+	t.Run("dumpcap backend", func(t *testing.T) {
+		f := filepath.Join(dir, "d.pcapng")
+		code, res, errOut := captureJSON(t, append(pfx, "--backend", "dumpcap", "-c", "300", "-w", f)...)
+		if code != 0 || res.Plan.Backend != "dumpcap" || res.Stopped != capture.StopCount {
+			t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+		}
+		dirs := tsharkFields(t, f, "frame.packet_flags_direction")
+		if len(dirs) != 300 || !slices.Contains(dirs, "0x00000001") || !slices.Contains(dirs, "0x00000002") {
+			t.Errorf("%d packets, directions %v", len(dirs), slices.Compact(slices.Sorted(slices.Values(dirs))))
+		}
+		if res.Backend.Received == nil || res.Backend.Dropped == nil {
+			t.Errorf("dumpcap's counters not read: %+v", res.Backend)
+		}
+	})
+
+	for _, backend := range []string{"pdump", "dumpcap"} {
+		t.Run("filter with "+backend, func(t *testing.T) {
+			const expr = "udp and dst port 8080"
+			f := filepath.Join(dir, "f-"+backend+".pcapng")
+			code, res, errOut := captureJSON(t, append(pfx, "--backend", backend, "-c", "400", "-w", f, "-f", expr)...)
+			if code != 0 {
+				t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+			}
+			if res.Plan.FilterByBackend != (backend == "dumpcap") {
+				t.Errorf("filter by backend %v", res.Plan.FilterByBackend)
+			}
+			// tcpdump, applying the same expression, keeps every packet.
+			if all, kept := tcpdumpN(t, f, ""), tcpdumpN(t, f, expr); all != 400 || kept != 400 {
+				t.Errorf("file holds %d packets, tcpdump's %q keeps %d; want 400 and 400", all, expr, kept)
+			}
+		})
+	}
+
+	t.Run("wrong device, live diagnosis", func(t *testing.T) {
+		f := filepath.Join(dir, "wd.pcapng")
+		code, res, errOut := captureJSON(t, append(pfx, "-i", "net_null0", "-w", f, "--no-preflight")...)
+		if code != exitProblem || res == nil || res.Stopped != capture.StopDiagnosis {
+			t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+		}
+		if ids := findingIDs(res); len(ids) == 0 || ids[0] != "pdump-device-not-in-primary" {
+			t.Errorf("findings %v, want pdump-device-not-in-primary first", ids)
+		}
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("a failed capture wrote %s", f)
+		}
+	})
+
+	t.Run("wrong device, preflight", func(t *testing.T) {
+		code, res, errOut := captureJSON(t, append(pfx, "-i", "net_null0", "-w", filepath.Join(dir, "wd2.pcapng"))...)
+		if code != exitProblem || res == nil || res.Stopped != capture.StopPreflight {
+			t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+		}
+		if r, ok := res.Preflight.Result("device"); !ok || r.Status != "fail" {
+			t.Errorf("preflight device check: %+v", r)
+		}
+	})
+
+	t.Run("existing file untouched", func(t *testing.T) {
+		f := filepath.Join(dir, "keep.pcapng")
+		if err := os.WriteFile(f, []byte("not a capture"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := run(t, append([]string{"capture"}, append(pfx, "-c", "10", "-w", f)...)...)
+		if code != exitUsage || !strings.Contains(errOut, "--force") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+		if b, _ := os.ReadFile(f); string(b) != "not a capture" {
+			t.Errorf("%s was touched", f)
+		}
+	})
+
+	t.Run("no device flag: the only port, default name", func(t *testing.T) {
+		out, err := gzdoctorCmd(t, dir, append([]string{"capture"}, append(pfx, "-c", "100")...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, p.Prefix+"-*.pcapng"))
+		if len(files) != 1 || !strings.Contains(string(out), files[0]) {
+			t.Fatalf("default file %v, output:\n%s", files, out)
+		}
+		if n := tcpdumpN(t, files[0], ""); n != 100 {
+			t.Errorf("%s holds %d packets", files[0], n)
+		}
+	})
+
+	t.Run("SIGINT keeps every packet", func(t *testing.T) {
+		f := filepath.Join(dir, "int.pcapng")
+		cmd := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGINT)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("%v\n%s\n%s", err, stdout.String(), stderr.String())
+		}
+		var env struct{ Data capture.Result }
+		if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
+			t.Fatal(err)
+		}
+		res := env.Data
+		n := tcpdumpN(t, f, "")
+		if tr := deref(res.Backend.Transmitted); res.Stopped != capture.StopInterrupt || tr <= 0 || int64(n) < tr || int64(n) > tr+64 {
+			t.Errorf("stopped %q, file %d packets, pdump wrote %d", res.Stopped, n, deref(res.Backend.Transmitted))
+		}
+	})
+
+	t.Run("wrong prefix", func(t *testing.T) {
+		prefix := lab.NewPrefix()
+		t.Cleanup(func() { os.RemoveAll(lab.RuntimeDir(prefix)) })
+		code, res, errOut := captureJSON(t, "--prefix", prefix, "-i", "net_ring0", "-w", filepath.Join(dir, "wp.pcapng"), "--no-preflight")
+		if code != exitProblem || res == nil {
+			t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+		}
+		if ids := findingIDs(res); len(ids) == 0 || ids[0] != "no-primary-config" {
+			t.Errorf("findings %v, want no-primary-config", ids)
+		}
+	})
+}
+
+// TestCaptureLabNoPdumpInit: a primary that never called rte_pdump_init().
+func TestCaptureLabNoPdumpInit(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump")
+	p := lab.StartT(t, lab.Config{NoPdumpInit: true})
+	dir := t.TempDir()
+	code, res, errOut := captureJSON(t, "--prefix", p.Prefix, "-c", "10", "-w", filepath.Join(dir, "a.pcapng"))
+	if code != exitProblem || res == nil || res.Stopped != capture.StopPreflight {
+		t.Fatalf("preflight: exit %d, result %+v\n%s", code, res, errOut)
+	}
+	if r, ok := res.Preflight.Result("pdump"); !ok || r.Status != "fail" {
+		t.Errorf("preflight pdump check: %+v", r)
+	}
+	code, res, errOut = captureJSON(t, "--prefix", p.Prefix, "-c", "10", "-w", filepath.Join(dir, "b.pcapng"), "--no-preflight")
+	if code != exitProblem || res == nil || res.Stopped != capture.StopDiagnosis {
+		t.Fatalf("live: exit %d, result %+v\n%s", code, res, errOut)
+	}
+	if ids := findingIDs(res); len(ids) == 0 || ids[0] != "pdump-not-initialized-in-primary" {
+		t.Errorf("findings %v, want pdump-not-initialized-in-primary", ids)
+	}
+}
+
+// TestCaptureLabHiddenPcapPMD: the primary cannot create pdump's pcap vdevs.
+func TestCaptureLabHiddenPcapPMD(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump", "unshare")
+	p := lab.StartT(t, lab.Config{HidePcapPMD: true})
+	code, res, errOut := captureJSON(t, "--prefix", p.Prefix, "-c", "10", "-w", filepath.Join(t.TempDir(), "a.pcapng"), "--no-preflight")
+	if code != exitProblem || res == nil || res.Stopped != capture.StopDiagnosis {
+		t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+	}
+	if ids := findingIDs(res); len(ids) == 0 || ids[0] != "pcap-pmd-missing-primary" {
+		t.Errorf("findings %v, want pcap-pmd-missing-primary", ids)
+	}
+}
+
+// TestCaptureLabBackendKilled: pdump dies by SIGKILL mid-capture. It has
+// its own primary: a killed pdump leaves its rings in the primary.
+func TestCaptureLabBackendKilled(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump", "tshark")
+	p := lab.StartT(t, lab.Config{})
+	dir := t.TempDir()
+	f := filepath.Join(dir, "k.pcapng")
+	cmd := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Let pdump capture for a while, then kill it.
+	var pdump int
+	deadline := time.Now().Add(20 * time.Second)
+	for pdump == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("gzdoctor never started pdump: %s", stderr.String())
+		}
+		pdump = childPid(cmd.Process.Pid)
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	syscall.Kill(pdump, syscall.SIGKILL)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitProblem {
+		t.Fatalf("gzdoctor: %v, want exit 1\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	var env struct{ Data capture.Result }
+	if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
+		t.Fatal(err)
+	}
+	res := env.Data
+	rows := tsharkFields(t, f, "frame.number")
+	if res.Stopped != capture.StopBackendEnd || res.ExitStatus != "signal: killed" || int64(len(rows)) != res.Counts.Packets() || len(rows) < 100 {
+		t.Errorf("stopped %q exit %q, tshark reads %d packets, result %d", res.Stopped, res.ExitStatus, len(rows), res.Counts.Packets())
+	}
+	if ents, _ := os.ReadDir(dir); slices.ContainsFunc(ents, func(e os.DirEntry) bool { return strings.Contains(e.Name(), ".gzdoctor-") }) {
+		t.Errorf("temporary files left in %s", dir)
+	}
+}
+
+// childPid returns a child of pid (forked by any of its threads), or 0.
+func childPid(pid int) int {
+	tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))
+	for _, task := range tasks {
+		b, err := os.ReadFile(task)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n, _ := strconv.Atoi(f[0])
+			return n
+		}
+	}
+	return 0
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// gzdoctorCmd returns a command running a freshly built gzdoctor in dir:
+// signals and child processes need a real process.
+func gzdoctorCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
+	t.Helper()
+	binOnce.Do(func() {
+		d, err := os.MkdirTemp("", "gzdoctor-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(d, "gzdoctor")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = err
+			binPath = string(out)
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("building gzdoctor: %v\n%s", binErr, binPath)
+	}
+	cmd := exec.Command(binPath, args...)
+	cmd.Dir = dir
+	return cmd
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}

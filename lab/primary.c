@@ -588,6 +588,7 @@ int main(int argc, char **argv)
 	uint64_t start = rte_get_timer_cycles();
 	uint64_t next_stats = start;
 	uint64_t seq = 0;
+	uint64_t attempted = 0; /* frames built for tx; what --count limits */
 	uint16_t rr = 0;
 
 	while (!quit) {
@@ -597,14 +598,16 @@ int main(int argc, char **argv)
 		/* Packets owed since start at the configured rate; the owed count
 		 * is capped at one burst so a stall does not cause a flood. */
 		uint64_t due = o.rate ? (now - start) / (hz / o.rate > 0 ? hz / o.rate : 1) : 0;
-		if (o.count && due > o.count)
-			due = o.count;
 		if (due > seq + BURST)
 			seq = due - BURST;
-		if (due > seq) {
+		/* --count limits frames really offered to tx, not the schedule:
+		 * a stall on a loaded machine shifts the schedule (seq jumps)
+		 * but must not eat into the count. */
+		uint64_t left = o.count ? o.count - attempted : UINT64_MAX;
+		if (due > seq && left > 0) {
 			struct rte_mbuf *burst[BURST];
 			uint16_t n = 0;
-			uint16_t want = (uint16_t)RTE_MIN(due - seq, (uint64_t)BURST);
+			uint16_t want = (uint16_t)RTE_MIN(RTE_MIN(due - seq, (uint64_t)BURST), left);
 			uint16_t port = ports[rr++ % nb_ports];
 
 			while (n < want) {
@@ -624,6 +627,7 @@ int main(int argc, char **argv)
 			}
 			c.tx_dropped += want - n; /* mbuf pool exhausted */
 			seq += want;
+			attempted += want;
 			busy = true;
 		}
 
@@ -648,7 +652,7 @@ int main(int argc, char **argv)
 			}
 			next_stats = now + hz * STATS_INTERVAL_MS / 1000;
 		}
-		if (o.count && seq >= o.count && !busy)
+		if (o.count && attempted >= o.count && !busy)
 			break;
 		/* A stand-in primary need not spin: sleeping keeps a 2-core
 		 * machine usable while several lab primaries run in tests. */

@@ -54,6 +54,10 @@ type Telemetry struct {
 	Info TelemetryInfo `json:"info"`
 	conn *net.UnixConn
 	buf  []byte
+	// unanswered counts requests that were sent but whose reply never
+	// came in time. The server still answers them, in order, so the next
+	// query must skip that many late replies before its own.
+	unanswered int
 }
 
 // DialTelemetry connects to the socket at path (a real path: use
@@ -113,18 +117,28 @@ func (t *Telemetry) Query(ctx context.Context, cmd string) (json.RawMessage, err
 	if _, err := t.conn.Write([]byte(cmd)); err != nil {
 		return nil, fmt.Errorf("telemetry %s: sending %s: %w", t.Path, cmd, ctxErr(ctx, err))
 	}
-	reply, err := t.read(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("telemetry %s: %s: %w", t.Path, cmd, err)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(reply, &m); err != nil {
-		return nil, fmt.Errorf("telemetry %s: %s: reply is not a JSON object (%q): %w", t.Path, cmd, clip(reply), err)
-	}
 	name, _, _ := strings.Cut(cmd, ",")
-	v, ok := m[name]
-	if !ok || len(m) != 1 {
-		return nil, fmt.Errorf("telemetry %s: %s: reply %q does not answer the command", t.Path, cmd, clip(reply))
+	var v json.RawMessage
+	for {
+		reply, err := t.read(ctx)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				t.unanswered++
+			}
+			return nil, fmt.Errorf("telemetry %s: %s: %w", t.Path, cmd, err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(reply, &m); err != nil {
+			return nil, fmt.Errorf("telemetry %s: %s: reply is not a JSON object (%q): %w", t.Path, cmd, clip(reply), err)
+		}
+		var ok bool
+		if v, ok = m[name]; ok && len(m) == 1 {
+			break
+		}
+		if t.unanswered == 0 {
+			return nil, fmt.Errorf("telemetry %s: %s: reply %q does not answer the command", t.Path, cmd, clip(reply))
+		}
+		t.unanswered-- // a late reply to an earlier, timed-out query
 	}
 	if string(v) == "null" {
 		return nil, fmt.Errorf("telemetry %s: %s: %w", t.Path, cmd, ErrTelemetryNull)
@@ -170,9 +184,17 @@ func (t *Telemetry) read(ctx context.Context) ([]byte, error) {
 func (t *Telemetry) watch(ctx context.Context) (stop func()) {
 	dl, _ := ctx.Deadline()
 	t.conn.SetDeadline(dl)
-	after := context.AfterFunc(ctx, func() { t.conn.SetDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	after := context.AfterFunc(ctx, func() {
+		t.conn.SetDeadline(time.Unix(1, 0))
+		close(fired)
+	})
 	return func() {
-		after()
+		// AfterFunc runs in its own goroutine: if it has started, wait
+		// for it, or its past deadline could land on the next query.
+		if !after() {
+			<-fired
+		}
 		t.conn.SetDeadline(time.Time{})
 	}
 }

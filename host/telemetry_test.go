@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -359,5 +360,35 @@ func TestReleaseAtLeast(t *testing.T) {
 		if got := ReleaseAtLeast(tt.v, 21, 11); got != tt.want {
 			t.Errorf("ReleaseAtLeast(%q, 21, 11) = %v", tt.v, got)
 		}
+	}
+}
+
+// A reply that comes after its query timed out must not be taken as the
+// answer to the next query (seen on a loaded CI machine).
+func TestTelemetryLateReplySkipped(t *testing.T) {
+	var calls atomic.Int32
+	f := startFake(t, &fakeTelemetry{greeting: greeting2211, reply: func(cmd string) (string, bool) {
+		if calls.Add(1) == 1 {
+			time.Sleep(150 * time.Millisecond)
+		}
+		return dpdk2211(cmd)
+	}})
+	tel, err := DialTelemetry(context.Background(), f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	_, err = tel.Query(ctx, "/eal/params")
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("first query: err = %v, want a timeout", err)
+	}
+	ids, err := tel.PortIDs(context.Background())
+	if err != nil {
+		t.Fatalf("second query after a late reply: %v", err)
+	}
+	if len(ids) == 0 {
+		t.Error("no port ids")
 	}
 }

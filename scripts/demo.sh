@@ -112,10 +112,18 @@ fi
 
 capture_file=
 if has_cmd capture; then
-	step "gzdoctor capture: 2000 packets from net_ring0, both directions, one file"
+	step "gzdoctor capture --dry-run: the raw pdump command it would run"
 	capture_file=$tmp/demo.pcapng
+	show "$gz" capture --prefix "$prefix" -i net_ring0 -c 2000 -w "$capture_file" --dry-run
+	step "gzdoctor capture: 2000 packets from net_ring0, both directions, one file"
 	show timeout -s INT 60 "$gz" capture --prefix "$prefix" -i net_ring0 -c 2000 -w "$capture_file"
 	echo "${d}(exit status $?)${r}"
+	if [ -s "$capture_file" ] && command -v tshark >/dev/null; then
+		step "Both directions are in the file: one interface per direction, direction flag set"
+		printf '%s$ tshark -r %s -T fields -e frame.interface_name -e frame.packet_flags_direction | sort | uniq -c%s\n' "$d" "$capture_file" "$r"
+		tshark -r "$capture_file" -T fields -e frame.interface_name -e frame.packet_flags_direction 2>/dev/null | sort | uniq -c
+		show ls -l "$capture_file"
+	fi
 else
 	step "gzdoctor capture is not built yet: a real dpdk-pdump capture instead (2 s, then ^C)"
 	capture_file=$tmp/demo.pcap

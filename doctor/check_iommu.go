@@ -44,12 +44,23 @@ func checkIOMMU(ctx context.Context, env *Env) Result {
 		}
 	}
 	var judged []host.PCIDevice
+	var kernelOwned []string
 	for _, d := range devs {
-		if relevant[d.Addr.String()] || len(relevant) == 0 && d.DriverKind == host.DriverDPDK {
+		if !relevant[d.Addr.String()] && len(relevant) > 0 {
+			continue
+		}
+		// Only a device on vfio-pci or a uio driver uses VFIO/UIO; one on
+		// its kernel driver is the device check's finding, not this one's.
+		if d.DriverKind == host.DriverDPDK {
 			judged = append(judged, d)
+		} else if relevant[d.Addr.String()] {
+			kernelOwned = append(kernelOwned, fmt.Sprintf("%s (%s)", d.Addr, orUnknown(d.Driver)))
 		}
 	}
 	if len(judged) == 0 {
+		if len(kernelOwned) > 0 {
+			return skip("not on a VFIO/UIO driver: "+strings.Join(kernelOwned, ", ")+" (see the device check)", details...)
+		}
 		return skip("no PCI device is involved (the primary drives only vdevs, or none is bound to a DPDK driver)", details...)
 	}
 	var problems []string

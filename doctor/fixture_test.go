@@ -21,6 +21,7 @@ type fixtureCase struct {
 	cfg    Config
 	status map[string]Status   // expected status per check; unlisted checks: ok or skip
 	says   map[string][]string // substrings the finding or fix of a check must hold
+	avoids map[string][]string // substrings the finding or fix of a check must not hold
 }
 
 var root = &User{UID: 0, GID: 0}
@@ -44,6 +45,13 @@ func fixtureCases() []fixtureCase {
 			name: "healthy 22.11, device from lstack.conf devices (MAC) cannot be mapped: no --device", tree: "chk-healthy-2211", cfg: Config{User: root},
 			status: map[string]Status{"device": OK},
 			says:   map[string][]string{"device": {"use device_id=0000:01:00.0"}},
+		},
+		{
+			name: "healthy 22.11, --device names a NIC on its kernel driver: a device failure, and VFIO is not claimed for it", tree: "chk-healthy-2211",
+			cfg:    Config{User: root, Device: "0000:03:00.0"},
+			status: map[string]Status{"device": Fail, "iommu": OK},
+			says:   map[string][]string{"device": {"kernel driver ixgbe"}, "iommu": {"usable for 0000:01:00.0 (vfio-pci)"}},
+			avoids: map[string][]string{"iommu": {"ixgbe"}},
 		},
 		{
 			name: "ltran mode on 21.11: the capture attaches to ltran's prefix", tree: "chk-ltran-2111", cfg: Config{User: root},
@@ -221,6 +229,18 @@ func TestFixtures(t *testing.T) {
 				for _, s := range subs {
 					if !strings.Contains(text, s) {
 						t.Errorf("%s does not say %q:\n%s", id, s, text)
+					}
+				}
+			}
+			for id, subs := range c.avoids {
+				r := mustResult(t, rep, id)
+				text := r.Finding
+				if r.Fix != nil {
+					text += "\n" + r.Fix.Text + "\n" + strings.Join(r.Fix.Commands, "\n")
+				}
+				for _, s := range subs {
+					if strings.Contains(text, s) {
+						t.Errorf("%s says %q:\n%s", id, s, text)
 					}
 				}
 			}

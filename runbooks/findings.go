@@ -111,10 +111,8 @@ func (m *Matcher) Findings() []Finding {
 		var evidence []hit
 		var more int64
 		best := 0
-		for pi, p := range c.patterns {
-			if p.node != ni {
-				continue
-			}
+		for _, pi := range n.patterns {
+			p := c.patterns[pi]
 			ph := &m.hits[pi]
 			switch p.kind {
 			case kindTrigger:
@@ -170,8 +168,8 @@ func (m *Matcher) holds(requires, unless []ccond, h hit) bool {
 
 func (m *Matcher) satisfied(c ccond, h hit) bool {
 	for _, ni := range c.any {
-		for pi, p := range m.c.patterns {
-			if p.node != ni || p.kind == kindEvidence {
+		for _, pi := range m.c.nodes[ni].patterns {
+			if m.c.patterns[pi].kind == kindEvidence {
 				continue
 			}
 			ph := &m.hits[pi]

@@ -37,6 +37,8 @@ type node struct {
 	signal *Signal
 	// explains holds node indexes this node is the root of.
 	explains []int
+	// patterns holds the indexes of this node's patterns in c.patterns.
+	patterns []int
 }
 
 // Load reads the embedded catalogue and every *.yaml file in extraDirs
@@ -139,6 +141,9 @@ func Compile(entries []Entry, signals []Signal) (*Catalogue, error) {
 	}
 	if len(problems) > 0 {
 		return nil, &SchemaError{Problems: problems}
+	}
+	for pi, p := range c.patterns {
+		c.nodes[p.node].patterns = append(c.nodes[p.node].patterns, pi)
 	}
 	c.filter = buildFilter(c.patterns)
 	return c, nil

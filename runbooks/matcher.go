@@ -181,18 +181,17 @@ func (m *Matcher) apply(res []lineResult) {
 		for _, mt := range lr.matches {
 			m.record(mt.pi, seq, mt.sub, lr.text)
 		}
-		ln := Line{Source: m.source, Number: m.line, Text: lr.text}
 		switch {
 		case benign:
 			// Whether a finding claims the line is known only at the end.
 			m.benignCount++
 			if len(m.benign) < maxBenignCandidates {
-				m.benign = append(m.benign, ln)
+				m.benign = append(m.benign, Line{Source: m.source, Number: m.line, Text: lr.text})
 			}
 		case lr.hint && len(lr.matches) == 0:
 			m.unrecCount++
 			if len(m.unrecognised) < maxUnrecognised {
-				m.unrecognised = append(m.unrecognised, ln)
+				m.unrecognised = append(m.unrecognised, Line{Source: m.source, Number: m.line, Text: lr.text})
 			}
 		}
 	}

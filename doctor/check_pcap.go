@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host"
 )
 
 // checkPcapPMD (CHK-11): pdump asks the primary to create net_pcap vdevs,
@@ -24,13 +26,23 @@ func checkPcapPMD(ctx context.Context, env *Env) Result {
 	if p.DPDK.PcapPMD != "" {
 		return ok(fmt.Sprintf("pid %d has %s mapped (%s)", p.PID, path.Base(p.DPDK.PcapPMD), p.DPDK.PcapPMD))
 	}
-	details := []string{fmt.Sprintf("/proc/%d/maps has no librte_net_pcap.so / librte_pmd_pcap.so", p.PID)}
+	var details []string
+	why, mapsUnreadable := unreadableMaps(p)
+	if !mapsUnreadable {
+		details = append(details, fmt.Sprintf("/proc/%d/maps has no librte_net_pcap.so / librte_pmd_pcap.so", p.PID))
+	}
 	ev, err := env.PcapEvidence(ctx, p)
 	if err != nil {
 		details = append(details, "ELF inspection: "+err.Error())
 	}
 	if ev.Static {
 		return ok(fmt.Sprintf("pid %d has the pcap PMD linked statically into %s", p.PID, ev.StaticIn), details...)
+	}
+	if mapsUnreadable && !ev.Inspected {
+		// Nothing was read, so nothing is missing: another user's
+		// process (a root primary seen by a non-root gzdoctor).
+		return skip(fmt.Sprintf("cannot read /proc/%d/maps (%s) as %s; the primary runs as %s: run gzdoctor as the primary's user",
+			p.PID, why, userWords(env.cfg.User.UID), userWords(p.UID)), details...)
 	}
 	if p.DPDK.EAL == "" && !ev.Inspected {
 		return warn(fmt.Sprintf("pid %d maps no librte_eal: DPDK is linked statically and gzdoctor could not tell whether the pcap PMD is in", p.PID),
@@ -50,6 +62,16 @@ type PcapEvidence struct {
 	PluginDir string   // EAL plugin dir (RTE_EAL_PMD_PATH), when known
 	InPlugin  string   // the PMD file found in PluginDir as gzdoctor sees it
 	Notes     []string // details for -v
+}
+
+// unreadableMaps tells why /proc/<pid>/maps of p could not be read.
+func unreadableMaps(p *host.Process) (string, bool) {
+	for _, u := range p.Unreadable {
+		if why, ok := strings.CutPrefix(u, "maps: "); ok {
+			return why, true
+		}
+	}
+	return "", false
 }
 
 func pcapLibName(release string) string {

@@ -20,7 +20,10 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 	var details []string
 	for _, b := range rt.Bases {
 		state := "absent"
-		if b.Exists {
+		switch {
+		case b.Exists && b.Error != "":
+			state = "present, cannot be listed: " + b.Error
+		case b.Exists:
 			state = "present"
 		}
 		details = append(details, fmt.Sprintf("%s: %s (%s)", b.Path, state, strings.Join(b.Why, ", ")))
@@ -39,6 +42,15 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 	who := userWords(env.cfg.User.UID)
 	if len(here) == 0 && len(elsewhere) > 0 {
 		p := elsewhere[0]
+		// Name the prefix the capture is for, when it is among them.
+		if t, err := env.Target(ctx); err == nil {
+			for _, q := range elsewhere {
+				if q.Name == t.Name {
+					p = q
+					break
+				}
+			}
+		}
 		owner := "another user"
 		if p.Owner != nil {
 			owner = userWords(p.Owner.UID)
@@ -85,8 +97,14 @@ func describePrefix(p host.Prefix) string {
 		files = append(files, f.Name)
 	}
 	s := fmt.Sprintf("%s: %s", p.Dir, p.State)
-	if p.Lock.Holder != nil {
+	switch {
+	case p.Lock.Holder != nil && p.Lock.Method == lockBySocket:
+		s += fmt.Sprintf(" (pid %d runs with --file-prefix %s)", p.Lock.Holder.PID, p.Name)
+	case p.Lock.Holder != nil:
 		s += fmt.Sprintf(" (config locked by pid %d via %s)", p.Lock.Holder.PID, p.Lock.Method)
+	}
+	if p.Error != "" {
+		s += ", " + p.Error
 	}
 	if p.Owner != nil {
 		s += fmt.Sprintf(", owner uid %d mode %s", p.Owner.UID, p.Owner.Mode)

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -46,9 +47,89 @@ func (e *Env) Runtime(context.Context) (*Runtime, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Prefixes = ps
+		r.Prefixes = append(ps, e.unlistablePrefixes(r.Bases)...)
 		return r, nil
 	})
+}
+
+// lockBySocket is the Lock.Method of a prefix found live by its bound
+// mp_socket, its config being out of reach.
+const lockBySocket = "proc-net-unix"
+
+// unlistablePrefixes finds the live prefixes in runtime dirs the capture
+// user may not list, such as root's /var/run/dpdk (mode 0700) seen by a
+// non-root user. A live primary binds <dir>/mp_socket, and /proc/net/unix
+// shows that path to anyone; without this, a non-root check would say no
+// primary has run while one runs as root. The holder is taken from the
+// processes whose command line carries that --file-prefix, when one does.
+func (e *Env) unlistablePrefixes(bases []host.RuntimeBaseDir) []host.Prefix {
+	var blind []host.RuntimeBaseDir
+	for _, b := range bases {
+		if b.Exists && b.Error != "" {
+			blind = append(blind, b)
+		}
+	}
+	if len(blind) == 0 {
+		return nil
+	}
+	socks, err := e.h.UnixSockets()
+	if err != nil {
+		return nil
+	}
+	var out []host.Prefix
+	for _, b := range blind {
+		owner, _ := e.h.Stat(b.Path)
+		seen := map[string]bool{}
+		for _, s := range socks {
+			dir, file := path.Split(s.Path)
+			dir = path.Clean(dir)
+			if file != "mp_socket" || !samePath(path.Dir(dir), b.Path) || seen[dir] {
+				continue
+			}
+			seen[dir] = true
+			name := path.Base(dir)
+			bound := true
+			p := host.Prefix{
+				Name: name, Dir: path.Join(b.Path, name), Base: b.Path,
+				// The base's owner: the prefix dir itself cannot be stat'ed
+				// through a base the user may not enter.
+				Owner: owner, State: "live", MPSocketBound: &bound,
+				HugepageFilePrefix: name + "map_",
+				Error:              fmt.Sprintf("listing %s: %s; live because %s/mp_socket is bound (/proc/net/unix)", b.Path, b.Error, dir),
+				Lock:               host.LockCheck{Method: lockBySocket},
+			}
+			if pid := e.pidByFilePrefix(name); pid > 0 {
+				p.Lock.Holder = &host.LockHolder{PID: pid, End: -1}
+			}
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
+	return out
+}
+
+// pidByFilePrefix is the one DPDK process whose command line says
+// --file-prefix name and is not a secondary; 0 when none or several.
+func (e *Env) pidByFilePrefix(name string) int {
+	ps, err := e.dpdkProcesses()
+	if err != nil {
+		return 0
+	}
+	pid := 0
+	for _, p := range ps {
+		if len(p.Cmdline) < 2 || !host.LooksLikeEAL(p.Cmdline) {
+			continue
+		}
+		a := host.ParseEALArgs(p.Cmdline[1:])
+		if a.Prefix() != name || a.ProcType == "secondary" {
+			continue
+		}
+		if pid != 0 {
+			return 0
+		}
+		pid = p.PID
+	}
+	return pid
 }
 
 // Live returns the prefixes a process holds, in scan order.
@@ -64,6 +145,7 @@ func (r *Runtime) withState(s string) []host.Prefix {
 			out = append(out, p)
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
 	return out
 }
 

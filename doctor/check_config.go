@@ -16,7 +16,7 @@ func checkConfig(ctx context.Context, env *Env) Result {
 	cf, err := env.GazelleConfig(ctx)
 	switch {
 	case errors.Is(err, errNoConfig):
-		return skip("no Gazelle config: " + strings.TrimPrefix(err.Error(), "no Gazelle config found "))
+		return skip(err.Error())
 	case err != nil:
 		var le *host.LibconfigError
 		if errors.As(err, &le) {
@@ -26,6 +26,9 @@ func checkConfig(ctx context.Context, env *Env) Result {
 		return fail(err.Error(), fix("give the config in use with --config"))
 	}
 	var errs, warns, details []string
+	if cf.PathFrom != "" {
+		details = append(details, "config chosen by the "+cf.PathFrom)
+	}
 	for _, f := range cf.Files {
 		details = append(details, fmt.Sprintf("%s: %s, dpdk args [%s], prefix %s (%s)", f.File, f.Role, strings.Join(f.DPDKArgs, " "), f.Prefix, f.PrefixSource))
 		for _, g := range f.Gotchas {

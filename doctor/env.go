@@ -16,7 +16,8 @@ type Config struct {
 	// Prefix is --prefix: the DPDK --file-prefix the capture must use.
 	Prefix string
 	// ConfigPath is --config: the lstack.conf or ltran.conf in use. Empty
-	// means $LSTACK_CONF_PATH, then /etc/gazelle/{lstack,ltran}.conf.
+	// means the live lstack's LSTACK_CONF_PATH, then the capture user's,
+	// then /etc/gazelle/{lstack,ltran}.conf.
 	ConfigPath string
 	// Device is --device: a PCI address or a vdev name (the capture's
 	// device_id).

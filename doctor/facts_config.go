@@ -5,14 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
+	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
 )
 
-// errNoConfig: no --config, no $LSTACK_CONF_PATH, and no file at the
-// default paths. Not an error for the run: Gazelle may not be configured
+// errNoConfig: no --config, no LSTACK_CONF_PATH (the live lstack's or the
+// capture user's), and no file at the default paths. Not an error for the run: Gazelle may not be configured
 // here (a plain DPDK primary).
-var errNoConfig = errors.New("no Gazelle config found (--config, $LSTACK_CONF_PATH, /etc/gazelle/{lstack,ltran}.conf)")
+var errNoConfig = errors.New("no Gazelle config: no --config, no LSTACK_CONF_PATH (in a live lstack's environment or yours), no /etc/gazelle/lstack.conf or ltran.conf")
 
 // GazelleConfig is the Gazelle configuration in use: the files read and
 // the one that decides how the capture attaches.
@@ -28,20 +30,65 @@ type GazelleConfig struct {
 	// config; empty when the config cannot say.
 	Prefix    string `json:"prefix,omitempty"`
 	PrefixWhy string `json:"prefix_why,omitempty"`
+	// PathFrom names the live lstack whose LSTACK_CONF_PATH chose the
+	// file, when one did.
+	PathFrom string `json:"path_from,omitempty"`
+}
+
+// lstackConfPath is the LSTACK_CONF_PATH of the live lstack primary (the
+// one holding --prefix, when given): the file lstack really read, which
+// the capture user's own environment rarely names. Empty when no live
+// lstack has one, or several disagree.
+func (e *Env) lstackConfPath(ctx context.Context) (confPath, from string) {
+	rt, err := e.Runtime(ctx)
+	if err != nil {
+		return "", ""
+	}
+	for _, pr := range rt.Live() {
+		if pr.Lock.Holder == nil || pr.Lock.Holder.PID <= 0 || e.cfg.Prefix != "" && pr.Name != e.cfg.Prefix {
+			continue
+		}
+		p, err := e.h.ReadProcess(pr.Lock.Holder.PID)
+		if err != nil || p.DPDK.Lstack == "" && !strings.Contains(p.Env["LD_PRELOAD"], "liblstack") {
+			continue
+		}
+		v := p.Env["LSTACK_CONF_PATH"]
+		if !path.IsAbs(v) {
+			continue // unset, or relative to a working dir gzdoctor does not share
+		}
+		if confPath != "" && v != confPath {
+			return "", ""
+		}
+		confPath, from = v, fmt.Sprintf("LSTACK_CONF_PATH of pid %d (%s)", p.PID, p.Name)
+	}
+	return confPath, from
 }
 
 // GazelleConfig reads the config once per run. errNoConfig when there is
 // none; a parse error or a missing explicit file is returned as is.
-func (e *Env) GazelleConfig(context.Context) (*GazelleConfig, error) {
+func (e *Env) GazelleConfig(ctx context.Context) (*GazelleConfig, error) {
 	return e.config.get(func() (*GazelleConfig, error) {
-		files, err := e.h.LoadGazelleConfigs(e.cfg.ConfigPath, e.getenv)
+		getenv := e.getenv
+		confPath, from := "", ""
+		if e.cfg.ConfigPath == "" {
+			confPath, from = e.lstackConfPath(ctx)
+		}
+		if confPath != "" {
+			getenv = func(k string) string {
+				if k == "LSTACK_CONF_PATH" {
+					return confPath
+				}
+				return e.getenv(k)
+			}
+		}
+		files, err := e.h.LoadGazelleConfigs(e.cfg.ConfigPath, getenv)
 		if err != nil {
 			return nil, err
 		}
 		if len(files) == 0 {
 			return nil, errNoConfig
 		}
-		g := &GazelleConfig{Files: files, Path: files[0].File}
+		g := &GazelleConfig{Files: files, Path: files[0].File, PathFrom: from}
 		var lstack, ltran *host.GazelleConfig
 		for _, f := range files {
 			switch {

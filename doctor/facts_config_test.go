@@ -1,0 +1,63 @@
+package doctor
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+// The live lstack's own LSTACK_CONF_PATH names the file it really read;
+// the capture user's environment usually does not have it. The healthy
+// fixture, with its lstack.conf moved to /opt/app and the primary's
+// environ pointing there.
+func TestConfigFromPrimaryEnviron(t *testing.T) {
+	tree := filepath.Join(t.TempDir(), "tree")
+	if out, err := exec.Command("cp", "-a", filepath.Join(fixtures, "chk-healthy-2211"), tree).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	if err := os.MkdirAll(filepath.Join(tree, "opt/app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(tree, "etc/gazelle/lstack.conf"), filepath.Join(tree, "opt/app/lstack.conf")); err != nil {
+		t.Fatal(err)
+	}
+	environ := "LD_PRELOAD=/usr/lib64/liblstack.so\x00LSTACK_CONF_PATH=/opt/app/lstack.conf\x00"
+	if err := os.WriteFile(filepath.Join(tree, "proc/4242/environ"), []byte(environ), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		wantPath string
+		wantFrom string
+	}{
+		{name: "primary's environ", cfg: Config{}, wantPath: "/opt/app/lstack.conf", wantFrom: "pid 4242"},
+		{name: "--prefix of that primary", cfg: Config{Prefix: "gazelle"}, wantPath: "/opt/app/lstack.conf", wantFrom: "pid 4242"},
+		{name: "--prefix of another primary", cfg: Config{Prefix: "other"}},
+		{name: "--config wins", cfg: Config{ConfigPath: "/opt/app/lstack.conf"}, wantPath: "/opt/app/lstack.conf"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Host, cfg.User, cfg.Env = host.New(tree), root, []string{}
+			cf, err := NewEnv(cfg).GazelleConfig(context.Background())
+			if tc.wantPath == "" {
+				if err == nil {
+					t.Fatalf("found %s, want none", cf.Path)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cf.Path != tc.wantPath || !strings.Contains(cf.PathFrom, tc.wantFrom) || tc.wantFrom == "" && cf.PathFrom != "" {
+				t.Errorf("path %s from %q, want %s from %q", cf.Path, cf.PathFrom, tc.wantPath, tc.wantFrom)
+			}
+		})
+	}
+}

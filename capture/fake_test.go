@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(fakeEnv); mode != "" {
 		os.Exit(fakeBackend(mode, os.Args[1:]))
 	}
+	if dir := os.Getenv(runnerEnv); dir != "" {
+		os.Exit(fakeRunner(dir))
+	}
 	os.Exit(m.Run())
 }
 
@@ -80,6 +83,11 @@ func fakeBackend(mode string, args []string) int {
 		w, _ := pcapfile.NewPcapWriter(f, pcapfile.LinkTypeEthernet, 65535, pcapfile.Nano)
 		outs = append(outs, out{f, w})
 	}
+	var log *os.File
+	if p := os.Getenv(fakeBackendLog); p != "" {
+		log, _ = os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		fmt.Fprintf(log, "pid %d\n", os.Getpid())
+	}
 	fmt.Println(" core (0), capture for (1) tuples")
 	frame := make([]byte, 100)
 	var n int64
@@ -87,6 +95,9 @@ func fakeBackend(mode string, args []string) int {
 	for {
 		select {
 		case <-sig:
+			if log != nil {
+				fmt.Fprintf(log, "sigint %d\n", time.Now().UnixNano())
+			}
 			fmt.Println("\n\nSignal 2 received, preparing to exit...")
 			fmt.Println("##### PDUMP DEBUG STATS #####")
 			fmt.Printf(" -packets dequeued:\t\t\t%d\n", n)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -221,7 +222,8 @@ func (s *supervisor) run(ctx context.Context) error {
 		Setpgid:   true,
 		Pdeathsig: syscall.SIGINT,
 	}
-	err = s.cmd.Start()
+	exited := make(chan error, 1)
+	err = startLocked(s.cmd, exited)
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -242,8 +244,6 @@ func (s *supervisor) run(ctx context.Context) error {
 		errR.Close()
 		close(lines)
 	}()
-	exited := make(chan error, 1)
-	go func() { exited <- s.cmd.Wait() }()
 
 	cnt, err := newCounter(s.p, s.sel)
 	if err != nil {
@@ -344,6 +344,28 @@ func (s *supervisor) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// startLocked starts cmd and sends its Wait result to exited. Start and
+// Wait run on one goroutine locked to its OS thread: Linux sends the
+// parent-death signal (Pdeathsig) when the thread that forked the child
+// ends, not the process, and the Go runtime ends a thread whenever a
+// goroutine exits while locked to it (go.dev/issue/27505). Holding the
+// forking thread until the child is reaped means the signal comes only
+// when gzdoctor itself dies.
+func startLocked(cmd *exec.Cmd, exited chan<- error) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		exited <- cmd.Wait()
+	}()
+	return <-started
 }
 
 // line handles one line of the backend's output.

@@ -26,6 +26,11 @@ type Plan struct {
 	Port      int    `json:"port"`             // -1 when captured by name
 	Queue     string `json:"queue"`
 
+	// PdumpVdevs are pdump's pcap vdevs the primary already holds: another
+	// capture runs, or a killed pdump left them. Either way a new capture
+	// fails, so Run does not start one.
+	PdumpVdevs []string `json:"pdump_vdevs,omitempty"`
+
 	Outputs []Output `json:"outputs"`
 	// Temps are the backend's files, beside the outputs, or in TempDir
 	// when that path would be too long for pdump.

@@ -19,6 +19,9 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		fmt.Fprintf(&b, "%s\n", st.Dim(fmt.Sprintf("# prefix %s (%s), %s, backend %s", p.Prefix, p.PrefixWhy, deviceWords(p), p.Backend)))
 		fmt.Fprintf(&b, "%s\n", p.Command)
 		fmt.Fprintf(&b, "%s\n", st.Dim("# then: "+r.afterWords()))
+		if len(p.PdumpVdevs) > 0 {
+			fmt.Fprintf(&b, "%s %s\n", st.Symbol("warn"), busyWords(p))
+		}
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
@@ -33,6 +36,14 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 			return err
 		}
 		b.WriteByte('\n')
+	}
+	if r.Stopped == StopBusy {
+		fmt.Fprintf(&b, "%s %s\n", st.Symbol("fail"), st.Bold("capture not started"))
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "  %s\n", n)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
 	}
 	tool := filepath.Base(p.Binary)
 	if len(r.Findings) > 0 {

@@ -14,6 +14,7 @@ const (
 	StopBackendEnd = "backend-exit" // the backend exited by itself
 	StopDiagnosis  = "diagnosis"    // the backend printed a known fatal failure
 	StopPreflight  = "preflight"    // a preflight check failed; nothing started
+	StopBusy       = "busy"         // the primary holds another pdump's vdevs; nothing started
 )
 
 // Result is the outcome of `gzdoctor capture`.
@@ -79,7 +80,7 @@ func (b BackendStats) Drops() int64 {
 // ended by itself or had to be killed.
 func (r *Result) Problem() bool {
 	switch r.Stopped {
-	case StopPreflight, StopDiagnosis, StopBackendEnd:
+	case StopPreflight, StopBusy, StopDiagnosis, StopBackendEnd:
 		return true
 	}
 	return r.Killed && r.Stopped != StopInterrupt

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -63,11 +64,11 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		if o.Device == "" || o.Port >= 0 {
-			t.probePorts(ctx, h)
-		}
+		// Also with -i: the ports show pdump vdevs another capture holds.
+		t.probePorts(ctx, h)
 	}
 	p.Prefix, p.PrefixWhy = t.prefix, t.why
+	p.PdumpVdevs = t.pdumpVdevs()
 	if err := resolveDevice(o, t, p); err != nil {
 		return nil, err
 	}
@@ -84,6 +85,16 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// busyWords explains pdump vdevs the primary already holds. Seen on the
+// lab: with them in place, pdump dies with "Mempool creation failed: File
+// exists" or "RING: Cannot reserve memory" and dumpcap with "Packet dump
+// enable failed", each of which reads like another cause.
+func busyWords(p *Plan) string {
+	return fmt.Sprintf("the primary on prefix %s already holds pdump's capture vdevs (%s): another capture is running on it, or a pdump was killed (SIGKILL, OOM) before it could remove them. "+
+		"A second capture fails until the first ends; after a killed pdump, until the primary restarts",
+		p.Prefix, strings.Join(p.PdumpVdevs, ", "))
 }
 
 func orRoot(r string) string {
@@ -105,6 +116,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Plan: p, Files: []OutputFile{}}
 	if o.DryRun {
 		res.DryRun = true
+		return res, nil
+	}
+	if len(p.PdumpVdevs) > 0 {
+		res.Stopped = StopBusy
+		res.Notes = append(res.Notes, busyWords(p))
 		return res, nil
 	}
 	if !o.NoPreflight {

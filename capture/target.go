@@ -113,6 +113,25 @@ func (t *target) probePorts(ctx context.Context, h *host.Host) {
 	t.ports = rep.Ports
 }
 
+// isPdumpVdev reports whether an ethdev port is one of the pcap vdevs a
+// pdump hot-plugs into the primary for its rx-dev/tx-dev (net_pcap_rx_N,
+// net_pcap_tx_N in 19.11 to 22.11): the capture's plumbing, never what to
+// capture.
+func isPdumpVdev(name string) bool {
+	return strings.HasPrefix(name, "net_pcap_rx_") || strings.HasPrefix(name, "net_pcap_tx_")
+}
+
+// pdumpVdevs lists the primary's ports that a pdump left or still uses.
+func (t *target) pdumpVdevs() []string {
+	var names []string
+	for _, pt := range t.ports {
+		if isPdumpVdev(pt.Name) {
+			names = append(names, pt.Name)
+		}
+	}
+	return names
+}
+
 // resolveDevice fills p.Device and p.Port from the flags and, where they
 // say nothing, the primary's ports.
 func resolveDevice(o *Options, t *target, p *Plan) error {
@@ -133,20 +152,26 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 			}
 		}
 	default:
+		var ports []host.EthPort
+		for _, pt := range t.ports {
+			if !isPdumpVdev(pt.Name) {
+				ports = append(ports, pt)
+			}
+		}
 		if t.portsErr != nil {
 			return usagef("which device? the primary's ports are unknown (%v): give -i DEVICE (PCI address or vdev name) or --port N", t.portsErr)
 		}
-		switch len(t.ports) {
+		switch len(ports) {
 		case 0:
 			return fmt.Errorf("the primary on prefix %s has no ethdev ports: nothing to capture", t.prefix)
 		case 1:
-			p.Device, p.Port = t.ports[0].Name, t.ports[0].ID
+			p.Device, p.Port = ports[0].Name, ports[0].ID
 		default:
 			var list []string
-			for _, pt := range t.ports {
+			for _, pt := range ports {
 				list = append(list, fmt.Sprintf("%d=%s", pt.ID, pt.Name))
 			}
-			return usagef("the primary has %d ports (%s): choose one with -i NAME or --port N", len(t.ports), strings.Join(list, ", "))
+			return usagef("the primary has %d ports (%s): choose one with -i NAME or --port N", len(ports), strings.Join(list, ", "))
 		}
 	}
 	return nil

@@ -364,6 +364,19 @@ func TestCaptureLabBackendKilled(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); slices.ContainsFunc(ents, func(e os.DirEntry) bool { return strings.Contains(e.Name(), ".gzdoctor-") }) {
 		t.Errorf("temporary files left in %s", dir)
 	}
+
+	// The killed pdump's vdevs stay in the primary: the next capture,
+	// without -i, must neither pick one as the device nor start a tool
+	// that would fail with a misleading error.
+	code, out, errOut := run(t, "-o", "json", "capture", "--prefix", p.Prefix, "-c", "10", "-w", filepath.Join(dir, "again.pcapng"))
+	env = struct{ Data capture.Result }{}
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
+		t.Fatalf("second capture: %v\n%s\n%s", err, out, errOut)
+	}
+	if code != exitProblem || env.Data.Stopped != capture.StopBusy || env.Data.Plan.Device != "net_ring0" || env.Data.ExitStatus != "" {
+		t.Errorf("second capture: exit %d stopped %q device %q tool %q, want 1, busy, net_ring0, not started\n%s",
+			code, env.Data.Stopped, env.Data.Plan.Device, env.Data.ExitStatus, errOut)
+	}
 }
 
 // childPid returns a child of pid (forked by any of its threads), or 0.

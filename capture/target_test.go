@@ -1,0 +1,62 @@
+package capture
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/ui"
+)
+
+// A pdump killed with SIGKILL (or one still running) leaves net_pcap_rx_N
+// and net_pcap_tx_N among the primary's ports, as seen on the lab.
+var leftoverPorts = []host.EthPort{{ID: 0, Name: "net_ring0"}, {ID: 1, Name: "net_pcap_rx_0"}, {ID: 2, Name: "net_pcap_tx_0"}}
+
+func TestResolveDeviceSkipsPdumpVdevs(t *testing.T) {
+	tests := []struct {
+		name    string
+		ports   []host.EthPort
+		want    string
+		wantErr string
+	}{
+		{"only port plus pdump's vdevs", leftoverPorts, "net_ring0", ""},
+		{"two real ports", append([]host.EthPort{{ID: 3, Name: "0000:01:00.0"}}, leftoverPorts...), "", "2 ports (3=0000:01:00.0, 0=net_ring0)"},
+		{"nothing but pdump's vdevs", leftoverPorts[1:], "", "no ethdev ports"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Plan{}
+			err := resolveDevice(&Options{Port: -1}, &target{prefix: "x", ports: tt.ports}, p)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || p.Device != tt.want {
+				t.Fatalf("device %q err %v, want %s", p.Device, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBusyPrimaryIsAProblem(t *testing.T) {
+	tg := &target{prefix: "gz", ports: leftoverPorts}
+	p := &Plan{Prefix: "gz", PdumpVdevs: tg.pdumpVdevs(), Backend: BackendPdump}
+	if got := strings.Join(p.PdumpVdevs, ","); got != "net_pcap_rx_0,net_pcap_tx_0" {
+		t.Fatalf("pdump vdevs %q", got)
+	}
+	res := &Result{Plan: p, Stopped: StopBusy, Notes: []string{busyWords(p)}}
+	if !res.Problem() {
+		t.Error("a busy primary is not reported as a problem (exit 1)")
+	}
+	var b strings.Builder
+	if err := res.RenderText(&b, ui.Style{}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"capture not started", "net_pcap_rx_0, net_pcap_tx_0", "killed"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
+}

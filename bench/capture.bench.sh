@@ -3,9 +3,13 @@
 # from the same lab primary (a real DPDK 22.11 primary, net_ring0 loopback,
 # the lab's default rate). Each tool captures for the same window in turn.
 #
-# Completeness: packets captured per second of the tool's capture span,
-# divided by the primary's own tx+rx packets per second over the tool's
-# window (its stats file) -- attach time does not count against a tool.
+# Completeness: the primary writes its tx+rx counters to a stats file every
+# 200 ms, too coarse to compare with a capture window directly (ratios of
+# 0.99 and 1.04 came out of two runs). So the script waits for two updates
+# of that file inside each tool's capture (1 s after it starts, 1 s before
+# it stops), noting the wall-clock time each update is seen (polled every
+# 2 ms), and counts the captured packets stamped between those two moments:
+# completeness = those packets / the primary's count between the updates.
 # The figure that matters is gzdoctor's completeness / pdump's (target >= 0.99).
 # CPU: gzdoctor's own utime+stime (/proc/<pid>/stat, children excluded:
 # pdump busy-polls a core by design) while it captures, as % of one core
@@ -40,26 +44,49 @@ grep -qs '^lab-primary: ready' "$tmp/primary.log" || { cat "$tmp/primary.log"; e
 sleep 0.5
 
 now() { date +%s.%N; }
-# primary's tx+rx packets so far
-prim_pkts() { awk -F= '$1 == "tx_packets" || $1 == "rx_packets" { s += $2 } END { print s }' "$tmp/stats"; }
-# packets and span (s) of capture files, from capinfos
-cap_count() { capinfos -T -r -c "$@" 2>/dev/null | awk -F'\t' '{ s += $2 } END { print s }'; }
-cap_span() { capinfos -T -r -u "$@" 2>/dev/null | awk -F'\t' '$2 > m { m = $2 } END { print m }'; }
+# mark: wait for the next update of the primary's stats file and print the
+# wall-clock time it was seen and the primary's tx+rx packets then.
+mark() {
+	python3 - "$tmp/stats" <<'PY'
+import sys, time
+path = sys.argv[1]
+def pkts():
+    with open(path) as f:
+        kv = dict(l.strip().split("=", 1) for l in f if "=" in l)
+    return int(kv["tx_packets"]) + int(kv["rx_packets"])
+first = pkts()
+while True:
+    time.sleep(0.002)
+    n = pkts()
+    if n != first:
+        print("%.6f %d" % (time.time(), n))
+        break
+PY
+}
+# packets of capture files stamped within [from, to] (epoch seconds)
+cap_between() {
+	local from=$1 to=$2; shift 2
+	for f in "$@"; do tshark -r "$f" -T fields -e frame.time_epoch 2>/dev/null; done |
+		awk -v a="$from" -v b="$to" '$1 >= a && $1 <= b { n++ } END { print n + 0 }'
+}
 
 # --- bare dpdk-pdump ----------------------------------------------------------
-p0=$(prim_pkts); t0=$(now)
 dpdk-pdump --file-prefix "$prefix" -- --pdump "device_id=net_ring0,queue=*,rx-dev=$tmp/rx.pcap,tx-dev=$tmp/tx.pcap,ring-size=4096,mbuf-size=2176,total-num-mbufs=8191" >"$tmp/pdump.log" 2>&1 &
 pd=$!
-sleep "$window"
+sleep 1
+read -r t0 p0 < <(mark)
+sleep "$((window - 2))"
+read -r t1 p1 < <(mark)
+sleep 1
 kill -INT "$pd"; wait "$pd"
-sleep 0.3
-p1=$(prim_pkts); t1=$(now)
-pd_n=$(cap_count "$tmp/rx.pcap" "$tmp/tx.pcap"); pd_span=$(cap_span "$tmp/rx.pcap" "$tmp/tx.pcap")
+pd_n=$(cap_between "$t0" "$t1" "$tmp/rx.pcap" "$tmp/tx.pcap")
 
 # --- gzdoctor capture ---------------------------------------------------------
-q0=$(prim_pkts); u0=$(now)
+u0=$(now)
 "$gz" -q capture --prefix "$prefix" -i net_ring0 --duration "$window" -w "$tmp/gz.pcapng" &
 gzpid=$!
+( sleep 1; mark >"$tmp/q0"; sleep "$((window - 2))"; mark >"$tmp/q1" ) &
+marks=$!
 ticks=0 cap_end=
 seen_child=
 while kill -0 "$gzpid" 2>/dev/null; do
@@ -77,19 +104,19 @@ while kill -0 "$gzpid" 2>/dev/null; do
 done
 wait "$gzpid"
 u1=$(now)
+wait "$marks"
 [ -n "$cap_end" ] || cap_end=$u1
-q1=$(prim_pkts)
-gz_n=$(cap_count "$tmp/gz.pcapng"); gz_span=$(cap_span "$tmp/gz.pcapng")
+read -r g0 q0 <"$tmp/q0"; read -r g1 q1 <"$tmp/q1"
+gz_n=$(cap_between "$g0" "$g1" "$tmp/gz.pcapng")
 hz=$(getconf CLK_TCK)
 
-awk -v pdn="$pd_n" -v pds="$pd_span" -v p0="$p0" -v p1="$p1" -v t0="$t0" -v t1="$t1" \
-    -v gzn="$gz_n" -v gzs="$gz_span" -v q0="$q0" -v q1="$q1" -v u0="$u0" -v u1="$u1" \
+awk -v pdn="$pd_n" -v p0="$p0" -v p1="$p1" -v t0="$t0" -v t1="$t1" \
+    -v gzn="$gz_n" -v q0="$q0" -v q1="$q1" -v g0="$g0" -v g1="$g1" -v u0="$u0" -v u1="$u1" \
     -v ticks="$ticks" -v hz="$hz" -v w="$window" -v ce="$cap_end" 'BEGIN {
-	prate = (p1 - p0) / (t1 - t0); grate = (q1 - q0) / (u1 - u0)
-	pc = (pdn / pds) / prate; gc = (gzn / gzs) / grate
-	printf "window %ds each, primary %.0f pkt/s (tx+rx)\n", w, (prate + grate) / 2
-	printf "dpdk-pdump:  %d packets over %.3f s of capture; primary sent+received %d in its window; completeness %.4f\n", pdn, pds, p1 - p0, pc
-	printf "gzdoctor:    %d packets over %.3f s of capture; primary sent+received %d in its window; completeness %.4f\n", gzn, gzs, q1 - q0, gc
+	pc = pdn / (p1 - p0); gc = gzn / (q1 - q0)
+	printf "window %ds each; counted between two updates of the primary stats file inside each capture, %.0f pkt/s (tx+rx)\n", w, (p1 - p0) / (t1 - t0)
+	printf "dpdk-pdump:  %d packets stamped in %.3f s; primary sent+received %d then; completeness %.4f\n", pdn, t1 - t0, p1 - p0, pc
+	printf "gzdoctor:    %d packets stamped in %.3f s; primary sent+received %d then; completeness %.4f\n", gzn, g1 - g0, q1 - q0, gc
 	printf "ratio gzdoctor/pdump completeness: %.4f (target >= 0.99)\n", gc / pc
 	cpu = ticks / hz
 	pct = 100 * cpu / (ce - u0)

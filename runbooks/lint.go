@@ -95,6 +95,15 @@ func LintDir(ctx context.Context, dir string, sampleDirs []string) (*LintResult,
 	if err != nil {
 		return nil, err
 	}
+	// A directory that redefines every built-in entry is an edited copy
+	// of the catalogue (runbooks/catalogue in a checkout): it replaces the
+	// embedded one. Reusing only some built-in IDs stays an error: an ID
+	// never changes meaning.
+	if len(local) >= len(base) && !slices.ContainsFunc(base, func(e Entry) bool {
+		return !slices.ContainsFunc(local, func(l Entry) bool { return l.ID == e.ID })
+	}) {
+		base, baseSignals = nil, nil
+	}
 	c, err := Compile(append(base, local...), append(baseSignals, localSignals...))
 	var se *SchemaError
 	if errors.As(err, &se) {

@@ -3,7 +3,6 @@ package capture
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	gold "github.com/gzdoctor/gzdoctor/internal/golden"
+
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // fakeTools pretends these capture tools are on PATH.
 func fakeTools(names ...string) func(string) (string, error) {
@@ -101,18 +100,7 @@ func TestDryRunGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./capture -run DryRunGolden -update)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("--dry-run output differs from %s (-update to accept):\n%s", golden, b.String())
-	}
+	gold.Check(t, golden, []byte(b.String()))
 }
 
 func moduleRoot(t *testing.T) string {

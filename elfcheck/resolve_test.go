@@ -5,17 +5,16 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/binary"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	gold "github.com/gzdoctor/gzdoctor/internal/golden"
+
 	"github.com/gzdoctor/gzdoctor/ui"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // writeRoot creates files (machine path → content) under a new root.
 func writeRoot(t *testing.T, files map[string][]byte, links map[string]string) string {
@@ -274,20 +273,7 @@ func TestTreeGolden(t *testing.T) {
 		if err := tc.tr.RenderText(&buf, ui.Style{}, true); err != nil {
 			t.Fatal(err)
 		}
-		golden := filepath.Join("testdata", tc.golden)
-		if *update {
-			os.MkdirAll("testdata", 0o755)
-			if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%v (run go test -update)", err)
-		}
-		if !bytes.Equal(buf.Bytes(), want) {
-			t.Errorf("%s differs:\n%s\nwant:\n%s", tc.golden, buf.String(), want)
-		}
+		gold.Check(t, filepath.Join("testdata", tc.golden), buf.Bytes())
 	}
 	wantOrder := []string{"liba.so.1", "libc.so.6", "libb.so.1", "ld-linux-x86-64.so.2"}
 	var order []string

@@ -1,16 +1,14 @@
 package host
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	gold "github.com/gzdoctor/gzdoctor/internal/golden"
+)
 
 // gazelleSamples are the real Gazelle configs plus our gotcha samples.
 func gazelleSamples(t *testing.T) []string {
@@ -46,19 +44,7 @@ func TestGazelleConfigGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := filepath.Join("..", "testdata", "conf", "golden", name+".json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./host -run TestGazelleConfigGolden -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("model differs from %s (rerun with -update if intended)\n%s", golden, got)
-			}
+			gold.Check(t, filepath.Join("..", "testdata", "conf", "golden", name+".json"), got)
 		})
 	}
 }

@@ -2,16 +2,15 @@ package specpatch
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	gold "github.com/gzdoctor/gzdoctor/internal/golden"
+
 	"github.com/gzdoctor/gzdoctor/ui"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // corpusDir holds the fifteen real specs described in
 // dpdk-spec-styles.md; testdata/specs holds extra, hand-made ones.
@@ -147,20 +146,5 @@ func golden(t *testing.T, name string, res *Result) {
 		t.Fatal(err)
 	}
 	path := filepath.Join("..", "testdata", "specs", "golden", strings.TrimSuffix(name, ".spec")+".txt")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(want, b.Bytes()) {
-		t.Errorf("output differs from %s (go test -update to accept):\n%s", path, b.String())
-	}
+	gold.Check(t, path, b.Bytes())
 }

@@ -63,3 +63,11 @@ func TestVersionJSON(t *testing.T) {
 		t.Errorf("dpdk %+v", env.Data.DPDK)
 	}
 }
+
+func TestVersionTextNamesTheRoot(t *testing.T) {
+	root := t.TempDir()
+	code, out, _ := run(t, "--root", root, "version")
+	if code != exitOK || !strings.Contains(out, "DPDK: not found under "+root) {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+}

@@ -16,6 +16,8 @@ import (
 var version = ""
 
 type versionInfo struct {
+	// root is where DPDK was looked for ("/" is this machine).
+	root      string
 	Version   string            `json:"version"`
 	Revision  string            `json:"revision,omitempty"`
 	GoVersion string            `json:"go_version"`
@@ -30,8 +32,10 @@ func (v versionInfo) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	}
 	fmt.Fprintf(w, "\n%s %s\n", v.GoVersion, v.Platform)
 	switch {
-	case v.DPDK == nil:
+	case v.DPDK == nil && (v.root == "" || v.root == "/"):
 		fmt.Fprintln(w, "DPDK: not found on this machine")
+	case v.DPDK == nil:
+		fmt.Fprintf(w, "DPDK: not found under %s\n", v.root)
 	default:
 		ver := v.DPDK.Version
 		if ver == "" {
@@ -76,6 +80,7 @@ func newVersionCmd(a *app) *cobra.Command {
 			}
 			ver, rev := buildVersion()
 			return a.render("version", versionInfo{
+				root:      a.opts.Root,
 				Version:   ver,
 				Revision:  rev,
 				GoVersion: runtime.Version(),

@@ -97,54 +97,42 @@ sleep 0.3
 show cat "$tmp/stats"
 
 # --- gzdoctor ------------------------------------------------------------------
-has_cmd() { "$gz" help "$1" 2>/dev/null | grep -q "^  gzdoctor $1"; }
-
 step "gzdoctor version"
 show "$gz" version
 
-if has_cmd check; then
-	step "gzdoctor check: will a capture on prefix '$prefix' work?"
-	show "$gz" check --prefix "$prefix" --device net_ring0
-	echo "${d}(exit status $?)${r}"
-else
-	step "gzdoctor check is not built yet; skipping it"
-fi
+step "gzdoctor check: will a capture on prefix '$prefix' work?"
+show "$gz" check --prefix "$prefix" --device net_ring0
+echo "${d}(exit status $?)${r}"
 
-capture_file=
-if has_cmd capture; then
-	step "gzdoctor capture --dry-run: the raw pdump command it would run"
-	capture_file=$tmp/demo.pcapng
-	show "$gz" capture --prefix "$prefix" -i net_ring0 -c 2000 -w "$capture_file" --dry-run
-	step "gzdoctor capture: 2000 packets from net_ring0, both directions, one file"
-	show timeout -s INT 60 "$gz" capture --prefix "$prefix" -i net_ring0 -c 2000 -w "$capture_file"
-	echo "${d}(exit status $?)${r}"
-	if [ -s "$capture_file" ] && command -v tshark >/dev/null; then
-		step "Both directions are in the file: one interface per direction, direction flag set"
-		printf '%s$ tshark -r %s -T fields -e frame.interface_name -e frame.packet_flags_direction | sort | uniq -c%s\n' "$d" "$capture_file" "$r"
-		tshark -r "$capture_file" -T fields -e frame.interface_name -e frame.packet_flags_direction 2>/dev/null | sort | uniq -c
-		show ls -l "$capture_file"
-	fi
-else
-	step "gzdoctor capture is not built yet: a real dpdk-pdump capture instead (2 s, then ^C)"
-	capture_file=$tmp/demo.pcap
-	echo "$ dpdk-pdump --file-prefix $prefix -- --pdump 'port=0,queue=*,rx-dev=$capture_file,tx-dev=$capture_file'"
-	dpdk-pdump --file-prefix "$prefix" -- --pdump "port=0,queue=*,rx-dev=$capture_file,tx-dev=$capture_file" >"$tmp/pdump.log" 2>&1 &
-	pdump_pid=$!
-	sleep 2
-	kill -INT "$pdump_pid"
-	wait "$pdump_pid"
-	echo "${d}(exit status $?)${r}"
-	cat "$tmp/pdump.log"
-fi
+capture_file=$tmp/demo.pcapng
+step "gzdoctor capture --dry-run: the raw pdump command it would run"
+show "$gz" capture --prefix "$prefix" -i net_ring0 -c 2000 -w "$capture_file" --dry-run
 
-if [ -s "$capture_file" ]; then
-	step "What was captured"
-	if has_cmd pcap; then
-		show "$gz" pcap stats "$capture_file"
-	fi
-	show tcpdump -nr "$capture_file" -c 12
-	printf '%s$ tcpdump -nr %s src host 192.168.1.10 | wc -l%s\n' "$d" "$capture_file" "$r"
-	tcpdump -nr "$capture_file" src host 192.168.1.10 2>/dev/null | wc -l
-else
-	echo "demo: no capture file was written"
-fi
+step "gzdoctor capture: 2000 packets from net_ring0, both directions, one file"
+show timeout -s INT 60 "$gz" capture --prefix "$prefix" -i net_ring0 -c 2000 -w "$capture_file"
+echo "${d}(exit status $?)${r}"
+[ -s "$capture_file" ] || die "no capture file was written"
+
+step "Both directions are in the file: one interface per direction, direction flag set"
+printf '%s$ tshark -r %s -T fields -e frame.interface_name -e frame.packet_flags_direction | sort | uniq -c%s\n' "$d" "$capture_file" "$r"
+tshark -r "$capture_file" -T fields -e frame.interface_name -e frame.packet_flags_direction 2>/dev/null | sort | uniq -c
+show ls -l "$capture_file"
+
+step "What was captured"
+show "$gz" pcap stats "$capture_file"
+show tcpdump -nr "$capture_file" -c 8
+
+step "The seed guide's filter, without tcpdump (same packets as tcpdump selects)"
+show "$gz" pcap filter "$capture_file" src host 192.168.1.10 -w "$tmp/filtered.pcapng"
+printf '%s$ tcpdump -nr %s src host 192.168.1.10 | wc -l%s\n' "$d" "$capture_file" "$r"
+tcpdump -nr "$capture_file" src host 192.168.1.10 2>/dev/null | wc -l
+
+step "When it goes wrong: a typo in the prefix is caught before anything starts"
+show "$gz" capture --prefix gazele -i net_ring0 -c 100 -w "$tmp/typo.pcapng"
+echo "${d}(exit status $?)${r}"
+
+step "When it goes wrong: the seed guide's three error logs, explained"
+for log in 01-gazelle-pdump-device-id-mismatch 02-gazelle-pdump-null-prefix-no-primary 03-gazelle-pdump-pcap-pmd-not-in-primary; do
+	show "$gz" diagnose "$root/testdata/logs/public/$log.log"
+	echo "${d}(exit status $?)${r}"
+done

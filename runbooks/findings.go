@@ -136,8 +136,12 @@ func (m *Matcher) Findings() []Finding {
 		if !m.holds(m.conds(e.Requires), m.conds(e.Unless), first) {
 			continue
 		}
+		// The failing lines' own values come first: an evidence line
+		// (a probed device, say) is context and must not rename them.
+		vals := extracted(e, valid, nil)
+		vals = extracted(e, evidence, vals)
 		all := dedupe(append(valid, evidence...))
-		found = append(found, m.finding(ni, e, all, more, best, first.seq))
+		found = append(found, m.finding(ni, e, all, vals, more, best, first.seq))
 	}
 	return order(c, found)
 }
@@ -240,8 +244,12 @@ func dedupe(h []hit) []hit {
 
 const maxEvidenceLines = 12
 
-func (m *Matcher) finding(ni int, e *Entry, hits []hit, more int64, best int, firstSeq int64) Finding {
-	vals := map[string]string{}
+// extracted adds to vals the values of hits (in line order) that vals
+// does not hold yet.
+func extracted(e *Entry, hits []hit, vals map[string]string) map[string]string {
+	if vals == nil {
+		vals = map[string]string{}
+	}
 	for _, h := range hits {
 		for k, v := range h.values {
 			if _, ok := vals[k]; !ok {
@@ -249,6 +257,10 @@ func (m *Matcher) finding(ni int, e *Entry, hits []hit, more int64, best int, fi
 			}
 		}
 	}
+	return vals
+}
+
+func (m *Matcher) finding(ni int, e *Entry, hits []hit, vals map[string]string, more int64, best int, firstSeq int64) Finding {
 	var ev []Line
 	for i, h := range hits {
 		if i == maxEvidenceLines {

@@ -78,10 +78,12 @@ func (m *Matcher) Feed(line string) {
 	m.line++
 	m.gline++
 	m.lines++
-	if len(line) > maxLineBytes {
-		m.cut++ // counted as ReadFrom counts it
+	b := []byte(line)
+	if len(b) > maxLineBytes+1 || len(b) > maxLineBytes && b[len(b)-1] != '\n' {
+		m.cut++ // cut and counted as ReadFrom does
+		b = cutLine(b)
 	}
-	if res := m.c.analyze([]byte(line), nil); res != nil {
+	if res := m.c.analyze(b, nil); res != nil {
 		m.apply(res)
 	}
 }
@@ -108,7 +110,10 @@ type match struct {
 // repeats messages under changing timestamps.
 func (c *Catalogue) analyze(b []byte, msgs map[string]lineResult) []lineResult {
 	if len(b) > maxMatchBytes {
-		b = b[:maxMatchBytes]
+		if isProgress(b) {
+			b = []byte(onScreen(string(bytes.TrimRight(b, "\r\n"))))
+		}
+		b = b[:min(len(b), maxMatchBytes)]
 	}
 	// Escape sequences and JSON escapes can hide a keyword from the raw
 	// bytes; those lines always take the slow path.

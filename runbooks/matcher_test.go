@@ -297,3 +297,71 @@ func FuzzNormalizeMatch(f *testing.F) {
 		}
 	})
 }
+
+// Progress output (dumpcap's backspaced packet count, `\r` bars) makes one
+// physical line of any length whose end is what stayed on the screen: a
+// message there is found however long the line, in Diagnose and in Feed.
+func TestProgressLineEndIsRead(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := func(size int) string {
+		var bs strings.Builder
+		bs.WriteString("Packets captured: 0 ")
+		prev := "0"
+		for i := 1; bs.Len() < size; i++ {
+			n := strconv.Itoa(i * 6)
+			fmt.Fprintf(&bs, "%s%s ", strings.Repeat("\b", len(prev)+1), n)
+			prev = n
+		}
+		return bs.String() + "Primary process is no longer active, exiting...\n"
+	}
+	cr := strings.Repeat("progress 42%\r", 400) + "EAL: Primary and secondary process DPDK version mismatch\r\n"
+	for _, tt := range []struct {
+		name, log, want string
+		cut             int64
+	}{
+		{"backspaces, 3 MiB", counts(3 << 20), "primary-exited-during-capture", 1},
+		{"backspaces, 9 MiB (over a chunk)", counts(9 << 20), "primary-exited-during-capture", 1},
+		{"carriage returns, 5 kB", cr, "dpdk-version-mismatch", 0},
+		{"backspaces then a line", counts(9<<20) + "EAL: Primary and secondary process DPDK version mismatch\n", "dpdk-version-mismatch", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := c.Diagnose(context.Background(), strings.NewReader(tt.log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !hasFinding(r.Findings, tt.want) || r.CutLines != tt.cut {
+				t.Errorf("Diagnose: %d lines (%d cut), findings %v, want %s", r.Lines, r.CutLines, ids(r.Findings), tt.want)
+			}
+			m := c.NewMatcher()
+			m.SetSource("feed")
+			for _, l := range strings.SplitAfter(tt.log, "\n") {
+				if l != "" {
+					m.Feed(l)
+				}
+			}
+			if got := m.Findings(); !hasFinding(got, tt.want) {
+				t.Errorf("Feed: findings %v, want %s", ids(got), tt.want)
+			}
+		})
+	}
+}
+
+func hasFinding(fs []Finding, id string) bool {
+	for _, f := range fs {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func ids(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.ID)
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package runbooks
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -35,18 +36,7 @@ var (
 // normalize turns one physical line into its logical messages (usually
 // one; a JSON message with newlines or glued DPDK lines give several).
 func normalize(raw string) []logical {
-	s := strings.TrimRight(raw, "\r\n")
-	if strings.IndexByte(s, '\r') >= 0 {
-		// Terminal progress: only the last non-empty segment stays on screen.
-		segs := strings.Split(s, "\r")
-		s = ""
-		for i := len(segs) - 1; i >= 0; i-- {
-			if strings.TrimSpace(segs[i]) != "" {
-				s = segs[i]
-				break
-			}
-		}
-	}
+	s := onScreen(strings.TrimRight(raw, "\r\n"))
 	if len(s) > maxMatchBytes {
 		s = s[:maxMatchBytes]
 	}
@@ -65,6 +55,46 @@ func normalize(raw string) []logical {
 		}
 	}
 	return out
+}
+
+// isProgress: the line redraws itself (a `\r` bar, dumpcap's backspaced
+// packet count), so its end, not its start, is what the user saw.
+func isProgress(b []byte) bool {
+	b = bytes.TrimRight(b, "\r\n")
+	return bytes.IndexByte(b, '\r') >= 0 || bytes.IndexByte(b, '\b') >= 0
+}
+
+// onScreen is what a terminal shows of a progress line: the last non-empty
+// `\r` segment, with backspaces overwriting what they back over.
+func onScreen(s string) string {
+	if strings.IndexByte(s, '\r') >= 0 {
+		segs := strings.Split(s, "\r")
+		s = ""
+		for i := len(segs) - 1; i >= 0; i-- {
+			if strings.TrimSpace(segs[i]) != "" {
+				s = segs[i]
+				break
+			}
+		}
+	}
+	if strings.IndexByte(s, '\b') < 0 {
+		return s
+	}
+	out := make([]byte, 0, 128)
+	cur := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\b':
+			cur = max(0, cur-1)
+		case cur < len(out):
+			out[cur] = c
+			cur++
+		default:
+			out = append(out, c)
+			cur++
+		}
+	}
+	return string(out)
 }
 
 func stripControls(s string) string {

@@ -30,8 +30,8 @@ type chunkItem struct {
 
 // ReadFrom feeds every line of r to the matcher under the current source.
 // Chunks are scanned in parallel (the scan is stateless) and applied in
-// order (the conditions are not). Lines longer than 64 KiB are cut; the
-// rest of such a line is skipped.
+// order (the conditions are not). Lines longer than 64 KiB are cut to
+// their first 64 KiB, progress lines (isProgress) to their last.
 func (m *Matcher) ReadFrom(ctx context.Context, r io.Reader) error {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	work := make(chan *job, workers)
@@ -82,6 +82,9 @@ func (m *Matcher) ReadFrom(ctx context.Context, r io.Reader) error {
 func chunks(ctx context.Context, r io.Reader, free chan []byte, stop chan struct{}, emit func(*job) bool) error {
 	var carry []byte
 	skipping := false // inside the dropped tail of a cut line
+	var tail []byte   // a cut progress line keeps its end instead (see isProgress)
+	keepTail := false
+	var tailCut int64
 	eof := false
 	for !eof {
 		if err := ctx.Err(); err != nil {
@@ -105,23 +108,49 @@ func chunks(ctx context.Context, r io.Reader, free chan []byte, stop chan struct
 		j := &job{done: make(chan struct{})}
 		if skipping {
 			nl := bytes.IndexByte(buf, '\n')
-			if nl < 0 {
-				if eof {
-					break
+			if keepTail {
+				end := len(buf)
+				if nl >= 0 {
+					end = nl
 				}
-				continue // still inside the long line
+				tail = lastBytes(append(tail, buf[:end]...), maxLineBytes)
+				if nl < 0 && !eof {
+					continue
+				}
+				line := append(append([]byte(nil), tail...), '\n')
+				if nl >= 0 {
+					buf = append(line, buf[nl+1:]...)
+				} else {
+					buf = line
+				}
+				tail, keepTail = tail[:0], false
+				j.cut, tailCut = tailCut, 0
+			} else {
+				if nl < 0 {
+					if eof {
+						break
+					}
+					continue // still inside the long line
+				}
+				buf = buf[nl+1:]
 			}
-			buf = buf[nl+1:]
 			skipping = false
 		}
 		end := len(buf)
 		if !eof {
 			nl := bytes.LastIndexByte(buf, '\n')
 			if nl < 0 {
-				// One line fills the chunk: keep its head, skip the rest.
-				buf = append(buf[:maxLineBytes], '\n')
-				j.cut++
+				// One line fills the chunk: keep its head, skip the rest
+				// (or, for a progress line, keep only its end).
 				skipping = true
+				if isProgress(buf[:maxLineBytes]) {
+					keepTail = true
+					tail = append(tail[:0], lastBytes(buf, maxLineBytes)...)
+					tailCut++ // counted with the job that carries the line
+					continue
+				}
+				j.cut++
+				buf = append(buf[:maxLineBytes], '\n')
 				end = len(buf)
 			} else {
 				end = nl + 1
@@ -156,7 +185,7 @@ func cutLongLines(buf []byte, j *job) []byte {
 				out = append(out, buf[:start]...)
 				copied = true
 			}
-			out = append(out, buf[start:start+maxLineBytes]...)
+			out = append(out, cutLine(buf[start:end])...)
 			out = append(out, '\n')
 			j.cut++
 		} else if copied {
@@ -210,6 +239,21 @@ func (c *Catalogue) scanChunk(buf []byte, cache *lineCache) chunkResult {
 		pos = le + 1
 	}
 	return out
+}
+
+// cutLine shortens a line longer than maxLineBytes (without its newline)
+// the way the reader does: its head, or a progress line's end.
+func cutLine(line []byte) []byte {
+	line = bytes.TrimRight(line, "\n")
+	if isProgress(line[:min(len(line), maxLineBytes)]) {
+		return lastBytes(line, maxLineBytes)
+	}
+	return line[:min(len(line), maxLineBytes)]
+}
+
+// lastBytes is the last n bytes of b (all of b when shorter).
+func lastBytes(b []byte, n int) []byte {
+	return b[max(0, len(b)-n):]
 }
 
 func indexFrom(b []byte, from int, c byte) int {

@@ -6,6 +6,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -37,8 +38,11 @@ type ccond struct {
 	same    string
 }
 
-var idRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-var checkRE = regexp.MustCompile(`^CHK-\d\d$`)
+// Compiled on first use, like normalize's wrappers.
+var (
+	idRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`) })
+	checkRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^CHK-\d\d$`) })
+)
 
 func (c *Catalogue) compileNode(i int) []string {
 	n := c.nodes[i]
@@ -46,7 +50,7 @@ func (c *Catalogue) compileNode(i int) []string {
 	bad := func(format string, args ...any) {
 		problems = append(problems, fmt.Sprintf("%s: %s: ", n.file(), n.id)+fmt.Sprintf(format, args...))
 	}
-	if !idRE.MatchString(n.id) {
+	if !idRE().MatchString(n.id) {
 		bad("id must be kebab-case")
 	}
 	if s := n.signal; s != nil {
@@ -84,7 +88,7 @@ func (c *Catalogue) compileNode(i int) []string {
 		bad("fix needs at least one step")
 	}
 	for _, ch := range e.Checks {
-		if !checkRE.MatchString(ch) {
+		if !checkRE().MatchString(ch) {
 			bad("check %q is not a CHK-nn id", ch)
 		}
 	}

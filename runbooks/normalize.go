@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -22,15 +23,27 @@ type logical struct {
 	Msg  string
 }
 
+// Compiled on first use (sync.OnceValue): every gzdoctor command links this
+// package and pays its initialisation, and only diagnose and capture read logs.
 var (
-	ansiRE = regexp.MustCompile(`\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])`)
+	ansiRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])`)
+	})
 	// syslog / journalctl short and short-iso: "Apr  7 07:13:35 host prog[pid]: "
-	syslogRE = regexp.MustCompile(`^(?:<\d{1,3}>\d? ?)?(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) \S+ [^\s:\[]+(?:\[\d+\])?: `)
-	stampRE  = regexp.MustCompile(`^(?:\[?\d{4}[-/]\d\d[-/]\d\d[ T_]\d\d:\d\d:\d\d(?:[.,]\d+)?(?: ?(?:Z|[+-]\d\d:?\d\d|UTC))?\]?:?|\[\s*\d+\.\d+\]|\d\d:\d\d:\d\d(?:[.,]\d+)?|\[?\d{10}(?:\.\d+)?\]?|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\])\s+`)
-	levelRE  = regexp.MustCompile(`^(?:\[(?:INFO|WARN|WARNING|ERROR|ERR|DEBUG|NOTICE|CRIT)\]|(?:INFO|WARN|WARNING|ERROR|ERR|DEBUG|NOTICE|CRIT):)\s+`)
+	syslogRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:<\d{1,3}>\d? ?)?(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) \S+ [^\s:\[]+(?:\[\d+\])?: `)
+	})
+	stampRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:\[?\d{4}[-/]\d\d[-/]\d\d[ T_]\d\d:\d\d:\d\d(?:[.,]\d+)?(?: ?(?:Z|[+-]\d\d:?\d\d|UTC))?\]?:?|\[\s*\d+\.\d+\]|\d\d:\d\d:\d\d(?:[.,]\d+)?|\[?\d{10}(?:\.\d+)?\]?|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\])\s+`)
+	})
+	levelRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:\[(?:INFO|WARN|WARNING|ERROR|ERR|DEBUG|NOTICE|CRIT)\]|(?:INFO|WARN|WARNING|ERROR|ERR|DEBUG|NOTICE|CRIT):)\s+`)
+	})
 	// DPDK log-type prefixes (§1.1) and the function prefixes that follow.
-	typeRE = regexp.MustCompile(`^(?:EAL|PCI_BUS|ETHDEV|PDUMP|VDEV_BUS|RING|MBUF|MEMPOOL|USER1|TELEMETRY|LSTACK|LTRAN|PORT|net_\w+|common_\w+): +`)
-	funcRE = regexp.MustCompile(`^(?:\w+\(\): +|\w+:\d+ +)`)
+	typeRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:EAL|PCI_BUS|ETHDEV|PDUMP|VDEV_BUS|RING|MBUF|MEMPOOL|USER1|TELEMETRY|LSTACK|LTRAN|PORT|net_\w+|common_\w+): +`)
+	})
+	funcRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:\w+\(\): +|\w+:\d+ +)`) })
 )
 
 // normalize turns one physical line into its logical messages (usually
@@ -44,7 +57,7 @@ func normalize(raw string) []logical {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	if strings.IndexByte(s, 0x1b) >= 0 {
-		s = ansiRE.ReplaceAllString(s, "")
+		s = ansiRE().ReplaceAllString(s, "")
 	}
 	s = stripControls(s)
 	texts := unwrap(s, 0)
@@ -136,19 +149,19 @@ func unwrap(s string, depth int) []string {
 		// The regexes only run when the first byte can start their wrapper.
 		c := t[0]
 		if c == '<' || c >= 'A' && c <= 'S' || c >= '0' && c <= '9' {
-			if loc := syslogRE.FindStringIndex(t); loc != nil {
+			if loc := syslogRE().FindStringIndex(t); loc != nil {
 				s = t[loc[1]:]
 				continue
 			}
 		}
 		if c == '[' || c >= '0' && c <= '9' || c == 'I' || c == 'W' || c == 'E' || c == 'F' {
-			if loc := stampRE.FindStringIndex(t); loc != nil {
+			if loc := stampRE().FindStringIndex(t); loc != nil {
 				s = t[loc[1]:]
 				continue
 			}
 		}
 		if c == '[' || c == 'I' || c == 'W' || c == 'E' || c == 'D' || c == 'N' || c == 'C' {
-			if loc := levelRE.FindStringIndex(t); loc != nil {
+			if loc := levelRE().FindStringIndex(t); loc != nil {
 				s = t[loc[1]:]
 				continue
 			}
@@ -217,9 +230,9 @@ func message(s string) string {
 		if sp < 0 || strings.IndexByte(m[:sp], ':') < 0 {
 			break
 		}
-		loc := typeRE.FindStringIndex(m)
+		loc := typeRE().FindStringIndex(m)
 		if loc == nil {
-			loc = funcRE.FindStringIndex(m)
+			loc = funcRE().FindStringIndex(m)
 		}
 		if loc == nil {
 			break

@@ -62,8 +62,9 @@ hyperfine -N -w 1 -r "$RUNS" --export-json "$json" \
 	-n mergecap "mergecap -w $OUT/m2.pcapng $half $half2" \
 	-n gz-stats "$GZ pcap stats $big" \
 	-n capinfos "capinfos $big" >/dev/null 2>&1
-t() { jq -r --arg n "$1" '.results[] | select(.command==$n) | .mean' "$json"; }
+t() { jq -r --arg n "$1" '.results[] | select(.command==$n) | .median' "$json"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+echo "median wall time of $RUNS runs each (a shared machine makes means noisy)"
 printf '%-16s %10s %10s %10s %8s %8s\n' "" gzdoctor reference floor "ref/gz" "gz/floor"
 row() { # name gz ref floor target
 	local g r f

@@ -84,3 +84,38 @@ func TestCorpusHealthy(t *testing.T) {
 		t.Errorf("corpus README with provenance: %v", err)
 	}
 }
+
+// Two dpdk-pdump at once on one primary collide on ring names exactly as a
+// killed pdump's leftovers do (lab, 22.11); restarting the primary would end
+// the other capture, so the finding must offer the running capture and say
+// how to tell.
+func TestStaleRingsOffersRunningCapture(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadSample(filepath.Join(corpusDir, "local-2211/22.11-pdump-while-another-captures.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Diagnose(context.Background(), bytesReader(s.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) == 0 || r.Findings[0].ID != "pdump-stale-rings" {
+		t.Fatalf("findings %v", ids(r.Findings))
+	}
+	f := r.Findings[0]
+	var tell string
+	for _, a := range f.Alternatives {
+		if a.ID == "pdump-already-capturing" {
+			tell = a.Tell
+		}
+	}
+	if !strings.Contains(tell, "pgrep") {
+		t.Errorf("alternative pdump-already-capturing with a way to tell: %+v", f.Alternatives)
+	}
+	if len(f.Fix) == 0 || !strings.Contains(f.Fix[0].Command, "pgrep") {
+		t.Errorf("first fix step should look for a running capture before a restart: %+v", f.Fix)
+	}
+}

@@ -4,30 +4,31 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 var (
-	leadingPre = regexp.MustCompile(`^0\.(\d+)`)        // 0.N pre-release
-	leadingInt = regexp.MustCompile(`^(\d+)`)           // N…
-	lastInt    = regexp.MustCompile(`(\d+)(\D*)$`)      // rightmost integer
-	relMacro   = regexp.MustCompile(`^%\{?\??(\w+)\}?`) // Release: %{rel}…
+	leadingPre = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^0\.(\d+)`) })        // 0.N pre-release
+	leadingInt = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+)`) })           // N…
+	lastInt    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\d+)(\D*)$`) })      // rightmost integer
+	relMacro   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^%\{?\??(\w+)\}?`) }) // Release: %{rel}…
 )
 
 // bumpRelease increases a Release value as rpmdev-bumpspec does: 0.N → 0.N+1,
 // a leading integer +1, else the rightmost integer +1, else append ".1".
 // Macros such as %{?dist} after the number are kept.
 func bumpRelease(v string) string {
-	if m := leadingPre.FindStringSubmatchIndex(v); m != nil {
+	if m := leadingPre().FindStringSubmatchIndex(v); m != nil {
 		return v[:m[2]] + fmt.Sprint(atoi(v[m[2]:m[3]])+1) + v[m[3]:]
 	}
-	if m := leadingInt.FindStringSubmatchIndex(v); m != nil {
+	if m := leadingInt().FindStringSubmatchIndex(v); m != nil {
 		return fmt.Sprint(atoi(v[m[2]:m[3]])+1) + v[m[3]:]
 	}
 	head, tail := v, ""
 	if i := strings.IndexByte(v, '%'); i >= 0 {
 		head, tail = v[:i], v[i:]
 	}
-	if m := lastInt.FindStringSubmatchIndex(head); m != nil {
+	if m := lastInt().FindStringSubmatchIndex(head); m != nil {
 		return head[:m[2]] + fmt.Sprint(atoi(head[m[2]:m[3]])+1) + head[m[3]:] + tail
 	}
 	return head + ".1" + tail
@@ -49,7 +50,7 @@ func bumpEdits(s *Spec, opts Options) ([]edit, *Bump, error) {
 		bump.NewRelease = rel.Value // computed from git history at build time
 	case strings.HasPrefix(rel.Value, "%"):
 		// Release: %{rel}%{?dist}: bump the macro's definition.
-		mt := relMacro.FindStringSubmatch(rel.Value)
+		mt := relMacro().FindStringSubmatch(rel.Value)
 		var def *MacroDef
 		for i := range s.Macros {
 			if mt != nil && s.Macros[i].Name == mt[1] {
@@ -103,7 +104,7 @@ func bumpEdits(s *Spec, opts Options) ([]edit, *Bump, error) {
 		delete(m2, "dist")
 		delete(m2, "autorelease")
 		if strings.HasPrefix(rel.Value, "%") && newVal != "" {
-			r = strings.Replace(rel.Value, relMacro.FindString(rel.Value), bumpRelease(findBody(s, relMacro.FindStringSubmatch(rel.Value)[1])), 1)
+			r = strings.Replace(rel.Value, relMacro().FindString(rel.Value), bumpRelease(findBody(s, relMacro().FindStringSubmatch(rel.Value)[1])), 1)
 		}
 		r, _ = m2.Expand(r)
 		evr = ver + "-" + r

@@ -3,6 +3,7 @@ package specpatch
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The two make-build options gzdoctor needs, with DPDK's defaults in
@@ -25,7 +26,9 @@ type configEdit struct {
 	toks   []Token                    // the command
 }
 
-var funcDef = regexp.MustCompile(`^\s*(function\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*\)\s*\{?\s*$`)
+var funcDef = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*(function\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*\)\s*\{?\s*$`)
+})
 
 // analyzeMake handles the make styles (DPDK ≤ 20.08). It returns false
 // when %build has no `make … config` step.
@@ -200,7 +203,7 @@ func (p *plan) analyzeMake(build int) bool {
 func (p *plan) configFuncs(lls []LogicalLine, cfgFile string) map[string]bool {
 	funcs := map[string]bool{}
 	for i := 0; i < len(lls); i++ {
-		mt := funcDef.FindStringSubmatch(lls[i].Text)
+		mt := funcDef().FindStringSubmatch(lls[i].Text)
 		if mt == nil {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // mesonOpt is one -Dname=value on a meson command line.
@@ -200,10 +201,10 @@ func appendUniq(list []string, items ...string) []string {
 	return list
 }
 
-var verRE = regexp.MustCompile(`^(\d+)\.(\d+)`)
+var verRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+)\.(\d+)`) })
 
 func versionAtLeast(v string, major, minor int) bool {
-	mt := verRE.FindStringSubmatch(v)
+	mt := verRE().FindStringSubmatch(v)
 	if mt == nil {
 		return false
 	}
@@ -222,12 +223,12 @@ func atoi(s string) int {
 	return n
 }
 
-var varRef = regexp.MustCompile(`^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$`)
+var varRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$`) })
 
 // listItems returns an option's items: a literal comma list, or the
 // elements of the shell array joined into the variable it names.
 func (p *plan) listItems(lls []LogicalLine, o mesonOpt) (items []string, arr *shellArray, ok bool) {
-	if mt := varRef.FindStringSubmatch(o.value); mt != nil {
+	if mt := varRef().FindStringSubmatch(o.value); mt != nil {
 		arr = p.arrayFor(lls, mt[1])
 		if arr == nil {
 			return nil, nil, false

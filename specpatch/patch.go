@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -202,13 +203,15 @@ func Patch(data []byte, opts Options) (*Result, []byte, error) {
 	return res, out, nil
 }
 
-var disableAppsPatch = regexp.MustCompile(`(?i)(disable|remove|drop|no|skip)[-_]?(the[-_])?apps?\b|apps?[-_](disabled|removed)`)
+var disableAppsPatch = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(disable|remove|drop|no|skip)[-_]?(the[-_])?apps?\b|apps?[-_](disabled|removed)`)
+})
 
 // checkPatches reports source patches whose names say they remove DPDK's
 // applications: the spec cannot show that pdump is then never built.
 func (p *plan) checkPatches() {
 	for _, t := range p.s.Tags {
-		if !strings.HasPrefix(t.Name, "patch") || !disableAppsPatch.MatchString(t.Value) {
+		if !strings.HasPrefix(t.Name, "patch") || !disableAppsPatch().MatchString(t.Value) {
 			continue
 		}
 		p.find(IDPdumpDroppedByPatch, SevBlocked, t.Line,
@@ -218,7 +221,9 @@ func (p *plan) checkPatches() {
 	}
 }
 
-var libpcapDep = regexp.MustCompile(`(^|[\s,])(libpcap-devel|libpcap-dev|pkgconfig\(libpcap\)|libpcap\.so|pcap-devel)([\s,]|$)`)
+var libpcapDep = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(^|[\s,])(libpcap-devel|libpcap-dev|pkgconfig\(libpcap\)|libpcap\.so|pcap-devel)([\s,]|$)`)
+})
 
 // checkLibpcap makes sure libpcap's headers are a build dependency. Make
 // builds need it only for the pcap PMD; meson builds need it to build the
@@ -235,7 +240,7 @@ func (p *plan) checkLibpcap() {
 		if strings.Contains(t.Value, "pkgconfig(") {
 			pkgconfig = true
 		}
-		if libpcapDep.MatchString(t.Value) {
+		if libpcapDep().MatchString(t.Value) {
 			if p.s.Depth(t.Line) == 0 {
 				found = true
 			} else {

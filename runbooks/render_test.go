@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gzdoctor/gzdoctor/internal/golden"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // goldenCases are diagnoses whose text and JSON are pinned: one per shape
 // of report (root with symptom, several sources, healthy, unrecognised).
@@ -55,29 +53,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", "golden", tc.name+".txt"), text.Bytes())
-			golden(t, filepath.Join("testdata", "golden", tc.name+".json"), append(js, '\n'))
+			golden.Check(t, filepath.Join("testdata", "golden", tc.name+".txt"), text.Bytes())
+			golden.Check(t, filepath.Join("testdata", "golden", tc.name+".json"), append(js, '\n'))
 		})
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run go test -update and review the diff):\n%s", path, got)
 	}
 }
 

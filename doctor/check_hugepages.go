@@ -124,7 +124,7 @@ func hugepageFix(stale []host.HugepageFiles, text string) *Fix {
 	for _, g := range stale {
 		names = append(names, fmt.Sprintf("%s (%d files, %d MiB, in %s)", g.Prefix, g.Count, g.Bytes>>20, g.Mount))
 		glob := strings.TrimSuffix(g.Mount, "/") + "/" + g.Prefix + "map_*"
-		cmds = append(cmds, fmt.Sprintf("fuser -s %s || rm -f %s", glob, glob))
+		cmds = append(cmds, fmt.Sprintf("fuser -s %s; [ $? = 1 ] && rm -f %s", glob, glob))
 	}
 	if len(names) > 0 {
 		if text != "" {

@@ -146,14 +146,16 @@ func sameUserFix(p host.Prefix, callerBase string) *Fix {
 
 // cleanupCommand removes a dead primary's runtime dir and hugepage files,
 // but only when fuser finds no process with them open or mapped (a
-// secondary may outlive its primary).
+// secondary may outlive its primary). It tests for fuser's "none found"
+// (1), not for any failure: without fuser installed (127) nothing is
+// removed.
 func cleanupCommand(env *Env, p host.Prefix) string {
 	files := []string{p.Dir}
 	for _, m := range env.hugepageDirs() {
 		files = append(files, strings.TrimSuffix(m, "/")+"/"+p.HugepageFilePrefix+"*")
 	}
 	list := strings.Join(files, " ")
-	return fmt.Sprintf("fuser -s %s/* %s || rm -rf %s", p.Dir, strings.Join(files[1:], " "), list)
+	return fmt.Sprintf("fuser -s %s/* %s; [ $? = 1 ] && rm -rf %s", p.Dir, strings.Join(files[1:], " "), list)
 }
 
 // staleWords names a stale prefix with what it left: "sx (mp_socket, 4

@@ -183,8 +183,21 @@ func TestLabKilledPrimary(t *testing.T) {
 	if r.Fix == nil || len(r.Fix.Commands) != 1 || !strings.Contains(r.Fix.Commands[0], "rm -rf "+p.RuntimeDir) || !strings.Contains(r.Fix.Commands[0], p.Prefix+"map_*") {
 		t.Errorf("primary fix %+v does not remove %s and its hugepage files", r.Fix, p.RuntimeDir)
 	}
-	// The command is safe: fuser guards it. Run it and see that it removes
-	// what the dead primary left.
+	// The command is safe: fuser guards it. Without fuser it removes
+	// nothing (a "command not found" must not count as "nobody uses it").
+	noFuser := t.TempDir()
+	if rm, err := exec.LookPath("rm"); err != nil {
+		t.Fatal(err)
+	} else if err := os.Symlink(rm, noFuser+"/rm"); err != nil {
+		t.Fatal(err)
+	}
+	guarded := exec.Command("/bin/sh", "-c", r.Fix.Commands[0])
+	guarded.Env = []string{"PATH=" + noFuser}
+	guarded.Run()
+	if _, err := os.Stat(p.RuntimeDir); err != nil {
+		t.Fatalf("without fuser the cleanup command removed %s: %v", p.RuntimeDir, err)
+	}
+	// With fuser it removes what the dead primary left.
 	if out, err := exec.Command("sh", "-c", r.Fix.Commands[0]).CombinedOutput(); err != nil {
 		t.Fatalf("cleanup command: %v\n%s", err, out)
 	}

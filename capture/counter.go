@@ -41,7 +41,7 @@ type counter struct {
 	format  func(dir string) pcapfile.Format // output format of a direction
 	files   []*tailFile
 	counts  Counts
-	outSize int64 // bytes the final files will take, headers aside
+	outSize int64 // bytes the final files will take, headers included
 }
 
 type tailFile struct {
@@ -53,7 +53,7 @@ type tailFile struct {
 }
 
 func newCounter(p *Plan, sel *selector) (*counter, error) {
-	c := &counter{sel: sel, format: func(dir string) pcapfile.Format {
+	c := &counter{sel: sel, outSize: p.overhead, format: func(dir string) pcapfile.Format {
 		for _, o := range p.Outputs {
 			if dir == dirRx && o.Rx || dir == dirTx && o.Tx {
 				return o.Format

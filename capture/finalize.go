@@ -85,21 +85,24 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device st
 		ins = append(ins, &finalInput{temp: t, f: f, r: r})
 	}
 
-	comment := "captured by gzdoctor"
-	if len(o.CommandLine) > 0 {
-		comment += ": " + shellJoin(o.CommandLine)
-	}
-	comment += "\nbackend: " + p.Command
-
 	var outs []*finalOutput
 	abort := func() {
 		for _, fo := range outs {
 			fo.af.Abort()
 		}
 	}
-	link := pcapfile.Interface{LinkType: pcapfile.LinkTypeEthernet, TsResolution: pcapfile.Nano}
+	link := pcapLink
 	if len(ins) > 0 {
 		link = ins[0].r.Interfaces()[0]
+	}
+	// size counts the final files whole (see size.go): the overhead
+	// first, then each record, so the files never exceed -C.
+	size, err := overhead(p, o, device, link)
+	if err != nil {
+		return nil, err
+	}
+	if p.MaxSize > 0 && size > p.MaxSize {
+		return nil, fmt.Errorf("-C %d: the output's headers alone take %d bytes", p.MaxSize, size)
 	}
 	for _, out := range p.Outputs {
 		af, err := pcapfile.CreateAtomic(out.Path, 0o600, o.Force)
@@ -107,29 +110,14 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device st
 			abort()
 			return nil, err
 		}
-		fo := &finalOutput{out: out, af: af, ifc: map[string]int{}, res: OutputFile{Path: out.Path, Format: out.Format}}
+		fo := &finalOutput{out: out, af: af, res: OutputFile{Path: out.Path, Format: out.Format}}
 		outs = append(outs, fo)
-		var ifaces []pcapfile.Interface
-		for _, d := range []string{dirRx, dirTx} {
-			if d == dirRx && !out.Rx || d == dirTx && !out.Tx {
-				continue
-			}
-			ifc := link
-			ifc.Name = device + ":" + d
-			ifc.Description = map[string]string{dirRx: "packets received by ", dirTx: "packets transmitted by "}[d] + device + " (" + p.Backend + ")"
-			ifc.Filter = p.Filter
-			if p.SnapLen > 0 {
-				ifc.SnapLen = uint32(p.SnapLen)
-			}
-			fo.ifc[d] = len(ifaces)
-			ifaces = append(ifaces, ifc)
-		}
-		w, err := pcapfile.NewWriter(af, out.Format, ifaces, pcapfile.NGOptions{Comment: comment})
+		w, ifcs, err := newOutputWriter(af, out, p, o, device, link)
 		if err != nil {
 			abort()
 			return nil, err
 		}
-		fo.w = w
+		fo.w, fo.ifc = w, ifcs
 	}
 
 	advance := func(in *finalInput) error {
@@ -151,7 +139,6 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device st
 			return nil, err
 		}
 	}
-	var size int64
 	for n := 0; ; n++ {
 		if n&4095 == 0 && ctx.Err() != nil {
 			abort()

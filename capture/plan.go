@@ -44,6 +44,10 @@ type Plan struct {
 	Count    int64   `json:"count,omitempty"`
 	Duration float64 `json:"duration_s,omitempty"`
 	MaxSize  int64   `json:"max_size,omitempty"`
+
+	// overhead estimates the output files' bytes that are not packet
+	// records (see size.go), for the -C stop condition while capturing.
+	overhead int64
 }
 
 // Output is one final file.

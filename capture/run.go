@@ -84,6 +84,16 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	if err := buildArgs(o, p); err != nil {
 		return nil, err
 	}
+	if p.MaxSize > 0 {
+		oh, err := overhead(p, o, deviceLabel(p), pcapLink)
+		if err != nil {
+			return nil, err
+		}
+		if p.MaxSize <= oh {
+			return nil, usagef("-C %d bytes: the output's headers alone take %d bytes; no packet would fit", p.MaxSize, oh)
+		}
+		p.overhead = oh
+	}
 	return p, nil
 }
 

@@ -122,21 +122,74 @@ func TestStopAtDuration(t *testing.T) {
 	}
 }
 
+// The size limit counts whole files: headers, interface blocks, packet
+// records and the pcapng statistics written at close, all output files
+// together. The fake writes 100-byte frames, so a full file ends within
+// one record (at most 144 bytes in pcapng) of the limit.
 func TestStopAtSize(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		limit  int64
+		format pcapfile.Format
+		split  bool // --rx/--tx
+	}{
+		{"pcapng", 50_000, pcapfile.FormatPcapNG, false},
+		{"pcap", 50_000, pcapfile.FormatPcap, false},
+		{"split pcap", 30_000, pcapfile.FormatPcap, true},
+		{"split pcapng", 30_000, pcapfile.FormatPcapNG, true},
+		{"tiny", 1500, pcapfile.FormatPcapNG, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := fakeOptions(t, fakeNormal)
+			o.MaxSize, o.Format = tc.limit, tc.format
+			files := []string{o.Write}
+			if tc.split {
+				dir := filepath.Dir(o.Write)
+				o.Write, o.RxFile, o.TxFile = "", filepath.Join(dir, "rx.pcap"), filepath.Join(dir, "tx.pcap")
+				files = []string{o.RxFile, o.TxFile}
+			}
+			res, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var total, pkts int64
+			for _, f := range files {
+				fi, err := os.Stat(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				total += fi.Size()
+				got, _ := readAll(t, f)
+				pkts += int64(len(got))
+			}
+			if res.Stopped != StopSize || total > tc.limit || total < tc.limit-2*144 {
+				t.Errorf("stopped %q, files %d bytes together for -C %d", res.Stopped, total, tc.limit)
+			}
+			var sum int64
+			for _, f := range res.Files {
+				sum += f.Size
+			}
+			if sum != total || pkts != res.Counts.Packets() || pkts == 0 {
+				t.Errorf("result says %d bytes %d packets, files hold %d bytes %d packets", sum, res.Counts.Packets(), total, pkts)
+			}
+		})
+	}
+}
+
+// A limit the file's own headers exceed can hold no packet: a usage
+// error before anything starts, not an empty file over the limit.
+func TestSizeBelowHeaders(t *testing.T) {
 	o := fakeOptions(t, fakeNormal)
-	o.MaxSize = 50_000
-	res, err := Run(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
+	o.MaxSize = 200
+	_, err := Run(context.Background(), o)
+	var ue *UsageError
+	if !asUsage(err, &ue) || !strings.Contains(err.Error(), "-C") {
+		t.Fatalf("err = %v, want a usage error about -C", err)
 	}
-	fi, err := os.Stat(o.Write)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := os.Stat(o.Write); !os.IsNotExist(err) {
+		t.Errorf("%s written (%v)", o.Write, err)
 	}
-	// The limit counts packet records; the file adds its header blocks.
-	if res.Stopped != StopSize || fi.Size() > 50_000+1024 || fi.Size() < 40_000 {
-		t.Errorf("stopped %q, file %d bytes for -C 50000", res.Stopped, fi.Size())
-	}
+	noTemps(t, filepath.Dir(o.Write))
 }
 
 func TestStopOnContextKeepsEveryPacket(t *testing.T) {

@@ -72,7 +72,7 @@ Exit status: 0 captured, 1 a preflight check failed or the capture failed
 	fl.Int64VarP(&o.Count, "count", "c", 0, "stop after exactly COUNT packets")
 	fl.StringArrayVarP(&f.autostop, "autostop", "a", nil, "stop condition, as dumpcap: duration:SECONDS, packets:N, filesize:KB")
 	fl.StringVar(&f.duration, "duration", "", "stop after this long (seconds, or 1m30s)")
-	fl.StringVarP(&f.maxSize, "max-size", "C", "", "stop before the output exceeds SIZE (millions of bytes as tcpdump -C, or 500k, 20m, 1g)")
+	fl.StringVarP(&f.maxSize, "max-size", "C", "", "stop when full: the output files together never exceed SIZE, headers included (millions of bytes as tcpdump -C, or 500k, 20m, 1g)")
 	fl.StringVarP(&o.Filter, "filter", "f", "", "keep only packets matching this tcpdump filter expression")
 	fl.IntVarP(&o.SnapLen, "snaplen", "s", 0, "keep at most SNAPLEN bytes of each packet (0: all)")
 	fl.StringVar(&o.Backend, "backend", capture.BackendAuto, "capture tool: auto, pdump (gazelle-pdump/dpdk-pdump) or dumpcap (dpdk-dumpcap)")

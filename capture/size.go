@@ -1,0 +1,89 @@
+package capture
+
+import (
+	"io"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+// -C counts whole files: the file header (pcap) or section header and
+// interface blocks (pcapng), every packet record, and the interface
+// statistics blocks a pcapng file ends with, all output files together.
+// The packet records are what is left after the overhead.
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// sectionComment is the pcapng section comment: gzdoctor's and the
+// backend's command lines.
+func sectionComment(p *Plan, o *Options) string {
+	comment := "captured by gzdoctor"
+	if len(o.CommandLine) > 0 {
+		comment += ": " + shellJoin(o.CommandLine)
+	}
+	return comment + "\nbackend: " + p.Command
+}
+
+// newOutputWriter starts one final file on w: its header, and for pcapng
+// one interface per direction it holds, described from link (the
+// backend's interface). It returns the writer and the interface index of
+// each direction.
+func newOutputWriter(w io.Writer, out Output, p *Plan, o *Options, device string, link pcapfile.Interface) (pcapfile.Writer, map[string]int, error) {
+	ifcs := map[string]int{}
+	var ifaces []pcapfile.Interface
+	for _, d := range []string{dirRx, dirTx} {
+		if d == dirRx && !out.Rx || d == dirTx && !out.Tx {
+			continue
+		}
+		ifc := link
+		ifc.Name = device + ":" + d
+		ifc.Description = map[string]string{dirRx: "packets received by ", dirTx: "packets transmitted by "}[d] + device + " (" + p.Backend + ")"
+		ifc.Filter = p.Filter
+		if p.SnapLen > 0 {
+			ifc.SnapLen = uint32(p.SnapLen)
+		}
+		ifcs[d] = len(ifaces)
+		ifaces = append(ifaces, ifc)
+	}
+	wr, err := pcapfile.NewWriter(w, out.Format, ifaces, pcapfile.NGOptions{Comment: sectionComment(p, o)})
+	return wr, ifcs, err
+}
+
+// pcapLink is the interface of the pcap PMD's files (pdump): Ethernet,
+// nanoseconds. Before the backend has written, the overhead is estimated
+// with it; finalize measures it again with the backend's own.
+var pcapLink = pcapfile.Interface{LinkType: pcapfile.LinkTypeEthernet, TsResolution: pcapfile.Nano}
+
+// overhead is the bytes of p's output files that are not packet records:
+// headers and interface blocks as written at the start, and the
+// statistics blocks written at the end (their largest size: both times
+// set).
+func overhead(p *Plan, o *Options, device string, link pcapfile.Interface) (int64, error) {
+	var n int64
+	for _, out := range p.Outputs {
+		cw := &countingWriter{w: io.Discard}
+		w, ifcs, err := newOutputWriter(cw, out, p, o, device, link)
+		if err != nil {
+			return 0, err
+		}
+		if ng, ok := w.(*pcapfile.PcapNGWriter); ok {
+			for _, i := range ifcs {
+				ng.SetStats(i, pcapfile.InterfaceStats{StartTime: 1, EndTime: 1, Delivered: 1})
+			}
+		}
+		if err := w.Close(); err != nil {
+			return 0, err
+		}
+		n += cw.n
+	}
+	return n, nil
+}

@@ -61,9 +61,12 @@ type Env struct {
 
 	// factTimeout bounds a fact's gathering; Run sets it to the per-check
 	// timeout. Facts outlive the check that first asked for them, so they
-	// run under the run's context, not that check's.
+	// run under the run's context, not that check's. runDeadline is when
+	// the whole run must be over (Run's start + timeout): a fact first asked
+	// for late in the run ends early enough for its checks to report it.
 	factTimeout time.Duration
 	runCtx      context.Context
+	runDeadline time.Time
 }
 
 // NewEnv returns an Env for cfg.
@@ -82,19 +85,26 @@ func NewEnv(cfg Config) *Env {
 }
 
 // factContext is the context a shared fact is gathered under: the run's
-// cancellation (Ctrl-C) but not the asking check's deadline.
+// cancellation (Ctrl-C) but not the asking check's deadline. A fact gets ¾
+// of the timeout, but never past the last eighth of the run: that much is
+// left to the checks waiting for it (reading a fact takes no I/O) to say
+// what they waited for before the run's deadline turns them into a bare
+// "timed out".
 func (e *Env) factContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	d := e.factTimeout
 	if d <= 0 {
 		d = DefaultTimeout
 	}
-	// Leave the asking check time to say what it waited for before its own
-	// deadline turns it into a bare "timed out".
-	d = d * 3 / 4
+	deadline := time.Now().Add(d * 3 / 4)
+	if !e.runDeadline.IsZero() {
+		if last := e.runDeadline.Add(-d / 8); last.Before(deadline) {
+			deadline = last
+		}
+	}
 	if e.runCtx != nil {
 		ctx = e.runCtx
 	}
-	return context.WithTimeout(ctx, d)
+	return context.WithDeadline(ctx, deadline)
 }
 
 // Host returns the machine model the checks read.

@@ -67,7 +67,7 @@ func (e *Env) lstackConfPath(ctx context.Context) (confPath, from string) {
 // GazelleConfig reads the config once per run. errNoConfig when there is
 // none; a parse error or a missing explicit file is returned as is.
 func (e *Env) GazelleConfig(ctx context.Context) (*GazelleConfig, error) {
-	return e.config.get(func() (*GazelleConfig, error) {
+	return e.config.await(ctx, "the Gazelle config", func() (*GazelleConfig, error) {
 		getenv := e.getenv
 		confPath, from := "", ""
 		if e.cfg.ConfigPath == "" {

@@ -72,7 +72,7 @@ func (e *Env) lookPath(name string) string {
 
 // elf analyses the primary's executable and the capture tool.
 func (e *Env) elf(ctx context.Context) (*elfFacts, error) {
-	return e.elfs.get(func() (*elfFacts, error) {
+	return e.elfs.await(ctx, "the ELF analysis of the primary and the capture tool", func() (*elfFacts, error) {
 		ctx, cancel := e.factContext(ctx)
 		defer cancel()
 		f := &elfFacts{}

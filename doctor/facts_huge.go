@@ -8,14 +8,14 @@ import (
 )
 
 // Hugepages reads the hugepage pools and hugetlbfs mounts once per run.
-func (e *Env) Hugepages(context.Context) (*host.Hugepages, error) {
-	return e.huge.get(e.h.Hugepages)
+func (e *Env) Hugepages(ctx context.Context) (*host.Hugepages, error) {
+	return e.huge.await(ctx, "the hugepage pools and mounts", e.h.Hugepages)
 }
 
 // hugepageFiles lists the DPDK hugepage files in every hugetlbfs mount,
 // once per run.
 func (e *Env) hugepageFiles(ctx context.Context) ([]host.HugepageFiles, error) {
-	return e.hugeFiles.get(func() ([]host.HugepageFiles, error) {
+	return e.hugeFiles.await(ctx, "the hugepage files in hugetlbfs", func() ([]host.HugepageFiles, error) {
 		hp, err := e.Hugepages(ctx)
 		if err != nil {
 			return nil, err

@@ -10,8 +10,8 @@ import (
 )
 
 // pciDevices lists the machine's PCI devices once per run.
-func (e *Env) pciDevices(context.Context) ([]host.PCIDevice, error) {
-	return e.pci.get(e.h.PCIDevices)
+func (e *Env) pciDevices(ctx context.Context) ([]host.PCIDevice, error) {
+	return e.pci.await(ctx, "the PCI devices in sysfs", e.h.PCIDevices)
 }
 
 // configDevice maps lstack.conf's devices (a MAC) to the PCI address whose

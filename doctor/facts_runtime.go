@@ -38,8 +38,8 @@ func (e *Env) userEnv() map[string]string {
 }
 
 // Runtime scans the runtime dirs once per run.
-func (e *Env) Runtime(context.Context) (*Runtime, error) {
-	return e.runtime.get(func() (*Runtime, error) {
+func (e *Env) Runtime(ctx context.Context) (*Runtime, error) {
+	return e.runtime.await(ctx, "the DPDK runtime dirs", func() (*Runtime, error) {
 		env := e.userEnv()
 		r := &Runtime{CallerBase: host.RuntimeBase(e.cfg.User.UID, env)}
 		r.Bases = e.h.RuntimeBases(e.cfg.User.UID, env)
@@ -47,7 +47,7 @@ func (e *Env) Runtime(context.Context) (*Runtime, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Prefixes = append(ps, e.unlistablePrefixes(r.Bases)...)
+		r.Prefixes = append(ps, e.unlistablePrefixes(ctx, r.Bases)...)
 		return r, nil
 	})
 }
@@ -62,7 +62,7 @@ const lockBySocket = "proc-net-unix"
 // shows that path to anyone; without this, a non-root check would say no
 // primary has run while one runs as root. The holder is taken from the
 // processes whose command line carries that --file-prefix, when one does.
-func (e *Env) unlistablePrefixes(bases []host.RuntimeBaseDir) []host.Prefix {
+func (e *Env) unlistablePrefixes(ctx context.Context, bases []host.RuntimeBaseDir) []host.Prefix {
 	var blind []host.RuntimeBaseDir
 	for _, b := range bases {
 		if b.Exists && b.Error != "" {
@@ -98,7 +98,7 @@ func (e *Env) unlistablePrefixes(bases []host.RuntimeBaseDir) []host.Prefix {
 				Error:              fmt.Sprintf("listing %s: %s; live because %s/mp_socket is bound (/proc/net/unix)", b.Path, b.Error, dir),
 				Lock:               host.LockCheck{Method: lockBySocket},
 			}
-			if pid := e.pidByFilePrefix(name); pid > 0 {
+			if pid := e.pidByFilePrefix(ctx, name); pid > 0 {
 				p.Lock.Holder = &host.LockHolder{PID: pid, End: -1}
 			}
 			out = append(out, p)
@@ -110,8 +110,8 @@ func (e *Env) unlistablePrefixes(bases []host.RuntimeBaseDir) []host.Prefix {
 
 // pidByFilePrefix is the one DPDK process whose command line says
 // --file-prefix name and is not a secondary; 0 when none or several.
-func (e *Env) pidByFilePrefix(name string) int {
-	ps, err := e.dpdkProcesses()
+func (e *Env) pidByFilePrefix(ctx context.Context, name string) int {
+	ps, err := e.dpdkProcesses(ctx)
 	if err != nil {
 		return 0
 	}

@@ -34,7 +34,7 @@ type TargetPrefix struct {
 // Target resolves the prefix: --prefix, else the config in use, else the
 // only live prefix, else DPDK's default.
 func (e *Env) Target(ctx context.Context) (*TargetPrefix, error) {
-	return e.target.get(func() (*TargetPrefix, error) {
+	return e.target.await(ctx, "the target prefix", func() (*TargetPrefix, error) {
 		rt, err := e.Runtime(ctx)
 		if err != nil {
 			return nil, err
@@ -72,7 +72,7 @@ func (e *Env) Target(ctx context.Context) (*TargetPrefix, error) {
 // Primary is the process holding the target prefix's config lock, or nil
 // when none does. errNoTarget when the prefix is ambiguous.
 func (e *Env) Primary(ctx context.Context) (*host.Process, error) {
-	return e.primary.get(func() (*host.Process, error) {
+	return e.primary.await(ctx, "the primary's /proc entry", func() (*host.Process, error) {
 		t, err := e.Target(ctx)
 		if err != nil {
 			return nil, err
@@ -87,7 +87,7 @@ func (e *Env) Primary(ctx context.Context) (*host.Process, error) {
 		if pid == 0 {
 			// The holder is in another pid namespace (or an OFD lock without
 			// pid): find the process that maps this runtime dir.
-			ps, err := e.dpdkProcesses()
+			ps, err := e.dpdkProcesses(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -105,6 +105,6 @@ func (e *Env) Primary(ctx context.Context) (*host.Process, error) {
 	})
 }
 
-func (e *Env) dpdkProcesses() ([]host.Process, error) {
-	return e.procs.get(e.h.DPDKProcesses)
+func (e *Env) dpdkProcesses(ctx context.Context) ([]host.Process, error) {
+	return e.procs.await(ctx, "the list of DPDK processes", e.h.DPDKProcesses)
 }

@@ -11,7 +11,7 @@ import (
 // has no telemetry socket (DPDK < 20.05, telemetry disabled, or no live
 // primary).
 func (e *Env) Telemetry(ctx context.Context) (*host.TelemetryReport, error) {
-	return e.telemetry.get(func() (*host.TelemetryReport, error) {
+	return e.telemetry.await(ctx, "the primary's telemetry socket", func() (*host.TelemetryReport, error) {
 		t, err := e.Target(ctx)
 		if err != nil || t.Dir == nil || t.Dir.State != "live" || len(t.Dir.Telemetry) == 0 || !e.h.Live() {
 			return nil, err

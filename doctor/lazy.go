@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"context"
 	"fmt"
 	"sync"
 )
@@ -14,6 +15,14 @@ type lazy[T any] struct {
 	mu   sync.Mutex
 	v    T
 	err  error
+}
+
+// await is get for a check: while it blocks, the check's context records
+// that it waits for what, so a check cut off by the run's deadline names the
+// fact it was waiting for.
+func (l *lazy[T]) await(ctx context.Context, what string, f func() (T, error)) (T, error) {
+	defer waitingFrom(ctx).enter(what)()
+	return l.get(f)
 }
 
 func (l *lazy[T]) get(f func() (T, error)) (T, error) {

@@ -6,15 +6,17 @@ import (
 	"time"
 )
 
-// DefaultTimeout bounds each check: a hung socket or process costs at most
-// this long, never a hang.
+// DefaultTimeout bounds a whole run: a hung socket or process costs at
+// most this long, never a hang.
 const DefaultTimeout = time.Second
 
 // Options chooses what Run runs.
 type Options struct {
 	// Only and Skip take check IDs or CHK-nn aliases (see Select).
 	Only, Skip []string
-	// Timeout per check; zero means DefaultTimeout.
+	// Timeout bounds the run: every check must be done this long after Run
+	// starts, however long the checks it depends on took. Zero means
+	// DefaultTimeout.
 	Timeout time.Duration
 	// Checks replaces the built-in list (tests; a preflight with its own
 	// checks). Nil means Checks().
@@ -24,8 +26,13 @@ type Options struct {
 // Run executes the selected checks against env and returns their results in
 // list order. Checks run concurrently: most wait on I/O (sockets, /proc) and
 // the facts they share are gathered once by env. A check waits for the
-// checks it depends on; a panic or a timeout makes its result Error and the
-// run goes on. The only error is a bad selection.
+// checks it depends on; a panic or the run's deadline makes its result Error
+// and the run goes on. The only error is a bad selection.
+//
+// The deadline is one for the whole run (start + timeout), not one per
+// check: a check that starts only when its dependencies are done (prefix →
+// primary → device) must not get a fresh timeout at each link, or a hung
+// primary would cost several timeouts.
 func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 	list := opts.Checks
 	if list == nil {
@@ -39,7 +46,10 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	env.factTimeout, env.runCtx = timeout, ctx
+	start := time.Now()
+	runCtx, cancel := context.WithDeadline(ctx, start.Add(timeout))
+	defer cancel()
+	env.factTimeout, env.runCtx, env.runDeadline = timeout, runCtx, start.Add(timeout)
 
 	type slot struct {
 		res  Result
@@ -60,8 +70,8 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 				}
 				select {
 				case <-d.done:
-				case <-ctx.Done():
-					s.res = finish(c, errored("interrupted: "+ctx.Err().Error()), 0)
+				case <-runCtx.Done():
+					s.res = finish(c, errored(cutOff(ctx, timeout, "check "+dep+" to finish")), time.Since(start))
 					return
 				}
 				if d.res.Status != OK && d.res.Status != Warn {
@@ -69,7 +79,7 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 					return
 				}
 			}
-			s.res = runOne(ctx, env, c, timeout)
+			s.res = runOne(ctx, runCtx, env, c, timeout)
 		}(c)
 	}
 
@@ -83,11 +93,11 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 	return rep, nil
 }
 
-// runOne runs c with a deadline. A check that overruns is abandoned (its
-// goroutine ends when its I/O does) and reported as Error.
-func runOne(ctx context.Context, env *Env, c Check, timeout time.Duration) Result {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// runOne runs c under the run's deadline. A check that overruns is
+// abandoned (its goroutine ends when its I/O does) and reported as Error,
+// naming what it was waiting for.
+func runOne(parent, runCtx context.Context, env *Env, c Check, timeout time.Duration) Result {
+	ctx, w := withWaiting(runCtx)
 	start := time.Now()
 	ch := make(chan Result, 1)
 	go func() {
@@ -102,12 +112,22 @@ func runOne(ctx context.Context, env *Env, c Check, timeout time.Duration) Resul
 	case r := <-ch:
 		return finish(c, r, time.Since(start))
 	case <-ctx.Done():
-		msg := fmt.Sprintf("timed out after %s", timeout)
-		if ctx.Err() == context.Canceled {
-			msg = "interrupted"
-		}
-		return finish(c, errored(msg), time.Since(start))
+		return finish(c, errored(cutOff(parent, timeout, w.what())), time.Since(start))
 	}
+}
+
+// cutOff says why a check ended unfinished: the caller's context was
+// cancelled (Ctrl-C), or the run's deadline passed while it waited for what
+// ("" when it waited for no shared fact but on its own reads).
+func cutOff(parent context.Context, timeout time.Duration, what string) string {
+	where := "waiting for " + what
+	if what == "" {
+		where = "in its own reads, waiting for no shared fact"
+	}
+	if err := parent.Err(); err != nil {
+		return fmt.Sprintf("interrupted (%v) %s", err, where)
+	}
+	return fmt.Sprintf("timed out after %s (the limit for the whole run) %s", timeout, where)
 }
 
 // finish stamps the check's identity on its result.

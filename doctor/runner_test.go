@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -200,5 +201,101 @@ func TestEveryReferenceCheckCovered(t *testing.T) {
 		if c.Run == nil || c.Title == "" {
 			t.Errorf("%s: no Run or no title", c.ID)
 		}
+	}
+}
+
+// A chain of checks (prefix → primary → device) must not get a fresh
+// timeout at each link: the whole run ends by its start + timeout, a check
+// cut off says what it waited for, and a check that only waits for a fact
+// that already timed out is not charged again.
+func TestRunDeadlineCoversChains(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	env := testEnv(t)
+	// A socket that never answers: the fact gives up at its own deadline.
+	telemetry := func(ctx context.Context) (*host.TelemetryReport, error) {
+		return env.telemetry.await(ctx, "the fake telemetry socket", func() (*host.TelemetryReport, error) {
+			fctx, cancel := env.factContext(ctx)
+			defer cancel()
+			<-fctx.Done()
+			return nil, fctx.Err()
+		})
+	}
+	list := []Check{
+		// Slow but not hung: 0.6 of the timeout, so that under per-check
+		// timeouts primary's fact would start late and run past the end.
+		{ID: "prefix", Run: func(ctx context.Context, _ *Env) Result {
+			select {
+			case <-time.After(timeout * 6 / 10):
+				return ok("slow")
+			case <-ctx.Done():
+				return errored("prefix cut off")
+			}
+		}},
+		{ID: "primary", DependsOn: []string{"prefix"}, Run: func(ctx context.Context, _ *Env) Result {
+			if _, err := telemetry(ctx); err != nil {
+				return warn("telemetry did not answer: "+err.Error(), nil)
+			}
+			return ok("answered")
+		}},
+		{ID: "pdump", DependsOn: []string{"primary"}, Run: func(ctx context.Context, _ *Env) Result {
+			if _, err := telemetry(ctx); err != nil {
+				return warn("no telemetry: "+err.Error(), nil)
+			}
+			return ok("answered")
+		}},
+		{ID: "device", DependsOn: []string{"primary"}, Run: func(ctx context.Context, _ *Env) Result {
+			// A fact whose probe ignores its context (a read on a hung
+			// /proc entry).
+			env.pci.await(ctx, "the hung fact", func() ([]host.PCIDevice, error) { <-hang; return nil, nil })
+			return ok("never")
+		}},
+		{ID: "build-match", DependsOn: []string{"primary"}, Run: func(context.Context, *Env) Result { <-hang; return ok("never") }},
+		{ID: "leaf", DependsOn: []string{"device"}, Run: fixed(ok("never runs"))},
+	}
+	start := time.Now()
+	rep, err := Run(context.Background(), env, Options{Checks: list, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bound is the timeout; the slack is for the scheduler under -race
+	// on a loaded machine, well below a second timeout.
+	if el := time.Since(start); el > timeout+timeout/2 {
+		t.Errorf("run took %s with a %s timeout", el, timeout)
+	}
+	want := []struct {
+		id      string
+		status  []Status
+		finding string
+	}{
+		{"prefix", []Status{OK}, "slow"},
+		{"primary", []Status{Warn}, "telemetry did not answer: context deadline exceeded"},
+		{"pdump", []Status{Warn}, "no telemetry"},
+		{"device", []Status{Error}, "timed out after 200ms (the limit for the whole run) waiting for the hung fact"},
+		{"build-match", []Status{Error}, "timed out after 200ms (the limit for the whole run) in its own reads"},
+		// Its dependency is cut off at the same instant it is: it either
+		// saw device's error first or the deadline first.
+		{"leaf", []Status{Skip, Error}, ""},
+	}
+	for _, w := range want {
+		r, found := rep.Result(w.id)
+		if !found {
+			t.Fatalf("no result for %s", w.id)
+		}
+		if !slices.Contains(w.status, r.Status) || !strings.Contains(r.Finding, w.finding) {
+			t.Errorf("%s: %s %q, want %v %q", w.id, r.Status, r.Finding, w.status, w.finding)
+		}
+		if r.Status == Error && w.id == "leaf" && !strings.Contains(r.Finding, "waiting for check device to finish") {
+			t.Errorf("leaf: %q does not name the check it waited for", r.Finding)
+		}
+		if r.Status == Skip && !strings.Contains(r.Finding, "needs device") {
+			t.Errorf("leaf: skip finding %q", r.Finding)
+		}
+	}
+	// The fact that timed out for primary is shared: pdump, asking after
+	// it, is not charged another ¾ timeout.
+	if r, _ := rep.Result("pdump"); r.Duration > timeout/10 {
+		t.Errorf("pdump waited %s for a fact that had already failed", r.Duration)
 	}
 }

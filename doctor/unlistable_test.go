@@ -55,7 +55,7 @@ func TestUnlistablePrefixes(t *testing.T) {
 		{Path: "/var/run/dpdk", Why: []string{"root"}, Exists: true, Error: "permission denied"},
 		{Path: "/tmp/dpdk", Why: []string{"caller"}, Exists: false},
 	}
-	got := env.unlistablePrefixes(bases)
+	got := env.unlistablePrefixes(context.Background(), bases)
 	if len(got) != 1 {
 		t.Fatalf("got %d prefixes, want 1 (gz): %+v", len(got), got)
 	}
@@ -72,7 +72,7 @@ func TestUnlistablePrefixes(t *testing.T) {
 
 	// A listable base needs no guessing.
 	bases[0].Error = ""
-	if got := env.unlistablePrefixes(bases); len(got) != 0 {
+	if got := env.unlistablePrefixes(context.Background(), bases); len(got) != 0 {
 		t.Errorf("listable base: got %+v, want none", got)
 	}
 }

@@ -44,7 +44,7 @@ run, 0 otherwise.`,
 	f.StringVar(&o.CaptureFile, "capture-file", "", "where the capture will write (checks the primary can write there)")
 	f.StringSliceVar(&o.Only, "only", nil, "run only these checks (IDs or CHK-nn, comma-separated)")
 	f.StringSliceVar(&o.Skip, "skip", nil, "do not run these checks (IDs or CHK-nn)")
-	f.DurationVar(&o.Timeout, "timeout", doctor.DefaultTimeout, "time limit per check")
+	f.DurationVar(&o.Timeout, "timeout", doctor.DefaultTimeout, "time limit for the whole run (a hung socket or process costs at most this)")
 	f.BoolVar(&o.List, "list", false, "list the checks and exit")
 	return cmd
 }

@@ -48,6 +48,10 @@ type Plan struct {
 	// overhead estimates the output files' bytes that are not packet
 	// records (see size.go), for the -C stop condition while capturing.
 	overhead int64
+	// primaryPID and runtimeDir locate the primary's rte_pdump_stats
+	// (pdumpstats.go); 0 and "" when unknown.
+	primaryPID int
+	runtimeDir string
 }
 
 // Output is one final file.

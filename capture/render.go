@@ -76,6 +76,16 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		fmt.Fprintf(&b, "  span   %.3f s (%s … %s)\n", r.SpanSec, orDash(r.First), orDash(r.Last))
 	}
 	fmt.Fprintf(&b, "  drops  %s\n", r.Backend.words(p.Backend))
+	switch {
+	case r.Primary != nil:
+		fmt.Fprintf(&b, "         primary: %s\n", r.Primary.words())
+		if r.Primary.Lost() > 0 {
+			fmt.Fprintf(&b, "  %s the primary lost %s packets before %s saw them: raise --ring-size (ring full) or --total-num-mbufs (no mbuf)\n",
+				st.Symbol("warn"), group(int64(r.Primary.Lost())), tool)
+		}
+	case r.PrimaryUnavailable != "" && verbose:
+		fmt.Fprintf(&b, "         primary: unknown (%s)\n", r.PrimaryUnavailable)
+	}
 	for _, f := range r.Files {
 		fmt.Fprintf(&b, "  file   %s (%s, %s packets, %s)\n", st.Bold(f.Path), f.Format, group(f.Packets), byteSize(f.Size))
 	}
@@ -166,7 +176,7 @@ func (b BackendStats) words(backend string) string {
 	case b.Dropped != nil:
 		return fmt.Sprintf("%d (dumpcap: %d received, %d dropped for a full ring or no mbuf)", *b.Dropped, deref(b.Received), *b.Dropped)
 	case b.Freed != nil:
-		return fmt.Sprintf("%d (pdump: %d dequeued, %d written, %d freed unwritten; ring-full drops in the primary are not reported by pdump)",
+		return fmt.Sprintf("%d (pdump: %d dequeued, %d written, %d freed unwritten)",
 			*b.Freed, deref(b.Dequeued), deref(b.Transmitted), *b.Freed)
 	}
 	return "unknown (" + backend + " reported none)"
@@ -177,4 +187,17 @@ func deref(p *int64) int64 {
 		return 0
 	}
 	return *p
+}
+
+// words sums up the primary's counters: what its callbacks copied for the
+// capture and what they lost.
+func (s PrimaryStats) words() string {
+	d := func(c PdumpCounters) string {
+		w := fmt.Sprintf("%s copied, %s lost (ring full %s, no mbuf %s)", group(int64(c.Accepted-c.RingFull)), group(int64(c.Lost())), group(int64(c.RingFull)), group(int64(c.NoMbuf)))
+		if c.Filtered > 0 {
+			w += fmt.Sprintf(", %s filtered", group(int64(c.Filtered)))
+		}
+		return w
+	}
+	return "rx " + d(s.Rx) + "; tx " + d(s.Tx)
 }

@@ -37,14 +37,20 @@ type Result struct {
 	// LastLines are the backend's last lines when it ended early.
 	LastLines []string `json:"last_lines,omitempty"`
 
-	Counts   Counts       `json:"counts"`
-	First    string       `json:"first,omitempty"` // RFC 3339, first packet
-	Last     string       `json:"last,omitempty"`
-	SpanSec  float64      `json:"span_s"`
-	Elapsed  float64      `json:"elapsed_s"`
-	Backend  BackendStats `json:"backend_stats"`
-	Files    []OutputFile `json:"files"`
-	Repaired []string     `json:"repaired,omitempty"`
+	Counts  Counts       `json:"counts"`
+	First   string       `json:"first,omitempty"` // RFC 3339, first packet
+	Last    string       `json:"last,omitempty"`
+	SpanSec float64      `json:"span_s"`
+	Elapsed float64      `json:"elapsed_s"`
+	Backend BackendStats `json:"backend_stats"`
+	// Primary are the primary's own pdump counters for the captured port
+	// over the capture (its rte_pdump_stats): what the capture lost before
+	// the backend could see it. Nil when they could not be read;
+	// PrimaryUnavailable says why.
+	Primary            *PrimaryStats `json:"primary_stats,omitempty"`
+	PrimaryUnavailable string        `json:"primary_stats_unavailable,omitempty"`
+	Files              []OutputFile  `json:"files"`
+	Repaired           []string      `json:"repaired,omitempty"`
 	// TempFiles are left behind only when the final file could not be
 	// written: they hold the packets.
 	TempFiles []string `json:"temp_files_kept,omitempty"`

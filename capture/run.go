@@ -68,6 +68,12 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 		t.probePorts(ctx, h)
 	}
 	p.Prefix, p.PrefixWhy = t.prefix, t.why
+	if t.dir != nil {
+		p.runtimeDir = t.dir.Dir
+		if t.dir.Lock.Holder != nil {
+			p.primaryPID = t.dir.Lock.Holder.PID
+		}
+	}
 	p.PdumpVdevs = t.pdumpVdevs()
 	if err := resolveDevice(o, t, p); err != nil {
 		return nil, err
@@ -220,6 +226,9 @@ type supervisor struct {
 	tail     []string
 	ready    bool // the backend began capturing
 	fatal    bool
+
+	pstats  *pdumpStatsReader // nil when the primary's counters cannot be read
+	pbefore PrimaryStats
 }
 
 var (
@@ -239,6 +248,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		outW.Close()
 		return err
 	}
+	s.primaryBefore()
 	s.cmd = exec.Command(s.p.Binary, s.p.Args...)
 	s.cmd.Stdout, s.cmd.Stderr = outW, errW
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -360,6 +370,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		}
 	}
 	prog.done()
+	s.primaryAfter()
 	s.res.Elapsed = time.Since(s.started).Seconds()
 	s.res.ExitStatus = "exit status 0"
 	if waitErr != nil {

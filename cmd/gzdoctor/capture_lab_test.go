@@ -108,6 +108,9 @@ func TestCaptureLab(t *testing.T) {
 		if res.Preflight == nil || res.Preflight.Summary.Fail != 0 {
 			t.Errorf("preflight did not run or failed: %+v", res.Preflight)
 		}
+		if res.Primary == nil || res.Primary.Rx.Accepted < uint64(res.Counts.RxPackets) || res.Primary.Tx.Accepted < uint64(res.Counts.TxPackets) {
+			t.Errorf("primary stats %+v (%s) do not cover the %+v captured", res.Primary, res.PrimaryUnavailable, res.Counts)
+		}
 		rows := tsharkFields(t, f, "frame.interface_id", "frame.packet_flags_direction", "frame.time_epoch")
 		if len(rows) != 5000 {
 			t.Fatalf("tshark reads %d packets, want exactly 5000", len(rows))
@@ -286,6 +289,39 @@ func TestCaptureLab(t *testing.T) {
 }
 
 // TestCaptureLabNoPdumpInit: a primary that never called rte_pdump_init().
+// TestCaptureLabPrimaryDrops forces ring-full drops (a 16-slot ring at
+// the lab's top rate) and checks the primary's counters against the file:
+// per direction, what the primary put into pdump's ring is what the file
+// holds, plus at most a ring's worth the primary enqueued while pdump was
+// already leaving (its callbacks are removed without waiting).
+func TestCaptureLabPrimaryDrops(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump")
+	p := lab.StartT(t, lab.Config{Rate: 2_000_000})
+	f := filepath.Join(t.TempDir(), "d.pcapng")
+	code, res, errOut := captureJSON(t, "--prefix", p.Prefix, "-a", "duration:1", "--ring-size", "16", "--total-num-mbufs", "1025", "-w", f)
+	if code != 0 || res == nil {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	ps := res.Primary
+	if ps == nil {
+		t.Fatalf("no primary stats: %s", res.PrimaryUnavailable)
+	}
+	if ps.Rx.RingFull == 0 || ps.Tx.RingFull == 0 {
+		t.Errorf("no ring-full drops with a 16-slot ring at 2 Mpkt/s: %+v", ps)
+	}
+	for _, d := range []struct {
+		name string
+		c    capture.PdumpCounters
+		file int64
+	}{{"rx", ps.Rx, res.Counts.RxPackets}, {"tx", ps.Tx, res.Counts.TxPackets}} {
+		if left := int64(d.c.Accepted-d.c.RingFull) - d.file; left < 0 || left >= 16 {
+			t.Errorf("%s: the primary enqueued %d, the file holds %d", d.name, d.c.Accepted-d.c.RingFull, d.file)
+		}
+	}
+	t.Logf("primary %+v, pdump dequeued %d, file %+v", ps, deref(res.Backend.Dequeued), res.Counts)
+}
+
 func TestCaptureLabNoPdumpInit(t *testing.T) {
 	t.Parallel()
 	needTools(t, "dpdk-pdump")

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -177,19 +178,16 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{
 		// Its own process group keeps a terminal's ^C away from it (tests
 		// stop it themselves); SIGTERM on parent death stops it when the
-		// test binary dies before its cleanups ran.
+		// test binary dies before its cleanups ran. startLocked makes
+		// "parent" mean the test binary, not one of its threads.
 		Setpgid:   true,
 		Pdeathsig: syscall.SIGTERM,
 	}
-	if err := p.cmd.Start(); err != nil {
+	if err := p.startLocked(); err != nil {
 		os.RemoveAll(statsDir)
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	p.Pid = p.cmd.Process.Pid
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-	}()
 
 	if err := p.waitReady(ctx); err != nil {
 		p.signalAndWait(syscall.SIGKILL, stopTimeout)
@@ -197,6 +195,30 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// startLocked starts p.cmd and reaps it (setting waitErr, closing done)
+// on one goroutine locked to its OS thread. Linux sends the parent-death
+// signal when the thread that forked the child ends, not the process, and
+// the Go runtime ends a thread whenever a goroutine exits while locked to
+// it (go.dev/issue/27505): a primary forked from an ordinary goroutine's
+// thread could get SIGTERM in the middle of a test. The forking thread now
+// lives until the primary is reaped, so the signal comes only when the test
+// binary dies.
+func (p *Primary) startLocked() error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := p.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.waitErr = p.cmd.Wait()
+		close(p.done)
+	}()
+	return <-started
 }
 
 var readyRE = regexp.MustCompile(`(?m)^lab-primary: ready pid=(\d+) .*device=(\S+) .*runtime_dir=(\S+)$`)

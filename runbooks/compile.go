@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 )
 
 // cpattern is a compiled pattern and what it belongs to.
@@ -60,6 +61,11 @@ func (c *Catalogue) compileNode(i int) []string {
 		if len(s.Patterns) == 0 {
 			bad("signal needs at least one pattern")
 		}
+		for name, x := range s.Extract {
+			if !slices.Contains(normalizers, x.Normalize) {
+				bad("extract %s: normalize %q: want one of %q", name, x.Normalize, normalizers)
+			}
+		}
 		for j := range s.Patterns {
 			problems = append(problems, c.compilePattern(i, kindSignal, &s.Patterns[j], nil)...)
 		}
@@ -96,6 +102,9 @@ func (c *Catalogue) compileNode(i int) []string {
 		if !slices.Contains(normalizers, x.Normalize) {
 			bad("extract %s: normalize %q: want one of %q", name, x.Normalize, normalizers)
 		}
+		if facts := c.factNames(); x.Fact != "" && !slices.Contains(facts, x.Fact) {
+			bad("extract %s: fact %q: want one of %q", name, x.Fact, facts)
+		}
 	}
 	for j := range e.Patterns {
 		problems = append(problems, c.compilePattern(i, kindTrigger, &e.Patterns[j], e.Extract)...)
@@ -130,12 +139,13 @@ func (c *Catalogue) compileNode(i int) []string {
 			bad("alternative %s: say what tells the two apart", a.ID)
 		}
 	}
-	if err := checkTemplate(e.Cause, e.Extract); err != nil {
+	always := alwaysExtracted(e)
+	if err := checkTemplate(e.Cause, e.Extract, always); err != nil {
 		bad("cause: %v", err)
 	}
 	for k, st := range e.Fix {
 		for _, text := range []string{st.Text, st.Command} {
-			if err := checkTemplate(text, e.Extract); err != nil {
+			if err := checkTemplate(text, e.Extract, always); err != nil {
 				bad("fix step %d: %v", k+1, err)
 			}
 		}
@@ -216,9 +226,11 @@ func (c *Catalogue) resolve(cond Condition) (ccond, error) {
 	return cc, nil
 }
 
-// checkTemplate parses a fix text and makes sure it names only declared
-// values.
-func checkTemplate(text string, extract map[string]Extraction) error {
+// checkTemplate parses a cause or fix text and makes sure it names only
+// declared values, and prints a value with neither default nor unknown
+// text only inside {{if .name}}: otherwise a log without it would leave a
+// hole in the sentence.
+func checkTemplate(text string, extract map[string]Extraction, always []string) error {
 	if !strings.Contains(text, "{{") {
 		return nil
 	}
@@ -231,7 +243,141 @@ func checkTemplate(text string, extract map[string]Extraction) error {
 		vals[k] = "x"
 	}
 	var sb strings.Builder
-	return t.Execute(&sb, vals)
+	if err := t.Execute(&sb, vals); err != nil {
+		return err
+	}
+	var unguarded []string
+	walkTemplate(t.Tree.Root, nil, func(name string, guarded bool) {
+		x := extract[name]
+		if !guarded && x.Default == "" && x.Unknown == "" && !slices.Contains(always, name) && !slices.Contains(unguarded, name) {
+			unguarded = append(unguarded, name)
+		}
+	})
+	if len(unguarded) > 0 {
+		return fmt.Errorf("prints {{.%s}} outside {{if}}: not every pattern carries it, and it has neither default nor unknown text", strings.Join(unguarded, "}}, {{."))
+	}
+	return nil
+}
+
+// factNames lists the values signals with facts: true capture.
+func (c *Catalogue) factNames() []string {
+	var out []string
+	for _, n := range c.nodes {
+		if n.signal == nil || !n.signal.Facts {
+			continue
+		}
+		for _, p := range n.signal.Patterns {
+			re, err := regexp.Compile(p.Regex)
+			if err != nil {
+				continue // reported with the signal
+			}
+			for _, name := range re.SubexpNames() {
+				if name != "" && !slices.Contains(out, name) {
+					out = append(out, name)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// alwaysExtracted lists the values every trigger pattern of e captures
+// whenever it matches: a finding always has them.
+func alwaysExtracted(e *Entry) []string {
+	var out []string
+	for i, p := range e.Patterns {
+		r, err := syntax.Parse(p.Regex, syntax.Perl)
+		if err != nil {
+			return nil
+		}
+		var names []string
+		requiredGroups(r, &names)
+		if i == 0 {
+			out = names
+			continue
+		}
+		out = slices.DeleteFunc(out, func(n string) bool { return !slices.Contains(names, n) })
+	}
+	return out
+}
+
+// requiredGroups adds the named groups every match of r fills; a group
+// under ?, *, {0,n} or one side of | may stay empty.
+func requiredGroups(r *syntax.Regexp, names *[]string) {
+	switch r.Op {
+	case syntax.OpCapture:
+		if r.Name != "" {
+			*names = append(*names, r.Name)
+		}
+		requiredGroups(r.Sub[0], names)
+	case syntax.OpConcat:
+		for _, s := range r.Sub {
+			requiredGroups(s, names)
+		}
+	case syntax.OpPlus:
+		requiredGroups(r.Sub[0], names)
+	case syntax.OpRepeat:
+		if r.Min >= 1 {
+			requiredGroups(r.Sub[0], names)
+		}
+	}
+}
+
+// walkTemplate calls use for every value a template prints, saying
+// whether an enclosing {{if .name}} or {{with .name}} guards it.
+func walkTemplate(n parse.Node, guards []string, use func(name string, guarded bool)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walkTemplate(c, guards, use)
+		}
+	case *parse.ActionNode:
+		for _, name := range pipeFields(n.Pipe) {
+			use(name, slices.Contains(guards, name))
+		}
+	case *parse.IfNode:
+		walkBranch(&n.BranchNode, guards, use)
+	case *parse.WithNode:
+		walkBranch(&n.BranchNode, guards, use)
+	case *parse.RangeNode:
+		walkBranch(&n.BranchNode, guards, use)
+	}
+}
+
+func walkBranch(b *parse.BranchNode, guards []string, use func(string, bool)) {
+	inner := guards
+	// {{if .a}} and {{if and .a …}} guard the names they test as such.
+	if len(b.Pipe.Cmds) == 1 {
+		args := b.Pipe.Cmds[0].Args
+		if id, ok := args[0].(*parse.IdentifierNode); ok && id.Ident == "and" {
+			args = args[1:]
+		} else if len(args) != 1 {
+			args = nil
+		}
+		for _, a := range args {
+			if f, ok := a.(*parse.FieldNode); ok && len(f.Ident) == 1 {
+				inner = append(slices.Clone(inner), f.Ident[0])
+			}
+		}
+	}
+	walkTemplate(b.List, inner, use)
+	walkTemplate(b.ElseList, guards, use)
+}
+
+func pipeFields(p *parse.PipeNode) []string {
+	var out []string
+	for _, c := range p.Cmds {
+		for _, a := range c.Args {
+			if f, ok := a.(*parse.FieldNode); ok && len(f.Ident) == 1 {
+				out = append(out, f.Ident[0])
+			}
+		}
+	}
+	return out
 }
 
 // requiredLiteral returns the longest literal every match of re contains,

@@ -101,6 +101,7 @@ func (m *Matcher) Report() *Report {
 // the causes, each root before the findings it explains.
 func (m *Matcher) Findings() []Finding {
 	c := m.c
+	facts := m.facts()
 	var found []Finding
 	for ni, n := range c.nodes {
 		e := n.entry
@@ -140,6 +141,11 @@ func (m *Matcher) Findings() []Finding {
 		// (a probed device, say) is context and must not rename them.
 		vals := extracted(e, valid, nil)
 		vals = extracted(e, evidence, vals)
+		for k, x := range e.Extract {
+			if v, ok := facts[x.Fact]; ok && x.Fact != "" && vals[k] == "" {
+				vals[k] = v
+			}
+		}
 		all := dedupe(append(valid, evidence...))
 		found = append(found, m.finding(ni, e, all, vals, more, best, first.seq))
 	}
@@ -289,8 +295,43 @@ func (m *Matcher) finding(ni int, e *Entry, hits []hit, vals map[string]string, 
 	return f
 }
 
+// facts returns the values the log carries as a whole (signals with
+// facts: true), each only when the log names exactly one: two prefixes
+// in one paste are two processes, and neither is "the" prefix.
+func (m *Matcher) facts() map[string]string {
+	seen := map[string]map[string]bool{}
+	for pi, p := range m.c.patterns {
+		s := m.c.nodes[p.node].signal
+		if p.kind != kindSignal || s == nil || !s.Facts {
+			continue
+		}
+		for _, h := range m.hits[pi].hits {
+			for k, v := range h.values {
+				v = normalizeValue(s.Extract[k].Normalize, v)
+				if v == "" {
+					continue
+				}
+				if seen[k] == nil {
+					seen[k] = map[string]bool{}
+				}
+				seen[k][v] = true
+			}
+		}
+	}
+	out := map[string]string{}
+	for k, vs := range seen {
+		if len(vs) == 1 {
+			for v := range vs {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
 // fillSteps renders the fix with the extracted values; a value the log
-// did not show becomes its default or a visible <name>.
+// did not show becomes its default, its unknown text, or empty (then the
+// templates only use it inside {{if}}, see checkTemplate).
 func fillSteps(e *Entry, vals map[string]string) []Step {
 	data := map[string]string{}
 	for k, x := range e.Extract {
@@ -300,7 +341,7 @@ func fillSteps(e *Entry, vals map[string]string) []Step {
 		case x.Default != "":
 			data[k] = x.Default
 		default:
-			data[k] = "<" + k + ">"
+			data[k] = x.Unknown
 		}
 	}
 	steps := make([]Step, 0, len(e.Fix))

@@ -50,7 +50,13 @@ type Signal struct {
 	ID       string    `yaml:"id" json:"id"`
 	Title    string    `yaml:"title" json:"title"`
 	Patterns []Pattern `yaml:"patterns" json:"patterns"`
-	File     string    `yaml:"-" json:"file"`
+	// Facts: the values this signal's lines carry are facts of the whole
+	// log (the file prefix, the runtime dir, the capture target), offered to
+	// every finding whose entry asks for them with `fact: true`.
+	Facts bool `yaml:"facts,omitempty" json:"facts,omitempty"`
+	// Extract normalises the facts (same normalizers as an entry's).
+	Extract map[string]Extraction `yaml:"extract,omitempty" json:"extract,omitempty"`
+	File    string                `yaml:"-" json:"file"`
 }
 
 // Pattern is one wording of a message. Regex is Go RE2 syntax, matched
@@ -85,8 +91,18 @@ type Extraction struct {
 	// Normalize: errno (-22, 22, "Invalid argument" → EINVAL), prefix,
 	// device, or empty for the text as matched.
 	Normalize string `yaml:"normalize,omitempty" json:"normalize,omitempty"`
-	// Default is used in the fix when the log did not carry the value.
+	// Default is used in the fix when the log did not carry the value
+	// and the value has a real default (DPDK's prefix rte).
 	Default string `yaml:"default,omitempty" json:"default,omitempty"`
+	// Unknown is what the cause and fix say when the log carried no value
+	// and there is no default, in the reader's words ("<your prefix>").
+	// Without it the value is empty, and a template may only use it inside
+	// {{if .name}} (checked at load).
+	Unknown string `yaml:"unknown,omitempty" json:"unknown,omitempty"`
+	// Fact names a fact of the whole log (a value of a signal with
+	// facts: true: prefix, runtime_dir, device_id) to use when the entry's
+	// own lines do not carry the value and the log names exactly one.
+	Fact string `yaml:"fact,omitempty" json:"fact,omitempty"`
 }
 
 // Step is one fix step: words, and a command when one fits. Both may use

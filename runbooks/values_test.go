@@ -55,7 +55,11 @@ func TestDumpcapBadInterfaceNamesIt(t *testing.T) {
 	if len(r.Findings) == 0 || r.Findings[0].ID != "pdump-device-not-in-primary" {
 		t.Fatalf("findings %+v", r.Findings)
 	}
-	if got := r.Findings[0].Values["device"]; got != "net_bogus" {
-		t.Errorf("device = %q, want net_bogus", got)
+	v := r.Findings[0].Values
+	if v["device_id"] != "net_bogus" || v["probed_device"] != "0000:00:03.0" {
+		t.Errorf("device_id = %q, probed_device = %q; want net_bogus, 0000:00:03.0", v["device_id"], v["probed_device"])
+	}
+	if !strings.Contains(r.Findings[0].Cause, "no port called net_bogus") {
+		t.Errorf("cause %q", r.Findings[0].Cause)
 	}
 }

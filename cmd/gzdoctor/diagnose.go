@@ -138,8 +138,10 @@ func verifyLive(ctx context.Context, a *app, r *runbooks.Report, timeout time.Du
 		if prefix == "" {
 			prefix = cmp.Or(f.Values["prefix"], f.Values["primary_prefix"])
 		}
+		// device_id is the device the capture asked for; a bare device
+		// may be one the tool merely probed.
 		if device == "" {
-			device = f.Values["device"]
+			device = cmp.Or(f.Values["device_id"], f.Values["device"])
 		}
 	}
 	if len(chks) == 0 {

@@ -41,6 +41,7 @@ type counter struct {
 	format  func(dir string) pcapfile.Format // output format of a direction
 	files   []*tailFile
 	counts  Counts
+	records int64 // packet records read, before the selector
 	outSize int64 // bytes the final files will take, headers included
 }
 
@@ -93,6 +94,7 @@ func (c *counter) poll(limit int64) error {
 				}
 				return fmt.Errorf("reading %s: %w", tf.temp.Path, err)
 			}
+			c.records++
 			ok, dir, err := c.sel.keep(tf.temp.Dir, tf.r.Interfaces()[p.Interface], &p)
 			if err != nil {
 				return err

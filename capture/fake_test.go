@@ -35,6 +35,8 @@ const (
 	fakeWrongPfx = "wrongpfx" // print 22.11's wrong-prefix panic, exit 134
 	fakeDie      = "die"      // write 100 packets, exit 1 without a word
 	fakeTorn     = "torn"     // write 50 packets and half a record, then hang
+	fakeSilent   = "silent"   // say it captures, write the file headers, never a packet
+	fakeMute     = "mute"     // never say it captures, never write
 )
 
 func fakeBackend(mode string, args []string) int {
@@ -87,6 +89,17 @@ func fakeBackend(mode string, args []string) int {
 	if p := os.Getenv(fakeBackendLog); p != "" {
 		log, _ = os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		fmt.Fprintf(log, "pid %d\n", os.Getpid())
+	}
+	if mode == fakeMute || mode == fakeSilent {
+		if mode == fakeSilent {
+			for _, o := range outs {
+				o.w.Flush()
+			}
+			fmt.Println(" core (0), capture for (1) tuples")
+		}
+		<-sig
+		fmt.Println("\n\nSignal 2 received, preparing to exit...")
+		return 0
 	}
 	fmt.Println(" core (0), capture for (1) tuples")
 	frame := make([]byte, 100)

@@ -81,6 +81,11 @@ type Options struct {
 	now func() time.Time
 	// lookPath finds binaries; tests fix it.
 	lookPath func(string) (string, error)
+	// portCounter counts the port's packets for the watchdog (default:
+	// the primary's telemetry); watchTimes replace readyGrace, startGrace
+	// and watchEvery. Tests fix them.
+	portCounter portCounter
+	watchTimes  [3]time.Duration
 }
 
 // UsageError is a problem with the options: exit status 2.

@@ -52,6 +52,9 @@ type Plan struct {
 	// (pdumpstats.go); 0 and "" when unknown.
 	primaryPID int
 	runtimeDir string
+	// telemetry is the primary's telemetry socket, for the port counters
+	// the watchdog compares with the files; "" when none.
+	telemetry string
 }
 
 // Output is one final file.

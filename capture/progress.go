@@ -19,6 +19,8 @@ type progress struct {
 	lastAt   time.Time
 	rate     float64
 	shown    bool
+	// note is added to the line, e.g. "no traffic on net_ring0 yet".
+	note string
 }
 
 func newProgress(o *Options, start time.Time) *progress {
@@ -53,6 +55,9 @@ func (p *progress) update(now time.Time, c Counts) {
 	}
 	p.lastPkts, p.lastAt = c.Packets(), now
 	line := progressLine(c, p.rate, now.Sub(p.start))
+	if p.note != "" {
+		line += "  (" + p.note + ")"
+	}
 	if p.tty {
 		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
 		p.shown = true

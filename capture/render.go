@@ -66,6 +66,8 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		sym, head = st.Symbol("fail"), "capture failed"
 	case r.Stopped == StopBackendEnd:
 		sym, head = st.Symbol("fail"), tool+" ended the capture by itself"
+	case r.Stopped == StopNoPackets:
+		sym, head = st.Symbol("fail"), "capture stopped"
 	case r.Killed:
 		sym = st.Symbol("warn")
 	}
@@ -167,6 +169,8 @@ func stopWords(why string, p *Plan) string {
 		return "stopped on a known failure"
 	case StopBackendEnd:
 		return "the backend exited before any stop condition"
+	case StopNoPackets:
+		return "the backend runs but receives nothing"
 	}
 	return why
 }

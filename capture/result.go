@@ -15,6 +15,7 @@ const (
 	StopDiagnosis  = "diagnosis"    // the backend printed a known fatal failure
 	StopPreflight  = "preflight"    // a preflight check failed; nothing started
 	StopBusy       = "busy"         // the primary holds another pdump's vdevs; nothing started
+	StopNoPackets  = "no-packets"   // the backend ran, the port had traffic, the files stayed empty
 )
 
 // Result is the outcome of `gzdoctor capture`.
@@ -86,7 +87,7 @@ func (b BackendStats) Drops() int64 {
 // ended by itself or had to be killed.
 func (r *Result) Problem() bool {
 	switch r.Stopped {
-	case StopPreflight, StopBusy, StopDiagnosis, StopBackendEnd:
+	case StopPreflight, StopBusy, StopDiagnosis, StopBackendEnd, StopNoPackets:
 		return true
 	}
 	return r.Killed && r.Stopped != StopInterrupt

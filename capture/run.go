@@ -70,6 +70,9 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	p.Prefix, p.PrefixWhy = t.prefix, t.why
 	if t.dir != nil {
 		p.runtimeDir = t.dir.Dir
+		if len(t.dir.Telemetry) > 0 {
+			p.telemetry = t.dir.Telemetry[0]
+		}
 		if t.dir.Lock.Holder != nil {
 			p.primaryPID = t.dir.Lock.Holder.PID
 		}
@@ -233,6 +236,7 @@ type supervisor struct {
 
 var (
 	rePdumpReady   = regexp.MustCompile(`core \(\d+\)[,;] (capture for|port)`)
+	reDumpcapReady = regexp.MustCompile(`^Capturing on '`)
 	rePdumpStat    = regexp.MustCompile(`^\s*-packets (dequeued|transmitted to vdev|freed):\s*(\d+)`)
 	reDumpcapStats = regexp.MustCompile(`^Packets received/dropped on interface '.*': (\d+)/(\d+)`)
 )
@@ -249,6 +253,8 @@ func (s *supervisor) run(ctx context.Context) error {
 		return err
 	}
 	s.primaryBefore()
+	dog, closeDog := s.newWatchdog(ctx)
+	defer closeDog()
 	s.cmd = exec.Command(s.p.Binary, s.p.Args...)
 	s.cmd.Stdout, s.cmd.Stderr = outW, errW
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -301,9 +307,13 @@ func (s *supervisor) run(ctx context.Context) error {
 		deadline = startedTimer.C
 		defer startedTimer.Stop()
 	}
+	var readyAt time.Time
 	armDuration := func() {
 		if startedTimer != nil && !s.ready {
 			startedTimer.Reset(s.o.Duration)
+		}
+		if !s.ready {
+			readyAt = time.Now()
 		}
 		s.ready = true
 	}
@@ -319,7 +329,8 @@ func (s *supervisor) run(ctx context.Context) error {
 				continue
 			}
 			s.line(l)
-			if !s.ready && s.p.Backend == BackendPdump && rePdumpReady.MatchString(l.text) {
+			if !s.ready && (s.p.Backend == BackendPdump && rePdumpReady.MatchString(l.text) ||
+				s.p.Backend == BackendDumpcap && reDumpcapReady.MatchString(l.text)) {
 				armDuration()
 			}
 		case <-tick.C:
@@ -332,6 +343,11 @@ func (s *supervisor) run(ctx context.Context) error {
 			}
 			now := time.Now()
 			if !s.stopping {
+				if why := dog.check(ctx, now, s.started, readyAt, cnt.records); why != "" {
+					s.res.Notes = append(s.res.Notes, why)
+					s.stop(StopNoPackets, stopGrace)
+				}
+				prog.note = dog.note()
 				prog.update(now, cnt.counts)
 			}
 			switch {
@@ -468,6 +484,9 @@ func (s *supervisor) stop(why string, grace time.Duration) {
 	}
 	s.stopping, s.stopAt, s.grace = true, time.Now(), grace
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	// A stopped backend (SIGSTOP, a debugger) handles SIGINT only once
+	// it runs again.
+	_ = s.cmd.Process.Signal(syscall.SIGCONT)
 }
 
 func (s *supervisor) kill() {
@@ -480,7 +499,7 @@ func (s *supervisor) finish(ctx context.Context) {
 	res, p := s.res, s.p
 	rep := s.matcher.Report()
 	res.Findings = rep.Findings
-	if res.Stopped == StopBackendEnd || res.Stopped == StopDiagnosis {
+	if res.Stopped == StopBackendEnd || res.Stopped == StopDiagnosis || res.Stopped == StopNoPackets {
 		res.LastLines = s.tail
 	}
 	if res.Killed && p.Backend == BackendPdump {
@@ -499,7 +518,7 @@ func (s *supervisor) finish(ctx context.Context) {
 	}
 	res.Repaired = fin.repaired
 	removeTemps(p)
-	if fin.counts.Packets() == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd) {
+	if fin.counts.Packets() == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets) {
 		// Nothing was captured and the capture failed: an empty file
 		// would only look like a result.
 		for _, f := range fin.files {

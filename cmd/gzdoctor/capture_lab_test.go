@@ -322,6 +322,66 @@ func TestCaptureLabPrimaryDrops(t *testing.T) {
 	t.Logf("primary %+v, pdump dequeued %d, file %+v", ps, deref(res.Backend.Dequeued), res.Counts)
 }
 
+// TestCaptureLabBackendStopped stops pdump (SIGSTOP) before it captures:
+// it runs but writes nothing while the port has traffic. The watchdog
+// ends the capture with that explanation instead of waiting forever.
+func TestCaptureLabBackendStopped(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump")
+	p := lab.StartT(t, lab.Config{})
+	dir := t.TempDir()
+	f := filepath.Join(dir, "s.pcapng")
+	cmd := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pdump int
+	for pdump == 0 {
+		if time.Since(start) > 20*time.Second {
+			cmd.Process.Kill()
+			t.Fatalf("gzdoctor never started pdump: %s", stderr.String())
+		}
+		pdump = childPid(cmd.Process.Pid)
+		time.Sleep(5 * time.Millisecond)
+	}
+	syscall.Kill(pdump, syscall.SIGSTOP)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		syscall.Kill(pdump, syscall.SIGKILL)
+		cmd.Process.Kill()
+		t.Fatalf("gzdoctor still waits after 60 s with a stopped pdump\n%s", stderr.String())
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitProblem {
+		t.Fatalf("gzdoctor: %v, want exit 1\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	var env struct{ Data capture.Result }
+	if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
+		t.Fatal(err)
+	}
+	res := env.Data
+	if res.Stopped != capture.StopNoPackets || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "the backend runs but receives nothing") || !strings.Contains(res.Notes[0], "net_ring0 counted") {
+		t.Errorf("stopped %q notes %q", res.Stopped, res.Notes)
+	}
+	if _, err := os.Stat(f); !os.IsNotExist(err) {
+		t.Errorf("%s written for an empty capture (%v)", f, err)
+	}
+	if ents, _ := os.ReadDir(dir); slices.ContainsFunc(ents, func(e os.DirEntry) bool { return strings.Contains(e.Name(), ".gzdoctor-") }) {
+		t.Errorf("temporary files left in %s", dir)
+	}
+	if syscall.Kill(pdump, 0) == nil {
+		t.Errorf("pdump %d still runs", pdump)
+		syscall.Kill(pdump, syscall.SIGKILL)
+	}
+	t.Logf("stopped after %v: %s", time.Since(start).Round(time.Millisecond), res.Notes[0])
+}
+
 func TestCaptureLabNoPdumpInit(t *testing.T) {
 	t.Parallel()
 	needTools(t, "dpdk-pdump")

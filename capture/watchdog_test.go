@@ -1,0 +1,86 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// rising counts a port that sees traffic: every reading is higher.
+func rising() portCounter {
+	var n atomic.Uint64
+	return func(context.Context) (uint64, error) { return n.Add(1000), nil }
+}
+
+func flat(context.Context) (uint64, error) { return 42, nil }
+
+// syncBuf is a progress writer the supervisor and the test share.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestWatchdog(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		mode    string
+		count   portCounter
+		stopped string
+		note    string // in the result's notes
+	}{
+		{"captures but writes nothing", fakeSilent, rising(), StopNoPackets, "said it captures"},
+		{"never says it captures", fakeMute, rising(), StopNoPackets, "has not said it captures"},
+		{"no traffic: waits", fakeSilent, flat, StopInterrupt, ""},
+		{"counters fail: waits", fakeSilent, func(context.Context) (uint64, error) { return 0, errors.New("gone") }, StopInterrupt, ""},
+		{"packets flow", fakeNormal, rising(), StopInterrupt, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := fakeOptions(t, tc.mode)
+			o.portCounter = tc.count
+			o.watchTimes = [3]time.Duration{500 * time.Millisecond, 700 * time.Millisecond, 100 * time.Millisecond}
+			prog := &syncBuf{}
+			o.Progress, o.PlainEvery = prog, 200*time.Millisecond
+			// Long enough for either grace to pass twice; a watchdog that
+			// does not fire ends as an interrupt.
+			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			res, err := Run(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Stopped != tc.stopped {
+				t.Fatalf("stopped %q after %v, want %q; notes %q", res.Stopped, time.Since(start), tc.stopped, res.Notes)
+			}
+			if tc.note != "" {
+				if !res.Problem() || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "the backend runs but receives nothing") || !strings.Contains(res.Notes[0], tc.note) {
+					t.Errorf("problem %v notes %q, want %q", res.Problem(), res.Notes, tc.note)
+				}
+				var b strings.Builder
+				res.RenderText(&b, noStyle, false)
+				if !strings.Contains(b.String(), "capture stopped: the backend runs but receives nothing") {
+					t.Errorf("summary:\n%s", b.String())
+				}
+			}
+			if idle := strings.Contains(prog.String(), "(no traffic on net_fake0 yet)"); idle != (tc.name == "no traffic: waits") {
+				t.Errorf("progress says no traffic: %v\n%s", idle, prog.String())
+			}
+		})
+	}
+}

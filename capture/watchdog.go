@@ -69,6 +69,10 @@ type watchdog struct {
 	off      bool // the capture got packets, or the counters failed
 	// idle: the port has counted no packet since the backend started.
 	idle bool
+	// filtered: the backend applies the filter itself (dumpcap -f), so
+	// empty files on a busy port may only mean nothing matched yet.
+	filtered  bool
+	unmatched bool
 }
 
 // newWatchdog takes the port's first reading; nil when the port cannot be
@@ -89,7 +93,8 @@ func (s *supervisor) newWatchdog(ctx context.Context) (*watchdog, func()) {
 		}
 		count, closeFn = c, cl
 	}
-	w := &watchdog{count: count, device: deviceLabel(s.p), tool: filepath.Base(s.p.Binary), readyGrace: readyGrace, startGrace: startGrace, every: watchEvery}
+	w := &watchdog{count: count, device: deviceLabel(s.p), tool: filepath.Base(s.p.Binary), readyGrace: readyGrace, startGrace: startGrace, every: watchEvery,
+		filtered: s.p.FilterByBackend}
 	if t := s.o.watchTimes; t[0] > 0 {
 		w.readyGrace, w.startGrace, w.every = t[0], t[1], t[2]
 	}
@@ -130,10 +135,14 @@ func (w *watchdog) check(ctx context.Context, now, started, readyAt time.Time, r
 	}
 	seen := n - w.base
 	w.idle = seen == 0
+	w.unmatched = false
 	if seen == 0 {
 		return ""
 	}
 	switch {
+	case !readyAt.IsZero() && w.filtered:
+		// A filter that matches nothing is not a broken backend.
+		w.unmatched = true
 	case !readyAt.IsZero() && now.Sub(readyAt) >= w.readyGrace:
 		return fmt.Sprintf("the backend runs but receives nothing: %s said it captures %s ago, and its files are still empty while %s counted %d packets (rx+tx) since it started",
 			w.tool, now.Sub(readyAt).Round(time.Second), w.device, seen)
@@ -146,8 +155,13 @@ func (w *watchdog) check(ctx context.Context, now, started, readyAt time.Time, r
 
 // note is what the progress line adds.
 func (w *watchdog) note() string {
-	if w == nil || !w.idle {
+	switch {
+	case w == nil:
 		return ""
+	case w.idle:
+		return "no traffic on " + w.device + " yet"
+	case w.unmatched:
+		return w.device + " has traffic; none matched the filter yet"
 	}
-	return "no traffic on " + w.device + " yet"
+	return ""
 }

@@ -84,3 +84,24 @@ func TestWatchdog(t *testing.T) {
 		})
 	}
 }
+
+// A backend that filters (dumpcap -f) and writes nothing on a busy port may
+// only be waiting for a match: the watchdog says so and does not stop it.
+func TestWatchdogBackendFilter(t *testing.T) {
+	for _, filtered := range []bool{false, true} {
+		w := &watchdog{count: rising(), device: "net_ring0", tool: "dpdk-dumpcap", readyGrace: time.Second, startGrace: 2 * time.Second, filtered: filtered}
+		w.base, w.haveBase = 0, true
+		start := time.Now()
+		why := w.check(context.Background(), start.Add(3*time.Second), start, start.Add(time.Second), 0)
+		if filtered {
+			if why != "" {
+				t.Errorf("filtered: stopped with %q", why)
+			}
+			if note := w.note(); note != "net_ring0 has traffic; none matched the filter yet" {
+				t.Errorf("filtered: note %q", note)
+			}
+		} else if !strings.Contains(why, "receives nothing") {
+			t.Errorf("unfiltered: check = %q, want a stop", why)
+		}
+	}
+}

@@ -155,10 +155,12 @@ func TestCaptureLab(t *testing.T) {
 		if int64(nrx) != res.Counts.RxPackets || int64(ntx) != res.Counts.TxPackets || nrx < 1000 {
 			t.Errorf("tcpdump reads rx %d tx %d, result %+v", nrx, ntx, res.Counts)
 		}
-		// Without -c, every packet pdump wrote is in the files. (pdump's
-		// own counter has come out a few packets short of its files on
-		// the lab, never over: at most a burst.)
-		if tr := deref(res.Backend.Transmitted); tr < 0 || int64(nrx+ntx) < tr || int64(nrx+ntx) > tr+64 {
+		// Without -c, every packet pdump wrote is in the files. pdump's
+		// own counter comes out short of its files (it drains its rings
+		// after printing: 82 short on a loaded CI run), never over, so only
+		// "not fewer" is ours to assert; the primary's own counters pin
+		// the exact number in TestCaptureLabPrimaryDrops.
+		if tr := deref(res.Backend.Transmitted); tr < 0 || int64(nrx+ntx) < tr {
 			t.Errorf("pdump wrote %d packets, the files hold %d", deref(res.Backend.Transmitted), nrx+ntx)
 		}
 		if res.SpanSec < 0.7 || res.SpanSec > 1.5 {
@@ -270,7 +272,7 @@ func TestCaptureLab(t *testing.T) {
 		}
 		res := env.Data
 		n := tcpdumpN(t, f, "")
-		if tr := deref(res.Backend.Transmitted); res.Stopped != capture.StopInterrupt || tr <= 0 || int64(n) < tr || int64(n) > tr+64 {
+		if tr := deref(res.Backend.Transmitted); res.Stopped != capture.StopInterrupt || tr <= 0 || int64(n) < tr {
 			t.Errorf("stopped %q, file %d packets, pdump wrote %d", res.Stopped, n, deref(res.Backend.Transmitted))
 		}
 	})

@@ -13,7 +13,7 @@ import (
 
 const (
 	libconfigSamples  = "../testdata/conf/libconfig"
-	gazelleRefSamples = "/work/shared/reference/gazelle-conf"
+	gazelleRefSamples = "../testdata/conf/reference"
 )
 
 func parseFile(t *testing.T, file string) (*Libconfig, error) {

@@ -3,6 +3,7 @@ package elfcheck
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -10,22 +11,18 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed: this test builds or checks real ELF files with it", name)
-	}
-	return p
+	return testenv.Tool(t, name, "this test builds or checks real ELF files with it")
 }
 
 func needFile(t *testing.T, p string) {
 	t.Helper()
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not present (Debian package dpdk): %v", p, err)
-	}
+	testenv.File(t, p, "Debian package dpdk")
 }
 
 func run(t *testing.T, name string, args ...string) string {
@@ -42,7 +39,8 @@ func pkgConfig(t *testing.T, args ...string) []string {
 	needTool(t, "pkg-config")
 	out, err := exec.Command("pkg-config", append(args, "libdpdk")...).Output()
 	if err != nil {
-		t.Skipf("pkg-config %v libdpdk: %v (package dpdk-dev)", args, err)
+		testenv.File(t, "/usr/lib/x86_64-linux-gnu/pkgconfig/libdpdk.pc", fmt.Sprintf("pkg-config %v libdpdk: %v; Debian package dpdk-dev", args, err))
+		t.Fatalf("pkg-config %v libdpdk: %v", args, err)
 	}
 	return strings.Fields(string(out))
 }
@@ -84,6 +82,9 @@ func lddtreePaths(t *testing.T, file string) map[string]string {
 	needFile(t, "/usr/bin/lddtree")
 	out, err := exec.Command("/usr/bin/python3", "/usr/bin/lddtree", "-a", file).CombinedOutput()
 	if err != nil {
+		if testenv.Required() {
+			t.Fatalf("lddtree: %v\n%s (needs python3-pyelftools)", err, out)
+		}
 		t.Skipf("lddtree: %v\n%s (needs python3-pyelftools)", err, out)
 	}
 	m := map[string]string{}
@@ -333,6 +334,9 @@ func buildStatic(t *testing.T, dir, name string, drivers ...string) string {
 	args = append(args, "-lpcap", "-lelf", "-lnuma", "-lfdt", "-lbsd", "-lm", "-ldl", "-pthread", "-latomic")
 	cmd := exec.Command("gcc", args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
+		if testenv.Required() {
+			t.Fatalf("static DPDK link failed (dpdk-dev pulls in the -dev packages it needs): %v\n%s", err, b)
+		}
 		t.Skipf("static DPDK link not possible here: %v\n%s", err, b)
 	}
 	return out

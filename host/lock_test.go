@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -103,10 +104,7 @@ func TestConfigLockOwnProcess(t *testing.T) {
 // fcntl.lockf is POSIX F_SETLK, as DPDK's primary uses) and checks that both
 // probes name the child.
 func TestConfigLockOtherProcess(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed: no second process to hold the lock")
-	}
+	py := testenv.Tool(t, "python3", "a second process to hold the lock")
 	p := filepath.Join(t.TempDir(), "config")
 	if err := os.WriteFile(p, make([]byte, 4096), 0o600); err != nil {
 		t.Fatal(err)

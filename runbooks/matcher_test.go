@@ -12,16 +12,15 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 // TestPatternsAgreeWithGrep uses GNU grep as an oracle for the exported
 // patterns: over every normalised line of the corpus, `grep -E -c -f`
 // counts the same lines as the catalogue's own regexes.
 func TestPatternsAgreeWithGrep(t *testing.T) {
-	grep, err := exec.LookPath("grep")
-	if err != nil {
-		t.Skip("grep not installed")
-	}
+	grep := testenv.Tool(t, "grep", "Debian package grep")
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 func readExtra(t *testing.T, name string) []byte {
@@ -166,9 +168,7 @@ func TestBump(t *testing.T) {
 // TestDiffMatchesDiffU checks the diff against diff(1)'s unified format.
 func TestDiffMatchesDiffU(t *testing.T) {
 	diffBin := "/usr/bin/diff"
-	if _, err := os.Stat(diffBin); err != nil {
-		t.Skip("no diff(1)")
-	}
+	testenv.File(t, diffBin, "Debian package diffutils")
 	for _, name := range []string{"rhel9-22.11-e5a5f71.spec", "daos-19.11.6-0bf016e.spec"} {
 		data := readCorpus(t, name)
 		res, out, err := Patch(data, Options{File: "x.spec"})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapgen"
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 func writeTraffic(t testing.TB, path string, n int) {
@@ -87,9 +88,7 @@ func selected(t testing.TB, all, sub []rec) []int {
 // TestDifferentialTcpdump runs every expression through tcpdump and through
 // Compile+Run and wants the same packets selected.
 func TestDifferentialTcpdump(t *testing.T) {
-	if _, err := exec.LookPath("tcpdump"); err != nil {
-		t.Skip("tcpdump not installed")
-	}
+	testenv.Tool(t, "tcpdump", "Debian package tcpdump")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.pcap")
 	writeTraffic(t, in, 3000)

@@ -10,14 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
+		testenv.Tool(t, tool, "Debian packages tcpdump, tshark, wireshark-common")
 	}
 }
 

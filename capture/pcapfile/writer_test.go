@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapgen"
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 func frames(n int) []Packet {
@@ -100,9 +101,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 // TestPcapNGWriterWithTshark has tshark read what the pcapng writer wrote:
 // interface options, directions, the section comment and the statistics.
 func TestPcapNGWriterWithTshark(t *testing.T) {
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed")
-	}
+	testenv.Tool(t, "tshark", "Debian package tshark")
 	path := filepath.Join(t.TempDir(), "w.pcapng")
 	f, err := os.Create(path)
 	if err != nil {

@@ -7,15 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 const pdumpBin = "/usr/bin/dpdk-pdump"
 
 func needPdump(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(pdumpBin); err != nil {
-		t.Skipf("%s not present (Debian package dpdk)", pdumpBin)
-	}
+	testenv.File(t, pdumpBin, "Debian package dpdk")
 }
 
 func TestElfcheckExitCodes(t *testing.T) {

@@ -544,13 +544,20 @@ func (r *Reader) parseEPB(body []byte, p *Packet) (bool, error) {
 	if len(body) < 20 {
 		return false, r.errAt(r.off, "enhanced packet block too short (%d bytes)", len(body))
 	}
-	idx, err := r.iface(r.u32(body))
+	return r.parsePacketBlock("enhanced packet block", r.u32(body), body, p)
+}
+
+// parsePacketBlock reads what the Enhanced and the obsolete Packet Block
+// share after their interface field: timestamp, lengths, data and the
+// flags option (code 2 in both).
+func (r *Reader) parsePacketBlock(kind string, ifID uint32, body []byte, p *Packet) (bool, error) {
+	idx, err := r.iface(ifID)
 	if err != nil {
 		return false, err
 	}
 	capLen := r.u32(body[12:])
 	if uint64(capLen) > uint64(len(body)-20) {
-		return false, r.errAt(r.off, "enhanced packet block claims %d captured bytes in a %d-byte block", capLen, len(body)+12)
+		return false, r.errAt(r.off, "%s claims %d captured bytes in a %d-byte block", kind, capLen, len(body)+12)
 	}
 	if p == nil {
 		return true, nil
@@ -599,34 +606,11 @@ func (r *Reader) parseSPB(body []byte, p *Packet) (bool, error) {
 }
 
 // parseOPB reads the obsolete Packet Block, which some old writers still
-// produce.
+// produce: a 16-bit interface id and a drop count where the EPB has a
+// 32-bit id.
 func (r *Reader) parseOPB(body []byte, p *Packet) (bool, error) {
 	if len(body) < 20 {
 		return false, r.errAt(r.off, "packet block too short (%d bytes)", len(body))
 	}
-	idx, err := r.iface(uint32(r.u16(body)))
-	if err != nil {
-		return false, err
-	}
-	capLen := r.u32(body[12:])
-	if uint64(capLen) > uint64(len(body)-20) {
-		return false, r.errAt(r.off, "packet block claims %d captured bytes in a %d-byte block", capLen, len(body)+12)
-	}
-	if p == nil {
-		return true, nil
-	}
-	units := uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:]))
-	p.Timestamp = r.conv[idx].ns(units)
-	p.OrigLen = r.u32(body[16:])
-	p.Interface = idx
-	p.Data = body[20 : 20+capLen : 20+capLen]
-	p.Flags = 0
-	if opts := int(20 + (capLen+3)&^3); opts < len(body) {
-		r.walkOptions(body[opts:], func(code uint16, v []byte) {
-			if code == 2 && len(v) == 4 {
-				p.Flags = r.u32(v)
-			}
-		})
-	}
-	return true, nil
+	return r.parsePacketBlock("packet block", uint32(r.u16(body)), body, p)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 func TestAnalyzePIDFixture(t *testing.T) {
@@ -43,16 +45,14 @@ func TestAnalyzePIDLive(t *testing.T) {
 	if _, err := os.Stat("/proc/self/maps"); err != nil {
 		t.Skip("no /proc")
 	}
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep")
-	}
+	sleep := testenv.Tool(t, "sleep", "coreutils")
 	cmd := exec.Command(sleep, "30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	var r *Report
+	var err error
 	found := false
 	for i := 0; i < 100 && !found; i++ { // until exec and the loader have mapped libc
 		r, err = AnalyzePID(context.Background(), cmd.Process.Pid, Options{})

@@ -44,13 +44,10 @@ func buildOracle(t *testing.T) string {
 // with: the Gazelle reference configs and our ok-/bad- cases.
 func oracleSamples(t *testing.T) []string {
 	t.Helper()
-	var files []string
+	files := gazelleSamples(t)
 	for _, pat := range []string{
-		filepath.Join(gazelleRefSamples, "*.conf"),
-		filepath.Join(gazelleRefSamples, "*.conf.*"),
 		filepath.Join(libconfigSamples, "ok-*.conf"),
 		filepath.Join(libconfigSamples, "bad-*.conf"),
-		"../testdata/conf/gazelle/*.conf",
 	} {
 		m, _ := filepath.Glob(pat)
 		files = append(files, m...)

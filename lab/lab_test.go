@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 func TestStartStop(t *testing.T) {
@@ -326,9 +328,7 @@ func waitCounters(t *testing.T, p *Primary, ok func(Counters) bool) Counters {
 func needTool(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed (lab/setup installs it): %v", tool, err)
-		}
+		testenv.Tool(t, tool, "lab/packages.txt")
 	}
 }
 

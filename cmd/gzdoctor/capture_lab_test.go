@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture"
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 	"github.com/gzdoctor/gzdoctor/lab"
 )
 
@@ -42,9 +43,7 @@ func captureJSON(t *testing.T, args ...string) (int, *capture.Result, string) {
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed (lab/setup installs it)", tool)
-		}
+		testenv.Tool(t, tool, "lab/packages.txt")
 	}
 }
 

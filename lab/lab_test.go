@@ -393,6 +393,8 @@ func TestPrimaryCommandLine(t *testing.T) {
 		{"count", []string{"--count", "100", "--rate", "100000"}, 0, "tx_packets=100\n"},
 		{"negative rate", []string{"--rate", "-1"}, 2, "lab-primary: bad --rate -1"},
 		{"zero clients", []string{"--udp-clients", "0"}, 2, "lab-primary: bad --udp-clients 0"},
+		{"port out of range", []string{"--ports", "8"}, 2, "lab-primary: bad --ports 8"},
+		{"no such port", []string{"--ports", "3"}, 1, "no ethdev ports to drive"},
 		{"unknown option", []string{"--bogus"}, 2, "usage: lab-primary"},
 		{"stray argument", []string{"stray"}, 2, "unexpected argument stray"},
 	} {

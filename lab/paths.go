@@ -80,6 +80,25 @@ func PrimaryBinary() string {
 	return filepath.Join(d, "lab-primary")
 }
 
+// LstackLibrary is the path of the built liblstack.so stand-in.
+func LstackLibrary() string {
+	d := BuildDir()
+	if d == "" {
+		return ""
+	}
+	return filepath.Join(d, "liblstack.so")
+}
+
+// AppBinary is the path of the built application without DPDK that
+// liblstack.so is preloaded into.
+func AppBinary() string {
+	d := BuildDir()
+	if d == "" {
+		return ""
+	}
+	return filepath.Join(d, "lab-app")
+}
+
 // pmdDirs returns the EAL plugin dir and the build's copy of it without the
 // pcap PMD (both written by lab/Makefile).
 func pmdDirs() (pmds, noPcap string, err error) {

@@ -12,10 +12,15 @@
  * fixed rate, polls rx, and keeps counters that it writes to a stats file.
  *
  *   lab-primary [EAL args] -- [--no-pdump-init] [--rate N] [--stats FILE]
- *                             [--count N] [--udp-clients N]
+ *                             [--count N] [--udp-clients N] [--ports LIST]
+ *                             [--reflect]
  *
  * The default vdev (net_ring0) hands every transmitted mbuf back to rx, so a
  * pdump capture holds real frames in both directions.
+ *
+ * This file is the primary itself; main.c makes it an executable and
+ * lstack.c a shared library whose constructor starts it, as Gazelle's
+ * liblstack.so does.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +48,8 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "primary.h"
+
 #define MAX_PORTS 8
 #define BURST 32
 #define NB_MBUFS 4095
@@ -59,6 +66,8 @@ struct opts {
 	uint64_t count; /* stop after this many packets sent, 0 = no limit */
 	uint64_t clients; /* UDP clients 192.168.1.10+i:10001+i */
 	const char *stats;
+	uint32_t port_mask; /* --ports: the ports to drive, 0 = all */
+	bool reflect;	    /* answer ARP, reflect IPv4 back to its sender */
 };
 
 struct counters {
@@ -119,12 +128,14 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [EAL args] -- [--no-pdump-init] [--rate N] [--stats FILE] [--count N]\n"
-		"       [--udp-clients N]\n"
+		"       [--udp-clients N] [--ports LIST] [--reflect]\n"
 		"  --no-pdump-init  do not call rte_pdump_init() (pdump cannot attach)\n"
 		"  --rate N         packets per second to transmit (default 10000, 0 = none)\n"
 		"  --stats FILE     write counters to FILE every %d ms (atomically)\n"
 		"  --count N        exit after N packets were sent\n"
-		"  --udp-clients N  UDP clients 192.168.1.10+i:10001+i, i < N (default 3, max %d)\n",
+		"  --udp-clients N  UDP clients 192.168.1.10+i:10001+i, i < N (default 3, max %d)\n"
+		"  --ports LIST     drive only these port ids (default: all), e.g. 1\n"
+		"  --reflect        answer ARP and send IPv4 frames back to their sender\n",
 		prog, STATS_INTERVAL_MS, MAX_CLIENTS);
 }
 
@@ -140,6 +151,23 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* "1" or "0,2": a mask of port ids below MAX_PORTS. */
+static int parse_ports(const char *s, uint32_t *mask)
+{
+	char buf[64], *save = NULL;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -1;
+	*mask = 0;
+	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+		if (parse_u64(t, &v) < 0 || v >= MAX_PORTS)
+			return -1;
+		*mask |= 1u << v;
+	}
+	return *mask ? 0 : -1;
+}
+
 static int parse_app_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -148,6 +176,8 @@ static int parse_app_args(int argc, char **argv, struct opts *o)
 		{"stats", required_argument, NULL, 's'},
 		{"count", required_argument, NULL, 'c'},
 		{"udp-clients", required_argument, NULL, 'u'},
+		{"ports", required_argument, NULL, 'p'},
+		{"reflect", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -183,6 +213,16 @@ static int parse_app_args(int argc, char **argv, struct opts *o)
 					MAX_CLIENTS);
 				return -1;
 			}
+			break;
+		case 'p':
+			if (parse_ports(optarg, &o->port_mask) < 0) {
+				fprintf(stderr, "lab-primary: bad --ports %s (port ids < %d, comma-separated)\n",
+					optarg, MAX_PORTS);
+				return -1;
+			}
+			break;
+		case 'f':
+			o->reflect = true;
 			break;
 		default:
 			return -1;
@@ -505,14 +545,114 @@ static void sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
-int main(int argc, char **argv)
+/* ---- reflecting --------------------------------------------------------- */
+
+/* reflect turns a received frame into the answer a host would give and
+ * reports whether it should be sent back: an ARP request for any address is
+ * answered with the lab's server MAC (so a kernel peer in a namespace sends
+ * its IPv4 traffic to that MAC, which no kernel interface owns), and an IPv4
+ * frame to that MAC goes back with its addresses and ports swapped (ICMP
+ * echo requests become replies). Swapping keeps the IPv4 header checksum
+ * valid: a ones' complement sum does not depend on the order. */
+static bool reflect(struct rte_mbuf *m)
 {
-	struct opts o = {0};
-	struct counters c = {0};
-	uint16_t ports[MAX_PORTS];
-	uint16_t nb_ports = 0, p;
-	char devname[RTE_ETH_NAME_MAX_LEN] = "";
-	char text[1024];
+	if (rte_pktmbuf_data_len(m) < sizeof(struct rte_ether_hdr) + sizeof(struct rte_arp_hdr))
+		return false;
+	struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint16_t type = rte_be_to_cpu_16(e->ether_type);
+
+	if (type == RTE_ETHER_TYPE_ARP) {
+		struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
+		if (a->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST))
+			return false;
+		uint32_t want = a->arp_data.arp_tip;
+		a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+		rte_ether_addr_copy(&a->arp_data.arp_sha, &a->arp_data.arp_tha);
+		a->arp_data.arp_tip = a->arp_data.arp_sip;
+		rte_ether_addr_copy(&server_mac, &a->arp_data.arp_sha);
+		a->arp_data.arp_sip = want;
+		rte_ether_addr_copy(&e->src_addr, &e->dst_addr);
+		rte_ether_addr_copy(&server_mac, &e->src_addr);
+		return true;
+	}
+	if (type != RTE_ETHER_TYPE_IPV4 || !rte_is_same_ether_addr(&e->dst_addr, &server_mac))
+		return false;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(e + 1);
+	size_t ihl = (size_t)(ip->version_ihl & 0x0f) * 4;
+	if (ihl < sizeof(*ip) ||
+	    rte_pktmbuf_data_len(m) < sizeof(*e) + ihl + sizeof(struct rte_udp_hdr))
+		return false;
+	uint32_t a = ip->src_addr;
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = a;
+	uint8_t *l4 = (uint8_t *)ip + ihl;
+	switch (ip->next_proto_id) {
+	case IPPROTO_UDP:
+	case IPPROTO_TCP: {
+		uint16_t *ports = (uint16_t *)l4;
+		uint16_t p = ports[0];
+		ports[0] = ports[1];
+		ports[1] = p;
+		/* A kernel peer on a veth leaves the L4 checksum to "hardware"
+		 * (only the pseudo-header sum is in the frame): compute it. */
+		uint16_t len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - ihl);
+		if (rte_pktmbuf_data_len(m) < sizeof(*e) + ihl + len)
+			return false;
+		if (ip->next_proto_id == IPPROTO_UDP) {
+			((struct rte_udp_hdr *)l4)->dgram_cksum = 0;
+			((struct rte_udp_hdr *)l4)->dgram_cksum = rte_ipv4_udptcp_cksum(ip, l4);
+		} else {
+			((struct rte_tcp_hdr *)l4)->cksum = 0;
+			((struct rte_tcp_hdr *)l4)->cksum = rte_ipv4_udptcp_cksum(ip, l4);
+		}
+		break;
+	}
+	case IPPROTO_ICMP: {
+		struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)l4;
+		uint16_t len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - ihl);
+		if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST ||
+		    rte_pktmbuf_data_len(m) < sizeof(*e) + ihl + len)
+			return false;
+		ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+		ic->icmp_cksum = 0;
+		ic->icmp_cksum = ~rte_raw_cksum(ic, len);
+		break;
+	}
+	default:
+		return false;
+	}
+	rte_ether_addr_copy(&e->src_addr, &e->dst_addr);
+	rte_ether_addr_copy(&server_mac, &e->src_addr);
+	return true;
+}
+
+/* ---- the primary --------------------------------------------------------- */
+
+/* One primary per process: the executable's main and liblstack's
+ * constructor both drive it through lab_primary_start / lab_primary_run. */
+static struct {
+	struct opts o;
+	struct counters c;
+	struct rte_mempool *pool;
+	uint16_t ports[MAX_PORTS]; /* the ports the lab drives */
+	uint16_t nb_ports;
+	char devname[RTE_ETH_NAME_MAX_LEN];
+} lab;
+
+static void lab_fail_cleanup(void)
+{
+	if (!lab.o.no_pdump_init)
+		rte_pdump_uninit();
+	rte_eal_cleanup();
+}
+
+/* lab_primary_start initialises the EAL from argv ("prog [EAL] -- [app]"),
+ * starts the ports and prints the ready line. It returns 0, or the exit
+ * status the program should end with. */
+int lab_primary_start(int argc, char **argv)
+{
+	char all[512] = "";
+	uint16_t p;
 	int ret;
 
 	ret = rte_eal_init(argc, argv);
@@ -525,7 +665,7 @@ int main(int argc, char **argv)
 	argc -= ret;
 	argv += ret;
 	argv[0] = "lab-primary";
-	if (parse_app_args(argc, argv, &o) < 0) {
+	if (parse_app_args(argc, argv, &lab.o) < 0) {
 		usage("lab-primary");
 		rte_eal_cleanup();
 		return 2;
@@ -536,11 +676,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	nb_clients = o.clients;
+	nb_clients = lab.o.clients;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	if (!o.no_pdump_init) {
+	if (!lab.o.no_pdump_init) {
 		ret = rte_pdump_init();
 		if (ret < 0) {
 			fprintf(stderr, "lab-primary: rte_pdump_init failed: %s\n",
@@ -550,39 +690,63 @@ int main(int argc, char **argv)
 		}
 	}
 
-	struct rte_mempool *pool = rte_pktmbuf_pool_create(
-		"lab_mbuf_pool", NB_MBUFS, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
-	if (pool == NULL) {
+	lab.pool = rte_pktmbuf_pool_create("lab_mbuf_pool", NB_MBUFS, MBUF_CACHE, 0,
+					   RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+	if (lab.pool == NULL) {
 		fprintf(stderr, "lab-primary: cannot create mbuf pool: %s\n",
 			rte_strerror(rte_errno));
-		goto fail;
+		lab_fail_cleanup();
+		return 1;
 	}
 
 	/* The port list is fixed here: pdump later hotplugs its own net_pcap
-	 * vdevs into this process, and those must not receive lab traffic. */
+	 * vdevs into this process, and those must not receive lab traffic.
+	 * --ports picks some (a bonding member is driven by its bond, as in
+	 * ltran, and must not be configured on its own). */
 	RTE_ETH_FOREACH_DEV(p) {
-		if (nb_ports == MAX_PORTS)
-			break;
-		ports[nb_ports++] = p;
+		char name[RTE_ETH_NAME_MAX_LEN];
+		rte_eth_dev_get_name_by_port(p, name);
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", all[0] ? "," : "",
+			 name);
+		if (lab.nb_ports == MAX_PORTS)
+			continue;
+		if (lab.o.port_mask && !(lab.o.port_mask & (1u << p)))
+			continue;
+		lab.ports[lab.nb_ports++] = p;
 	}
-	if (nb_ports == 0) {
-		fprintf(stderr, "lab-primary: no ethdev ports: give a --vdev such as net_ring0\n");
-		goto fail;
+	if (lab.nb_ports == 0) {
+		fprintf(stderr, "lab-primary: no ethdev ports to drive: give a --vdev such as "
+				"net_ring0 (and --ports that exist)\n");
+		lab_fail_cleanup();
+		return 1;
 	}
-	for (uint16_t i = 0; i < nb_ports; i++) {
-		ret = port_start(ports[i], pool);
+	for (uint16_t i = 0; i < lab.nb_ports; i++) {
+		ret = port_start(lab.ports[i], lab.pool);
 		if (ret < 0) {
-			fprintf(stderr, "lab-primary: starting port %u: %s\n", ports[i],
+			fprintf(stderr, "lab-primary: starting port %u: %s\n", lab.ports[i],
 				rte_strerror(-ret));
-			goto fail;
+			lab_fail_cleanup();
+			return 1;
 		}
 	}
-	rte_eth_dev_get_name_by_port(ports[0], devname);
+	rte_eth_dev_get_name_by_port(lab.ports[0], lab.devname);
 
-	printf("lab-primary: ready pid=%d ports=%u port=%u device=%s pdump_init=%d runtime_dir=%s\n",
-	       (int)getpid(), nb_ports, ports[0], devname, o.no_pdump_init ? 0 : 1,
-	       rte_eal_get_runtime_dir());
+	printf("lab-primary: ready pid=%d ports=%u port=%u device=%s pdump_init=%d "
+	       "all_ports=%s runtime_dir=%s\n",
+	       (int)getpid(), lab.nb_ports, lab.ports[0], lab.devname, lab.o.no_pdump_init ? 0 : 1,
+	       all, rte_eal_get_runtime_dir());
 	fflush(stdout);
+	return 0;
+}
+
+/* lab_primary_run sends and receives until SIGINT/SIGTERM (or --count),
+ * then stops the ports, prints the final counters and cleans up the EAL. */
+int lab_primary_run(void)
+{
+	struct opts *o = &lab.o;
+	struct counters *c = &lab.c;
+	char text[1024];
+	int ret;
 
 	uint64_t hz = rte_get_timer_hz();
 	uint64_t start = rte_get_timer_cycles();
@@ -597,62 +761,76 @@ int main(int argc, char **argv)
 
 		/* Packets owed since start at the configured rate; the owed count
 		 * is capped at one burst so a stall does not cause a flood. */
-		uint64_t due = o.rate ? (now - start) / (hz / o.rate > 0 ? hz / o.rate : 1) : 0;
+		uint64_t due = o->rate ? (now - start) / (hz / o->rate > 0 ? hz / o->rate : 1) : 0;
 		if (due > seq + BURST)
 			seq = due - BURST;
 		/* --count limits frames really offered to tx, not the schedule:
 		 * a stall on a loaded machine shifts the schedule (seq jumps)
 		 * but must not eat into the count. */
-		uint64_t left = o.count ? o.count - attempted : UINT64_MAX;
+		uint64_t left = o->count ? o->count - attempted : UINT64_MAX;
 		if (due > seq && left > 0) {
 			struct rte_mbuf *burst[BURST];
 			uint16_t n = 0;
 			uint16_t want = (uint16_t)RTE_MIN(RTE_MIN(due - seq, (uint64_t)BURST), left);
-			uint16_t port = ports[rr++ % nb_ports];
+			uint16_t port = lab.ports[rr++ % lab.nb_ports];
 
 			while (n < want) {
-				struct rte_mbuf *m = make_frame(pool, seq + n);
+				struct rte_mbuf *m = make_frame(lab.pool, seq + n);
 				if (m == NULL)
 					break;
 				burst[n++] = m;
 			}
 			uint16_t sent = rte_eth_tx_burst(port, 0, burst, n);
 			for (uint16_t i = 0; i < sent; i++) {
-				c.tx_packets++;
-				c.tx_bytes += rte_pktmbuf_pkt_len(burst[i]);
+				c->tx_packets++;
+				c->tx_bytes += rte_pktmbuf_pkt_len(burst[i]);
 			}
 			if (sent < n) {
-				c.tx_dropped += n - sent;
+				c->tx_dropped += n - sent;
 				rte_pktmbuf_free_bulk(&burst[sent], n - sent);
 			}
-			c.tx_dropped += want - n; /* mbuf pool exhausted */
+			c->tx_dropped += want - n; /* mbuf pool exhausted */
 			seq += want;
 			attempted += want;
 			busy = true;
 		}
 
-		for (uint16_t i = 0; i < nb_ports; i++) {
-			struct rte_mbuf *rx[BURST];
-			uint16_t got = rte_eth_rx_burst(ports[i], 0, rx, BURST);
+		for (uint16_t i = 0; i < lab.nb_ports; i++) {
+			struct rte_mbuf *rx[BURST], *back[BURST];
+			uint16_t nb_back = 0;
+			uint16_t got = rte_eth_rx_burst(lab.ports[i], 0, rx, BURST);
 			for (uint16_t j = 0; j < got; j++) {
-				c.rx_packets++;
-				c.rx_bytes += rte_pktmbuf_pkt_len(rx[j]);
+				c->rx_packets++;
+				c->rx_bytes += rte_pktmbuf_pkt_len(rx[j]);
+				if (o->reflect && reflect(rx[j]))
+					back[nb_back++] = rx[j];
+				else
+					rte_pktmbuf_free(rx[j]);
 			}
-			if (got) {
-				rte_pktmbuf_free_bulk(rx, got);
+			if (nb_back) {
+				uint16_t sent = rte_eth_tx_burst(lab.ports[i], 0, back, nb_back);
+				for (uint16_t j = 0; j < sent; j++) {
+					c->tx_packets++;
+					c->tx_bytes += rte_pktmbuf_pkt_len(back[j]);
+				}
+				if (sent < nb_back) {
+					c->tx_dropped += nb_back - sent;
+					rte_pktmbuf_free_bulk(&back[sent], nb_back - sent);
+				}
+			}
+			if (got)
 				busy = true;
-			}
 		}
 
 		if (now >= next_stats) {
-			if (o.stats) {
-				format_counters(text, sizeof(text), &c, devname, nb_ports,
-						!o.no_pdump_init);
-				write_stats(o.stats, text);
+			if (o->stats) {
+				format_counters(text, sizeof(text), c, lab.devname, lab.nb_ports,
+						!o->no_pdump_init);
+				write_stats(o->stats, text);
 			}
 			next_stats = now + hz * STATS_INTERVAL_MS / 1000;
 		}
-		if (o.count && attempted >= o.count && !busy)
+		if (o->count && attempted >= o->count && !busy)
 			break;
 		/* A stand-in primary need not spin: sleeping keeps a 2-core
 		 * machine usable while several lab primaries run in tests. */
@@ -660,26 +838,20 @@ int main(int argc, char **argv)
 			sleep_us(200);
 	}
 
-	for (uint16_t i = 0; i < nb_ports; i++) {
-		ret = rte_eth_dev_stop(ports[i]);
+	for (uint16_t i = 0; i < lab.nb_ports; i++) {
+		ret = rte_eth_dev_stop(lab.ports[i]);
 		if (ret < 0)
-			fprintf(stderr, "lab-primary: stopping port %u: %s\n", ports[i],
+			fprintf(stderr, "lab-primary: stopping port %u: %s\n", lab.ports[i],
 				rte_strerror(-ret));
-		rte_eth_dev_close(ports[i]);
+		rte_eth_dev_close(lab.ports[i]);
 	}
-	format_counters(text, sizeof(text), &c, devname, nb_ports, !o.no_pdump_init);
-	if (o.stats)
-		write_stats(o.stats, text);
+	format_counters(text, sizeof(text), c, lab.devname, lab.nb_ports, !o->no_pdump_init);
+	if (o->stats)
+		write_stats(o->stats, text);
 	printf("lab-primary: stopped\n%s", text);
 	fflush(stdout);
-	if (!o.no_pdump_init)
+	if (!o->no_pdump_init)
 		rte_pdump_uninit();
 	rte_eal_cleanup();
 	return 0;
-
-fail:
-	if (!o.no_pdump_init)
-		rte_pdump_uninit();
-	rte_eal_cleanup();
-	return 1;
 }

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,8 +38,40 @@ const readyTimeout = 30 * time.Second
 // stopTimeout is how long Stop waits after SIGINT before SIGKILL.
 const stopTimeout = 10 * time.Second
 
+// Kind is how a lab primary is built and loaded, after the primaries
+// Gazelle users run.
+type Kind string
+
+const (
+	// KindExecutable (the zero value) is build/lab-primary, an executable
+	// linked the way dpdk-pdump is (pkg-config, --as-needed), on net_ring0.
+	KindExecutable Kind = ""
+	// KindLstack is the primary loaded the way Gazelle's liblstack.so is:
+	// build/liblstack.so (linked --no-as-needed, driver libraries NEEDED)
+	// LD_PRELOADed into build/lab-app, which has no DPDK of its own; its
+	// constructor starts the EAL with the dpdk_args of the lstack.conf that
+	// LSTACK_CONF_PATH names (Primary.Conf). Ports as KindExecutable.
+	KindLstack Kind = "lstack"
+	// KindLtran is shaped like ltran: an executable with two ports, port 0
+	// net_af_packet0 on a veth into a network namespace (Primary.Net) and
+	// port 1 net_bonding0 (mode 0) over it. The primary drives the bond;
+	// the bonding driver drives port 0. (The bond cannot sit on net_ring:
+	// bonding sets its members' MAC and net_ring cannot.) It sends the
+	// lab's traffic out of the bond and reflects what the namespace sends.
+	KindLtran Kind = "ltran"
+	// KindAfPacket is an executable on net_af_packet0 over a veth whose
+	// other end lives in a network namespace (Primary.Net): traffic from
+	// the namespace's kernel (Netns.UDPEcho, Netns.TCPEcho, anything run
+	// in Netns.Do) reaches the primary, which answers ARP for
+	// NetnsPrimaryAddr and sends IPv4 back to its sender. Rate 0 means no
+	// lab traffic of its own here; a positive Rate adds it.
+	KindAfPacket Kind = "af_packet"
+)
+
 // Config says how to run a lab primary. The zero value is a working primary.
 type Config struct {
+	// Kind is the primary's shape; the zero value is the plain executable.
+	Kind Kind
 	// Prefix is the DPDK --file-prefix; default: unique per call,
 	// "gzlab_<pid>_<n>", so tests in different packages never collide.
 	Prefix string
@@ -47,7 +80,8 @@ type Config struct {
 	// HidePcapPMD runs the primary in its own mount namespace with the EAL
 	// plugin dir replaced by a copy that lacks librte_net_pcap.
 	HidePcapPMD bool
-	// Vdevs are the --vdev arguments; default: DefaultVdev.
+	// Vdevs are the --vdev arguments; default: DefaultVdev (the network
+	// kinds set their own and refuse others).
 	Vdevs []string
 	// Rate is the transmit rate in packets per second; 0 means DefaultRate,
 	// a negative rate means no traffic.
@@ -64,10 +98,23 @@ type Primary struct {
 	Pid        int
 	Prefix     string
 	RuntimeDir string
-	// Device is the name of the primary's first port, e.g. "net_ring0".
+	Kind       Kind
+	// Device is the name of the first port the primary drives, e.g.
+	// "net_ring0" ("net_bonding0" for KindLtran).
 	Device string
-	// Args is the full command line the primary was started with.
+	// Ports are the names of all its ethdev ports, by port id.
+	Ports []string
+	// Args is the full command line the primary was started with (for
+	// KindLstack the application's; the EAL arguments are in Conf).
 	Args []string
+	// Exe is the executable the process runs (build/lab-app for KindLstack).
+	Exe string
+	// Conf is the lstack.conf of a KindLstack primary (LSTACK_CONF_PATH).
+	Conf string
+	// Env are the variables added to the process's environment.
+	Env []string
+	// Net is the network namespace of KindAfPacket and KindLtran.
+	Net *Netns
 
 	cmd      *exec.Cmd
 	out      *outputBuffer
@@ -120,17 +167,30 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		_, err := rootOnce()
 		return nil, err
 	}
+	switch cfg.Kind {
+	case KindExecutable:
+	case KindLstack:
+		bin = AppBinary()
+		if _, err := os.Stat(LstackLibrary()); err != nil {
+			return nil, fmt.Errorf("lab liblstack.so not built (run make -C lab): %w", err)
+		}
+	case KindLtran, KindAfPacket:
+		if len(cfg.Vdevs) > 0 {
+			return nil, fmt.Errorf("lab: a %s primary sets its own vdevs; got %v", cfg.Kind, cfg.Vdevs)
+		}
+	default:
+		return nil, fmt.Errorf("lab: unknown primary kind %q", cfg.Kind)
+	}
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("lab primary not built (run make -C lab): %w", err)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = NewPrefix()
 	}
-	if len(cfg.Vdevs) == 0 {
-		cfg.Vdevs = []string{DefaultVdev}
-	}
 	rate := cfg.Rate
 	switch {
+	case rate == 0 && cfg.Kind == KindAfPacket:
+		rate = 0 // the namespace's kernel makes the traffic
 	case rate == 0:
 		rate = DefaultRate
 	case rate < 0:
@@ -142,27 +202,62 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		return nil, fmt.Errorf("creating the stats dir: %w", err)
 	}
 	p := &Primary{
+		Kind:       cfg.Kind,
 		Prefix:     cfg.Prefix,
 		RuntimeDir: RuntimeDir(cfg.Prefix),
+		Exe:        bin,
 		out:        &outputBuffer{},
 		done:       make(chan struct{}),
 		statsDir:   statsDir,
 		stats:      filepath.Join(statsDir, "stats"),
 	}
-	args := append([]string{bin}, cfg.eal()...)
-	args = append(args, "--", "--rate", fmt.Sprint(rate), "--stats", p.stats)
+	fail := func(err error) (*Primary, error) {
+		if p.Net != nil {
+			p.Net.remove()
+		}
+		os.RemoveAll(statsDir)
+		return nil, err
+	}
+	app := []string{"--rate", fmt.Sprint(rate), "--stats", p.stats}
+	switch cfg.Kind {
+	case KindLtran, KindAfPacket:
+		if p.Net, err = newNetns(cfg.Prefix); err != nil {
+			return fail(err)
+		}
+		cfg.Vdevs = []string{"net_af_packet0,iface=" + p.Net.HostIf}
+		if cfg.Kind == KindLtran {
+			// DPDK 22.11 names bonding members "slave" (23.11: "member").
+			cfg.Vdevs = append(cfg.Vdevs, "net_bonding0,mode=0,slave=net_af_packet0")
+			app = append(app, "--ports", "1")
+		}
+		app = append(app, "--reflect")
+	}
+	if len(cfg.Vdevs) == 0 {
+		cfg.Vdevs = []string{DefaultVdev}
+	}
 	if cfg.UDPClients != 0 {
-		args = append(args, "--udp-clients", fmt.Sprint(cfg.UDPClients))
+		app = append(app, "--udp-clients", fmt.Sprint(cfg.UDPClients))
 	}
 	if cfg.NoPdumpInit {
-		args = append(args, "--no-pdump-init")
+		app = append(app, "--no-pdump-init")
+	}
+	var args []string
+	if cfg.Kind == KindLstack {
+		p.Conf = filepath.Join(statsDir, "lstack.conf")
+		if err := os.WriteFile(p.Conf, []byte(lstackConf(cfg.eal(), app)), 0o644); err != nil {
+			return fail(fmt.Errorf("writing %s: %w", p.Conf, err))
+		}
+		p.Env = []string{"LD_PRELOAD=" + LstackLibrary(), "LSTACK_CONF_PATH=" + p.Conf}
+		args = []string{bin}
+	} else {
+		args = append([]string{bin}, cfg.eal()...)
+		args = append(append(args, "--"), app...)
 	}
 	p.Args = args
 	if cfg.HidePcapPMD {
 		pmds, noPcap, err := pmdDirs()
 		if err != nil {
-			os.RemoveAll(statsDir)
-			return nil, err
+			return fail(err)
 		}
 		// unshare (util-linux) makes the new namespace's mounts private, so
 		// the bind mount is seen by the primary alone; sh and unshare exec,
@@ -170,9 +265,17 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		args = append([]string{"unshare", "--mount", "--propagation", "private", "--",
 			"/bin/sh", "-c", `mount --bind "$1" "$2" || exit 125; shift 2; exec "$@"`,
 			"sh", noPcap, pmds}, args...)
+		if cfg.Kind == KindLstack {
+			// LD_PRELOAD would load the library into unshare and sh too;
+			// env sets it for the application alone.
+			args = append(args[:len(args)-1], append([]string{"env"}, append(p.Env, bin)...)...)
+		}
 	}
 
 	p.cmd = exec.Command(args[0], args[1:]...)
+	if cfg.Kind == KindLstack && !cfg.HidePcapPMD {
+		p.cmd.Env = append(os.Environ(), p.Env...)
+	}
 	p.cmd.Stdout = p.out
 	p.cmd.Stderr = p.out
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -184,8 +287,7 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		Pdeathsig: syscall.SIGTERM,
 	}
 	if err := p.startLocked(); err != nil {
-		os.RemoveAll(statsDir)
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
+		return fail(fmt.Errorf("starting %s: %w", bin, err))
 	}
 	p.Pid = p.cmd.Process.Pid
 
@@ -195,6 +297,28 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// lstackConf is an lstack.conf for the lab's liblstack.so: Gazelle's keys
+// where lstack has them, the lab's own options in lab_args.
+func lstackConf(eal, app []string) string {
+	list := func(xs []string) string {
+		q := make([]string, len(xs))
+		for i, x := range xs {
+			q[i] = strconv.Quote(x)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	}
+	return "# written by gzdoctor's lab for build/liblstack.so\n" +
+		"dpdk_args = " + list(eal) + "\n" +
+		"use_ltran = 0\n" +
+		"kni_switch = 0\n" +
+		"num_cpus = \"0\"\n" +
+		"host_addr = \"192.168.1.1\"\n" +
+		"mask_addr = \"255.255.255.0\"\n" +
+		"gateway_addr = \"192.168.1.254\"\n" +
+		"devices = \"02:00:00:00:00:01\"\n" +
+		"lab_args = " + list(app) + "\n"
 }
 
 // startLocked starts p.cmd and reaps it (setting waitErr, closing done)
@@ -221,7 +345,7 @@ func (p *Primary) startLocked() error {
 	return <-started
 }
 
-var readyRE = regexp.MustCompile(`(?m)^lab-primary: ready pid=(\d+) .*device=(\S+) .*runtime_dir=(\S+)$`)
+var readyRE = regexp.MustCompile(`(?m)^lab-primary: ready pid=(\d+) .*device=(\S+) .*all_ports=(\S+) runtime_dir=(\S+)$`)
 
 func (p *Primary) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
@@ -231,7 +355,8 @@ func (p *Primary) waitReady(ctx context.Context) error {
 	for {
 		if m := readyRE.FindStringSubmatch(p.out.String()); m != nil {
 			p.Device = m[2]
-			p.RuntimeDir = m[3]
+			p.Ports = strings.Split(m[3], ",")
+			p.RuntimeDir = m[4]
 			if _, err := os.Stat(filepath.Join(p.RuntimeDir, "mp_socket")); err == nil {
 				return nil
 			}
@@ -346,6 +471,9 @@ func (p *Primary) Cleanup() {
 	p.cleaned = true
 	removePrefixFiles(p.Prefix, p.RuntimeDir)
 	os.RemoveAll(p.statsDir)
+	if p.Net != nil {
+		p.Net.remove()
+	}
 }
 
 // removePrefixFiles removes a prefix's runtime dir and hugepage files.

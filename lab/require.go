@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // minFreeHugepages is what one lab primary (9 × 2 MiB on the lab machine)
@@ -120,17 +121,23 @@ func ensureBuilt() error {
 }
 
 func built() bool {
-	bin, err := os.Stat(PrimaryBinary())
-	if err != nil {
-		return false
+	var oldest time.Time
+	for _, out := range []string{PrimaryBinary(), LstackLibrary(), AppBinary()} {
+		st, err := os.Stat(out)
+		if err != nil {
+			return false
+		}
+		if oldest.IsZero() || st.ModTime().Before(oldest) {
+			oldest = st.ModTime()
+		}
 	}
-	for _, src := range []string{"primary.c", "Makefile"} {
+	for _, src := range []string{"primary.c", "primary.h", "main.c", "lstack.c", "app.c", "Makefile"} {
 		s, err := os.Stat(filepath.Join(LabDir(), src))
-		if err != nil || s.ModTime().After(bin.ModTime()) {
+		if err != nil || s.ModTime().After(oldest) {
 			return false
 		}
 	}
-	_, err = os.Stat(filepath.Join(BuildDir(), "pmds-nopcap", ".done"))
+	_, err := os.Stat(filepath.Join(BuildDir(), "pmds-nopcap", ".done"))
 	return err == nil
 }
 
@@ -168,6 +175,16 @@ func sweepStale() {
 				continue
 			}
 			removePrefixFiles(e.Name(), filepath.Join(base, e.Name()))
+		}
+		// Network namespaces of KindAfPacket/KindLtran primaries (their
+		// veth pairs go with them).
+		nss, _ := os.ReadDir("/var/run/netns")
+		for _, e := range nss {
+			m := ourPrefix.FindStringSubmatch(e.Name())
+			if m == nil || pidAlive(m[1]) {
+				continue
+			}
+			(&Netns{Name: e.Name(), HostIf: "gzv" + strings.TrimPrefix(e.Name(), "gzlab_")}).remove()
 		}
 		mounts, _ := hugetlbfsMounts()
 		for _, mnt := range mounts {

@@ -1,0 +1,195 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestKinds starts each kind of lab primary and proves what the scenario
+// tests rely on: it is ready with the ports its kind promises, it registered
+// rte_pdump_stats, and Debian's dpdk-pdump captures from it into files that
+// tcpdump reads.
+func TestKinds(t *testing.T) {
+	Require(t)
+	t.Parallel()
+	needTool(t, "dpdk-pdump", "tcpdump", "readelf", "ip")
+	for _, tc := range []struct {
+		kind      Kind
+		device    string
+		ports     []string
+		pdumpPort int
+		// rx/tx are tcpdump filters each capture file must match.
+		rx, tx string
+		// traffic, when set, runs from the namespace during the capture.
+		netTraffic bool
+	}{
+		{KindExecutable, "net_ring0", []string{"net_ring0"}, 0, "udp and dst port 8080", "udp and src port 8080", false},
+		{KindLstack, "net_ring0", []string{"net_ring0"}, 0, "udp and dst port 8080", "udp and src port 8080", false},
+		// ltran's lab traffic leaves through the bond into the namespace;
+		// what comes back is the namespace's, reflected.
+		{KindLtran, "net_bonding0", []string{"net_af_packet0", "net_bonding0"}, 1,
+			"udp and src host " + NetnsPeerAddr, "udp and dst port 8080", true},
+		{KindAfPacket, "net_af_packet0", []string{"net_af_packet0"}, 0,
+			"(udp or tcp) and src host " + NetnsPeerAddr, "(udp or tcp) and src host " + NetnsPrimaryAddr, true},
+	} {
+		name := string(tc.kind)
+		if name == "" {
+			name = "executable"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := StartT(t, Config{Kind: tc.kind})
+			if p.Device != tc.device || strings.Join(p.Ports, ",") != strings.Join(tc.ports, ",") {
+				t.Errorf("device %s, ports %v; want %s, %v", p.Device, p.Ports, tc.device, tc.ports)
+			}
+			if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.Pid)); err != nil || exe != p.Exe {
+				t.Errorf("pid %d runs %q (%v), want %s", p.Pid, exe, err, p.Exe)
+			}
+			fb := mustRead(t, filepath.Join(p.RuntimeDir, "fbarray_memzone"))
+			if !strings.Contains(fb, "rte_pdump_stats") {
+				t.Errorf("%s/fbarray_memzone names no rte_pdump_stats memzone", p.RuntimeDir)
+			}
+			dir := t.TempDir()
+			rx, tx := filepath.Join(dir, "rx.pcap"), filepath.Join(dir, "tx.pcap")
+			out := pdumpDuring(t, p, tc.pdumpPort, rx, tx, tc.netTraffic)
+			for _, f := range []struct{ file, filter string }{{rx, tc.rx}, {tx, tc.tx}} {
+				if n := tcpdumpCount(t, f.file, f.filter); n == 0 {
+					t.Errorf("%s: no packet matches %q; pdump said:\n%s", filepath.Base(f.file), f.filter, out)
+				}
+			}
+		})
+	}
+}
+
+// pdumpDuring runs dpdk-pdump on port for a few seconds, with traffic from
+// the primary's namespace in the middle when net is set.
+func pdumpDuring(t *testing.T, p *Primary, port int, rx, tx string, net bool) string {
+	t.Helper()
+	var out outputBuffer
+	cmd := exec.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--",
+		"--pdump", fmt.Sprintf("port=%d,queue=*,rx-dev=%s,tx-dev=%s,ring-size=1024,total-num-mbufs=4095", port, rx, tx))
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	wait := func(d time.Duration) {
+		select {
+		case err := <-done:
+			t.Fatalf("dpdk-pdump exited early (%v):\n%s", err, out.String())
+		case <-time.After(d):
+		}
+	}
+	wait(1500 * time.Millisecond)
+	if net {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for i := range 3 {
+			msg := []byte(fmt.Sprintf("gzlab udp %d", i))
+			if got, err := p.Net.UDPEcho(ctx, 9000+i, msg); err != nil || !bytes.Equal(got, msg) {
+				t.Errorf("UDP echo %d through the primary: got %q, %v", i, got, err)
+			}
+			msg = []byte(fmt.Sprintf("gzlab tcp %d", i))
+			if got, err := p.Net.TCPEcho(ctx, 7000+i, msg); err != nil || !bytes.Equal(got, msg) {
+				t.Errorf("TCP echo %d through the primary: got %q, %v", i, got, err)
+			}
+		}
+	}
+	wait(1000 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("dpdk-pdump: %v\n%s", err, out.String())
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("dpdk-pdump ignored SIGINT:\n%s", out.String())
+	}
+	return out.String()
+}
+
+// TestLstackKindIsLoadedLikeGazelle pins the shape the build-match check
+// must accept: the application has no DPDK, the preloaded library NEEDs the
+// driver libraries, and the process maps them.
+func TestLstackKindIsLoadedLikeGazelle(t *testing.T) {
+	Require(t)
+	t.Parallel()
+	needTool(t, "readelf")
+	p := StartT(t, Config{Kind: KindLstack, Rate: -1})
+	app, err := exec.Command("readelf", "-d", AppBinary()).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(app, []byte("librte_")) {
+		t.Errorf("%s links DPDK itself:\n%s", AppBinary(), app)
+	}
+	lib, err := exec.Command("readelf", "-d", LstackLibrary()).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps := mustRead(t, filepath.Join("/proc", strconv.Itoa(p.Pid), "maps"))
+	for _, d := range []string{"net_bond", "net_pcap", "mempool_ring", "net_ring", "bus_vdev", "net_ixgbe", "net_i40e"} {
+		if !bytes.Contains(lib, []byte("[librte_"+d+".so")) {
+			t.Errorf("liblstack.so does not NEED librte_%s", d)
+		}
+		if !strings.Contains(maps, "/librte_"+d+".so") {
+			t.Errorf("the process does not map librte_%s", d)
+		}
+	}
+	if !strings.Contains(maps, LstackLibrary()) {
+		t.Errorf("the process does not map %s", LstackLibrary())
+	}
+	env := mustRead(t, filepath.Join("/proc", strconv.Itoa(p.Pid), "environ"))
+	if !strings.Contains(env, "LSTACK_CONF_PATH="+p.Conf+"\x00") {
+		t.Errorf("LSTACK_CONF_PATH=%s not in the process's environment", p.Conf)
+	}
+	conf := mustRead(t, p.Conf)
+	if !strings.Contains(conf, `"--file-prefix", "`+p.Prefix+`"`) {
+		t.Errorf("%s does not carry the prefix in dpdk_args:\n%s", p.Conf, conf)
+	}
+	if !strings.Contains(p.Output(), "liblstack: starting the EAL with the dpdk_args of "+p.Conf) {
+		t.Errorf("the EAL did not start from the library's constructor:\n%s", p.Output())
+	}
+}
+
+// TestLstackConfErrors: a bad lstack.conf stops the application with the
+// reason, before any EAL start.
+func TestLstackConfErrors(t *testing.T) {
+	Require(t)
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, conf, want string }{
+		{"missing", "", "liblstack: cannot open"},
+		{"no dpdk_args", "use_ltran = 0\n", "no dpdk_args"},
+		{"not strings", "dpdk_args = [1, 2]\n", "dpdk_args is not a list of strings"},
+		{"unterminated", "dpdk_args = [\"--no-pci\n", "dpdk_args is not a list of strings"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".conf")
+			if tc.conf != "" {
+				if err := os.WriteFile(conf, []byte(tc.conf), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, AppBinary(), "--max-seconds", "5")
+			cmd.Env = append(os.Environ(), "LD_PRELOAD="+LstackLibrary(), "LSTACK_CONF_PATH="+conf)
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), tc.want) {
+				t.Errorf("err %v, output %q; want exit 1 and %q", err, out, tc.want)
+			}
+		})
+	}
+}

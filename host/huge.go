@@ -202,9 +202,13 @@ type HugepageFiles struct {
 var hugepageFileRe = regexp.MustCompile(`^(.+)map_([0-9]+)$`)
 
 // HugepageFiles lists the DPDK hugepage files in every mount, grouped by
-// mount and prefix, sorted by mount then prefix.
+// mount and prefix, sorted by mount then prefix. A file reached through
+// two mounts of one hugetlbfs (a bind mount, as containers have) is one
+// file holding one set of pages: it is counted once, under the first mount
+// in the list that shows it (by device and inode).
 func (h *Host) HugepageFiles(mounts []HugetlbfsMount) ([]HugepageFiles, error) {
 	var out []HugepageFiles
+	seen := map[[2]uint64]bool{}
 	for _, m := range mounts {
 		ents, err := os.ReadDir(h.Path(m.Path))
 		if err != nil {
@@ -219,6 +223,18 @@ func (h *Host) HugepageFiles(mounts []HugetlbfsMount) ([]HugepageFiles, error) {
 			if sm == nil || !e.Type().IsRegular() {
 				continue
 			}
+			var blocks int64
+			if fi, err := os.Lstat(h.Path(path.Join(m.Path, e.Name()))); err == nil {
+				if key, ok := devIno(fi); ok {
+					if seen[key] {
+						continue
+					}
+					seen[key] = true
+				}
+				if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+					blocks = st.Blocks
+				}
+			}
 			g := groups[sm[1]]
 			if g == nil {
 				g = &HugepageFiles{Mount: m.Path, Prefix: sm[1]}
@@ -226,11 +242,7 @@ func (h *Host) HugepageFiles(mounts []HugetlbfsMount) ([]HugepageFiles, error) {
 			}
 			g.Count++
 			g.Files = append(g.Files, e.Name())
-			if fi, err := os.Lstat(h.Path(path.Join(m.Path, e.Name()))); err == nil {
-				if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-					g.Bytes += st.Blocks * 512
-				}
-			}
+			g.Bytes += blocks * 512
 		}
 		var names []string
 		for p := range groups {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -280,5 +281,61 @@ func TestHugepageFilesLive(t *testing.T) {
 	g := HugepageFilesOf(groups, prefix)
 	if len(g) != 1 || g[0].Count != 3 || g[0].Bytes != 2*pageBytes {
 		t.Fatalf("leftovers of %s = %+v, want 3 files holding %d bytes", prefix, g, 2*pageBytes)
+	}
+}
+
+// TestHugepageFilesBindMount mounts a real hugetlbfs and bind-mounts it a
+// second time, as a container's /dev/hugepages often is: the files seen
+// through both mounts are one set of pages and are counted once.
+func TestHugepageFilesBindMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if testenv.Required() {
+			t.Fatal("mounting hugetlbfs needs root; CI runs as root")
+		}
+		t.Skip("mounting hugetlbfs needs root")
+	}
+	root := t.TempDir()
+	huge, bind := filepath.Join(root, "mnt/huge"), filepath.Join(root, "dev/hugepages")
+	for _, d := range []string{huge, bind, filepath.Join(root, "proc")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := unix.Mount("nodev", huge, "hugetlbfs", 0, "pagesize=2M"); err != nil {
+		t.Fatalf("mounting hugetlbfs on %s: %v", huge, err)
+	}
+	t.Cleanup(func() { unix.Unmount(huge, unix.MNT_DETACH) })
+	if err := unix.Mount(huge, bind, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind-mounting %s on %s: %v", huge, bind, err)
+	}
+	t.Cleanup(func() { unix.Unmount(bind, unix.MNT_DETACH) })
+	for i := 0; i < 3; i++ {
+		f, err := os.Create(filepath.Join(huge, fmt.Sprintf("deadmap_%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	mounts := "nodev /mnt/huge hugetlbfs rw,relatime,pagesize=2M 0 0\nnodev /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
+	if err := os.WriteFile(filepath.Join(root, "proc/mounts"), []byte(mounts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := New(root)
+	ms, err := h.HugetlbfsMounts(2048)
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("mounts %+v, %v; want both", ms, err)
+	}
+	groups, err := h.HugepageFiles(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := HugepageFilesOf(groups, "dead")
+	if len(g) != 1 || g[0].Count != 3 || g[0].Mount != "/mnt/huge" {
+		t.Fatalf("files of prefix dead = %+v, want 3 files once, under /mnt/huge (the bind mount /dev/hugepages shows the same files)", g)
+	}
+	// The other order of the mounts counts them under the bind mount: still once.
+	groups, _ = h.HugepageFiles([]HugetlbfsMount{ms[1], ms[0]})
+	if g := HugepageFilesOf(groups, "dead"); len(g) != 1 || g[0].Count != 3 || g[0].Mount != "/dev/hugepages" {
+		t.Fatalf("reversed mounts: %+v", g)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/doctor"
 )
 
 // Plan is everything decided before the backend starts: --dry-run prints
@@ -55,6 +56,10 @@ type Plan struct {
 	// telemetry is the primary's telemetry socket, for the port counters
 	// the watchdog compares with the files; "" when none.
 	telemetry string
+	// busy is what holds the primary (doctor.DetectBusy, the detector the
+	// busy check uses too), and busyFix what frees it; nil when free.
+	busy    *doctor.Busy
+	busyFix *doctor.Fix
 }
 
 // Output is one final file.

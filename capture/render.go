@@ -19,7 +19,7 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		fmt.Fprintf(&b, "%s\n", st.Dim(fmt.Sprintf("# prefix %s (%s), %s, backend %s", p.Prefix, p.PrefixWhy, deviceWords(p), p.Backend)))
 		fmt.Fprintf(&b, "%s\n", p.Command)
 		fmt.Fprintf(&b, "%s\n", st.Dim("# then: "+r.afterWords()))
-		if len(p.PdumpVdevs) > 0 {
+		if p.busy != nil || len(p.PdumpVdevs) > 0 {
 			fmt.Fprintf(&b, "%s %s\n", st.Symbol("warn"), busyWords(p))
 		}
 		_, err := io.WriteString(w, b.String())

@@ -10,10 +10,10 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 )
@@ -77,6 +77,11 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 			p.primaryPID = t.dir.Lock.Holder.PID
 		}
 	}
+	if busy := doctor.DetectBusy(h, t.dir, t.ports, t.portsErr == nil, nil); busy.Held() {
+		p.busy = busy
+		proc, _ := h.ReadProcess(p.primaryPID)
+		p.busyFix = busy.Fix(proc)
+	}
 	p.PdumpVdevs = t.pdumpVdevs()
 	if err := resolveDevice(o, t, p); err != nil {
 		return nil, err
@@ -106,14 +111,24 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	return p, nil
 }
 
-// busyWords explains pdump vdevs the primary already holds. Seen on the
-// lab: with them in place, pdump dies with "Mempool creation failed: File
-// exists" or "RING: Cannot reserve memory" and dumpcap with "Packet dump
-// enable failed", each of which reads like another cause.
+// busyWords explains what holds the primary, in the busy check's words
+// (doctor.Busy). Seen on the lab: with a killed capture's plumbing in
+// place, pdump dies with "Mempool creation failed: File exists" or "RING:
+// Cannot reserve memory" and dumpcap with "Packet dump enable failed",
+// each of which reads like another cause.
 func busyWords(p *Plan) string {
-	return fmt.Sprintf("the primary on prefix %s already holds pdump's capture vdevs (%s): another capture is running on it, or a pdump was killed (SIGKILL, OOM) before it could remove them. "+
-		"A second capture fails until the first ends; after a killed pdump, until the primary restarts",
-		p.Prefix, strings.Join(p.PdumpVdevs, ", "))
+	b := p.busy
+	if b == nil {
+		b = &doctor.Busy{Vdevs: p.PdumpVdevs}
+	}
+	s := b.Finding(p.Prefix)
+	if f := p.busyFix; f != nil {
+		s += "\n  fix: " + f.Text
+		for _, c := range f.Commands {
+			s += "\n    " + c
+		}
+	}
+	return s
 }
 
 func orRoot(r string) string {
@@ -137,7 +152,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.DryRun = true
 		return res, nil
 	}
-	if len(p.PdumpVdevs) > 0 {
+	if p.busy != nil || len(p.PdumpVdevs) > 0 {
 		res.Stopped = StopBusy
 		res.Notes = append(res.Notes, busyWords(p))
 		return res, nil

@@ -113,19 +113,11 @@ func (t *target) probePorts(ctx context.Context, h *host.Host) {
 	t.ports = rep.Ports
 }
 
-// isPdumpVdev reports whether an ethdev port is one of the pcap vdevs a
-// pdump hot-plugs into the primary for its rx-dev/tx-dev (net_pcap_rx_N,
-// net_pcap_tx_N in 19.11 to 22.11): the capture's plumbing, never what to
-// capture.
-func isPdumpVdev(name string) bool {
-	return strings.HasPrefix(name, "net_pcap_rx_") || strings.HasPrefix(name, "net_pcap_tx_")
-}
-
 // pdumpVdevs lists the primary's ports that a pdump left or still uses.
 func (t *target) pdumpVdevs() []string {
 	var names []string
 	for _, pt := range t.ports {
-		if isPdumpVdev(pt.Name) {
+		if host.IsPdumpVdev(pt.Name) {
 			names = append(names, pt.Name)
 		}
 	}
@@ -154,7 +146,7 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 	default:
 		var ports []host.EthPort
 		for _, pt := range t.ports {
-			if !isPdumpVdev(pt.Name) {
+			if !host.IsPdumpVdev(pt.Name) {
 				ports = append(ports, pt)
 			}
 		}

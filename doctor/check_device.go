@@ -93,7 +93,7 @@ func (e *Env) drivenDevices(ctx context.Context, p *host.Process) ([]string, str
 	if tel, err := e.Telemetry(ctx); err == nil && tel != nil && tel.Errors["ports"] == "" {
 		var names []string
 		for _, pt := range tel.Ports {
-			if strings.HasPrefix(pt.Name, "net_pcap_rx_") || strings.HasPrefix(pt.Name, "net_pcap_tx_") {
+			if host.IsPdumpVdev(pt.Name) {
 				continue // created by a running pdump, not by the primary
 			}
 			names = append(names, pt.Name)

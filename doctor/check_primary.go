@@ -2,10 +2,13 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host"
 )
 
 // checkPrimary (CHK-02, CHK-03, CHK-04): the process holding the prefix,
@@ -60,22 +63,31 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		name = p.Name
 	}
 	finding := fmt.Sprintf("pid %d %s holds prefix %s", p.PID, name, t.Name)
+	if r, bad := stoppedPrimary(env, p, finding, details); bad {
+		return r
+	}
 
 	switch {
 	case t.Dir.MPSocketBound == nil && !t.Dir.Has("mp_socket"):
 		return fail(finding+", but it has no mp_socket: secondaries (the capture tool) cannot talk to it",
-			fix("restart the primary as a multi-process primary (without --no-shconf/--in-memory)"), details...)
+			fix(fmt.Sprintf("if pid %d is still starting, check again in a moment; otherwise its %s/mp_socket was removed while it ran, and only a restart of the primary (pid %d, %s) creates it again",
+				p.PID, t.Dir.Dir, p.PID, orUnknown(p.Exe)), env.gzdoctorCheck(t.Name)), details...)
 	case t.Dir.MPSocketBound != nil && !*t.Dir.MPSocketBound:
 		return fail(finding+fmt.Sprintf(", but %s/mp_socket is not bound (a leftover): the capture tool's requests go nowhere", t.Dir.Dir),
-			fix("restart the primary; its mp_socket was removed or replaced while it ran"), details...)
+			fix(fmt.Sprintf("the primary's mp_socket was removed or replaced while it ran; only a restart of the primary (pid %d, %s) binds it again", p.PID, orUnknown(p.Exe))), details...)
 	}
 	finding += ", mp_socket bound"
 
 	tel, err := env.Telemetry(ctx)
 	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		details = append(details, "telemetry: "+err.Error())
+		return fail(finding+"; but its telemetry socket did not answer in time: a primary that does not answer is stuck or starved of CPU, and a capture tool's requests to it would hang too",
+			unansweredFix(env, t.Name, p), details...)
 	case err != nil:
 		details = append(details, "telemetry: "+err.Error())
-		return warn(finding+"; telemetry did not answer", fix("not needed for a capture; gzdoctor used what /proc shows"), details...)
+		return warn(finding+"; its telemetry socket could not be used ("+shortErr(err)+")",
+			fix("a capture does not need telemetry; gzdoctor used what /proc shows (ports and memzones from telemetry are missing from this report)"), details...)
 	case tel == nil:
 		details = append(details, "telemetry: no dpdk_telemetry.v2 socket")
 	default:
@@ -101,11 +113,15 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		for _, what := range failed {
 			details = append(details, fmt.Sprintf("telemetry %s: %s", what, tel.Errors[what]))
 		}
+		if len(tel.Unanswered) > 0 {
+			// It greeted, then fell silent: the same as no answer at all.
+			return fail(finding+"; but its telemetry stopped answering ("+strings.Join(tel.Unanswered, ", ")+"): a primary that does not answer is stuck or starved of CPU, and a capture tool's requests to it would hang too",
+				unansweredFix(env, t.Name, p), details...)
+		}
 		if len(failed) > 0 {
-			// A greeting without answers: a primary that is stuck, or
-			// busy; counting its ports as none would be a guess.
-			return warn(finding+"; telemetry did not answer for "+strings.Join(failed, ", "),
-				fix("not needed for a capture; gzdoctor used what /proc shows. A primary whose telemetry stops answering may be stuck: so would the capture"), details...)
+			// Refused commands (an older DPDK lacks some): nothing hangs.
+			return warn(finding+"; telemetry refused "+strings.Join(failed, ", "),
+				fix("a capture does not need these answers; gzdoctor used what /proc shows instead"), details...)
 		}
 	}
 	return ok(finding, details...)
@@ -144,6 +160,62 @@ func stalePrimary(ctx context.Context, env *Env, t *TargetPrefix) Result {
 func orUnknown(s string) string {
 	if s == "" {
 		return "unknown"
+	}
+	return s
+}
+
+// stoppedPrimary fails a primary that holds its prefix but cannot answer:
+// stopped by a signal (T), by a debugger (t), or exited and not reaped
+// (Z/X). Its telemetry and mp_socket would only time out, and a capture
+// tool attaching to it hangs.
+func stoppedPrimary(env *Env, p *host.Process, finding string, details []string) (Result, bool) {
+	switch p.State {
+	case "T":
+		return fail(finding+" but is stopped (state T: SIGSTOP or Ctrl-Z): it answers no capture tool until it continues",
+			fix(fmt.Sprintf("continue it (it was stopped, not ended; pid %d, %s)", p.PID, orUnknown(p.Exe)), fmt.Sprintf("kill -CONT %d", p.PID)),
+			details...), true
+	case "t":
+		tracer := "a debugger"
+		if p.TracerPID > 0 {
+			tracer = fmt.Sprintf("a debugger (pid %d%s)", p.TracerPID, procName(env, p.TracerPID))
+		}
+		return fail(finding+fmt.Sprintf(" but %s holds it stopped (state t): it answers no capture tool until the debugger lets it run", tracer),
+			fix(fmt.Sprintf("continue pid %d in the debugger, or detach the debugger; kill -CONT does not resume a traced process", p.PID)),
+			details...), true
+	case "Z", "X":
+		return fail(finding+fmt.Sprintf(" but has exited (state %s, zombie): there is no primary to capture from; its parent (pid %d%s) has not reaped it", p.State, p.PPID, procName(env, p.PPID)),
+			fix(fmt.Sprintf("pid %d is dead: its parent (pid %d) must reap it (it does when it calls wait, or when it ends); then start the primary again", p.PID, p.PPID)),
+			details...), true
+	}
+	return Result{}, false
+}
+
+// procName is ", <name>" of a pid, or "" when it cannot be read.
+func procName(env *Env, pid int) string {
+	if pid <= 0 {
+		return ""
+	}
+	q, err := env.h.ReadProcess(pid)
+	if err != nil || q.Name == "" {
+		return ""
+	}
+	return ", " + q.Name
+}
+
+// unansweredFix is for a primary whose telemetry fell silent: first tell a
+// slow primary from a stuck one, never restart it on one slow answer.
+func unansweredFix(env *Env, prefix string, p *host.Process) *Fix {
+	return fix(fmt.Sprintf("check again with a longer limit: a primary starved of CPU answers late, a stuck one never; if it still does not answer, see where pid %d (%s) is stuck before restarting it", p.PID, orUnknown(p.Exe)),
+		env.gzdoctorCheck(prefix, "--timeout", "5s"),
+		fmt.Sprintf("cat /proc/%d/wchan; echo; grep State /proc/%d/status", p.PID, p.PID))
+}
+
+// shortErr is the last clause of a wrapped error: what went wrong, without
+// the socket path the finding already names.
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
 	}
 	return s
 }

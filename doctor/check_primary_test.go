@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -10,35 +11,63 @@ import (
 
 // A telemetry socket that greets and then answers nothing (a stuck
 // primary; reproduced on the lab with a listener that only greets): the
-// primary check must not report "0 ports" as a pass.
+// primary check must not report "0 ports" as a pass, and fails: a capture
+// tool's requests would hang too. A stopped or dead lock holder fails
+// before telemetry is asked.
 func TestPrimaryTelemetryPartlyAnswered(t *testing.T) {
 	bound := true
 	dir := &host.Prefix{Name: "gz", Dir: "/var/run/dpdk/gz", Base: "/var/run/dpdk", State: "live", MPSocketBound: &bound,
-		Files: []host.RuntimeFile{{Name: "config"}, {Name: "mp_socket"}}}
+		Files: []host.RuntimeFile{{Name: "config"}, {Name: "mp_socket"}}, Telemetry: []string{"/var/run/dpdk/gz/dpdk_telemetry.v2"}}
+	noAnswer := fmt.Errorf("telemetry /var/run/dpdk/gz/dpdk_telemetry.v2: reading the greeting: no answer: %w", context.DeadlineExceeded)
 	for _, tc := range []struct {
-		name    string
-		errs    map[string]string
-		ports   []host.EthPort
-		status  Status
-		says    string
-		refuses string
+		name       string
+		state      string
+		errs       map[string]string
+		unanswered []string
+		telErr     error
+		ports      []host.EthPort
+		status     Status
+		says       string
+		fixSays    string
+		refuses    string
 	}{
 		{name: "all answered", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, status: OK, says: "1 port (0:net_ring0)"},
-		{name: "ports unanswered", errs: map[string]string{"ports": "sending /ethdev/list: no answer", "memzones": "no answer"},
-			status: Warn, says: "did not answer for memzones, ports", refuses: "0 ports"},
+		{name: "greeted, then silent", errs: map[string]string{"ports": "sending /ethdev/list: no answer", "memzones": "no answer"},
+			unanswered: []string{"memzones", "ports"},
+			status:     Fail, says: "telemetry stopped answering (memzones, ports)", fixSays: "check --prefix gz --timeout 5s", refuses: "0 ports"},
+		{name: "no greeting", telErr: noAnswer, status: Fail, says: "did not answer in time", fixSays: "cat /proc/4242/wchan"},
+		{name: "refused commands (older DPDK)", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, errs: map[string]string{"memzones": "null reply"},
+			status: Warn, says: "telemetry refused memzones"},
+		{name: "stopped", state: "T", telErr: noAnswer, status: Fail, says: "is stopped (state T", fixSays: "kill -CONT 4242"},
+		{name: "zombie", state: "Z", status: Fail, says: "has exited (state Z, zombie)", refuses: "kill"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := NewEnv(Config{Host: host.New(t.TempDir()), User: root, Env: []string{}})
 			env.target.get(func() (*TargetPrefix, error) { return &TargetPrefix{Name: "gz", Source: SourceFlag, Dir: dir}, nil })
 			env.primary.get(func() (*host.Process, error) {
-				return &host.Process{PID: 4242, Name: "lab-primary", Exe: "/usr/bin/lab-primary"}, nil
+				return &host.Process{PID: 4242, PPID: 1, Name: "lab-primary", Exe: "/usr/bin/lab-primary", State: tc.state}, nil
 			})
 			env.telemetry.get(func() (*host.TelemetryReport, error) {
-				return &host.TelemetryReport{DPDKVersion: "DPDK 22.11.11", Ports: tc.ports, Errors: tc.errs}, nil
+				if tc.telErr != nil {
+					return nil, tc.telErr
+				}
+				return &host.TelemetryReport{DPDKVersion: "DPDK 22.11.11", Ports: tc.ports, Errors: tc.errs, Unanswered: tc.unanswered}, nil
 			})
 			r := checkPrimary(context.Background(), env)
 			if r.Status != tc.status || !strings.Contains(r.Finding, tc.says) {
 				t.Errorf("got %s %q, want %s with %q", r.Status, r.Finding, tc.status, tc.says)
+			}
+			fixText := ""
+			if r.Fix != nil {
+				fixText = r.Fix.Text + "\n" + strings.Join(r.Fix.Commands, "\n")
+			}
+			if !strings.Contains(fixText, tc.fixSays) {
+				t.Errorf("fix %q lacks %q", fixText, tc.fixSays)
+			}
+			for _, bad := range []string{"rm ", "restart the primary"} {
+				if strings.Contains(fixText, bad) {
+					t.Errorf("fix for a primary that holds its prefix says %q: %q", bad, fixText)
+				}
 			}
 			if tc.refuses != "" && strings.Contains(r.Finding, tc.refuses) {
 				t.Errorf("finding %q says %q", r.Finding, tc.refuses)

@@ -65,6 +65,13 @@ func Checks() []Check {
 			Run:             checkPdump,
 		},
 		{
+			ID: "busy", Title: "No capture runs on the primary or left its vdevs and rings in it",
+			Covers:          []string{"CHK-11"},
+			DependsOn:       []string{"primary"},
+			CaptureRelevant: true,
+			Run:             checkBusy,
+		},
+		{
 			ID: "build-match", Title: "Capture tool and primary are the same DPDK build",
 			Covers:          []string{"CHK-10"},
 			DependsOn:       []string{"primary"},

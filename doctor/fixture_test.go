@@ -31,7 +31,7 @@ func fixtureCases() []fixtureCase {
 		{
 			name: "healthy 22.11 lstack", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "0000:01:00.0"},
 			status: map[string]Status{"runtime-dir": OK, "config": OK, "prefix": OK, "primary": OK, "permissions": OK, "namespaces": OK,
-				"device": OK, "pcap-pmd": OK, "pdump": OK, "build-match": OK, "hugepages": OK, "iommu": OK, "aslr": OK, "address-space": OK},
+				"device": OK, "pcap-pmd": OK, "pdump": OK, "busy": OK, "build-match": OK, "hugepages": OK, "iommu": OK, "aslr": OK, "address-space": OK},
 			says: map[string][]string{
 				"prefix":      {`prefix "gazelle" (config) is live`},
 				"primary":     {"pid 4242 redis-server holds prefix gazelle", "mp_socket bound"},
@@ -183,6 +183,31 @@ func fixtureCases() []fixtureCase {
 			name: "nothing ran", tree: "chk-no-runtime", cfg: Config{User: root},
 			status: map[string]Status{"runtime-dir": Fail, "primary": Fail},
 			says:   map[string][]string{"runtime-dir": {"no DPDK runtime dir"}, "primary": {`no primary runs with prefix "gazelle"`}},
+		},
+		{
+			name: "stopped primary (SIGSTOP): primary fails with kill -CONT, nothing suggests removing or restarting", tree: "chk-stopped", cfg: Config{User: root},
+			status: map[string]Status{"primary": Fail, "device": Skip, "busy": Skip},
+			says:   map[string][]string{"primary": {"pid 4242 redis-server holds prefix gazelle but is stopped (state T", "kill -CONT 4242"}},
+			avoids: map[string][]string{"primary": {"rm ", "restart"}, "runtime-dir": {"rm "}},
+		},
+		{
+			name: "zombie primary: dead, its parent must reap it", tree: "chk-zombie", cfg: Config{User: root},
+			status: map[string]Status{"primary": Fail},
+			says:   map[string][]string{"primary": {"has exited (state Z, zombie)", "parent (pid 4100, runner)", "must reap it"}},
+			avoids: map[string][]string{"primary": {"rm ", "kill -CONT"}},
+		},
+		{
+			name: "a killed pdump poisoned the primary: busy fails, only a restart clears it", tree: "chk-poisoned", cfg: Config{User: root},
+			status: map[string]Status{"primary": OK, "busy": Fail},
+			says: map[string][]string{"busy": {"MP_pdump_pool_0, RG_rx_ring_0, RG_tx_ring_0", "no capture tool is attached", "pid 7249 is gone",
+				"only a restart of the primary (pid 4242, /usr/bin/redis-server)", "kill 4242;",
+				"env GAZELLE_BIND_PROCNAME=redis-server LD_PRELOAD=/usr/lib64/liblstack.so LSTACK_CONF_PATH=/etc/gazelle/lstack.conf /usr/bin/redis-server /etc/redis.conf"}},
+		},
+		{
+			name: "a capture is running: busy names it", tree: "chk-capture-running", cfg: Config{User: root},
+			status: map[string]Status{"primary": OK, "busy": Fail},
+			says:   map[string][]string{"busy": {"a capture is running on prefix gazelle: pid 7300 (dpdk-pdump --file-prefix gazelle", "kill -INT 7300"}},
+			avoids: map[string][]string{"busy": {"restart", "kill 4242"}},
 		},
 		{
 			name: "capture file the primary cannot reach", tree: "chk-healthy-2211", cfg: Config{User: root, CaptureFile: "/srv/captures/x.pcap"},

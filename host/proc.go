@@ -23,13 +23,18 @@ var ProcEnvKeys = []string{
 
 // Process is what /proc says about one process.
 type Process struct {
-	PID     int      `json:"pid"`
-	PPID    int      `json:"ppid"`
-	Name    string   `json:"name"`
-	UID     int      `json:"uid"`  // real
-	EUID    int      `json:"euid"` // effective
-	Cmdline []string `json:"cmdline"`
-	Exe     string   `json:"exe,omitempty"`
+	PID  int    `json:"pid"`
+	PPID int    `json:"ppid"`
+	Name string `json:"name"`
+	// State is the letter of /proc/<pid>/status State: R, S, D, T
+	// (stopped by a signal), t (stopped by a tracer), Z (zombie), X...
+	State string `json:"state,omitempty"`
+	// TracerPID is the debugger attached to the process, 0 when none.
+	TracerPID int      `json:"tracer_pid,omitempty"`
+	UID       int      `json:"uid"`  // real
+	EUID      int      `json:"euid"` // effective
+	Cmdline   []string `json:"cmdline"`
+	Exe       string   `json:"exe,omitempty"`
 	// ExeDeleted: the binary was replaced or removed after start.
 	ExeDeleted bool `json:"exe_deleted,omitempty"`
 	// Env holds those ProcEnvKeys that are set.
@@ -107,7 +112,8 @@ func (h *Host) ReadProcess(pid int) (*Process, error) {
 	return p, nil
 }
 
-// parseStatus fills Name, PPID, UID and EUID from /proc/<pid>/status.
+// parseStatus fills Name, State, TracerPID, PPID, UID and EUID from
+// /proc/<pid>/status.
 func parseStatus(b []byte, p *Process) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -119,6 +125,14 @@ func parseStatus(b []byte, p *Process) {
 		switch k {
 		case "Name":
 			p.Name = strings.TrimSpace(v)
+		case "State":
+			if len(f) > 0 {
+				p.State = f[0]
+			}
+		case "TracerPid":
+			if len(f) > 0 {
+				p.TracerPID, _ = strconv.Atoi(f[0])
+			}
 		case "PPid":
 			if len(f) > 0 {
 				p.PPID, _ = strconv.Atoi(f[0])

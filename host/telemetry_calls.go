@@ -152,6 +152,10 @@ type TelemetryReport struct {
 	// be told: memzones unreadable, or DPDK older than 21.11.
 	PdumpInit *bool             `json:"pdump_init,omitempty"`
 	Errors    map[string]string `json:"errors,omitempty"`
+	// Unanswered lists the parts of Errors that got no reply in time: the
+	// server greeted, then fell silent (stuck or starved), as opposed to
+	// refusing a command it does not know.
+	Unanswered []string `json:"unanswered,omitempty"`
 }
 
 // ProbeTelemetry connects to the telemetry socket at machine path p and
@@ -170,6 +174,9 @@ func (h *Host) ProbeTelemetry(ctx context.Context, p string) (*TelemetryReport, 
 			r.Errors = map[string]string{}
 		}
 		r.Errors[what] = err.Error()
+		if errors.Is(err, context.DeadlineExceeded) {
+			r.Unanswered = append(r.Unanswered, what)
+		}
 	}
 	if r.EALParams, err = t.EALParams(ctx); err != nil {
 		fail("eal_params", err)

@@ -384,6 +384,54 @@ echo "$LSTACK_CONF" | conf lstack.conf
 healthy_pci
 tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
 
+# state PID LETTER WORDS [PPID]: the process's State (and parent) in its status.
+state() {
+	sed -i "s/^State:.*/State:\t$2 ($3)/" "$T/proc/$1/status"
+	if [ "${4:-}" != "" ]; then sed -i "s/^PPid:.*/PPid:\t$4/" "$T/proc/$1/status"; fi
+}
+
+# secondary DIR PID NAME [bound]: a secondary's mp_socket_<pid>_<tsc> in DIR.
+secondary() {
+	: >"$T$1/mp_socket_$2_ff61d19925"
+	stat "$1/mp_socket_$2_ff61d19925 type=socket uid=0 gid=0 mode=0755"
+	if [ "${3:-}" = bound ]; then bound "$2" "$1/mp_socket_$2_ff61d19925"; fi
+}
+
+# --- chk-stopped: the primary was stopped (SIGSTOP, Ctrl-Z): state T ---
+new chk-stopped
+lstack 4242 gazelle 23 librte_net_pcap pdump
+state 4242 T stopped
+echo "$LSTACK_CONF" | conf lstack.conf
+healthy_pci
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
+# --- chk-zombie: the primary exited, its parent has not reaped it, and /proc/locks still names it ---
+new chk-zombie
+lstack 4242 gazelle 23 librte_net_pcap pdump
+state 4242 Z zombie 4100
+proc 4100 runner 0 /usr/bin/runner 4026531841 runner </dev/null
+echo "$LSTACK_CONF" | conf lstack.conf
+healthy_pci
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
+# --- chk-poisoned: a dpdk-pdump (pid 7249) was killed with -9: its vdevs' rings and pool stay in the primary ---
+# fbarray_memzone.poisoned is the real one of a lab primary after that kill.
+new chk-poisoned
+lstack 4242 gazelle 23 librte_net_pcap poisoned
+secondary /var/run/dpdk/gazelle 7249
+echo "$LSTACK_CONF" | conf lstack.conf
+healthy_pci
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
+# --- chk-capture-running: a dpdk-pdump (pid 7300) is attached and capturing ---
+new chk-capture-running
+lstack 4242 gazelle 23 librte_net_pcap poisoned
+secondary /var/run/dpdk/gazelle 7300 bound
+proc 7300 dpdk-pdump 0 /usr/bin/dpdk-pdump 4026531841 dpdk-pdump --file-prefix gazelle -- --pdump 'device_id=0000:01:00.0,queue=*,rx-dev=/tmp/rx.pcap' </dev/null
+echo "$LSTACK_CONF" | conf lstack.conf
+healthy_pci
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
 # git keeps no empty directories; some of these matter (mount points,
 # /sys/module/<m>, a runtime base dir).
 for t in chk-*/; do

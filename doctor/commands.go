@@ -1,0 +1,102 @@
+package doctor
+
+import (
+	"context"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// A fix is the next command to type: these build the commands fixes print
+// from what the run knows (the operator's flags, the capture tool on this
+// machine, the device the primary drives), never with a placeholder.
+
+// gzdoctorCheck is `gzdoctor check` as the operator ran it, with --prefix
+// prefix and the extra flags: the flags they gave are kept, so the command
+// checks the same capture.
+func (e *Env) gzdoctorCheck(prefix string, extra ...string) string {
+	args := []string{"gzdoctor"}
+	if e.h.Root != "" && e.h.Root != "/" {
+		args = append(args, "--root", e.h.Root)
+	}
+	args = append(args, "check")
+	if prefix != "" {
+		args = append(args, "--prefix", prefix)
+	}
+	if e.cfg.ConfigPath != "" && prefix == "" {
+		args = append(args, "--config", e.cfg.ConfigPath)
+	}
+	if e.cfg.Device != "" {
+		args = append(args, "--device", e.cfg.Device)
+	}
+	if e.cfg.PdumpBin != "" {
+		args = append(args, "--pdump-bin", e.cfg.PdumpBin)
+	}
+	if e.cfg.CaptureFile != "" {
+		args = append(args, "--capture-file", e.cfg.CaptureFile)
+	}
+	args = append(args, extra...)
+	return shellJoin(args)
+}
+
+// captureCommand is the command that captures from prefix on device with
+// the capture tool this machine has (gazelle-pdump, else dpdk-pdump, else
+// dpdk-dumpcap), writing where --capture-file says (else /tmp). Without a
+// device it is gzdoctor capture, which lists the primary's ports; without
+// any capture tool, "" (the build-match check says so).
+func (e *Env) captureCommand(prefix, device string) string {
+	tool, err := e.CaptureTool()
+	if err != nil {
+		return ""
+	}
+	name := path.Base(tool)
+	if e.lookPath(name) != tool {
+		name = tool // not found by name on PATH: give the path
+	}
+	if device == "" {
+		return shellJoin([]string{"gzdoctor", "capture", "--prefix", prefix})
+	}
+	out := e.cfg.CaptureFile
+	if strings.Contains(path.Base(tool), "dumpcap") {
+		if out == "" {
+			out = "/tmp/capture.pcapng"
+		}
+		return shellJoin([]string{name, "--file-prefix=" + prefix, "-i", device, "-w", out})
+	}
+	if out == "" {
+		out = "/tmp/capture.pcap"
+	}
+	return shellJoin([]string{name, "--file-prefix", prefix, "--", "--pdump", "device_id=" + device + ",queue=*,rx-dev=" + out})
+}
+
+// knownDevice is the device a capture on the target would use: --device,
+// the config's, else the primary's only (or first) port; "" when unknown.
+func (e *Env) knownDevice(ctx context.Context) string {
+	if e.cfg.Device != "" {
+		return e.cfg.Device
+	}
+	if d, _ := e.configDevice(ctx); d != "" {
+		return d
+	}
+	if p, err := e.Primary(ctx); err == nil && p != nil {
+		if driven, _ := e.drivenDevices(ctx, p); len(driven) > 0 {
+			return driven[0]
+		}
+	}
+	return ""
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+// shellJoin quotes each argument for sh where it needs it.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if shellSafe.MatchString(a) {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}

@@ -192,8 +192,8 @@ func TestPdumpCapture(t *testing.T) {
 	p := StartT(t, Config{})
 	dir := t.TempDir()
 	rx, tx := filepath.Join(dir, "rx.pcap"), filepath.Join(dir, "tx.pcap")
-	out := runUntilSIGINT(t, 2*time.Second, "dpdk-pdump", "--file-prefix", p.Prefix, "--",
-		"--pdump", "port=0,queue=*,rx-dev="+rx+",tx-dev="+tx+",ring-size=1024,total-num-mbufs=4095")
+	// Until both files hold a few traffic cycles (24 frames each).
+	out := pdumpUntil(t, p, 0, rx, tx, map[string]string{rx: "udp and src host 192.168.1.12", tx: "ip6"}, nil)
 	if !strings.Contains(out, "packets transmitted to vdev") {
 		t.Fatalf("dpdk-pdump did not run its capture loop:\n%s", out)
 	}
@@ -330,36 +330,6 @@ func needTool(t *testing.T, tools ...string) {
 	for _, tool := range tools {
 		testenv.Tool(t, tool, "lab/packages.txt")
 	}
-}
-
-// runUntilSIGINT runs a capture tool for d, stops it with SIGINT as a user
-// would with ^C, and returns its combined output.
-func runUntilSIGINT(t *testing.T, d time.Duration, name string, args ...string) string {
-	t.Helper()
-	var out outputBuffer
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		t.Fatalf("%s exited early (%v):\n%s", name, err, out.String())
-	case <-time.After(d):
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, out.String())
-		}
-	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("%s ignored SIGINT:\n%s", name, out.String())
-	}
-	return out.String()
 }
 
 // tcpdumpCount counts the packets of file that match filter, by tcpdump.

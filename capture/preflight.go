@@ -40,7 +40,10 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 		PdumpBin:    p.Binary,
 		CaptureFile: p.Outputs[0].Path,
 	})
-	rep, err := doctor.Run(ctx, env, doctor.Options{Only: preflightChecks(p.Backend)})
+	ids := preflightChecks(p.Backend)
+	// Scope: these are all the checks this backend needs, so the report
+	// may vouch for the capture (its summary is not a "subset").
+	rep, err := doctor.Run(ctx, env, doctor.Options{Only: ids, Scope: ids})
 	if err != nil {
 		return nil, false, err
 	}

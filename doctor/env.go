@@ -64,6 +64,10 @@ type Env struct {
 	// run under the run's context, not that check's. runDeadline is when
 	// the whole run must be over (Run's start + timeout): a fact first asked
 	// for late in the run ends early enough for its checks to report it.
+	// selected are the IDs of the checks this run runs: a later check
+	// leaves a cause to the earlier one that reports it (see reportedBy).
+	selected map[string]bool
+
 	factTimeout time.Duration
 	runCtx      context.Context
 	runDeadline time.Time

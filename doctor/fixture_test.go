@@ -22,6 +22,9 @@ type fixtureCase struct {
 	status map[string]Status   // expected status per check; unlisted checks: ok or skip
 	says   map[string][]string // substrings the finding or fix of a check must hold
 	avoids map[string][]string // substrings the finding or fix of a check must not hold
+	only   []string            // --only; nil runs every check
+	// verdict is the summary's verdict; "" does not look.
+	verdict string
 }
 
 var root = &User{UID: 0, GID: 0}
@@ -210,6 +213,19 @@ func fixtureCases() []fixtureCase {
 			avoids: map[string][]string{"busy": {"restart", "kill 4242"}},
 		},
 		{
+			name: "--only CHK-11 with two live primaries and no --prefix: the prefix check joins and fails", tree: "chk-two-primaries", cfg: Config{User: root},
+			only:   []string{"CHK-11"},
+			status: map[string]Status{"prefix": Fail, "pcap-pmd": Skip, "pdump": Skip, "busy": Skip},
+			says:   map[string][]string{"prefix": {"several live prefixes (app1, app2)"}, "pcap-pmd": {"needs prefix"}},
+			verdict: VerdictFail,
+		},
+		{
+			name: "--only CHK-11 on a resolved target: passes, but vouches for no capture", tree: "chk-two-primaries", cfg: Config{User: root, Prefix: "app1"},
+			only:   []string{"CHK-11"},
+			status: map[string]Status{"pcap-pmd": OK, "pdump": OK, "busy": OK},
+			verdict: VerdictSubset,
+		},
+		{
 			name: "capture file the primary cannot reach", tree: "chk-healthy-2211", cfg: Config{User: root, CaptureFile: "/srv/captures/x.pcap"},
 			status: map[string]Status{"output-path": Fail},
 			says:   map[string][]string{"output-path": {"cannot see /srv/captures"}},
@@ -222,7 +238,7 @@ func runFixture(t *testing.T, c fixtureCase) Report {
 	cfg := c.cfg
 	cfg.Host = host.New(filepath.Join(fixtures, c.tree))
 	cfg.Env = []string{"PATH=/usr/bin:/bin"}
-	rep, err := Run(context.Background(), NewEnv(cfg), Options{})
+	rep, err := Run(context.Background(), NewEnv(cfg), Options{Only: c.only})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +260,9 @@ func TestFixtures(t *testing.T) {
 				if r.Status == Error {
 					t.Errorf("%s: error %q", r.ID, r.Finding)
 				}
+			}
+			if c.verdict != "" && rep.Summary.Verdict != c.verdict {
+				t.Errorf("verdict %q, want %q", rep.Summary.Verdict, c.verdict)
 			}
 			for id, subs := range c.says {
 				r := mustResult(t, rep, id)

@@ -16,7 +16,7 @@ type Report struct {
 	Summary Summary  `json:"summary"`
 }
 
-// Summary counts results per status.
+// Summary counts results per status and says what they mean for a capture.
 type Summary struct {
 	Total int `json:"total"`
 	OK    int `json:"ok"`
@@ -24,10 +24,26 @@ type Summary struct {
 	Fail  int `json:"fail"`
 	Skip  int `json:"skip"`
 	Error int `json:"error"`
+	// Complete: every check a capture needs ran (none left out by --only
+	// or --skip). Only a complete run can vouch for a capture.
+	Complete bool `json:"complete"`
+	// Verdict is the summary line's meaning: VerdictFail, VerdictError,
+	// VerdictSubset, VerdictWarn, VerdictOK, or VerdictNone.
+	Verdict string `json:"verdict"`
 }
 
-func summarize(rs []Result) Summary {
-	s := Summary{Total: len(rs)}
+// Verdicts of a run, for a capture.
+const (
+	VerdictFail   = "fail"   // a check failed: a capture will fail
+	VerdictError  = "error"  // some checks could not run: nothing is vouched for
+	VerdictSubset = "subset" // nothing failed, but only some checks ran: no verdict on a capture
+	VerdictWarn   = "warn"   // every check ran; a capture should work, see the warnings
+	VerdictOK     = "ok"     // every check ran; a capture should work
+	VerdictNone   = "none"   // no check ran
+)
+
+func summarize(rs []Result, complete bool) Summary {
+	s := Summary{Total: len(rs), Complete: complete}
 	for _, r := range rs {
 		switch r.Status {
 		case OK:
@@ -41,6 +57,20 @@ func summarize(rs []Result) Summary {
 		default:
 			s.Error++
 		}
+	}
+	switch {
+	case s.Total == 0:
+		s.Verdict = VerdictNone
+	case s.Fail > 0:
+		s.Verdict = VerdictFail
+	case s.Error > 0:
+		s.Verdict = VerdictError
+	case !complete:
+		s.Verdict = VerdictSubset
+	case s.Warn > 0:
+		s.Verdict = VerdictWarn
+	default:
+		s.Verdict = VerdictOK
 	}
 	return s
 }
@@ -122,12 +152,14 @@ func (r Report) summaryLine(st ui.Style) string {
 		return "\nno checks ran\n"
 	}
 	verdict := "capture should work"
-	switch {
-	case s.Fail > 0:
+	switch s.Verdict {
+	case VerdictFail:
 		verdict = "a capture will fail until the fixes above are applied"
-	case s.Error > 0:
+	case VerdictError:
 		verdict = "some checks could not run"
-	case s.Warn > 0:
+	case VerdictSubset:
+		verdict = "only the checks above ran (--only/--skip), and that is no verdict on a capture: run gzdoctor check without --only/--skip for one"
+	case VerdictWarn:
 		verdict = "capture should work; see the warnings"
 	}
 	return fmt.Sprintf("\n%s: %s\n", strings.Join(parts, ", "), verdict)

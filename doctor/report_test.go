@@ -30,7 +30,7 @@ func sampleReport() Report {
 		c("pdump", skip("needs primary, which did not pass")),
 		c("build-match", errored("timed out after 1s")),
 	}
-	return Report{Results: rs, Summary: summarize(rs)}
+	return Report{Results: rs, Summary: summarize(rs, true)}
 }
 
 func TestRenderTextGolden(t *testing.T) {

@@ -21,6 +21,11 @@ type Options struct {
 	// Checks replaces the built-in list (tests; a preflight with its own
 	// checks). Nil means Checks().
 	Checks []Check
+	// Scope lists the checks that must all run for the report to vouch for
+	// a capture (Summary.Complete); nil means every capture-relevant check
+	// of the list. A capture preflight that leaves out checks its backend
+	// does not need (dumpcap: pcap-pmd, output-path) passes its own list.
+	Scope []string
 }
 
 // Run executes the selected checks against env and returns their results in
@@ -50,6 +55,11 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 	runCtx, cancel := context.WithDeadline(ctx, start.Add(timeout))
 	defer cancel()
 	env.factTimeout, env.runCtx, env.runDeadline = timeout, runCtx, start.Add(timeout)
+	sel = withUnresolvedTarget(runCtx, env, list, sel)
+	env.selected = map[string]bool{}
+	for _, c := range sel {
+		env.selected[c.ID] = true
+	}
 
 	type slot struct {
 		res  Result
@@ -63,11 +73,8 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 		go func(c Check) {
 			s := slots[c.ID]
 			defer close(s.done)
-			for _, dep := range c.DependsOn {
-				d, ok := slots[dep]
-				if !ok {
-					continue // not selected: the check gathers what it needs itself
-				}
+			for _, dep := range selectedDeps(list, c, slots) {
+				d := slots[dep]
 				select {
 				case <-d.done:
 				case <-runCtx.Done():
@@ -88,9 +95,81 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 		<-slots[c.ID].done
 		rep.Results = append(rep.Results, slots[c.ID].res)
 	}
-	rep.Summary = summarize(rep.Results)
+	scope := opts.Scope
+	if scope == nil {
+		for _, c := range list {
+			if c.CaptureRelevant {
+				scope = append(scope, c.ID)
+			}
+		}
+	}
+	complete := true
+	for _, id := range scope {
+		if _, ran := slots[id]; !ran {
+			complete = false
+		}
+	}
+	rep.Summary = summarize(rep.Results, complete)
 	rep.Target = env.targetSummary()
 	return rep, nil
+}
+
+// withUnresolvedTarget adds the prefix check to a selection that lacks it
+// when the target cannot be resolved (several live prefixes and nothing
+// to choose): every check about "the primary" would otherwise skip for want
+// of one, and a run of skips must not read as a pass (`--only CHK-11` on a
+// machine with two primaries).
+func withUnresolvedTarget(ctx context.Context, env *Env, list, sel []Check) []Check {
+	has := map[string]bool{}
+	for _, c := range sel {
+		has[c.ID] = true
+	}
+	listed := false
+	for _, c := range list {
+		listed = listed || c.ID == "prefix"
+	}
+	if !listed || has["prefix"] || len(sel) == 0 {
+		return sel
+	}
+	if t, err := env.Target(ctx); err != nil || len(t.Ambiguous) == 0 {
+		return sel
+	}
+	has["prefix"] = true
+	var out []Check
+	for _, c := range list {
+		if has[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// selectedDeps are the checks c waits for: its dependencies that run, and
+// for one that does not run, that one's own dependencies in its place (so
+// pcap-pmd → primary → prefix still waits for prefix under --only).
+func selectedDeps[S any](list []Check, c Check, slots map[string]S) []string {
+	byID := map[string]Check{}
+	for _, x := range list {
+		byID[x.ID] = x
+	}
+	var out []string
+	seen := map[string]bool{}
+	var walk func(ids []string)
+	walk = func(ids []string) {
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if _, ok := slots[id]; ok {
+				out = append(out, id)
+				continue
+			}
+			walk(byID[id].DependsOn)
+		}
+	}
+	walk(c.DependsOn)
+	return out
 }
 
 // runOne runs c under the run's deadline. A check that overruns is

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/ui"
 )
 
 func fixed(r Result) func(context.Context, *Env) Result {
@@ -63,7 +64,7 @@ func TestRunStatuses(t *testing.T) {
 	if r, _ := rep.Result("d"); !strings.Contains(r.Finding, "needs e") {
 		t.Errorf("dependency skip finding %q", r.Finding)
 	}
-	if got := rep.Summary; got != (Summary{Total: 7, OK: 1, Warn: 1, Fail: 1, Skip: 1, Error: 3}) {
+	if got := rep.Summary; got != (Summary{Total: 7, OK: 1, Warn: 1, Fail: 1, Skip: 1, Error: 3, Complete: true, Verdict: VerdictFail}) {
 		t.Errorf("summary %+v", got)
 	}
 	if !rep.Failed() {
@@ -297,5 +298,58 @@ func TestRunDeadlineCoversChains(t *testing.T) {
 	// it, is not charged another ¾ timeout.
 	if r, _ := rep.Result("pdump"); r.Duration > timeout/10 {
 		t.Errorf("pdump waited %s for a fact that had already failed", r.Duration)
+	}
+}
+
+// A subset of checks never vouches for a capture, and an unresolved target
+// brings the prefix check into any selection.
+func TestRunSubsetAndUnresolvedTarget(t *testing.T) {
+	list := []Check{
+		{ID: "prefix", CaptureRelevant: true, Run: func(context.Context, *Env) Result { return fail("several live prefixes", nil) }},
+		{ID: "primary", DependsOn: []string{"prefix"}, CaptureRelevant: true, Run: func(context.Context, *Env) Result { return ok("held") }},
+		{ID: "pcap-pmd", DependsOn: []string{"primary"}, CaptureRelevant: true, Run: func(context.Context, *Env) Result { return ok("mapped") }},
+		{ID: "aslr", Run: func(context.Context, *Env) Result { return ok("on") }},
+	}
+	run := func(ambiguous bool, only ...string) Report {
+		env := NewEnv(Config{Host: host.New(t.TempDir()), User: root, Env: []string{}})
+		env.target.get(func() (*TargetPrefix, error) {
+			if ambiguous {
+				return &TargetPrefix{Ambiguous: []string{"a", "b"}}, nil
+			}
+			return &TargetPrefix{Name: "a", Source: SourceFlag}, nil
+		})
+		rep, err := Run(context.Background(), env, Options{Checks: list, Only: only})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	rep := run(true, "pcap-pmd")
+	if r, ok := rep.Result("prefix"); !ok || r.Status != Fail {
+		t.Fatalf("ambiguous target under --only pcap-pmd: prefix %+v ran=%v, want a failure\n%s", r, ok, dump(rep))
+	}
+	if r, _ := rep.Result("pcap-pmd"); r.Status != Skip || !strings.Contains(r.Finding, "needs prefix") {
+		t.Errorf("pcap-pmd %s %q: want skipped after prefix (through primary, not selected)", r.Status, r.Finding)
+	}
+	if rep.Summary.Verdict != VerdictFail || !rep.Failed() {
+		t.Errorf("summary %+v, want a failed run", rep.Summary)
+	}
+	rep = run(false, "pcap-pmd")
+	if _, ok := rep.Result("prefix"); ok {
+		t.Error("a resolved target added the prefix check")
+	}
+	if rep.Summary.Complete || rep.Summary.Verdict != VerdictSubset || rep.Failed() {
+		t.Errorf("summary %+v: a subset that passes must say subset, not vouch", rep.Summary)
+	}
+	var b strings.Builder
+	rep.RenderText(&b, ui.Style{}, false)
+	if strings.Contains(b.String(), "capture should work") || !strings.Contains(b.String(), "no verdict on a capture") {
+		t.Errorf("subset summary line:\n%s", b.String())
+	}
+	if rep = run(false); !rep.Summary.Complete || rep.Summary.Verdict != VerdictFail {
+		t.Errorf("full run: summary %+v", rep.Summary)
+	}
+	if rep = run(false, "aslr"); rep.Summary.Verdict != VerdictSubset {
+		t.Errorf("--only aslr: summary %+v", rep.Summary)
 	}
 }

@@ -432,6 +432,20 @@ echo "$LSTACK_CONF" | conf lstack.conf
 healthy_pci
 tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
 
+# --- chk-two-primaries: two live primaries, no Gazelle config: nothing says which one the capture is for ---
+new chk-two-primaries
+for n in 1 2; do
+	prefix /var/run/dpdk/app$n 0 500$n 80000$n pdump
+	proc 500$n app$n 0 /usr/bin/app$n 4026531841 app$n --file-prefix app$n --vdev net_ring0 <<M
+55d0c0a00000-55d0c0a4c000 r-xp 00000000 fd:00 40000$n                     /usr/bin/app$n
+7f1000000000-7f1000006000 rw-s 00000000 fd:00 80000$n                     /var/run/dpdk/app$n/config
+7f2a00000000-7f2a00200000 r-xp 00000000 fd:00 524401                     /usr/lib64/librte_eal.so.23
+7f2a00300000-7f2a00310000 r-xp 00000000 fd:00 524320                     /usr/lib64/librte_mempool_ring.so.23
+7f2a00400000-7f2a00420000 r-xp 00000000 fd:00 524330                     /usr/lib64/librte_net_pcap.so.23
+M
+done
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
 # git keeps no empty directories; some of these matter (mount points,
 # /sys/module/<m>, a runtime base dir).
 for t in chk-*/; do

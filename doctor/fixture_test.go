@@ -214,15 +214,15 @@ func fixtureCases() []fixtureCase {
 		},
 		{
 			name: "--only CHK-11 with two live primaries and no --prefix: the prefix check joins and fails", tree: "chk-two-primaries", cfg: Config{User: root},
-			only:   []string{"CHK-11"},
-			status: map[string]Status{"prefix": Fail, "pcap-pmd": Skip, "pdump": Skip, "busy": Skip},
-			says:   map[string][]string{"prefix": {"several live prefixes (app1, app2)"}, "pcap-pmd": {"needs prefix"}},
+			only:    []string{"CHK-11"},
+			status:  map[string]Status{"prefix": Fail, "pcap-pmd": Skip, "pdump": Skip, "busy": Skip},
+			says:    map[string][]string{"prefix": {"several live prefixes (app1, app2)"}, "pcap-pmd": {"needs prefix"}},
 			verdict: VerdictFail,
 		},
 		{
 			name: "--only CHK-11 on a resolved target: passes, but vouches for no capture", tree: "chk-two-primaries", cfg: Config{User: root, Prefix: "app1"},
-			only:   []string{"CHK-11"},
-			status: map[string]Status{"pcap-pmd": OK, "pdump": OK, "busy": OK},
+			only:    []string{"CHK-11"},
+			status:  map[string]Status{"pcap-pmd": OK, "pdump": OK, "busy": OK},
 			verdict: VerdictSubset,
 		},
 		{

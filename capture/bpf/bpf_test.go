@@ -2,10 +2,14 @@ package bpf
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
@@ -218,6 +222,54 @@ func TestRunEdges(t *testing.T) {
 		}
 		if got := p.Run(pkt, 60); got != tt.want {
 			t.Errorf("%s: got %#x, want %#x", tt.name, got, tt.want)
+		}
+	}
+}
+
+// The compiled program is libpcap's own, instruction for instruction: what
+// tcpdump -ddd prints for the same file and expression.
+func TestCompileIsTcpdumpsProgram(t *testing.T) {
+	testenv.Tool(t, "tcpdump", "Debian package tcpdump")
+	in := filepath.Join(t.TempDir(), "in.pcap")
+	writeTraffic(t, in, 10)
+	ifc, _ := readAll(t, in)
+	for _, expr := range []string{"", "udp port 53", "vlan and tcp[tcpflags] & tcp-syn != 0", "ip6 and not icmp6", "ether broadcast or less 64"} {
+		args := []string{"-r", in, "-ddd"}
+		if expr != "" {
+			args = append(args, expr)
+		}
+		b, err := exec.Command("tcpdump", args...).Output()
+		if err != nil {
+			t.Fatalf("tcpdump %v: %v", args, err)
+		}
+		var want []Instruction
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		for _, l := range lines[1:] {
+			var in Instruction
+			if _, err := fmt.Sscan(l, &in.Op, &in.Jt, &in.Jf, &in.K); err != nil {
+				t.Fatalf("tcpdump -ddd line %q: %v", l, err)
+			}
+			want = append(want, in)
+		}
+		prog, err := Compile(expr, int(ifc.LinkType), int(ifc.SnapLen))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := prog.Instructions(); !slices.Equal(got, want) {
+			t.Errorf("%q: compiled %d instructions %v, tcpdump -ddd %d %v", expr, len(got), got, len(want), want)
+		}
+	}
+}
+
+// Without libpcap, Compile says what to install and that only filters need it.
+func TestCompileWithoutLibpcap(t *testing.T) {
+	err := openLibpcap([]string{"libpcap.so.no-such-version"})
+	if !errors.Is(err, ErrNoLibpcap) {
+		t.Fatalf("got %v, want ErrNoLibpcap", err)
+	}
+	for _, want := range []string{"filter expressions need libpcap", "apt install libpcap0.8", "dnf install libpcap", "everything else works", "libpcap.so.no-such-version"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q lacks %q", err, want)
 		}
 	}
 }

@@ -2,17 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -504,35 +501,11 @@ func childPid(pid int) int {
 	return 0
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// gzdoctorCmd returns a command running a freshly built gzdoctor in dir:
-// signals and child processes need a real process.
+// gzdoctorCmd returns a command running the gzdoctor `make build` makes, in
+// dir: signals and child processes need a real process.
 func gzdoctorCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
-	binOnce.Do(func() {
-		d, err := os.MkdirTemp("", "gzdoctor-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(d, "gzdoctor")
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = err
-			binPath = string(out)
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("building gzdoctor: %v\n%s", binErr, binPath)
-	}
-	cmd := exec.Command(binPath, args...)
+	cmd := exec.Command(testenv.Binary(t), args...)
 	cmd.Dir = dir
 	return cmd
 }

@@ -142,6 +142,9 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 			return p, nil
 		}
 		p, err := bpf.Compile(o.Expr, int(ifc.LinkType), int(ifc.SnapLen))
+		if errors.Is(err, bpf.ErrNoLibpcap) {
+			return nil, failure(err)
+		}
 		if err != nil {
 			return nil, usageError("%v", err)
 		}

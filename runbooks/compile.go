@@ -144,6 +144,9 @@ func (c *Catalogue) compileNode(i int) []string {
 		bad("cause: %v", err)
 	}
 	for k, st := range e.Fix {
+		if st.When != "" && !slices.Contains(stepFacts, st.When) {
+			bad("fix step %d: when %q: want one of %q", k+1, st.When, stepFacts)
+		}
 		for _, text := range []string{st.Text, st.Command} {
 			if err := checkTemplate(text, e.Extract, always); err != nil {
 				bad("fix step %d: %v", k+1, err)

@@ -31,6 +31,7 @@ type Finding struct {
 
 	node     int
 	firstSeq int64
+	firstSrc string // the source of the first failing line
 }
 
 // AltFinding is another cause the same evidence could mean.
@@ -147,7 +148,7 @@ func (m *Matcher) Findings() []Finding {
 			}
 		}
 		all := dedupe(append(valid, evidence...))
-		found = append(found, m.finding(ni, e, all, vals, more, best, first.seq))
+		found = append(found, m.finding(ni, e, all, vals, more, best, first))
 	}
 	return order(c, found)
 }
@@ -266,7 +267,7 @@ func extracted(e *Entry, hits []hit, vals map[string]string) map[string]string {
 	return vals
 }
 
-func (m *Matcher) finding(ni int, e *Entry, hits []hit, vals map[string]string, more int64, best int, firstSeq int64) Finding {
+func (m *Matcher) finding(ni int, e *Entry, hits []hit, vals map[string]string, more int64, best int, first hit) Finding {
 	var ev []Line
 	for i, h := range hits {
 		if i == maxEvidenceLines {
@@ -284,7 +285,8 @@ func (m *Matcher) finding(ni int, e *Entry, hits []hit, vals map[string]string, 
 		Checks:     e.Checks,
 		References: e.References,
 		node:       ni,
-		firstSeq:   firstSeq,
+		firstSeq:   first.seq,
+		firstSrc:   first.line.Source,
 	}
 	if len(vals) > 0 {
 		f.Values = vals
@@ -346,7 +348,7 @@ func fillSteps(e *Entry, vals map[string]string) []Step {
 	}
 	steps := make([]Step, 0, len(e.Fix))
 	for _, st := range e.Fix {
-		steps = append(steps, Step{Text: fill(st.Text, data), Command: fill(st.Command, data)})
+		steps = append(steps, Step{Text: fill(st.Text, data), Command: fill(st.Command, data), When: st.When})
 	}
 	return steps
 }
@@ -371,8 +373,14 @@ func fill(text string, data map[string]string) string {
 	return strings.TrimSpace(sb.String())
 }
 
-// order puts roots first (earliest start-up phase, then confidence, then
-// position), each followed by the findings it explains.
+// order puts roots first, each followed by the findings it explains.
+//
+// Within one source the failure printed first is the root: a log is a
+// time line, and a later failure (the primary went away) does not explain
+// an earlier one (it had stopped answering) unless the catalogue says so
+// with explains/symptom_of. Lines of two sources (a tool's log and the
+// primary's) carry no common clock, so sources are merged by start-up
+// phase, then confidence, then position.
 func order(c *Catalogue, found []Finding) []Finding {
 	present := map[int]int{}
 	for i, f := range found {
@@ -388,18 +396,7 @@ func order(c *Catalogue, found []Finding) []Finding {
 			}
 		}
 	}
-	less := func(a, b int) bool {
-		fa, fb := found[a], found[b]
-		pa, pb := phaseRank(c.nodes[fa.node].entry.Phase), phaseRank(c.nodes[fb.node].entry.Phase)
-		if pa != pb {
-			return pa < pb
-		}
-		ca, cb := confidenceRank(fa.Confidence), confidenceRank(fb.Confidence)
-		if ca != cb {
-			return ca > cb
-		}
-		return fa.firstSeq < fb.firstSeq
-	}
+	arrange := func(idx []int) []int { return arrange(c, found, idx) }
 	var roots []int
 	for i := range found {
 		if len(parents[i]) == 0 {
@@ -410,7 +407,7 @@ func order(c *Catalogue, found []Finding) []Finding {
 	if len(roots) == 0 && len(found) > 0 {
 		roots = []int{0}
 	}
-	sort.SliceStable(roots, func(a, b int) bool { return less(roots[a], roots[b]) })
+	roots = arrange(roots)
 	out := make([]Finding, 0, len(found))
 	seen := map[int]bool{}
 	var visit func(i int)
@@ -426,8 +423,13 @@ func order(c *Catalogue, found []Finding) []Finding {
 				kids = append(kids, j)
 			}
 		}
-		sort.SliceStable(kids, func(a, b int) bool { return less(kids[a], kids[b]) })
-		for _, k := range kids {
+		// A symptom that a sibling explains too is shown under that
+		// sibling, after it, whatever its own position in the log.
+		siblings := slices.Clone(kids)
+		kids = slices.DeleteFunc(kids, func(k int) bool {
+			return slices.ContainsFunc(parents[k], func(p int) bool { return p != i && slices.Contains(siblings, p) })
+		})
+		for _, k := range arrange(kids) {
 			visit(k)
 		}
 	}
@@ -441,9 +443,53 @@ func order(c *Catalogue, found []Finding) []Finding {
 			rest = append(rest, i)
 		}
 	}
-	sort.SliceStable(rest, func(a, b int) bool { return less(rest[a], rest[b]) })
-	for _, i := range rest {
+	for _, i := range arrange(rest) {
 		visit(i)
+	}
+	return out
+}
+
+// arrange orders findings (indexes into found): each source's in the order
+// their first failing line was printed, the sources merged by taking, at
+// each step, the head that comes earliest in start-up order (then the more
+// confident, then the earlier fed). Merging keeps each source's own time
+// order whatever the phases say, and is a total order.
+func arrange(c *Catalogue, found []Finding, idx []int) []int {
+	var groups [][]int
+	bySrc := map[string]int{}
+	sorted := slices.Clone(idx)
+	sort.SliceStable(sorted, func(a, b int) bool { return found[sorted[a]].firstSeq < found[sorted[b]].firstSeq })
+	for _, i := range sorted {
+		g, ok := bySrc[found[i].firstSrc]
+		if !ok {
+			g = len(groups)
+			bySrc[found[i].firstSrc] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	before := func(a, b int) bool {
+		fa, fb := found[a], found[b]
+		pa, pb := phaseRank(c.nodes[fa.node].entry.Phase), phaseRank(c.nodes[fb.node].entry.Phase)
+		if pa != pb {
+			return pa < pb
+		}
+		ca, cb := confidenceRank(fa.Confidence), confidenceRank(fb.Confidence)
+		if ca != cb {
+			return ca > cb
+		}
+		return fa.firstSeq < fb.firstSeq
+	}
+	out := make([]int, 0, len(idx))
+	for len(out) < len(idx) {
+		best := -1
+		for g := range groups {
+			if len(groups[g]) > 0 && (best < 0 || before(groups[g][0], groups[best][0])) {
+				best = g
+			}
+		}
+		out = append(out, groups[best][0])
+		groups[best] = groups[best][1:]
 	}
 	return out
 }

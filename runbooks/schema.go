@@ -110,6 +110,12 @@ type Extraction struct {
 type Step struct {
 	Text    string `yaml:"text" json:"text"`
 	Command string `yaml:"command,omitempty" json:"command,omitempty"`
+	// When names a fact of the machine the step needs: prefix-dead (no
+	// process has the prefix's runtime dir open) for a step that removes
+	// it. Without live facts the step is printed, its command guarded by
+	// itself; with them (diagnose --live) a step whose fact is false is
+	// left out.
+	When string `yaml:"when,omitempty" json:"when,omitempty"`
 }
 
 // Alternative is another cause the same lines could mean, and what tells
@@ -136,6 +142,8 @@ var (
 		"memory", "tailq", "service", "probe", "tool", "runtime", "wrapper",
 	}
 	normalizers = []string{"", "errno", "prefix", "device", "path", "port"}
+	// stepFacts are the facts a fix step may need (Step.When).
+	stepFacts = []string{"prefix-dead"}
 )
 
 func phaseRank(p string) int {

@@ -75,3 +75,27 @@ func (v *Verification) render(w io.Writer, st ui.Style) {
 
 // coversText lists CHK IDs for humans.
 func coversText(ids []string) string { return strings.Join(ids, ",") }
+
+// Gate applies what the machine says to the finding's fix: a step that
+// needs a fact (Step.When) is left out when known says the fact is false,
+// and replaced by the reason, so a live runtime dir is never offered for
+// removal. known returns the fact's value and the words that prove it;
+// ok=false means the fact could not be read, and the step, which guards
+// itself, stays.
+func (f *Finding) Gate(known func(when string) (holds, ok bool, why string)) {
+	var out []Step
+	for _, st := range f.Fix {
+		if st.When == "" {
+			out = append(out, st)
+			continue
+		}
+		holds, ok, why := known(st.When)
+		switch {
+		case !ok || holds:
+			out = append(out, st)
+		case why != "":
+			out = append(out, Step{Text: why})
+		}
+	}
+	f.Fix = out
+}

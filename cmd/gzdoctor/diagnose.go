@@ -94,6 +94,10 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 		if err := verifyLive(ctx, a, r, o.timeout); err != nil {
 			return failure(err)
 		}
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			f.Gate(func(when string) (bool, bool, string) { return liveFact(a, f, when) })
+		}
 	}
 	if err := a.render("diagnose", r); err != nil {
 		return failure(err)
@@ -170,6 +174,45 @@ func verifyLive(ctx context.Context, a *app, r *runbooks.Report, timeout time.Du
 		}
 	}
 	return nil
+}
+
+// liveFact reads on this machine the fact a fix step needs (runbooks
+// Step.When). prefix-dead: the finding's runtime dir exists and no process
+// holds its config lock; a live, unreadable or missing dir is not dead.
+func liveFact(a *app, f *runbooks.Finding, when string) (holds, ok bool, why string) {
+	switch when {
+	case "prefix-dead":
+		dir := f.Values["path"]
+		if dir == "" {
+			return false, false, ""
+		}
+		p, err := a.host().ScanPrefix(dir)
+		if err != nil {
+			return false, true, fmt.Sprintf("%s is gone already: nothing to remove.", dir)
+		}
+		switch p.State {
+		case "stale":
+			return true, true, ""
+		case "live":
+			holder := "a process"
+			if h := p.Lock.Holder; h != nil && h.PID > 0 {
+				holder = fmt.Sprintf("pid %d", h.PID)
+			}
+			return false, true, fmt.Sprintf("Keep %s: %s holds its config lock, so it is live, not stale.", dir, holder)
+		}
+		return false, true, fmt.Sprintf("Keep %s: it is not a stale primary's dir (%s).", dir, prefixStateWords(p.State))
+	}
+	return false, false, ""
+}
+
+func prefixStateWords(state string) string {
+	switch state {
+	case "no-config":
+		return "it has no config file"
+	case "unknown":
+		return "its lock could not be read"
+	}
+	return state
 }
 
 func coversAny(covers, want []string) bool {

@@ -258,3 +258,40 @@ func TestDiagnoseLive(t *testing.T) {
 		t.Errorf("text --live: exit %d\n%s", code, out)
 	}
 }
+
+// TestDiagnoseLiveGatesRemoval: the fix of a dead primary's runtime dir
+// (rm -r, guarded by fuser) is printed with --live only when the machine
+// shows the dir stale; a live primary's dir is named and kept.
+func TestDiagnoseLiveGatesRemoval(t *testing.T) {
+	log := "EAL: Multi-process socket /var/run/dpdk/gazelle/mp_socket_4242_ab12\n" +
+		"EAL: failed to send to (/var/run/dpdk/gazelle/mp_socket) due to Connection refused\n" +
+		"EAL: Cannot send message to primary\n"
+	tests := []struct {
+		root    string
+		live    bool
+		want    string // in the fix
+		removes bool
+	}{
+		{"../../testdata/hosts/chk-healthy-2211", true, "Keep /var/run/dpdk/gazelle: pid", false},
+		{"../../testdata/hosts/chk-stale", true, "rm -r '/var/run/dpdk/gazelle'", true},
+		{"../../testdata/hosts/chk-no-runtime", true, "/var/run/dpdk/gazelle is gone already", false},
+		// Without --live the step stays, guarded by fuser.
+		{"../../testdata/hosts/chk-healthy-2211", false, "fuser -s '/var/run/dpdk/gazelle'/*; [ $? = 1 ] && rm -r", true},
+	}
+	for _, tt := range tests {
+		args := []string{"--root", tt.root, "diagnose"}
+		if tt.live {
+			args = append(args, "--live")
+		}
+		code, out, errOut := runIn(t, log, args...)
+		if code != exitProblem {
+			t.Fatalf("%s: exit %d: %s", tt.root, code, errOut)
+		}
+		if !strings.Contains(out, tt.want) {
+			t.Errorf("%s live=%v: output lacks %q:\n%s", tt.root, tt.live, tt.want, out)
+		}
+		if got := strings.Contains(out, "rm -r"); got != tt.removes {
+			t.Errorf("%s live=%v: rm -r printed %v, want %v:\n%s", tt.root, tt.live, got, tt.removes, out)
+		}
+	}
+}

@@ -41,6 +41,12 @@ func TestExtraSpecs(t *testing.T) {
 		{file: "arch-branches.spec", verdict: VerdictPatch,
 			want:    []string{"meson build -Ddisable_drivers=net/mlx5\n", "rm -f %{buildroot}/usr/local/bin/dpdk-test\n", "  %else\nmeson build\n"},
 			wantNot: []string{"net/pcap"}},
+		// Plain meson with --libdir=%{_libdir} and %files globs: the PMD's
+		// path was joined before expansion (/usr//usr/lib64/...).
+		{file: "meson-libdir-globs.spec", verdict: VerdictGood},
+		{file: "meson-libdir-globs-off.spec", verdict: VerdictPatch,
+			want:    []string{"BuildRequires: libpcap-devel\n", "       -Ddisable_drivers=net/mlx5 \\\n", "%{_bindir}/dpdk-devbind.py\n%{_bindir}/dpdk-pdump\n"},
+			wantNot: []string{"disable_drivers=net/pcap", "librte_net_pcap"}},
 		{file: "arch-branches.spec", branch: "%ifarch aarch64", verdict: VerdictBlocked,
 			want: []string{"meson build -Ddisable_drivers=net/mlx5\n", "meson build -Ddisable_drivers=net/pcap\n"}},
 	}

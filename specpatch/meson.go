@@ -105,13 +105,19 @@ func (p *plan) checkMesonInvocation(lls []LogicalLine, ll LogicalLine, args []To
 		}
 		opts = append(opts, mesonOpt{name: name, tok: t, value: val, depth: p.s.Depth(t.Line)})
 	}
+	// Expand before joining: --libdir=%{_libdir} is absolute only once
+	// expanded, and joined unexpanded it gave /usr//usr/lib64.
+	if ex, ok := m.Expand(prefix); ok {
+		prefix = ex
+	}
+	if ex, ok := m.Expand(libdir); ok {
+		libdir = ex
+	}
 	lib := libdir
 	if !strings.HasPrefix(lib, "/") {
 		lib = prefix + "/" + libdir
 	}
-	if ex, ok := m.Expand(lib); ok {
-		lib = ex
-	}
+	lib = path.Clean(lib)
 	if subdir == "" {
 		subdir = "dpdk/pmds-99.0"
 	}

@@ -85,7 +85,12 @@ func section(expanded, name string) []string {
 
 // checkExpanded verifies, on rpmspec's expansion for one target, that the
 // pcap PMD and pdump are built and packaged. It returns what is wrong.
-func checkExpanded(t *testing.T, expanded string, commonBase []byte) []string {
+//
+// With pmdFiles it also checks that %files packages the pcap PMD where
+// meson installs it; that reading does not follow the files that %install
+// moves afterwards (openEuler 21.11 moves /usr/local/lib64/* to %{_libdir}),
+// so it is asked for only on specs that move nothing.
+func checkExpanded(t *testing.T, expanded string, commonBase []byte, pmdFiles bool) []string {
 	t.Helper()
 	var problems []string
 	build := section(expanded, "build")
@@ -98,8 +103,11 @@ func checkExpanded(t *testing.T, expanded string, commonBase []byte) []string {
 			break
 		}
 	}
+	var pmdPaths []string
 	if !isMake {
-		problems = append(problems, runMesonSetup(t, build)...)
+		mp, paths := runMesonSetup(t, build)
+		problems = append(problems, mp...)
+		pmdPaths = paths
 		br := false
 		for _, l := range strings.Split(expanded, "\n") {
 			if strings.HasPrefix(l, "BuildRequires:") && (strings.Contains(l, "libpcap-devel") || strings.Contains(l, "pkgconfig(libpcap)")) {
@@ -131,7 +139,39 @@ func checkExpanded(t *testing.T, expanded string, commonBase []byte) []string {
 	if !packaged {
 		problems = append(problems, "no %files line packages dpdk-pdump")
 	}
+	if pmdFiles && len(pmdPaths) > 0 && !filesPackage(section(expanded, "files"), pmdPaths) {
+		problems = append(problems, "no %files line packages the pcap PMD ("+strings.Join(pmdPaths, ", ")+")")
+	}
 	return problems
+}
+
+// filesPackage reports whether an expanded %files line (not %exclude'd)
+// names one of paths, exactly, by a glob or by a directory above it.
+func filesPackage(files, paths []string) bool {
+	var in, out bool
+	for _, l := range files {
+		f := strings.Fields(l)
+		exclude := false
+		for len(f) > 0 && strings.HasPrefix(f[0], "%") {
+			exclude = exclude || f[0] == "%exclude"
+			f = f[1:]
+		}
+		if len(f) == 0 {
+			continue
+		}
+		for _, p := range paths {
+			for d := p; d != "/" && d != "."; d = path.Dir(d) {
+				if ok, _ := path.Match(f[0], d); ok {
+					if exclude {
+						out = true
+					} else {
+						in = true
+					}
+				}
+			}
+		}
+	}
+	return in && !out
 }
 
 // runMakeConfig runs the expanded .config edits of %build (the setconf
@@ -208,8 +248,10 @@ func runMakeConfig(t *testing.T, build []string, dir string, commonBase []byte) 
 }
 
 // runMesonSetup runs the expanded %build with meson replaced by a function
-// that records its arguments and stops the script, then checks them.
-func runMesonSetup(t *testing.T, build []string) []string {
+// that records its arguments and stops the script, then checks them. It
+// also returns where meson installs the pcap PMD (its ABI stands as 23):
+// the library dir and the drivers' subdir, which holds links to it.
+func runMesonSetup(t *testing.T, build []string) ([]string, []string) {
 	t.Helper()
 	tmp := t.TempDir()
 	argsFile := filepath.Join(tmp, "meson.args")
@@ -219,7 +261,7 @@ func runMesonSetup(t *testing.T, build []string) []string {
 	out, _ := cmd.CombinedOutput()
 	data, err := os.ReadFile(argsFile)
 	if err != nil {
-		return []string{"meson was not run by %build: " + string(out)}
+		return []string{"meson was not run by %build: " + string(out)}, nil
 	}
 	args := strings.Split(strings.TrimSpace(string(data)), "\n")
 	opts := map[string]string{}
@@ -232,7 +274,18 @@ func runMesonSetup(t *testing.T, build []string) []string {
 		if k, v, ok := strings.Cut(strings.TrimPrefix(a, "-D"), "="); ok && strings.HasPrefix(a, "-D") {
 			opts[k] = v // the last one wins, as in meson
 		}
+		if k, v, ok := strings.Cut(strings.TrimPrefix(a, "--"), "="); ok && strings.HasPrefix(a, "--") {
+			opts[k] = v
+		}
 	}
+	prefix, libdir, subdir := cmpOr(opts["prefix"], "/usr/local"), cmpOr(opts["libdir"], "lib64"), cmpOr(opts["drivers_install_subdir"], "dpdk/pmds-23.0")
+	if !strings.HasPrefix(libdir, "/") {
+		libdir = prefix + "/" + libdir
+	}
+	if !strings.HasPrefix(subdir, "/") {
+		subdir = libdir + "/" + subdir
+	}
+	pmd := []string{path.Clean(libdir + "/librte_net_pcap.so.23"), path.Clean(subdir + "/librte_net_pcap.so.23")}
 	var problems []string
 	has := func(list, target string) bool {
 		for _, it := range strings.Split(list, ",") {
@@ -257,7 +310,14 @@ func runMesonSetup(t *testing.T, build []string) []string {
 	if has(opts["disable_apps"], "pdump") {
 		problems = append(problems, "disable_apps="+opts["disable_apps"])
 	}
-	return problems
+	return problems, pmd
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func TestRpmspecOracle(t *testing.T) {
@@ -293,8 +353,8 @@ func TestRpmspecOracle(t *testing.T) {
 				if tt.verdict == VerdictBlocked {
 					continue // what stops pdump is not in the spec
 				}
-				before := checkExpanded(t, orig, commonBase)
-				got := checkExpanded(t, after, commonBase)
+				before := checkExpanded(t, orig, commonBase, false)
+				got := checkExpanded(t, after, commonBase, false)
 				if len(got) > 0 {
 					t.Errorf("%s: patched spec: %s", target, strings.Join(got, "; "))
 				}
@@ -307,6 +367,55 @@ func TestRpmspecOracle(t *testing.T) {
 					t.Errorf("%s: specpatch calls it good, the oracle says: %s", target, strings.Join(before, "; "))
 				}
 				t.Logf("%s: original: %v", target, before)
+			}
+		})
+	}
+}
+
+// TestRpmspecOracleExtra runs the oracle, with the PMD's %files check, on
+// the hand-made specs whose %install moves nothing: rpmspec expands them,
+// meson's arguments say where the PMD lands, %files must package it.
+func TestRpmspecOracleExtra(t *testing.T) {
+	if _, err := exec.LookPath("rpmspec"); err != nil {
+		t.Skip("rpmspec not installed (Debian package rpm; lab/packages.txt)")
+	}
+	for _, tt := range []struct {
+		file    string
+		verdict string
+	}{
+		{"meson-libdir-globs.spec", VerdictGood},
+		{"meson-libdir-globs-off.spec", VerdictPatch},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			orig := filepath.Join("..", "testdata", "specs", "extra", tt.file)
+			res, out, err := Patch(readExtra(t, tt.file), Options{File: tt.file})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Verdict != tt.verdict {
+				t.Fatalf("verdict %s, want %s", res.Verdict, tt.verdict)
+			}
+			patched := filepath.Join(t.TempDir(), tt.file)
+			if err := os.WriteFile(patched, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, target := range targets {
+				before, err := rpmspecParse(t, orig, target)
+				if err != nil {
+					t.Fatalf("%s: rpmspec: %v", target, err)
+				}
+				after, err := rpmspecParse(t, patched, target)
+				if err != nil {
+					t.Fatalf("%s: rpmspec on the patched spec: %v", target, err)
+				}
+				was, is := checkExpanded(t, before, nil, true), checkExpanded(t, after, nil, true)
+				if len(is) > 0 {
+					t.Errorf("%s: patched spec: %s", target, strings.Join(is, "; "))
+				}
+				if (len(was) == 0) != (tt.verdict == VerdictGood) {
+					t.Errorf("%s: verdict %s, the oracle on the original says %v", target, tt.verdict, was)
+				}
+				t.Logf("%s: original: %v", target, was)
 			}
 		})
 	}

@@ -22,6 +22,11 @@ const (
 	// libconfig has no nesting limit of its own (bison stops at 10000
 	// states); this one is far beyond any real configuration.
 	libconfigMaxNesting = 256
+	// LibconfigMaxBytes bounds one configuration: the file and everything it
+	// includes, together. Real lstack.conf/ltran.conf files are a few kB;
+	// without a bound `--config /dev/zero` grew to 10 GB. Documented in
+	// docs/host.md.
+	LibconfigMaxBytes = 4 << 20
 )
 
 // IncludeReader reads the file an @include directive names. The path is
@@ -37,26 +42,44 @@ type IncludeReader func(path string) ([]byte, error)
 // (Gazelle sets none); for a file read by a daemon the file's own directory
 // is the only sensible guess.
 func ParseLibconfig(file string, src []byte, read IncludeReader) (*Libconfig, error) {
+	cfg, _, err := parseLibconfig(file, src, read)
+	return cfg, err
+}
+
+// parseLibconfig is ParseLibconfig that also returns the parser, whose
+// counters the tests read.
+func parseLibconfig(file string, src []byte, read IncludeReader) (*Libconfig, *lcParser, error) {
 	p := &lcParser{read: read}
+	if len(src) > LibconfigMaxBytes {
+		return nil, p, errAt(Pos{File: file, Line: 1, Col: 1}, "%s", tooBig(len(src)))
+	}
 	p.lex.push(file, src)
 	cfg := &Libconfig{File: file, Files: []string{file}}
 	root := &LibconfigValue{Kind: LibconfigGroup, Pos: Pos{File: file, Line: 1, Col: 1}}
 	if err := p.settings(root, lcEOF); err != nil {
-		return nil, err
+		return nil, p, err
 	}
 	cfg.Files = p.lex.files
 	cfg.Root = root
-	return cfg, nil
+	return cfg, p, nil
+}
+
+func tooBig(n int) string {
+	return fmt.Sprintf("configuration too large: %d bytes or more with its includes, the limit is %d (%d MiB)",
+		n, LibconfigMaxBytes, LibconfigMaxBytes>>20)
 }
 
 // ReadLibconfig reads and parses the machine file p, with includes read
-// under the same root.
+// under the same root. Only regular files are read, each at most
+// LibconfigMaxBytes: a device, FIFO or directory named by --config or by an
+// @include is refused before a byte is read.
 func (h *Host) ReadLibconfig(p string) (*Libconfig, error) {
-	src, err := h.ReadFile(p)
+	read := func(p string) ([]byte, error) { return h.ReadRegularFile(p, LibconfigMaxBytes) }
+	src, err := read(p)
 	if err != nil {
 		return nil, fmt.Errorf("reading config %s: %w", p, err)
 	}
-	return ParseLibconfig(p, src, h.ReadFile)
+	return ParseLibconfig(p, src, read)
 }
 
 type lcTokKind int
@@ -143,26 +166,42 @@ type lcSource struct {
 	off       int
 	line      int
 	lineStart int
+
+	// The column of colOff, counted once: a token's column continues from
+	// the previous token's instead of from the line's start, which made a
+	// long line quadratic (a 200 kB one-line file took 8 s).
+	colOff, col int
+	colWork     *int // bytes examined for columns, for the linearity test
 }
 
 func (s *lcSource) pos(off int) Pos {
-	col := 1
-	if off >= s.lineStart && off <= len(s.src) {
-		col += utf8.RuneCount(s.src[s.lineStart:off])
+	if s.colOff < s.lineStart || off < s.colOff {
+		s.colOff, s.col = s.lineStart, 1
 	}
-	return Pos{File: s.file, Line: s.line, Col: col}
+	if off > len(s.src) {
+		off = len(s.src)
+	}
+	if off > s.colOff {
+		s.col += utf8.RuneCount(s.src[s.colOff:off])
+		*s.colWork += off - s.colOff
+		s.colOff = off
+	}
+	return Pos{File: s.file, Line: s.line, Col: s.col}
 }
 
 // lcLexer is a stack of sources: @include pushes the included file, its end
 // pops back, as libconfig's scanner switches flex buffers.
 type lcLexer struct {
-	stack []*lcSource
-	files []string
+	stack   []*lcSource
+	files   []string
+	bytes   int // read so far, includes too, against LibconfigMaxBytes
+	colWork int
 }
 
 func (l *lcLexer) push(file string, src []byte) {
-	l.stack = append(l.stack, &lcSource{file: file, src: src, line: 1})
+	l.stack = append(l.stack, &lcSource{file: file, src: src, line: 1, col: 1, colWork: &l.colWork})
 	l.files = append(l.files, file)
+	l.bytes += len(src)
 }
 
 func errAt(p Pos, format string, args ...any) *LibconfigError {
@@ -236,6 +275,9 @@ func (l *lcLexer) include(from *lcSource, at Pos, name string, read IncludeReade
 			why = "no such file"
 		}
 		return errAt(at, "cannot open include file %q: %s", p, why)
+	}
+	if l.bytes+len(src) > LibconfigMaxBytes {
+		return errAt(at, "include file %q: %s", p, tooBig(l.bytes+len(src)))
 	}
 	l.push(p, src)
 	return nil
@@ -420,7 +462,9 @@ func (s *lcSource) scanString(start Pos) (string, error) {
 // start of a line (after blanks); elsewhere '@' is a stray character.
 func (s *lcSource) scanInclude(at Pos) (string, bool, error) {
 	src := s.src
-	for i := s.lineStart; i < s.off; i++ {
+	// Backwards over the blanks only: scanning from the line's start would
+	// cost the whole line.
+	for i := s.off - 1; i >= s.lineStart; i-- {
 		if src[i] != ' ' && src[i] != '\t' {
 			return "", false, nil
 		}

@@ -3,12 +3,16 @@ package host
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -339,4 +343,98 @@ func FuzzLibconfig(f *testing.F) {
 			t.Fatalf("root is %+v", cfg.Root)
 		}
 	})
+}
+
+// oneLineConfig is a valid lstack.conf-like file of about n bytes on a
+// single line: many settings, strings and lists, no newline until the end.
+func oneLineConfig(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "k%d = \"vé%d\"; l%d = (1, 2.5, \"x\"); ", i, i, i)
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// The work spent on columns must grow linearly with a line's length: it
+// used to be counted from the line's start for every token (quadratic: a
+// 200 kB line took 8 s). Counted in bytes examined, not in seconds.
+func TestLibconfigLongLineLinear(t *testing.T) {
+	work := func(n int) (int, int) {
+		src := oneLineConfig(n)
+		cfg, p, err := parseLibconfig("long.conf", src, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The last setting's column is right, so the counting was not skipped.
+		last := cfg.Root.Settings[len(cfg.Root.Settings)-1]
+		if want := utf8.RuneCount(src[:bytes.LastIndex(src, []byte("l"))]) + 1; last.Pos.Col != want {
+			t.Fatalf("last setting at column %d, want %d", last.Pos.Col, want)
+		}
+		return p.lex.colWork, len(src)
+	}
+	// Small sizes first, so that a quadratic parser fails in seconds rather
+	// than minutes; then the 1 MB line.
+	for _, size := range []int{128 << 10, 512 << 10} {
+		w1, n1 := work(size)
+		w2, n2 := work(2 * size)
+		if w1 > 2*n1 || w2 > 2*n2 {
+			t.Fatalf("column work %d for %d bytes, %d for %d: more than twice the input", w1, n1, w2, n2)
+		}
+		if r := float64(w2) / float64(w1) / (float64(n2) / float64(n1)); r > 1.2 {
+			t.Fatalf("doubling the line from %d bytes multiplied the work by %.1f times the size ratio: not linear", n1, r)
+		}
+	}
+}
+
+// A configuration is read only from a regular file, of bounded size, both
+// as the file named and as an include: /dev/zero used to grow to 10 GB.
+func TestReadLibconfigRefusesSpecialAndHuge(t *testing.T) {
+	dir := t.TempDir()
+	h := New(dir)
+	write := func(name string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(dir, "adir"), 0o755)
+	write("inc-zero.conf", []byte("a = 1;\n@include \"/zero\"\n"))
+	write("inc-fifo.conf", []byte("@include \"fifo\"\n"))
+	write("big.conf", oneLineConfig(LibconfigMaxBytes+10))
+	half := oneLineConfig(LibconfigMaxBytes / 2)
+	write("half1.conf", half)
+	write("half2.conf", half)
+	write("inc-two-halves.conf", []byte("@include \"half1.conf\"\n@include \"half2.conf\"\n"))
+	write("inc-one-half.conf", []byte("@include \"half1.conf\"\nz = 1;\n"))
+
+	for _, tc := range []struct{ file, want string }{
+		{"/zero", "/zero is a character device, not a regular file"},
+		{"/fifo", "/fifo is a FIFO, not a regular file"},
+		{"/adir", "/adir is a directory, not a regular file"},
+		{"/inc-zero.conf", `/inc-zero.conf:2:1: cannot open include file "/zero": /zero is a character device, not a regular file`},
+		{"/inc-fifo.conf", `cannot open include file "/fifo": /fifo is a FIFO, not a regular file`},
+		{"/big.conf", "/big.conf is larger than the 4194304-byte (4 MiB) limit"},
+		{"/inc-two-halves.conf", `include file "/half2.conf": configuration too large`},
+	} {
+		done := make(chan error, 1)
+		go func() { _, err := h.ReadLibconfig(tc.file); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: err = %v, want it to say %q", tc.file, err, tc.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: still reading after 10 s", tc.file)
+		}
+	}
+	if _, err := h.ReadLibconfig("/inc-one-half.conf"); err != nil {
+		t.Errorf("a config under the limit: %v", err)
+	}
 }

@@ -86,6 +86,9 @@ type Options struct {
 	// and watchEvery. Tests fix them.
 	portCounter portCounter
 	watchTimes  [3]time.Duration
+	// beforeBackend runs once the backend's files exist, before the
+	// backend starts: tests race it there on purpose.
+	beforeBackend func(p *Plan)
 }
 
 // UsageError is a problem with the options: exit status 2.

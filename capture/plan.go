@@ -1,7 +1,9 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,10 +35,14 @@ type Plan struct {
 	PdumpVdevs []string `json:"pdump_vdevs,omitempty"`
 
 	Outputs []Output `json:"outputs"`
-	// Temps are the backend's files, beside the outputs, or in TempDir
-	// when that path would be too long for pdump.
+	// Temps are the backend's files, in TempDir: a directory only
+	// gzdoctor's user can enter, made for this capture (tempdir.go).
 	Temps   []Temp `json:"temp_files"`
-	TempDir string `json:"temp_dir,omitempty"`
+	TempDir string `json:"temp_dir"`
+	// TempNote says why TempDir is not in the output's directory: that
+	// directory can be written by another user, or its paths are too long
+	// for pdump.
+	TempNote string `json:"temp_note,omitempty"`
 	// Filter is applied by the backend (dumpcap) or by gzdoctor (pdump).
 	Filter          string `json:"filter,omitempty"`
 	FilterByBackend bool   `json:"filter_by_backend,omitempty"`
@@ -53,6 +59,8 @@ type Plan struct {
 	// (pdumpstats.go); 0 and "" when unknown.
 	primaryPID int
 	runtimeDir string
+	// tempLock holds the flock on TempDir while the capture runs.
+	tempLock *os.File
 	// telemetry is the primary's telemetry socket, for the port counters
 	// the watchdog compares with the files; "" when none.
 	telemetry string
@@ -191,6 +199,19 @@ func planOutputs(o *Options, p *Plan) error {
 		}
 		p.Outputs = []Output{{Path: path, Format: orDefault(o.Format, pcapfile.FormatPcapNG), Rx: true, Tx: true}}
 	}
+	for _, out := range p.Outputs {
+		// Refused now, not after the capture: a final file that cannot
+		// be written would cost the whole capture.
+		if fi, err := os.Stat(out.Path); err == nil && fi.IsDir() {
+			example := filepath.Join(out.Path, "capture."+out.Format.String())
+			return usagef("%s is a directory: give a file name (e.g. %s)", out.Path, example)
+		}
+		if !o.DryRun {
+			if fi, err := os.Stat(filepath.Dir(out.Path)); err != nil || !fi.IsDir() {
+				return usagef("%s: no such directory %s", out.Path, filepath.Dir(out.Path))
+			}
+		}
+	}
 	if !o.Force && !o.DryRun {
 		for _, out := range p.Outputs {
 			if _, err := os.Lstat(out.Path); err == nil {
@@ -199,6 +220,12 @@ func planOutputs(o *Options, p *Plan) error {
 		}
 	}
 
+	return planTemps(o, p)
+}
+
+// planTemps names the capture's private directory and the backend's files
+// in it (see tempdir.go).
+func planTemps(o *Options, p *Plan) error {
 	tag := o.tag
 	if tag == "" {
 		// The pid keeps processes apart, the sequence captures run by one
@@ -208,45 +235,72 @@ func planOutputs(o *Options, p *Plan) error {
 			tag += "-" + strconv.FormatInt(n, 10)
 		}
 	}
-	temp := func(out Output, suffix string) string {
-		return filepath.Join(filepath.Dir(out.Path), ".gzdoctor-"+tag+suffix)
-	}
+	base := tempDirPrefix + tag
+	var names []Temp
 	if p.Backend == BackendDumpcap {
-		p.Temps = []Temp{{Path: temp(p.Outputs[0], ".pcapng"), Dir: dirBoth}}
-		return nil
-	}
-	for _, out := range p.Outputs {
-		if out.Rx {
-			p.Temps = append(p.Temps, Temp{Path: temp(out, ".rx.pcap"), Dir: dirRx})
-		}
-		if out.Tx {
-			p.Temps = append(p.Temps, Temp{Path: temp(out, ".tx.pcap"), Dir: dirTx})
-		}
-	}
-	for _, t := range p.Temps {
-		if len(t.Path) > maxPdumpPath {
-			// A longer path is silently cut (maxPdumpPath) and the capture
-			// goes to a file nobody looks at. Write the temporary files
-			// into a short directory instead; the final file still goes
-			// where asked.
-			p.TempDir = filepath.Join(os.TempDir(), "gzdoctor-"+tag)
-			for i := range p.Temps {
-				p.Temps[i].Path = filepath.Join(p.TempDir, p.Temps[i].Dir+"-"+strconv.Itoa(i)+".pcap")
+		names = []Temp{{Path: "all.pcapng", Dir: dirBoth}}
+	} else {
+		for _, out := range p.Outputs {
+			if out.Rx {
+				names = append(names, Temp{Path: "rx.pcap", Dir: dirRx})
 			}
-			break
+			if out.Tx {
+				names = append(names, Temp{Path: "tx.pcap", Dir: dirTx})
+			}
 		}
 	}
+	maxLen := 0
+	if p.Backend == BackendPdump {
+		// "/" + base + "/" + "rx.pcap": the longest path pdump is given.
+		maxLen = maxPdumpPath - len(base) - len("/rx.pcap") - 1
+	}
+	outDir := filepath.Dir(p.Outputs[0].Path)
+	euid := os.Geteuid()
+	place, err := chooseTempParent(outDir, maxLen, euid)
+	if err != nil {
+		if !o.DryRun || !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("choosing where the capture tool writes: %w", err)
+		}
+		// A dry run may name a directory this machine does not have.
+		place = tempPlace{parent: outDir}
+		if maxLen > 0 && len(outDir) > maxLen {
+			place.parent = os.TempDir()
+		}
+	}
+	p.TempNote = place.note
+	p.TempDir = filepath.Join(place.parent, base)
+	if !o.DryRun {
+		// A name a dead capture left (pid reuse) or another user made in
+		// a sticky directory: take the next one.
+		for i := 2; ; i++ {
+			if _, err := os.Lstat(p.TempDir); errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			if i > 100 {
+				return fmt.Errorf("choosing where the capture tool writes: %s-2 … -100 all exist", p.TempDir)
+			}
+			p.TempDir = filepath.Join(place.parent, base+"-x"+strconv.Itoa(i))
+		}
+	}
+	p.Temps = nil
+	for _, t := range names {
+		p.Temps = append(p.Temps, Temp{Path: filepath.Join(p.TempDir, t.Path), Dir: t.Dir})
+	}
 	for _, t := range p.Temps {
-		if len(t.Path) > maxPdumpPath {
+		if p.Backend == BackendPdump && len(t.Path) > maxPdumpPath {
 			return usagef("%s: longer than the %d bytes pdump keeps of rx-dev/tx-dev; set TMPDIR to a shorter directory", t.Path, maxPdumpPath)
 		}
 		// pdump's --pdump value is a key=value list split on ',' and '='.
-		if strings.ContainsAny(t.Path, ",=") {
+		if p.Backend == BackendPdump && strings.ContainsAny(t.Path, ",=") {
 			return usagef("%s: pdump cannot take a path with ',' or '=' in it (its --pdump value is split on them); write elsewhere", filepath.Dir(t.Path))
 		}
 	}
 	return nil
 }
+
+// tempDirPrefix starts the name of every capture's private directory; the
+// next run recognises a dead capture's directory by it (leftovers.go).
+const tempDirPrefix = ".gzdoctor-"
 
 var tempSeq atomic.Int64
 

@@ -19,6 +19,9 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		fmt.Fprintf(&b, "%s\n", st.Dim(fmt.Sprintf("# prefix %s (%s), %s, backend %s", p.Prefix, p.PrefixWhy, deviceWords(p), p.Backend)))
 		fmt.Fprintf(&b, "%s\n", p.Command)
 		fmt.Fprintf(&b, "%s\n", st.Dim("# then: "+r.afterWords()))
+		if p.TempNote != "" {
+			fmt.Fprintf(&b, "%s\n", st.Dim("# note: "+p.TempNote))
+		}
 		if p.busy != nil || len(p.PdumpVdevs) > 0 {
 			fmt.Fprintf(&b, "%s %s\n", st.Symbol("warn"), busyWords(p))
 		}
@@ -68,10 +71,22 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		sym, head = st.Symbol("fail"), tool+" ended the capture by itself"
 	case r.Stopped == StopNoPackets:
 		sym, head = st.Symbol("fail"), "capture stopped"
+	case r.Stopped == StopDiskFull:
+		sym, head = st.Symbol("fail"), "capture stopped"
 	case r.Killed:
 		sym = st.Symbol("warn")
 	}
-	fmt.Fprintf(&b, "%s %s: %s (%s)\n", sym, st.Bold(head), stopWords(r.Stopped, p), r.ExitStatus)
+	if r.WriteError != "" {
+		// The capture's own ending comes second: without its file it is
+		// no success, whatever stopped it.
+		fmt.Fprintf(&b, "%s\n", r.FailureLine(st))
+		fmt.Fprintf(&b, "  stop   %s (%s)\n", stopWords(r.Stopped, p), r.ExitStatus)
+	} else {
+		fmt.Fprintf(&b, "%s %s: %s (%s)\n", sym, st.Bold(head), stopWords(r.Stopped, p), r.ExitStatus)
+	}
+	if r.DiskFull != "" {
+		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("fail"), r.DiskFull)
+	}
 	if len(r.Files) > 0 || r.Counts.Packets() > 0 {
 		fmt.Fprintf(&b, "  rx     %s packets, %s\n", group(r.Counts.RxPackets), byteSize(r.Counts.RxBytes))
 		fmt.Fprintf(&b, "  tx     %s packets, %s\n", group(r.Counts.TxPackets), byteSize(r.Counts.TxBytes))
@@ -99,6 +114,9 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	}
 	for _, t := range r.TempFiles {
 		fmt.Fprintf(&b, "  %s kept %s\n", st.Symbol("warn"), t)
+	}
+	if r.Recover != "" {
+		fmt.Fprintf(&b, "  recover with: %s\n", r.Recover)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), n)
@@ -171,6 +189,8 @@ func stopWords(why string, p *Plan) string {
 		return "the backend exited before any stop condition"
 	case StopNoPackets:
 		return "the backend runs but receives nothing"
+	case StopDiskFull:
+		return "output filesystem full"
 	}
 	return why
 }
@@ -204,4 +224,28 @@ func (s PrimaryStats) words() string {
 		return w
 	}
 	return "rx " + d(s.Rx) + "; tx " + d(s.Tx)
+}
+
+// FailureLine is the one line that says why gzdoctor could not do its
+// job (see Failed), for the summary and, with -q, for stderr.
+func (r *Result) FailureLine(st ui.Style) string {
+	switch {
+	case r.WriteError != "":
+		where := "nothing was kept"
+		if len(r.TempFiles) > 0 {
+			where = "the packets are kept in " + r.Plan.TempDir + "/"
+		}
+		return fmt.Sprintf("%s %s: %s; %s", st.Symbol("fail"), st.Bold("capture not saved"), r.WriteError, where)
+	case r.Stopped == StopDiskFull:
+		var paths []string
+		for _, f := range r.Files {
+			paths = append(paths, f.Path)
+		}
+		saved := "no packet was captured"
+		if len(paths) > 0 {
+			saved = "what was captured is in " + strings.Join(paths, ", ")
+		}
+		return fmt.Sprintf("%s %s: output filesystem full (%s); %s", st.Symbol("fail"), st.Bold("capture stopped"), r.DiskFull, saved)
+	}
+	return ""
 }

@@ -16,6 +16,7 @@ const (
 	StopPreflight  = "preflight"    // a preflight check failed; nothing started
 	StopBusy       = "busy"         // the primary holds another pdump's vdevs; nothing started
 	StopNoPackets  = "no-packets"   // the backend ran, the port had traffic, the files stayed empty
+	StopDiskFull   = "disk-full"    // the output's filesystem (or the temporaries') ran out of space
 )
 
 // Result is the outcome of `gzdoctor capture`.
@@ -55,7 +56,14 @@ type Result struct {
 	// TempFiles are left behind only when the final file could not be
 	// written: they hold the packets.
 	TempFiles []string `json:"temp_files_kept,omitempty"`
-	Notes     []string `json:"notes,omitempty"`
+	// WriteError says why the final file(s) could not be written; the
+	// packets are then in TempFiles. Exit status 3.
+	WriteError string `json:"write_error,omitempty"`
+	// DiskFull says which filesystem filled up (Stopped is disk-full).
+	DiskFull string `json:"disk_full,omitempty"`
+	// Recover is the command that turns the kept files into a capture.
+	Recover string   `json:"recover,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
 }
 
 // BackendStats are the counters the backend printed when it stopped.
@@ -80,6 +88,12 @@ func (b BackendStats) Drops() int64 {
 		return *b.Freed
 	}
 	return -1
+}
+
+// Failed reports whether gzdoctor could not do its job (exit status 3):
+// the final file was not written, or the output filesystem filled up.
+func (r *Result) Failed() bool {
+	return r.WriteError != "" || r.Stopped == StopDiskFull
 }
 
 // Problem reports whether the capture ended in a way the operator must

@@ -175,57 +175,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := createTemps(p); err != nil {
 		return nil, err
 	}
+	if o.beforeBackend != nil {
+		o.beforeBackend(p)
+	}
 	s := &supervisor{o: &o, p: p, res: res, matcher: cat.NewMatcher(), sel: newSelector(p)}
 	s.matcher.SetSource(filepath.Base(p.Binary))
 	runErr := s.run(ctx)
 	if runErr != nil {
 		res.TempFiles = tempPaths(p)
+		releaseTemps(p)
 		return res, runErr
 	}
 	s.finish(ctx)
 	return res, nil
-}
-
-// createTemps creates the backend's files with mode 0600 before the
-// backend opens them: pdump's pcap PMD (fopen "w") and dumpcap keep the
-// mode of an existing file, so captured traffic is never world-readable.
-func createTemps(p *Plan) error {
-	if p.TempDir != "" {
-		if err := os.Mkdir(p.TempDir, 0o700); err != nil {
-			return fmt.Errorf("creating the capture's temporary directory: %w", err)
-		}
-	}
-	for i, t := range p.Temps {
-		f, err := os.OpenFile(t.Path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
-			for _, done := range p.Temps[:i] {
-				os.Remove(done.Path)
-			}
-			if p.TempDir != "" {
-				os.Remove(p.TempDir)
-			}
-			return fmt.Errorf("creating the capture's temporary file: %w", err)
-		}
-		f.Close()
-	}
-	return nil
-}
-
-func tempPaths(p *Plan) []string {
-	var out []string
-	for _, t := range p.Temps {
-		out = append(out, t.Path)
-	}
-	return out
-}
-
-func removeTemps(p *Plan) {
-	for _, t := range p.Temps {
-		os.Remove(t.Path)
-	}
-	if p.TempDir != "" {
-		os.Remove(p.TempDir)
-	}
 }
 
 // supervisor runs one backend.
@@ -310,6 +272,7 @@ func (s *supervisor) run(ctx context.Context) error {
 	}
 	defer cnt.close()
 	prog := newProgress(s.o, s.started)
+	space := newSpaceWatch(s.p, nil)
 
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
@@ -364,6 +327,12 @@ func (s *supervisor) run(ctx context.Context) error {
 				}
 				prog.note = dog.note()
 				prog.update(now, cnt.counts)
+			}
+			if !s.stopping {
+				if why := space.check(now, tempSize(s.p), cnt.outSize); why != "" {
+					s.res.DiskFull = why
+					s.stop(StopDiskFull, stopGrace)
+				}
 			}
 			switch {
 			case s.p.Count > 0 && cnt.counts.Packets() >= s.p.Count:
@@ -527,13 +496,12 @@ func (s *supervisor) finish(ctx context.Context) {
 	// The first Ctrl+C cancelled ctx; writing the file must go on.
 	fin, err := finalize(context.WithoutCancel(ctx), p, s.sel, s.o, deviceLabel(p))
 	if err != nil {
-		res.TempFiles = tempPaths(p)
-		res.Notes = append(res.Notes, "could not write the final file: "+err.Error()+"; the backend's files are kept")
+		keepTemps(res, p, err)
 		return
 	}
 	res.Repaired = fin.repaired
 	removeTemps(p)
-	if fin.counts.Packets() == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets) {
+	if fin.counts.Packets() == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets || res.Stopped == StopDiskFull) {
 		// Nothing was captured and the capture failed: an empty file
 		// would only look like a result.
 		for _, f := range fin.files {

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrExists is returned by CreateAtomic when the destination exists and
@@ -49,6 +51,9 @@ func CreateAtomic(path string, perm fs.FileMode, force bool) (*AtomicFile, error
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
+	// Held until Close: a later run tells a live writer's temporary file
+	// from one a killed run left (FindLeftovers).
+	_ = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	return &AtomicFile{File: f, path: path, force: force}, nil
 }
 
@@ -71,6 +76,12 @@ func (a *AtomicFile) Commit() error {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", a.path, err)
 	}
+	mine, err := a.File.Stat()
+	if err != nil {
+		a.File.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", a.path, err)
+	}
 	if err := a.File.Close(); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", a.path, err)
@@ -80,17 +91,36 @@ func (a *AtomicFile) Commit() error {
 			os.Remove(tmp)
 			return fmt.Errorf("writing %s: %w", a.path, err)
 		}
-		return nil
+		return a.verify(mine)
 	}
 	// A hard link fails if the destination exists: no-clobber without a
 	// window between the check and the rename.
-	err := os.Link(tmp, a.path)
+	err = os.Link(tmp, a.path)
 	os.Remove(tmp)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s: %w", a.path, ErrExists)
 	}
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", a.path, err)
+	}
+	return a.verify(mine)
+}
+
+// ErrReplaced is returned by Commit when the name it gave the output does
+// not hold the file it wrote: another user who can write the directory
+// swapped the temporary name (for a symlink, say) before the rename.
+var ErrReplaced = errors.New("replaced while being written: another user can write this directory")
+
+// verify checks that the destination is the file written, not what
+// someone put under the temporary name meanwhile. Link and rename never
+// follow a symlink, so nothing else was written; this keeps a ✓ honest.
+func (a *AtomicFile) verify(mine fs.FileInfo) error {
+	got, err := os.Lstat(a.path)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", a.path, err)
+	}
+	if !os.SameFile(mine, got) {
+		return fmt.Errorf("%s: %w", a.path, ErrReplaced)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"strconv"
@@ -126,6 +127,16 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 	return nil
 }
 
+// survivePipes keeps a write to a closed stdout or stderr (the SSH session
+// that sent SIGHUP is gone) from killing gzdoctor with SIGPIPE while it
+// still has a file to finish: the write fails instead. Notify, not Ignore:
+// an ignored signal would stay ignored in the capture tool.
+func survivePipes() (stop func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGPIPE)
+	return func() { signal.Stop(c) }
+}
+
 // parseSeconds reads "10", "2.5" (seconds) or a Go duration ("1m30s").
 func parseSeconds(s string) (time.Duration, error) {
 	if secs, err := strconv.ParseFloat(s, 64); err == nil {
@@ -157,9 +168,10 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 	// Main's context ends on the first signal too; the channel lets the
 	// capture tell a second Ctrl+C (kill the backend) from the first.
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	o.Interrupts = sigs
+	defer survivePipes()()
 
 	res, err := capture.Run(cmd.Context(), o)
 	if err != nil {
@@ -174,6 +186,13 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 	}
 	if err := a.render("capture", res); err != nil {
 		return failure(err)
+	}
+	if res.Failed() {
+		if a.streams.Quiet {
+			// -q prints nothing but errors, and this is one.
+			fmt.Fprintln(a.streams.Err, res.FailureLine(a.streams.ErrStyle()))
+		}
+		return &exitError{code: exitFailure}
 	}
 	if res.Problem() {
 		return errProblemFound

@@ -66,6 +66,11 @@ func (o *outputOptions) writeAtomic(write func(w io.Writer) error) error {
 	}
 	defer out.Abort()
 	if err := write(out); err != nil {
+		if errors.Is(err, context.Canceled) {
+			// A signal (Ctrl+C, SIGTERM, SIGHUP): Abort removes the
+			// temporary file, so nothing half-written is left.
+			return failure(fmt.Errorf("interrupted: %s not written", o.Output))
+		}
 		return err
 	}
 	return failure(out.Commit())

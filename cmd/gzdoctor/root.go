@@ -27,6 +27,9 @@ type globalOptions struct {
 }
 
 // app is what every command constructor receives: the streams and the
+// stopSignals end a command cleanly: the first cancels its context.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 // global options, bound once the command line is parsed.
 type app struct {
 	streams *ui.Streams
@@ -45,7 +48,10 @@ func (a *app) render(command string, result ui.TextRenderer) error {
 // Main runs gzdoctor with args (without the program name) and returns the
 // process exit code. streams nil means the process's own.
 func Main(args []string, streams *ui.Streams) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP is an SSH session or terminal that went away: like SIGTERM,
+	// a reason to stop cleanly (finish or remove what is being written),
+	// never to die with the packets in hidden temporary files.
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 
 	a := &app{streams: streams}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture"
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/lab"
+)
+
+// waitFor polls cond every 10 ms until it holds or d passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+// TestPcapFilterSIGHUP: a dropped SSH session (SIGHUP) used to kill
+// `pcap filter` with its temporary file left beside the output. It now
+// stops as for SIGTERM: the temporary file is removed, nothing is written,
+// exit 3. The input is a FIFO the test feeds, so the filter is provably
+// mid-file when the signal comes.
+func TestPcapFilterSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
+	if err := syscall.Mkfifo(in, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := gzdoctorCmd(t, dir, "pcap", "filter", in, "-w", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fifo, err := os.OpenFile(in, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fifo.Close()
+	w, err := pcapfile.NewPcapWriter(fifo, pcapfile.LinkTypeEthernet, 65535, pcapfile.Nano)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]byte, 60)
+	send := func(n int) error {
+		for i := 0; i < n; i++ {
+			p := pcapfile.Packet{Timestamp: int64(i), OrigLen: 60, Data: frame}
+			if err := w.WritePacket(&p); err != nil {
+				return err
+			}
+		}
+		return w.Flush()
+	}
+	if err := send(100); err != nil {
+		t.Fatal(err)
+	}
+	temp := func() []string { m, _ := filepath.Glob(filepath.Join(dir, ".out.pcap.tmp-*")); return m }
+	if !waitFor(10*time.Second, func() bool { return len(temp()) > 0 }) {
+		cmd.Process.Kill()
+		t.Fatalf("no temporary output appeared: %s", stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	// Keep the filter reading: it looks at its context between packets.
+	// (A killed filter closes the FIFO: the write fails, which is fine.)
+	_ = send(20000)
+	fifo.Close()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("pcap filter after SIGHUP: %v (want exit 3)\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted: "+out+" not written") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	if left := temp(); len(left) > 0 {
+		t.Errorf("temporary file left: %v", left)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%s exists after an interrupted filter (%v)", out, err)
+	}
+}
+
+// TestCaptureLabSIGHUP: SIGHUP (the SSH session that started the capture
+// dropped) used to kill gzdoctor with exit 129, no output file, and the
+// packets in hidden temporary files. It is a stop like Ctrl+C: the file
+// is written, the temporaries removed, exit 0.
+func TestCaptureLabSIGHUP(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump", "tshark")
+	p := lab.StartT(t, lab.Config{})
+	dir := t.TempDir()
+	f := filepath.Join(dir, "hup.pcapng")
+	cmd := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f, "--no-preflight")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The capture's private directory is named after gzdoctor's pid; the
+	// signal comes once pdump has written packets into it.
+	grown := func() bool {
+		m, _ := filepath.Glob(fmt.Sprintf("%s/.gzdoctor-%d*/rx.pcap", "/tmp", cmd.Process.Pid))
+		m2, _ := filepath.Glob(fmt.Sprintf("%s/.gzdoctor-%d*/rx.pcap", dir, cmd.Process.Pid))
+		for _, x := range append(m, m2...) {
+			if fi, err := os.Stat(x); err == nil && fi.Size() > 10000 {
+				return true
+			}
+		}
+		return false
+	}
+	if !waitFor(30*time.Second, grown) {
+		cmd.Process.Kill()
+		t.Fatalf("pdump never wrote packets:\n%s", stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGHUP: %v (want exit 0)\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	var env struct{ Data capture.Result }
+	if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
+		t.Fatal(err)
+	}
+	res := env.Data
+	rows := tsharkFields(t, f, "frame.number")
+	if res.Stopped != capture.StopInterrupt || int64(len(rows)) != res.Counts.Packets() || len(rows) < 100 {
+		t.Errorf("stopped %q, tshark reads %d packets, result %d", res.Stopped, len(rows), res.Counts.Packets())
+	}
+	if _, err := os.Stat(res.Plan.TempDir); !os.IsNotExist(err) {
+		t.Errorf("private directory %s left (%v)", res.Plan.TempDir, err)
+	}
+}

@@ -88,8 +88,10 @@ func TestKinds(t *testing.T) {
 func pdumpUntil(t *testing.T, p *Primary, port int, rx, tx string, want map[string]string, each func()) string {
 	t.Helper()
 	var out outputBuffer
-	cmd := exec.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--",
-		"--pdump", fmt.Sprintf("port=%d,queue=*,rx-dev=%s,tx-dev=%s,ring-size=1024,total-num-mbufs=4095", port, rx, tx))
+	// The release's own dpdk-pdump, with the files as it sees them.
+	cmd := p.Release.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--",
+		"--pdump", fmt.Sprintf("port=%d,queue=*,rx-dev=%s,tx-dev=%s,ring-size=1024,total-num-mbufs=4095",
+			port, p.Release.Inside(rx), p.Release.Inside(tx)))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

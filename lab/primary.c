@@ -47,6 +47,16 @@
 #include <rte_pdump.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
+#include <rte_version.h>
+
+/* rte_ether_hdr's addresses were d_addr/s_addr before 21.11 (Debian 11's 20.11). */
+#if RTE_VERSION < RTE_VERSION_NUM(21, 11, 0, 0)
+#define ETH_DST d_addr
+#define ETH_SRC s_addr
+#else
+#define ETH_DST dst_addr
+#define ETH_SRC src_addr
+#endif
 
 #include "primary.h"
 
@@ -256,8 +266,8 @@ static uint8_t *eth(uint8_t *p, bool to_server, uint16_t type)
 {
 	struct rte_ether_hdr *e = (struct rte_ether_hdr *)p;
 
-	rte_ether_addr_copy(to_server ? &server_mac : &client_mac, &e->dst_addr);
-	rte_ether_addr_copy(to_server ? &client_mac : &server_mac, &e->src_addr);
+	rte_ether_addr_copy(to_server ? &server_mac : &client_mac, &e->ETH_DST);
+	rte_ether_addr_copy(to_server ? &client_mac : &server_mac, &e->ETH_SRC);
 	e->ether_type = rte_cpu_to_be_16(type);
 	return p + sizeof(*e);
 }
@@ -319,8 +329,8 @@ static uint16_t build_udp6(uint8_t *frame, uint64_t seq)
 	ip->payload_len = rte_cpu_to_be_16(sizeof(struct rte_udp_hdr) + plen);
 	ip->proto = IPPROTO_UDP;
 	ip->hop_limits = 64;
-	memcpy(ip->src_addr, src, 16);
-	memcpy(ip->dst_addr, dst, 16);
+	memcpy(&ip->src_addr, src, 16); /* an array before 24.11, struct rte_ipv6_addr since */
+	memcpy(&ip->dst_addr, dst, 16);
 	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
 	u->src_port = rte_cpu_to_be_16(6000);
 	u->dst_port = rte_cpu_to_be_16(8080);
@@ -392,10 +402,10 @@ static uint16_t build_arp(uint8_t *frame, bool request)
 	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
 
 	if (request)
-		memset(&e->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+		memset(&e->ETH_DST, 0xff, RTE_ETHER_ADDR_LEN);
 	else
-		rte_ether_addr_copy(&client_mac, &e->dst_addr);
-	rte_ether_addr_copy(request ? &client_mac : &server_mac, &e->src_addr);
+		rte_ether_addr_copy(&client_mac, &e->ETH_DST);
+	rte_ether_addr_copy(request ? &client_mac : &server_mac, &e->ETH_SRC);
 	e->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
 	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
 	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
@@ -571,11 +581,11 @@ static bool reflect(struct rte_mbuf *m)
 		a->arp_data.arp_tip = a->arp_data.arp_sip;
 		rte_ether_addr_copy(&server_mac, &a->arp_data.arp_sha);
 		a->arp_data.arp_sip = want;
-		rte_ether_addr_copy(&e->src_addr, &e->dst_addr);
-		rte_ether_addr_copy(&server_mac, &e->src_addr);
+		rte_ether_addr_copy(&e->ETH_SRC, &e->ETH_DST);
+		rte_ether_addr_copy(&server_mac, &e->ETH_SRC);
 		return true;
 	}
-	if (type != RTE_ETHER_TYPE_IPV4 || !rte_is_same_ether_addr(&e->dst_addr, &server_mac))
+	if (type != RTE_ETHER_TYPE_IPV4 || !rte_is_same_ether_addr(&e->ETH_DST, &server_mac))
 		return false;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(e + 1);
 	size_t ihl = (size_t)(ip->version_ihl & 0x0f) * 4;
@@ -621,8 +631,8 @@ static bool reflect(struct rte_mbuf *m)
 	default:
 		return false;
 	}
-	rte_ether_addr_copy(&e->src_addr, &e->dst_addr);
-	rte_ether_addr_copy(&server_mac, &e->src_addr);
+	rte_ether_addr_copy(&e->ETH_SRC, &e->ETH_DST);
+	rte_ether_addr_copy(&server_mac, &e->ETH_SRC);
 	return true;
 }
 

@@ -72,6 +72,10 @@ const (
 type Config struct {
 	// Kind is the primary's shape; the zero value is the plain executable.
 	Kind Kind
+	// Release is the DPDK release the primary is built with and runs on:
+	// the zero value is this machine's own; the others run in their chroot
+	// (lab/setup-releases), built there on first use.
+	Release Release
 	// Prefix is the DPDK --file-prefix; default: unique per call,
 	// "gzlab_<pid>_<n>", so tests in different packages never collide.
 	Prefix string
@@ -99,6 +103,7 @@ type Primary struct {
 	Prefix     string
 	RuntimeDir string
 	Kind       Kind
+	Release    Release
 	// Device is the name of the first port the primary drives, e.g.
 	// "net_ring0" ("net_bonding0" for KindLtran).
 	Device string
@@ -107,7 +112,8 @@ type Primary struct {
 	// Args is the full command line the primary was started with (for
 	// KindLstack the application's; the EAL arguments are in Conf).
 	Args []string
-	// Exe is the executable the process runs (build/lab-app for KindLstack).
+	// Exe is the executable the process runs (build/lab-app for KindLstack),
+	// as a path on this machine (inside the release's chroot for a release).
 	Exe string
 	// Conf is the lstack.conf of a KindLstack primary (LSTACK_CONF_PATH).
 	Conf string
@@ -122,6 +128,7 @@ type Primary struct {
 	waitErr  error         // valid once done is closed
 	statsDir string
 	stats    string
+	unmount  func() // gives the release's mounts back
 
 	mu      sync.Mutex
 	final   *Counters
@@ -162,16 +169,35 @@ func (cfg Config) eal() []string {
 // ready line and its mp_socket exists. If the primary dies or does not get
 // ready in time, the error carries its output and nothing is left behind.
 func Start(ctx context.Context, cfg Config) (*Primary, error) {
-	bin := PrimaryBinary()
+	bin, lib := PrimaryBinary(), LstackLibrary()
 	if bin == "" {
 		_, err := rootOnce()
 		return nil, err
 	}
+	rel := cfg.Release
+	unmount := func() {}
+	if rel != ReleaseHost {
+		if cfg.HidePcapPMD {
+			return nil, fmt.Errorf("lab: HidePcapPMD runs on this machine's DPDK only, not on %s", rel)
+		}
+		var err error
+		if unmount, err = rel.Mount(); err != nil {
+			return nil, err
+		}
+		dir, err := rel.Build()
+		if err != nil {
+			unmount()
+			return nil, err
+		}
+		// Paths as the primary sees them, inside the chroot.
+		bin, lib = dir+"/build/lab-primary", dir+"/build/liblstack.so"
+	}
 	switch cfg.Kind {
 	case KindExecutable:
 	case KindLstack:
-		bin = AppBinary()
-		if _, err := os.Stat(LstackLibrary()); err != nil {
+		bin = filepath.Join(filepath.Dir(bin), "lab-app")
+		if _, err := os.Stat(rel.HostPath(lib)); err != nil {
+			unmount()
 			return nil, fmt.Errorf("lab liblstack.so not built (run make -C lab): %w", err)
 		}
 	case KindLtran, KindAfPacket:
@@ -179,9 +205,11 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 			return nil, fmt.Errorf("lab: a %s primary sets its own vdevs; got %v", cfg.Kind, cfg.Vdevs)
 		}
 	default:
+		unmount()
 		return nil, fmt.Errorf("lab: unknown primary kind %q", cfg.Kind)
 	}
-	if _, err := os.Stat(bin); err != nil {
+	if _, err := os.Stat(rel.HostPath(bin)); err != nil {
+		unmount()
 		return nil, fmt.Errorf("lab primary not built (run make -C lab): %w", err)
 	}
 	if cfg.Prefix == "" {
@@ -197,28 +225,38 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		rate = 0
 	}
 
-	statsDir, err := os.MkdirTemp("", "gzlab-stats-")
+	tmp := ""
+	if rel != ReleaseHost {
+		tmp = rel.HostPath("/tmp")
+	}
+	statsDir, err := os.MkdirTemp(tmp, "gzlab-stats-")
 	if err != nil {
+		unmount()
 		return nil, fmt.Errorf("creating the stats dir: %w", err)
 	}
+	// inside is a path of this machine as the primary sees it.
+	inside := func(path string) string { return strings.TrimPrefix(path, rel.Root()) }
 	p := &Primary{
 		Kind:       cfg.Kind,
+		Release:    rel,
 		Prefix:     cfg.Prefix,
 		RuntimeDir: RuntimeDir(cfg.Prefix),
-		Exe:        bin,
+		Exe:        rel.HostPath(bin),
 		out:        &outputBuffer{},
 		done:       make(chan struct{}),
 		statsDir:   statsDir,
 		stats:      filepath.Join(statsDir, "stats"),
+		unmount:    unmount,
 	}
 	fail := func(err error) (*Primary, error) {
 		if p.Net != nil {
 			p.Net.remove()
 		}
 		os.RemoveAll(statsDir)
+		unmount()
 		return nil, err
 	}
-	app := []string{"--rate", fmt.Sprint(rate), "--stats", p.stats}
+	app := []string{"--rate", fmt.Sprint(rate), "--stats", inside(p.stats)}
 	switch cfg.Kind {
 	case KindLtran, KindAfPacket:
 		if p.Net, err = newNetns(cfg.Prefix); err != nil {
@@ -233,7 +271,7 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		app = append(app, "--reflect")
 	}
 	if len(cfg.Vdevs) == 0 {
-		cfg.Vdevs = []string{DefaultVdev}
+		cfg.Vdevs = []string{rel.DefaultVdev()}
 	}
 	if cfg.UDPClients != 0 {
 		app = append(app, "--udp-clients", fmt.Sprint(cfg.UDPClients))
@@ -247,7 +285,7 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		if err := os.WriteFile(p.Conf, []byte(lstackConf(cfg.eal(), app)), 0o644); err != nil {
 			return fail(fmt.Errorf("writing %s: %w", p.Conf, err))
 		}
-		p.Env = []string{"LD_PRELOAD=" + LstackLibrary(), "LSTACK_CONF_PATH=" + p.Conf}
+		p.Env = []string{"LD_PRELOAD=" + lib, "LSTACK_CONF_PATH=" + inside(p.Conf)}
 		args = []string{bin}
 	} else {
 		args = append([]string{bin}, cfg.eal()...)
@@ -272,9 +310,10 @@ func Start(ctx context.Context, cfg Config) (*Primary, error) {
 		}
 	}
 
-	p.cmd = exec.Command(args[0], args[1:]...)
+	p.cmd = rel.Command(args[0], args[1:]...)
 	if cfg.Kind == KindLstack && !cfg.HidePcapPMD {
-		p.cmd.Env = append(os.Environ(), p.Env...)
+		// env sets LD_PRELOAD for the application alone, not for chroot.
+		p.cmd = rel.Command("env", append(p.Env, args...)...)
 	}
 	p.cmd.Stdout = p.out
 	p.cmd.Stderr = p.out
@@ -471,6 +510,9 @@ func (p *Primary) Cleanup() {
 	p.cleaned = true
 	removePrefixFiles(p.Prefix, p.RuntimeDir)
 	os.RemoveAll(p.statsDir)
+	if p.unmount != nil {
+		p.unmount()
+	}
 	if p.Net != nil {
 		p.Net.remove()
 	}

@@ -42,11 +42,26 @@ func Require(t testing.TB) {
 	}
 }
 
-// StartT is Require + Start; the primary is stopped and its files removed
-// when the test ends, whether it passed or not.
-func StartT(t testing.TB, cfg Config) *Primary {
+// RequireRelease is Require for a release: its chroot must be made
+// (lab/setup-releases). A missing chroot skips the test, or fails it when
+// GZDOCTOR_REQUIRE_LAB=1.
+func RequireRelease(t testing.TB, r Release) {
 	t.Helper()
 	Require(t)
+	if err := r.ready(); err != nil {
+		if os.Getenv(EnvRequireLab) == "1" {
+			t.Fatalf("LAB NOT USABLE and %s=1: %v", EnvRequireLab, err)
+		}
+		t.Skipf("LAB TEST SKIPPED: %v (set %s=1 to make this a failure)", err, EnvRequireLab)
+	}
+}
+
+// StartT is Require + Start; the primary is stopped and its files removed
+// when the test ends, whether it passed or not. cfg.Release says which DPDK
+// release it runs on.
+func StartT(t testing.TB, cfg Config) *Primary {
+	t.Helper()
+	RequireRelease(t, cfg.Release)
 	p, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("starting the lab primary: %v", err)

@@ -120,7 +120,10 @@ func analyzeObject(ctx context.Context, fs rootFS, o *object, opts Options, mapp
 	if rep.RealPath == rep.Path {
 		rep.RealPath = ""
 	}
-	r := newResolver(ctx, fs, o, opts)
+	r, err := newResolver(ctx, fs, o, opts)
+	if err != nil {
+		return nil, err
+	}
 	defer r.closeAll()
 	r.main = main
 	r.register(main, main.Name, o.path)

@@ -74,11 +74,15 @@ type resolver struct {
 
 type fileID struct{ dev, ino uint64 }
 
-func newResolver(ctx context.Context, fs rootFS, main *object, opts Options) *resolver {
+func newResolver(ctx context.Context, fs rootFS, main *object, opts Options) (*resolver, error) {
+	ldconf, err := ldSoConf(ctx, fs)
+	if err != nil {
+		return nil, err
+	}
 	r := &resolver{
 		ctx:       ctx,
 		fs:        fs,
-		ldconf:    ldSoConf(fs),
+		ldconf:    ldconf,
 		defaults:  defaultDirs(main.machine, main.class),
 		platform:  opts.Platform,
 		realPaths: opts.RealPaths,
@@ -101,7 +105,7 @@ func newResolver(ctx context.Context, fs rootFS, main *object, opts Options) *re
 			r.ldLib = append(r.ldLib, d)
 		}
 	}
-	return r
+	return r, nil
 }
 
 func dirExists(fs rootFS, p string) bool {
@@ -275,6 +279,9 @@ func (r *resolver) find(l *Library, name string) *Library {
 		return miss
 	}
 	for _, sd := range r.searchList(l) {
+		if r.ctx.Err() != nil {
+			break // run() returns the context's error
+		}
 		if lib, ok, why := try(joinDir(sd.Dir, name), sd.Via); ok {
 			return lib
 		} else if why != "" {
@@ -301,6 +308,9 @@ func (r *resolver) run() error {
 		}
 		for _, n := range l.obj.needed {
 			dep := r.find(l, n)
+			if err := r.ctx.Err(); err != nil {
+				return err
+			}
 			l.deps = append(l.deps, dep)
 			if dep.FoundVia == ViaInterpreter && !dep.listed {
 				// The interpreter is listed where it is first needed, as ldd does.

@@ -15,7 +15,15 @@ import (
 // restarts at the root, as it would after chroot, so an unpacked RPM tree
 // never leaks into the host's /usr/lib.
 type rootFS struct {
-	root string // cleaned; "/" for the live machine
+	root  string   // cleaned; "/" for the live machine
+	trace *fsTrace // nil but in tests
+}
+
+// fsTrace counts what a rootFS does, for tests that assert how much work a
+// tree costs (not how long it takes), and lets them act at a chosen step.
+type fsTrace struct {
+	reads, globs int
+	onRead       func(n int) // called before the nth readFile (1-based)
 }
 
 func newRootFS(root string) rootFS {
@@ -101,6 +109,12 @@ func (r rootFS) isFile(p string) bool {
 // readFile reads a small machine file (configuration), refusing anything
 // larger than limit.
 func (r rootFS) readFile(p string, limit int64) ([]byte, error) {
+	if r.trace != nil {
+		r.trace.reads++
+		if r.trace.onRead != nil {
+			r.trace.onRead(r.trace.reads)
+		}
+	}
 	hp, err := r.hostPath(p)
 	if err != nil {
 		return nil, err
@@ -124,6 +138,9 @@ func (r rootFS) readFile(p string, limit int64) ([]byte, error) {
 // glob expands a machine-path pattern inside the root, sorted like glibc's
 // glob(3) in ldconfig.
 func (r rootFS) glob(pattern string) []string {
+	if r.trace != nil {
+		r.trace.globs++
+	}
 	hostPattern := pattern
 	if !r.live() {
 		hostPattern = filepath.Join(r.root, pattern)

@@ -138,6 +138,9 @@ func useInstead(ctx context.Context, env *Env, p *host.Process, driven []string)
 	if t, err := env.Target(ctx); err == nil {
 		prefix = t.Name
 	}
-	return fix(fmt.Sprintf("use device_id=%s (the primary drives %s)", driven[0], strings.Join(driven, ", ")),
-		fmt.Sprintf("gazelle-pdump --file-prefix %s -- --pdump 'device_id=%s,queue=*,rx-dev=/tmp/capture.pcap'", prefix, driven[0]))
+	f := fix(fmt.Sprintf("use device_id=%s (the primary drives %s)", driven[0], strings.Join(driven, ", ")))
+	if c := env.captureCommand(prefix, driven[0]); c != "" {
+		f.Commands = append(f.Commands, c)
+	}
+	return f
 }

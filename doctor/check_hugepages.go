@@ -68,14 +68,15 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 	}
 
 	stale, staleBytes := env.deadHugepageFiles(ctx)
+	seeAlso := env.hugepageOwners(ctx, stale)
 	freeMiB := free >> 20
 	switch {
 	case free == 0:
 		return fail("no free hugepages: the capture tool cannot create its mempool (\"Cannot allocate memory\")",
-			hugepageFix(stale, "reserve hugepages"), details...)
+			hugepageFix(stale, seeAlso, "reserve hugepages"), details...)
 	case free < pdumpNeedBytes:
 		return warn(fmt.Sprintf("%d MiB of hugepages free; dpdk-pdump's default mempool needs about %d MiB", freeMiB, pdumpNeedBytes>>20),
-			hugepageFix(stale, "reserve more hugepages, or capture with a smaller pool (dpdk-pdump --pdump '...,total-num-mbufs=8191')"), details...)
+			hugepageFix(stale, seeAlso, "reserve more hugepages, or capture with a smaller pool (total-num-mbufs=8191 in dpdk-pdump's --pdump argument)"), details...)
 	case len(stale) > 0:
 		held := fmt.Sprintf("%d MiB are held by files of primaries that are gone", staleBytes>>20)
 		if staleBytes == 0 {
@@ -85,7 +86,7 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 			}
 			held = fmt.Sprintf("%d hugepage files of primaries that are gone remain", n)
 		}
-		return warn(fmt.Sprintf("%d MiB of hugepages free; %s", freeMiB, held), hugepageFix(stale, ""), details...)
+		return warn(fmt.Sprintf("%d MiB of hugepages free; %s", freeMiB, held), hugepageFix(stale, seeAlso, ""), details...)
 	}
 	return ok(fmt.Sprintf("%d MiB of hugepages free in %s (a capture needs about %d MiB)", freeMiB, mountPaths(hp.Mounts), pdumpNeedBytes>>20), details...)
 }
@@ -115,22 +116,58 @@ func (e *Env) deadHugepageFiles(ctx context.Context) ([]host.HugepageFiles, int6
 	return out, bytes
 }
 
-func hugepageFix(stale []host.HugepageFiles, text string) *Fix {
+// hugepageOwners maps a dead prefix whose runtime dir remains to the
+// earlier check whose cleanup command removes its hugepage files with the
+// dir: runtime-dir for every one, primary for the target's alone.
+func (e *Env) hugepageOwners(ctx context.Context, stale []host.HugepageFiles) map[string]string {
+	out := map[string]string{}
+	rt, err := e.Runtime(ctx)
+	if err != nil {
+		return out
+	}
+	target := ""
+	if t, err := e.Target(ctx); err == nil {
+		target = t.Name
+	}
+	for _, g := range stale {
+		for _, p := range rt.Stale() {
+			if p.Name != g.Prefix {
+				continue
+			}
+			if by := e.reportedBy("runtime-dir"); by != "" {
+				out[g.Prefix] = by
+			} else if by := e.reportedBy("primary"); by != "" && p.Name == target {
+				out[g.Prefix] = by
+			}
+		}
+	}
+	return out
+}
+
+func hugepageFix(stale []host.HugepageFiles, seeAlso map[string]string, text string) *Fix {
 	var cmds []string
 	if text != "" {
 		cmds = append(cmds, "echo 1024 > /proc/sys/vm/nr_hugepages")
 	}
-	var names []string
+	var names, elsewhere []string
 	for _, g := range stale {
-		names = append(names, fmt.Sprintf("%s (%d files, %d MiB, in %s)", g.Prefix, g.Count, g.Bytes>>20, g.Mount))
+		what := fmt.Sprintf("%s (%d files, %d MiB, in %s)", g.Prefix, g.Count, g.Bytes>>20, g.Mount)
+		if by := seeAlso[g.Prefix]; by != "" {
+			elsewhere = append(elsewhere, fmt.Sprintf("%s: the command under %s removes them with its runtime dir", what, by))
+			continue
+		}
+		names = append(names, what)
 		glob := strings.TrimSuffix(g.Mount, "/") + "/" + g.Prefix + "map_*"
 		cmds = append(cmds, fmt.Sprintf("fuser -s %s; [ $? = 1 ] && rm -f %s", glob, glob))
 	}
-	if len(names) > 0 {
+	if len(names)+len(elsewhere) > 0 {
 		if text != "" {
 			text += "; "
 		}
-		text += "free the hugepages held by dead primaries' files: " + strings.Join(names, ", ") + " (the commands remove nothing a process still maps)"
+		text += "free the hugepages held by dead primaries' files: " + strings.Join(append(names, elsewhere...), ", ")
+		if len(names) > 0 {
+			text += " (the commands remove nothing a process still maps)"
+		}
 	}
 	return fix(text, cmds...)
 }

@@ -50,8 +50,10 @@ func checkNamespaces(ctx context.Context, env *Env) Result {
 	case err2 != nil:
 		details = append(details, "primary's view: "+err2.Error())
 	}
+	f := fix("run the capture tool inside the primary's mount namespace (the tool must exist there too)")
+	if c := env.captureCommand(t.Name, env.knownDevice(ctx)); c != "" {
+		f.Commands = append(f.Commands, fmt.Sprintf("nsenter -t %d -m -- %s", p.PID, c))
+	}
 	return fail(fmt.Sprintf("the primary (pid %d) runs in another mount namespace and its %s is not the file this side sees", p.PID, cfg),
-		fix("run the capture tool inside the primary's namespaces",
-			fmt.Sprintf("nsenter -t %d -m -- gazelle-pdump --file-prefix %s -- --pdump '...'", p.PID, t.Name)),
-		details...)
+		f, details...)
 }

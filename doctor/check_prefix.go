@@ -19,64 +19,106 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 	if err != nil {
 		return errored(err.Error())
 	}
+	live := rt.Live()
 	if len(t.Ambiguous) > 0 {
-		return fail(fmt.Sprintf("several live prefixes (%s) and nothing says which one the capture is for", strings.Join(t.Ambiguous, ", ")),
-			fix("say which primary to capture from: pass --prefix to gzdoctor (or --config with the lstack.conf/ltran.conf in use), and the same --file-prefix to the capture tool",
-				"gzdoctor check --prefix "+t.Ambiguous[0]))
+		var names, cmds []string
+		for _, p := range live {
+			names = append(names, env.runningWords(ctx, p, rt.CallerBase))
+			cmds = append(cmds, env.checkAs(p, rt.CallerBase))
+		}
+		return fail(fmt.Sprintf("several primaries are running (%s) and nothing says which one the capture is for", strings.Join(names, "; ")),
+			fix("say which primary to capture from: pass --prefix to gzdoctor (or --config with the lstack.conf/ltran.conf in use), and the same --file-prefix to the capture tool", cmds...))
 	}
 	var details []string
 	details = append(details, "chosen from: "+t.Why)
 	if cf, _ := env.GazelleConfig(ctx); cf != nil && t.Source == SourceFlag && cf.Prefix != "" && cf.Prefix != t.Name {
 		details = append(details, fmt.Sprintf("note: %s implies --file-prefix %s (%s)", cf.Path, cf.Prefix, cf.PrefixWhy))
 	}
-	live := rt.Live()
+	from := sourceWords(t)
 	if t.Dir != nil && t.Dir.State == "live" {
-		return ok(fmt.Sprintf("prefix %q (%s) is live: use --file-prefix %s", t.Name, t.Source, t.Name), details...)
+		return ok(fmt.Sprintf("prefix %q (%s) has a running primary: use --file-prefix %s", t.Name, from, t.Name), details...)
 	}
-	// The chosen prefix has no live primary. If another prefix is live, the
-	// config (or --prefix) and the machine disagree: name the live one.
-	var others []string
+	// The chosen prefix has no running primary. If another one runs, the
+	// config (or --prefix) and the machine disagree: name the running
+	// ones, the closest name first (a typo'd prefix is the usual cause).
+	var others []host.Prefix
 	for _, p := range live {
-		if p.Name != t.Name {
-			others = append(others, p.Name)
+		if t.Dir == nil || p.Dir != t.Dir.Dir {
+			others = append(others, p)
 		}
 	}
-	state := "has no runtime dir"
+	others = closestFirst(others, t.Name)
+	state := fmt.Sprintf("has no runtime dir in %s", rt.CallerBase)
+	kind := ""
 	if t.Dir != nil {
-		state = fmt.Sprintf("is %s (%s)", t.Dir.State, t.Dir.Dir)
+		kind, _ = env.prefixKind(ctx, *t.Dir)
+		state = fmt.Sprintf("has no running primary: %s is %s", t.Dir.Dir, env.kindWords(ctx, *t.Dir))
 	}
 	if len(others) == 0 {
-		// Nothing else is live: the primary check says what is wrong with
-		// this prefix (not started, or dead and stale).
-		return ok(fmt.Sprintf("prefix %q (%s); it %s, and no other prefix is live", t.Name, t.Source, state), details...)
+		// Nothing else runs: the primary check says what is wrong with
+		// this prefix (not started, dead, debris).
+		return ok(fmt.Sprintf("prefix %q (%s); it %s, and no other primary is running", t.Name, from, state), details...)
 	}
-	use := others[0]
-	finding := fmt.Sprintf("prefix %q (%s) %s, but %s live: %s", t.Name, t.Source, state,
-		plural(len(others), "this prefix is", "these prefixes are"), prefixNames(filterLive(live, others)))
-	f := fix(fmt.Sprintf("capture from the live primary with --file-prefix %s", use),
-		fmt.Sprintf("gazelle-pdump --file-prefix %s -- --pdump 'device_id=...,queue=*,rx-dev=/tmp/capture.pcap'", use),
-		fmt.Sprintf("gzdoctor check --prefix %s", use))
-	if t.Source == SourceConfig {
-		f.Text += fmt.Sprintf("; or, if %q is the primary you want, (re)start it: it is not running", t.Name)
-	}
-	if t.Dir != nil {
-		// A stale dir of the chosen name: maybe the right name of a dead
-		// primary. The primary check fails with the cleanup; here, warn.
-		return warn(finding, f, details...)
-	}
-	return fail(finding, f, details...)
-}
-
-func filterLive(live []host.Prefix, names []string) []host.Prefix {
-	var out []host.Prefix
-	for _, p := range live {
-		for _, n := range names {
-			if p.Name == n {
-				out = append(out, p)
-			}
+	var names []string
+	for i, p := range others {
+		w := env.runningWords(ctx, p, rt.CallerBase)
+		if i < maxNamed {
+			names = append(names, w)
+		} else {
+			details = append(details, "also running: "+w)
 		}
 	}
-	return out
+	if len(others) > maxNamed {
+		names = append(names, fmt.Sprintf("and %d more (-v lists them)", len(others)-maxNamed))
+	}
+	finding := fmt.Sprintf("prefix %q (%s) %s; running %s: %s", t.Name, from, state,
+		plural(len(others), "primary", "primaries, closest name first"), strings.Join(names, "; "))
+	use := others[0]
+	text := fmt.Sprintf("if %s is the primary you mean, check and capture with --file-prefix %s", use.Name, use.Name)
+	if !samePath(use.Base, rt.CallerBase) {
+		text += fmt.Sprintf(" (it runs in %s, where only its own user's tools look: a root primary needs root)", use.Base)
+	}
+	cmds := []string{env.checkAs(use, rt.CallerBase)}
+	if samePath(use.Base, rt.CallerBase) {
+		if c := env.captureCommand(use.Name, env.cfg.Device); c != "" {
+			cmds = append(cmds, c)
+		}
+	}
+	if t.Source == SourceConfig {
+		text += fmt.Sprintf("; or, if %q is the primary you want, start it: it is not running", t.Name)
+	}
+	switch kind {
+	case kindDebris:
+		if by := env.reportedBy("runtime-dir"); by != "" {
+			text += fmt.Sprintf("; %s is debris, removed by the command under %s", t.Dir.Dir, by)
+		} else {
+			text += fmt.Sprintf("; %s is debris: remove it", t.Dir.Dir)
+			cmds = append(cmds, env.debrisCommand(*t.Dir))
+		}
+	case kindDead:
+		// Maybe the right name of a dead primary: the primary check
+		// fails with the cleanup; here, warn.
+		return warn(finding, fix(text, cmds...), details...)
+	}
+	return fail(finding, fix(text, cmds...), details...)
+}
+
+// maxNamed is how many running primaries a finding names; -v lists all.
+const maxNamed = 5
+
+// sourceWords says where the target prefix came from.
+func sourceWords(t *TargetPrefix) string {
+	switch t.Source {
+	case SourceFlag:
+		return "from --prefix"
+	case SourceConfig:
+		return "from the config"
+	case SourceLive:
+		return "the only running primary's"
+	case SourceDefault:
+		return "DPDK's default"
+	}
+	return t.Source
 }
 
 func plural(n int, one, many string) string {

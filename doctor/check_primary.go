@@ -32,8 +32,25 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 	case "stale":
 		return stalePrimary(ctx, env, t)
 	case "no-config":
-		return fail(fmt.Sprintf("%s has no config file: the primary runs with --in-memory or --no-shconf (secondaries cannot attach) or the dir is a leftover", t.Dir.Dir),
-			fix("restart the primary without --in-memory/--no-shconf so that a capture tool can attach"), describePrefix(*t.Dir))
+		kind, pid := env.prefixKind(ctx, *t.Dir)
+		if kind == kindDebris {
+			f := fix(fmt.Sprintf("start the primary with --file-prefix %s, or point gzdoctor at the prefix a running primary uses (--prefix / --config)", t.Name))
+			// prefix ran and passed (this check depends on it), so it
+			// printed no removal; runtime-dir lists every leftover.
+			if by := env.reportedBy("runtime-dir"); by != "" {
+				f.Text += fmt.Sprintf("; the empty dir is removed by the command under %s", by)
+			} else {
+				f.Text += "; the dir is debris: remove it"
+				f.Commands = append(f.Commands, env.debrisCommand(*t.Dir))
+			}
+			return fail(fmt.Sprintf("no primary runs with prefix %q: %s is %s", t.Name, t.Dir.Dir, env.kindWords(ctx, *t.Dir)), f, describePrefix(ctx, env, *t.Dir))
+		}
+		who := "the process"
+		if pid > 0 {
+			who = fmt.Sprintf("the process (pid %d%s)", pid, procName(env, pid))
+		}
+		return fail(fmt.Sprintf("prefix %q is %s", t.Name, env.kindWords(ctx, *t.Dir)),
+			fix(fmt.Sprintf("a capture needs a primary with shared config: start %s without --in-memory/--no-shconf", who)), describePrefix(ctx, env, *t.Dir))
 	case "unknown":
 		return errored(fmt.Sprintf("cannot tell whether a process holds %s/config: %s", t.Dir.Dir, strings.Join(t.Dir.Lock.Errors, "; ")))
 	}
@@ -134,7 +151,7 @@ func stalePrimary(ctx context.Context, env *Env, t *TargetPrefix) Result {
 		left = append(left, f.Name)
 	}
 	finding := fmt.Sprintf("the primary of prefix %s is gone: nobody holds %s/config", t.Name, t.Dir.Dir)
-	details := []string{describePrefix(*t.Dir)}
+	details := []string{describePrefix(ctx, env, *t.Dir)}
 	hp, err := env.HugepageLeftovers(ctx, t.Dir.HugepageFilePrefix)
 	if err != nil {
 		details = append(details, "hugepage files: "+err.Error())
@@ -150,6 +167,11 @@ func stalePrimary(ctx context.Context, env *Env, t *TargetPrefix) Result {
 		if s.Bound != nil && *s.Bound {
 			details = append(details, fmt.Sprintf("secondary pid %d still has %s bound", s.PID, s.Name))
 		}
+	}
+	if by := env.reportedBy("runtime-dir"); by != "" {
+		return fail(finding,
+			fix(fmt.Sprintf("start the primary again (it reuses the prefix), or remove what the dead one left with the command under %s", by)),
+			details...)
 	}
 	return fail(finding,
 		fix("start the primary again (it reuses the prefix), or remove what the dead one left; the command removes nothing while a process still uses the files:",

@@ -29,7 +29,7 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 		details = append(details, fmt.Sprintf("%s: %s (%s)", b.Path, state, strings.Join(b.Why, ", ")))
 	}
 	for _, p := range rt.Prefixes {
-		details = append(details, describePrefix(p))
+		details = append(details, describePrefix(ctx, env, p))
 	}
 	var here, elsewhere []host.Prefix
 	for _, p := range rt.Live() {
@@ -38,6 +38,28 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 		} else {
 			elsewhere = append(elsewhere, p)
 		}
+	}
+	// Leftovers: dirs of dead primaries and failed capture tools. This
+	// check reports their removal for every later check (reportedBy).
+	var leftNames, leftCmds []string
+	for _, p := range rt.Prefixes {
+		switch kind, _ := env.prefixKind(ctx, p); kind {
+		case kindDead:
+			leftNames = append(leftNames, staleWords(ctx, env, p)+" (primary gone)")
+			leftCmds = append(leftCmds, cleanupCommand(env, p))
+		case kindDebris:
+			leftNames = append(leftNames, prefixPlace(p)+" (a failed capture tool's empty dir)")
+			leftCmds = append(leftCmds, env.debrisCommand(p))
+		}
+	}
+	leftText := "leftovers hold runtime files (and a dead primary's hugepages); remove them when no process uses them (the commands remove nothing a process uses):"
+	withLeftovers := func(f *Fix) *Fix {
+		if len(leftCmds) == 0 {
+			return f
+		}
+		f.Text += "; " + leftText
+		f.Commands = append(f.Commands, leftCmds...)
+		return f
 	}
 	who := userWords(env.cfg.User.UID)
 	if len(here) == 0 && len(elsewhere) > 0 {
@@ -55,9 +77,9 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 		if p.Owner != nil {
 			owner = userWords(p.Owner.UID)
 		}
-		return fail(fmt.Sprintf("the live primary runs as %s (runtime dir %s) but the capture runs as %s and will look in %s",
-			owner, p.Base, who, rt.CallerBase),
-			sameUserFix(p, rt.CallerBase),
+		return fail(fmt.Sprintf("the running primary %s runs as %s (runtime dir %s) but the capture runs as %s and will look in %s",
+			env.runningWords(ctx, p, p.Base), owner, p.Base, who, rt.CallerBase),
+			withLeftovers(sameUserFix(env, p, rt.CallerBase)),
 			details...)
 	}
 	if len(rt.Prefixes) == 0 {
@@ -66,37 +88,45 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 			details...)
 	}
 	if len(here) == 0 {
-		var names []string
-		for _, p := range rt.Prefixes {
-			names = append(names, staleWords(ctx, env, p))
-		}
-		return fail(fmt.Sprintf("no live primary: %s holds only prefixes nobody holds: %s", rt.CallerBase, strings.Join(names, ", ")),
-			fix("start the Gazelle application (lstack) or ltran; see the primary check for the files the dead one left"),
+		return fail(fmt.Sprintf("no running primary: %s holds only what no process holds: %s", rt.CallerBase, strings.Join(leftNames, ", ")),
+			withLeftovers(fix("start the Gazelle application (lstack) or ltran")),
 			details...)
 	}
-	finding := fmt.Sprintf("%s: live %s", rt.CallerBase, prefixNames(here))
-	if len(elsewhere) > 0 {
-		finding += fmt.Sprintf("; also live elsewhere: %s", prefixNames(elsewhere))
+	var names []string
+	for _, p := range here {
+		names = append(names, env.runningWords(ctx, p, rt.CallerBase))
 	}
-	if stale := rt.Stale(); len(stale) > 0 {
-		var cmds, names []string
-		for _, p := range stale {
-			cmds = append(cmds, cleanupCommand(env, p))
-			names = append(names, staleWords(ctx, env, p))
+	finding := fmt.Sprintf("%s: running %s", rt.CallerBase, strings.Join(names, "; "))
+	if len(elsewhere) > 0 {
+		var other []string
+		for _, p := range elsewhere {
+			other = append(other, env.runningWords(ctx, p, rt.CallerBase))
 		}
-		return warn(finding+"; stale: "+strings.Join(names, ", "),
-			fix("stale prefixes hold runtime files (and possibly hugepages) of primaries that are gone; remove them when no process uses them:", cmds...),
+		finding += fmt.Sprintf("; also running elsewhere: %s", strings.Join(other, "; "))
+	}
+	if len(leftCmds) > 0 {
+		return warn(finding+"; left behind: "+strings.Join(leftNames, ", "),
+			fix(strings.ToUpper(leftText[:1])+leftText[1:], leftCmds...),
 			details...)
 	}
 	return ok(finding, details...)
 }
 
-func describePrefix(p host.Prefix) string {
+// prefixPlace is a prefix's name, with its base when that is not root's.
+func prefixPlace(p host.Prefix) string {
+	if samePath(p.Base, host.RootRuntimeBase) {
+		return p.Name
+	}
+	return p.Name + " in " + p.Base
+}
+
+// describePrefix is one detail line per prefix dir, in words.
+func describePrefix(ctx context.Context, env *Env, p host.Prefix) string {
 	var files []string
 	for _, f := range p.Files {
 		files = append(files, f.Name)
 	}
-	s := fmt.Sprintf("%s: %s", p.Dir, p.State)
+	s := fmt.Sprintf("%s: %s", p.Dir, env.kindWords(ctx, p))
 	switch {
 	case p.Lock.Holder != nil && p.Lock.Method == lockBySocket:
 		s += fmt.Sprintf(" (pid %d runs with --file-prefix %s)", p.Lock.Holder.PID, p.Name)
@@ -111,6 +141,9 @@ func describePrefix(p host.Prefix) string {
 	}
 	if p.MPSocketBound != nil {
 		s += fmt.Sprintf(", mp_socket bound: %v", *p.MPSocketBound)
+	}
+	if len(files) == 0 {
+		return s + ", no files"
 	}
 	return s + ", files: " + strings.Join(files, " ")
 }
@@ -130,18 +163,26 @@ func userWords(uid int) string {
 	return fmt.Sprintf("uid %d", uid)
 }
 
-// sameUserFix tells how to run the capture where the primary's files are.
-func sameUserFix(p host.Prefix, callerBase string) *Fix {
+// sameUserFix tells how to check and capture where the primary's files
+// are: as root for a root primary, else as its user with its runtime dir.
+func sameUserFix(env *Env, p host.Prefix, callerBase string) *Fix {
+	check := env.gzdoctorCheck(p.Name)
 	if samePath(p.Base, host.RootRuntimeBase) {
-		return fix(fmt.Sprintf("run the capture as root so that DPDK looks in %s (a non-root tool looks in %s)", p.Base, callerBase),
-			fmt.Sprintf("sudo gazelle-pdump --file-prefix %s -- --pdump '...'", p.Name))
+		return fix(fmt.Sprintf("a root primary needs root: run the check and the capture as root so that DPDK looks in %s (a non-root tool looks in %s)", p.Base, callerBase),
+			"sudo "+check)
+	}
+	// DPDK picks the runtime dir by the real uid: root always uses
+	// /var/run, so only the primary's own user reaches its dir.
+	as := ""
+	if p.Owner != nil && p.Owner.UID != env.cfg.User.UID {
+		as = fmt.Sprintf("sudo -u '#%d' ", p.Owner.UID)
 	}
 	if parent, ok := strings.CutSuffix(p.Base, "/dpdk"); ok && parent != "/tmp" {
-		return fix(fmt.Sprintf("run the capture as the primary's user, with XDG_RUNTIME_DIR=%s", parent),
-			fmt.Sprintf("XDG_RUNTIME_DIR=%s gazelle-pdump --file-prefix %s -- --pdump '...'", parent, p.Name))
+		return fix(fmt.Sprintf("run the check and the capture as the primary's user, with XDG_RUNTIME_DIR=%s", parent),
+			fmt.Sprintf("%senv XDG_RUNTIME_DIR=%s %s", as, parent, check))
 	}
-	return fix(fmt.Sprintf("run the capture as the primary's user, without XDG_RUNTIME_DIR, so that DPDK looks in %s", p.Base),
-		fmt.Sprintf("env -u XDG_RUNTIME_DIR gazelle-pdump --file-prefix %s -- --pdump '...'", p.Name))
+	return fix(fmt.Sprintf("run the check and the capture as the primary's user, without XDG_RUNTIME_DIR, so that DPDK looks in %s", p.Base),
+		as+"env -u XDG_RUNTIME_DIR "+check)
 }
 
 // cleanupCommand removes a dead primary's runtime dir and hugepage files,

@@ -51,6 +51,7 @@ type Env struct {
 	target  lazy[*TargetPrefix]
 	primary lazy[*host.Process]
 	procs   lazy[[]host.Process]
+	socks   lazy[host.UnixSockets]
 	config  lazy[*GazelleConfig]
 
 	telemetry lazy[*host.TelemetryReport]

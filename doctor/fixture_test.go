@@ -36,7 +36,7 @@ func fixtureCases() []fixtureCase {
 			status: map[string]Status{"runtime-dir": OK, "config": OK, "prefix": OK, "primary": OK, "permissions": OK, "namespaces": OK,
 				"device": OK, "pcap-pmd": OK, "pdump": OK, "busy": OK, "build-match": OK, "hugepages": OK, "iommu": OK, "aslr": OK, "address-space": OK},
 			says: map[string][]string{
-				"prefix":      {`prefix "gazelle" (config) is live`},
+				"prefix":      {`prefix "gazelle" (from the config) has a running primary`},
 				"primary":     {"pid 4242 redis-server holds prefix gazelle", "mp_socket bound"},
 				"device":      {"the primary drives 0000:01:00.0"},
 				"pcap-pmd":    {"librte_net_pcap.so.23"},
@@ -60,7 +60,7 @@ func fixtureCases() []fixtureCase {
 			name: "ltran mode on 21.11: the capture attaches to ltran's prefix", tree: "chk-ltran-2111", cfg: Config{User: root},
 			status: map[string]Status{"config": OK, "prefix": OK, "primary": OK, "pcap-pmd": OK, "pdump": OK},
 			says: map[string][]string{
-				"prefix":  {`prefix "ltran" (config) is live`},
+				"prefix":  {`prefix "ltran" (from the config) has a running primary`},
 				"primary": {"pid 3100 ltran holds prefix ltran"},
 			},
 		},
@@ -76,25 +76,28 @@ func fixtureCases() []fixtureCase {
 			name: "killed primary left its files", tree: "chk-stale", cfg: Config{User: root},
 			status: map[string]Status{"runtime-dir": Fail, "prefix": OK, "primary": Fail},
 			says: map[string][]string{
-				"runtime-dir": {"no live primary", "gazelle"},
-				"primary":     {"primary of prefix gazelle is gone", "4 hugepage files", "rm -rf /var/run/dpdk/gazelle /mnt/hugepages-lstack/gazellemap_*", "fuser -s"},
+				"runtime-dir": {"no running primary", "gazelle", "rm -rf /var/run/dpdk/gazelle /mnt/hugepages-lstack/gazellemap_*", "fuser -s"},
+				"primary":     {"primary of prefix gazelle is gone", "4 hugepage files", "the command under runtime-dir"},
+				"hugepages":   {"the command under runtime-dir removes them"},
 			},
+			// One cause, one command: runtime-dir's.
+			avoids: map[string][]string{"primary": {"rm -rf"}, "hugepages": {"rm -f"}},
 		},
 		{
 			name: "config implies rte, the live prefix is gazelle", tree: "chk-wrong-prefix", cfg: Config{User: root},
 			status: map[string]Status{"prefix": Fail, "primary": Skip},
-			says:   map[string][]string{"prefix": {`prefix "rte" (config) has no runtime dir`, "gazelle (pid 4242)", "--file-prefix gazelle"}},
+			says:   map[string][]string{"prefix": {`prefix "rte" (from the config) has no runtime dir`, "gazelle (pid 4242, /usr/bin/redis-server)", "--file-prefix gazelle"}},
 		},
 		{
 			name: "--prefix names no live primary", tree: "chk-healthy-2211", cfg: Config{User: root, Prefix: "lstack1"},
 			status: map[string]Status{"prefix": Fail},
-			says:   map[string][]string{"prefix": {`prefix "lstack1" (flag) has no runtime dir`, "--file-prefix gazelle"}},
+			says:   map[string][]string{"prefix": {`prefix "lstack1" (from --prefix) has no runtime dir`, "--file-prefix gazelle"}},
 		},
 		{
 			name: "non-root capture user, root primary", tree: "chk-nonroot-tool", cfg: Config{User: &User{UID: 1000, GID: 1000, XDGRuntimeDir: "/run/user/1000"}},
 			status: map[string]Status{"runtime-dir": Fail, "permissions": Fail},
 			says: map[string][]string{
-				"runtime-dir": {"runs as root (runtime dir /var/run/dpdk)", "capture runs as uid 1000 and will look in /run/user/1000/dpdk", "sudo gazelle-pdump --file-prefix gazelle"},
+				"runtime-dir": {"runs as root (runtime dir /var/run/dpdk)", "capture runs as uid 1000 and will look in /run/user/1000/dpdk", "a root primary needs root", "sudo gzdoctor --root ../testdata/hosts/chk-nonroot-tool check --prefix gazelle"},
 				"permissions": {"cannot enter /var/run/dpdk"},
 			},
 		},
@@ -216,7 +219,7 @@ func fixtureCases() []fixtureCase {
 			name: "--only CHK-11 with two live primaries and no --prefix: the prefix check joins and fails", tree: "chk-two-primaries", cfg: Config{User: root},
 			only:    []string{"CHK-11"},
 			status:  map[string]Status{"prefix": Fail, "pcap-pmd": Skip, "pdump": Skip, "busy": Skip},
-			says:    map[string][]string{"prefix": {"several live prefixes (app1, app2)"}, "pcap-pmd": {"needs prefix"}},
+			says:    map[string][]string{"prefix": {"several primaries are running (app1 (pid 5001, /usr/bin/app1); app2 (pid 5002, /usr/bin/app2))", "check --prefix app2"}, "pcap-pmd": {"needs prefix"}},
 			verdict: VerdictFail,
 		},
 		{
@@ -226,9 +229,59 @@ func fixtureCases() []fixtureCase {
 			verdict: VerdictSubset,
 		},
 		{
+			name: "typo'd --prefix left an empty runtime dir: debris, the closest running prefix first", tree: "chk-debris", cfg: Config{User: root, Prefix: "gazele"},
+			status: map[string]Status{"runtime-dir": Warn, "prefix": Fail, "primary": Skip},
+			says: map[string][]string{
+				"runtime-dir": {"gazele (a failed capture tool's empty dir)", "rmdir /var/run/dpdk/gazele"},
+				"prefix": {`prefix "gazele" (from --prefix) has no running primary: /var/run/dpdk/gazele is an empty dir a capture tool left when it failed to attach`,
+					"closest name first: gazelle (pid 4242, /usr/bin/redis-server); zz_other (pid 5001, /usr/bin/other)",
+					"check --prefix gazelle", "gzdoctor capture --prefix gazelle", "removed by the command under runtime-dir"},
+			},
+			avoids: map[string][]string{"prefix": {"rmdir", "in-memory", "restart", "no-config", "stale"}, "runtime-dir": {"no-config", "stale"}},
+		},
+		{
+			name: "typo'd --prefix, prefix check alone: it gives the rmdir itself", tree: "chk-debris", cfg: Config{User: root, Prefix: "gazele"},
+			only:   []string{"prefix"},
+			status: map[string]Status{"prefix": Fail},
+			says:   map[string][]string{"prefix": {"rmdir /var/run/dpdk/gazele"}},
+		},
+		{
+			name: "debris and nothing else running: primary says so with rmdir", tree: "chk-debris", cfg: Config{User: root, Prefix: "gazele"},
+			only:   []string{"primary"},
+			status: map[string]Status{"primary": Fail},
+			says:   map[string][]string{"primary": {`no primary runs with prefix "gazele"`, "failed to attach", "rmdir /var/run/dpdk/gazele"}},
+			avoids: map[string][]string{"primary": {"in-memory", "restart"}},
+		},
+		{
+			name: "non-root user's debris of a root primary's prefix: a root primary needs root", tree: "chk-nonroot-debris",
+			cfg:    Config{User: &User{UID: 1000, GID: 1000, XDGRuntimeDir: "/run/user/1000"}, Prefix: "gazelle"},
+			status: map[string]Status{"runtime-dir": Fail, "prefix": Fail},
+			says: map[string][]string{
+				"runtime-dir": {"a root primary needs root", "sudo gzdoctor --root ../testdata/hosts/chk-nonroot-debris check --prefix gazelle", "rmdir /run/user/1000/dpdk/gazelle"},
+				"prefix":      {"/run/user/1000/dpdk/gazelle is an empty dir", "gazelle (pid 4242, /usr/bin/redis-server, runs as root in /var/run/dpdk)", "a root primary needs root", "sudo gzdoctor --root ../testdata/hosts/chk-nonroot-debris check --prefix gazelle"},
+			},
+			avoids: map[string][]string{"prefix": {"in-memory", "restart", "dpdk-pdump --file-prefix"}},
+		},
+		{
 			name: "capture file the primary cannot reach", tree: "chk-healthy-2211", cfg: Config{User: root, CaptureFile: "/srv/captures/x.pcap"},
 			status: map[string]Status{"output-path": Fail},
-			says:   map[string][]string{"output-path": {"cannot see /srv/captures"}},
+			says:   map[string][]string{"output-path": {"/srv/captures does not exist where the primary (pid 4242, root) looks", "mkdir -p /srv/captures"}},
+		},
+		{
+			name: "capture file on a read-only mount: root cannot write either", tree: "chk-output", cfg: Config{User: root, CaptureFile: "/srv/ro/x.pcap"},
+			status: map[string]Status{"output-path": Fail},
+			says:   map[string][]string{"output-path": {"/srv/ro is on a read-only mount (tmpfs on /srv/ro)", "--capture-file /tmp/x.pcap"}},
+			avoids: map[string][]string{"output-path": {"mkdir"}},
+		},
+		{
+			name: "capture file in an immutable dir", tree: "chk-output", cfg: Config{User: root, CaptureFile: "/srv/frozen/x.pcap"},
+			status: map[string]Status{"output-path": Fail},
+			says:   map[string][]string{"output-path": {"/srv/frozen is immutable (chattr +i)", "chattr -i /srv/frozen"}},
+		},
+		{
+			name: "capture file in a writable dir", tree: "chk-output", cfg: Config{User: root, CaptureFile: "/srv/open/x.pcap"},
+			status: map[string]Status{"output-path": OK},
+			says:   map[string][]string{"output-path": {"the primary (pid 4242, root) can create /srv/open/x.pcap"}},
 		},
 	}
 }

@@ -114,8 +114,9 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 	return rep, nil
 }
 
-// withUnresolvedTarget adds the prefix check to a selection that lacks it
-// when the target cannot be resolved (several live prefixes and nothing
+// withUnresolvedTarget adds the prefix check to a selection that lacks it,
+// when a selected check is about the target's primary (depends on prefix,
+// directly or through checks left out) and the target cannot be resolved (several live prefixes and nothing
 // to choose): every check about "the primary" would otherwise skip for want
 // of one, and a run of skips must not read as a pass (`--only CHK-11` on a
 // machine with two primaries).
@@ -129,6 +130,16 @@ func withUnresolvedTarget(ctx context.Context, env *Env, list, sel []Check) []Ch
 		listed = listed || c.ID == "prefix"
 	}
 	if !listed || has["prefix"] || len(sel) == 0 {
+		return sel
+	}
+	// Only checks about the target's primary need it: --only aslr does not.
+	needs := false
+	for _, c := range sel {
+		for _, d := range selectedDeps(list, Check{DependsOn: c.DependsOn}, map[string]bool{"prefix": true}) {
+			needs = needs || d == "prefix"
+		}
+	}
+	if !needs {
 		return sel
 	}
 	if t, err := env.Target(ctx); err != nil || len(t.Ambiguous) == 0 {

@@ -352,4 +352,8 @@ func TestRunSubsetAndUnresolvedTarget(t *testing.T) {
 	if rep = run(false, "aslr"); rep.Summary.Verdict != VerdictSubset {
 		t.Errorf("--only aslr: summary %+v", rep.Summary)
 	}
+	// A check that is not about the primary needs no target.
+	if rep = run(true, "aslr"); len(rep.Results) != 1 || rep.Summary.Verdict != VerdictSubset {
+		t.Errorf("--only aslr with an ambiguous target: %d results, summary %+v", len(rep.Results), rep.Summary)
+	}
 }

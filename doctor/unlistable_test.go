@@ -95,7 +95,7 @@ func TestRuntimeDirUnlistableRootBase(t *testing.T) {
 	if r.Status != Fail || !strings.Contains(r.Finding, "runs as root") || !strings.Contains(r.Finding, "/tmp/dpdk") {
 		t.Errorf("finding = %s %q", r.Status, r.Finding)
 	}
-	if r.Fix == nil || len(r.Fix.Commands) == 0 || !strings.Contains(r.Fix.Commands[0], "--file-prefix gz ") {
+	if r.Fix == nil || len(r.Fix.Commands) == 0 || !strings.HasPrefix(r.Fix.Commands[0], "sudo gzdoctor ") || !strings.HasSuffix(r.Fix.Commands[0], " check --prefix gz") {
 		t.Errorf("fix = %+v, want the sudo command for prefix gz", r.Fix)
 	}
 }

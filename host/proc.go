@@ -112,6 +112,17 @@ func (h *Host) ReadProcess(pid int) (*Process, error) {
 	return p, nil
 }
 
+// ProcessExe is the executable of pid (/proc/<pid>/exe), without reading
+// the rest of the process: enough to name a process in a report.
+func (h *Host) ProcessExe(pid int) (string, error) {
+	exe, err := os.Readlink(h.Path("/proc/" + strconv.Itoa(pid) + "/exe"))
+	if err != nil {
+		return "", err
+	}
+	exe, _ = strings.CutSuffix(exe, " (deleted)")
+	return exe, nil
+}
+
 // parseStatus fills Name, State, TracerPID, PPID, UID and EUID from
 // /proc/<pid>/status.
 func parseStatus(b []byte, p *Process) {

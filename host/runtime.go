@@ -216,6 +216,10 @@ func telemetrySuffix(name string) int {
 	return i
 }
 
+// fixtureKeep is the file fixture generators put in empty dirs so that
+// git keeps them; a fixture tree's prefix dir holding only it is empty.
+const fixtureKeep = ".keep"
+
 // Prefixes lists the prefix dirs under the given bases and inspects each
 // with ScanPrefix. Missing bases are skipped, and so are bases that cannot
 // be listed for lack of permission (RuntimeBases reports those).
@@ -276,6 +280,9 @@ func (h *Host) scanPrefix(dir string, socks UnixSockets, sockErr error) (*Prefix
 		return nil, fmt.Errorf("listing runtime dir %s: %w", dir, err)
 	}
 	for _, e := range ents {
+		if e.Name() == fixtureKeep && !h.Live() {
+			continue // git's placeholder in a fixture's empty dir, not DPDK's
+		}
 		f := RuntimeFile{Name: e.Name(), Kind: RuntimeFileKind(e.Name())}
 		if st, err := h.Stat(path.Join(dir, e.Name())); err == nil {
 			f.Stat = st

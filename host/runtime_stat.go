@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,7 +51,7 @@ func (h *Host) Stat(p string) (*FileStat, error) {
 		if err != nil {
 			return nil, err
 		}
-		if o, ok := over[filepath.Clean(p)]; ok {
+		if o, ok := lookupOverride(over, p); ok {
 			if err := o.apply(st); err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", FixtureStatFile, p, err)
 			}
@@ -122,6 +123,8 @@ func (o statOverride) apply(st *FileStat) error {
 				return fmt.Errorf("size %q: %w", v, err)
 			}
 			st.Size = n
+		case "attr":
+			// file attributes (chattr): read by Host.Immutable
 		default:
 			return fmt.Errorf("unknown field %q", k)
 		}
@@ -171,6 +174,25 @@ func (h *Host) fixtureStat() (map[string]statOverride, error) {
 		out[filepath.Clean(f[0])] = o
 	}
 	return out, nil
+}
+
+// procRootRe matches a path seen through a process's root,
+// /proc/<pid>/root/<rest>.
+var procRootRe = regexp.MustCompile(`^/proc/[0-9]+/root(/.*)$`)
+
+// lookupOverride finds the .fixture/stat line of p; a path seen through
+// /proc/<pid>/root falls back to the line of the path itself (a fixture's
+// process root is the tree's own /).
+func lookupOverride(over map[string]statOverride, p string) (statOverride, bool) {
+	p = filepath.Clean(p)
+	if o, ok := over[p]; ok {
+		return o, true
+	}
+	if m := procRootRe.FindStringSubmatch(p); m != nil {
+		o, ok := over[m[1]]
+		return o, ok
+	}
+	return nil, false
 }
 
 // devIno identifies a file independent of the name it was reached by.

@@ -446,6 +446,42 @@ M
 done
 tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
 
+# --- chk-debris: --file-prefix gazele (a typo) made a capture tool leave an empty /var/run/dpdk/gazele ---
+new chk-debris
+lstack 4242 gazelle 23 librte_net_pcap pdump
+prefix /var/run/dpdk/zz_other 0 5001 800001 pdump
+proc 5001 other 0 /usr/bin/other 4026531841 other --file-prefix zz_other </dev/null
+mkdir -p "$T/var/run/dpdk/gazele"
+stat "/var/run/dpdk/gazele uid=0 gid=0 mode=0700"
+echo "$LSTACK_CONF" | conf lstack.conf
+healthy_pci
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
+# --- chk-nonroot-debris: uid 1000 ran a capture tool with --file-prefix gazelle against root's primary ---
+new chk-nonroot-debris
+lstack 4242 gazelle 23 librte_net_pcap pdump
+mkdir -p "$T/run/user/1000/dpdk/gazelle"
+stat "/run/user/1000/dpdk uid=1000 gid=1000 mode=0700"
+stat "/run/user/1000/dpdk/gazelle uid=1000 gid=1000 mode=0700"
+echo "$LSTACK_CONF" | conf lstack.conf
+healthy_pci
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
+# --- chk-output: capture files on a read-only mount, in an immutable dir, in a missing dir ---
+new chk-output
+lstack 4242 gazelle 23 librte_net_pcap pdump
+ln -sfn ../.. "$T/proc/4242/root" # the primary's view of / is this tree's /
+mkdir -p "$T/srv/ro" "$T/srv/frozen" "$T/srv/open"
+{
+	cat "$T/proc/mounts"
+	echo 'tmpfs /srv/ro tmpfs ro,relatime 0 0'
+} >"$T/proc/4242/mounts"
+stat "/srv/frozen uid=0 gid=0 mode=0755 attr=i"
+stat "/srv/open uid=0 gid=0 mode=0755"
+echo "$LSTACK_CONF" | conf lstack.conf
+healthy_pci
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
 # git keeps no empty directories; some of these matter (mount points,
 # /sys/module/<m>, a runtime base dir).
 for t in chk-*/; do

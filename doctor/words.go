@@ -1,0 +1,178 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
+
+// What a prefix dir is, in the operator's terms. host.Prefix.State is the
+// machine's view (live, stale, no-config, unknown); a dir without config
+// is either a process running without shared config or debris, and the
+// two need opposite advice.
+const (
+	kindRunning  = "running"   // a primary holds the config lock
+	kindDead     = "dead"      // config present, nobody holds it: the primary is gone
+	kindDebris   = "debris"    // no config, nobody uses it: a failed secondary's leftover
+	kindNoShconf = "no-shconf" // no config, a process runs with that prefix (--in-memory/--no-shconf)
+	kindUnknown  = "unknown"   // could not be read
+)
+
+// prefixKind classifies a prefix dir; pid is the process using a no-config
+// dir, when one does.
+func (e *Env) prefixKind(ctx context.Context, p host.Prefix) (kind string, pid int) {
+	switch p.State {
+	case "live":
+		return kindRunning, 0
+	case "stale":
+		return kindDead, 0
+	case "no-config":
+	default:
+		return kindUnknown, 0
+	}
+	// A process that runs with --in-memory or --no-shconf keeps its
+	// telemetry socket bound there, and its command line names the prefix.
+	if socks, err := e.unixSockets(ctx); err == nil {
+		for _, f := range p.Files {
+			if (f.Kind == "telemetry_v2" || f.Kind == "mp_socket") && socks.Bound(path.Join(p.Dir, f.Name)) {
+				return kindNoShconf, e.pidByFilePrefix(ctx, p.Name)
+			}
+		}
+	}
+	if pid := e.pidByFilePrefix(ctx, p.Name); pid > 0 {
+		return kindNoShconf, pid
+	}
+	return kindDebris, 0
+}
+
+// kindWords says what a prefix dir is.
+func (e *Env) kindWords(ctx context.Context, p host.Prefix) string {
+	kind, pid := e.prefixKind(ctx, p)
+	switch kind {
+	case kindRunning:
+		if p.Lock.Holder != nil && p.Lock.Holder.PID > 0 {
+			return fmt.Sprintf("a running primary's (pid %d)", p.Lock.Holder.PID)
+		}
+		return "a running primary's"
+	case kindDead:
+		return "left by a primary that is gone (its config is not held)"
+	case kindDebris:
+		if len(p.Files) == 0 {
+			return "an empty dir a capture tool left when it failed to attach (no config, nothing uses it)"
+		}
+		return "leftovers of a capture tool that failed to attach (no config, nothing uses them)"
+	case kindNoShconf:
+		if pid > 0 {
+			return fmt.Sprintf("used by pid %d, which runs without shared config (--in-memory or --no-shconf): no capture tool can attach to it", pid)
+		}
+		return "used by a process that runs without shared config (--in-memory or --no-shconf): no capture tool can attach to it"
+	}
+	if p.Error != "" {
+		return "not readable here (" + p.Error + ")"
+	}
+	return "in a state gzdoctor cannot read"
+}
+
+// debrisCommand removes a debris dir: rmdir when it is empty (it can
+// remove nothing else), else the fuser-guarded removal.
+func (e *Env) debrisCommand(p host.Prefix) string {
+	if len(p.Files) == 0 {
+		return "rmdir " + p.Dir
+	}
+	return fmt.Sprintf("fuser -s %s/*; [ $? = 1 ] && rm -rf %s", p.Dir, p.Dir)
+}
+
+// reportedBy is the first check of ids (in run order) this run runs, or
+// "" when none: one cause is reported by one check, and the later ones say
+// "see <check>" instead of repeating its commands.
+func (e *Env) reportedBy(ids ...string) string {
+	for _, c := range Checks() {
+		for _, id := range ids {
+			if c.ID == id && (e.selected == nil || e.selected[id]) {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// runningWords names a running primary for the operator: "gzct_p1 (pid
+// 4193, /usr/bin/app)", with where it runs when that is not where the
+// capture user's tool looks.
+func (e *Env) runningWords(ctx context.Context, p host.Prefix, callerBase string) string {
+	s := p.Name
+	var what []string
+	if p.Lock.Holder != nil && p.Lock.Holder.PID > 0 {
+		what = append(what, fmt.Sprintf("pid %d", p.Lock.Holder.PID))
+		if exe, err := e.h.ProcessExe(p.Lock.Holder.PID); err == nil && exe != "" {
+			what = append(what, exe)
+		}
+	}
+	if !samePath(p.Base, callerBase) {
+		owner := "another user"
+		if samePath(p.Base, host.RootRuntimeBase) {
+			owner = "root"
+		} else if p.Owner != nil {
+			owner = userWords(p.Owner.UID)
+		}
+		what = append(what, fmt.Sprintf("runs as %s in %s", owner, p.Base))
+	}
+	if len(what) > 0 {
+		s += " (" + strings.Join(what, ", ") + ")"
+	}
+	return s
+}
+
+// closestFirst orders prefixes by edit distance to name, then by name: a
+// typo'd --file-prefix is most likely the nearest running one.
+func closestFirst(ps []host.Prefix, name string) []host.Prefix {
+	out := append([]host.Prefix(nil), ps...)
+	sort.SliceStable(out, func(i, j int) bool {
+		di, dj := editDistance(out[i].Name, name), editDistance(out[j].Name, name)
+		if di != dj {
+			return di < dj
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// editDistance is the Levenshtein distance of a and b, by bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// checkAs is the gzdoctor check command for a primary in another user's
+// runtime dir: root's needs root.
+func (e *Env) checkAs(p host.Prefix, callerBase string) string {
+	cmd := e.gzdoctorCheck(p.Name)
+	if !samePath(p.Base, callerBase) && samePath(p.Base, host.RootRuntimeBase) && e.cfg.User.UID != 0 {
+		return "sudo " + cmd
+	}
+	return cmd
+}
+
+// unixSockets reads /proc/net/unix once per run.
+func (e *Env) unixSockets(ctx context.Context) (host.UnixSockets, error) {
+	return e.socks.await(ctx, "/proc/net/unix", e.h.UnixSockets)
+}

@@ -121,6 +121,9 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), n)
 	}
+	for _, l := range r.Leftovers {
+		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), l.Words())
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 )
@@ -64,6 +65,8 @@ type Result struct {
 	// Recover is the command that turns the kept files into a capture.
 	Recover string   `json:"recover,omitempty"`
 	Notes   []string `json:"notes,omitempty"`
+	// Leftovers are what dead captures left where this one writes.
+	Leftovers []pcapfile.Leftover `json:"leftovers,omitempty"`
 }
 
 // BackendStats are the counters the backend printed when it stopped.

@@ -172,6 +172,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the runbooks: %w", err)
 	}
+	res.Leftovers = findLeftovers(p)
 	if err := createTemps(p); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -283,4 +284,26 @@ func releaseTemps(p *Plan) {
 		p.tempLock.Close()
 		p.tempLock = nil
 	}
+}
+
+// findLeftovers reports (and, where only gzdoctor's user can write,
+// removes when empty) what dead captures and writers left where this
+// capture writes: the private directory's parent and the outputs'
+// directories.
+func findLeftovers(p *Plan) []pcapfile.Leftover {
+	dirs := []string{filepath.Dir(p.TempDir)}
+	for _, o := range p.Outputs {
+		dirs = append(dirs, filepath.Dir(o.Path))
+	}
+	seen := map[string]bool{}
+	var out []pcapfile.Leftover
+	for _, d := range dirs {
+		real, err := trustDir(d, os.Geteuid())
+		if real == "" || seen[real] {
+			continue
+		}
+		seen[real] = true
+		out = append(out, pcapfile.FindLeftovers(real, err == nil)...)
+	}
+	return out
 }

@@ -42,7 +42,7 @@ func CreateAtomic(path string, perm fs.FileMode, force bool) (*AtomicFile, error
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := os.CreateTemp(dir, "."+base+".gzdoctor-tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/capture/bpf"
@@ -56,7 +57,7 @@ func (o *outputOptions) format() (pcapfile.Format, error) {
 
 // writeAtomic creates o.Output through a temporary file and commits it only
 // if write succeeds.
-func (o *outputOptions) writeAtomic(write func(w io.Writer) error) error {
+func (o *outputOptions) writeAtomic(a *app, write func(w io.Writer) error) error {
 	out, err := pcapfile.CreateAtomic(o.Output, 0o600, o.Force)
 	if err != nil {
 		if errors.Is(err, pcapfile.ErrExists) {
@@ -73,7 +74,17 @@ func (o *outputOptions) writeAtomic(write func(w io.Writer) error) error {
 		}
 		return err
 	}
-	return failure(out.Commit())
+	if err := out.Commit(); err != nil {
+		return failure(err)
+	}
+	// What killed runs left beside the output: said on stderr, so -o json
+	// keeps stdout to itself.
+	for _, l := range pcapfile.FindLeftovers(filepath.Dir(o.Output), true) {
+		if !a.streams.Quiet {
+			fmt.Fprintf(a.streams.Err, "gzdoctor: note: %s\n", l.Words())
+		}
+	}
+	return nil
 }
 
 func openCapture(path string) (*os.File, *pcapfile.Reader, error) {
@@ -165,7 +176,7 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 	if rep.Format == 0 {
 		rep.Format = r.Format()
 	}
-	err = o.writeAtomic(func(w io.Writer) error {
+	err = o.writeAtomic(a, func(w io.Writer) error {
 		res, err := pcapfile.Filter(ctx, r, w, pcapfile.FilterOptions{
 			Format:  rep.Format,
 			Salvage: o.Salvage,
@@ -224,7 +235,7 @@ func runPcapMerge(ctx context.Context, a *app, o pcapMergeOptions) error {
 		readers = append(readers, r)
 	}
 	rep := pcapfile.MergeReport{Inputs: o.Inputs, Output: o.Output, Format: format}
-	err = o.writeAtomic(func(w io.Writer) error {
+	err = o.writeAtomic(a, func(w io.Writer) error {
 		res, err := pcapfile.Merge(ctx, w, readers, pcapfile.MergeOptions{Format: format, Salvage: o.Salvage, Names: o.Inputs})
 		rep.MergeResult = res
 		return failure(err)

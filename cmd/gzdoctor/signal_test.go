@@ -67,7 +67,7 @@ func TestPcapFilterSIGHUP(t *testing.T) {
 	if err := send(100); err != nil {
 		t.Fatal(err)
 	}
-	temp := func() []string { m, _ := filepath.Glob(filepath.Join(dir, ".out.pcap.tmp-*")); return m }
+	temp := func() []string { m, _ := filepath.Glob(filepath.Join(dir, ".out.pcap.gzdoctor-tmp-*")); return m }
 	if !waitFor(10*time.Second, func() bool { return len(temp()) > 0 }) {
 		cmd.Process.Kill()
 		t.Fatalf("no temporary output appeared: %s", stderr.String())
@@ -140,5 +140,67 @@ func TestCaptureLabSIGHUP(t *testing.T) {
 	}
 	if _, err := os.Stat(res.Plan.TempDir); !os.IsNotExist(err) {
 		t.Errorf("private directory %s left (%v)", res.Plan.TempDir, err)
+	}
+}
+
+// TestCaptureLabFinalWriteFails: the final file cannot be written (a
+// directory appears at its path while the capture runs). It used to print
+// ✓ and exit 0, and nothing at all with -q. Now: exit 3 and a ✗ line that
+// says where the packets are, on stdout, or on stderr with -q.
+func TestCaptureLabFinalWriteFails(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump")
+	p := lab.StartT(t, lab.Config{})
+	for _, quiet := range []bool{false, true} {
+		t.Run(fmt.Sprintf("quiet %v", quiet), func(t *testing.T) {
+			dir := t.TempDir()
+			f := filepath.Join(dir, "w.pcapng")
+			args := []string{"capture", "--prefix", p.Prefix, "-i", p.Device, "-w", f, "--no-preflight"}
+			if quiet {
+				args = append([]string{"-q"}, args...)
+			}
+			cmd := gzdoctorCmd(t, dir, args...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var kept []string
+			if !waitFor(30*time.Second, func() bool {
+				kept, _ = filepath.Glob(fmt.Sprintf("/tmp/.gzdoctor-%d*/rx.pcap", cmd.Process.Pid))
+				if len(kept) == 0 {
+					return false
+				}
+				fi, err := os.Stat(kept[0])
+				return err == nil && fi.Size() > 10000
+			}) {
+				cmd.Process.Kill()
+				t.Fatalf("pdump never wrote packets:\n%s", stderr.String())
+			}
+			if err := os.Mkdir(f, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Process.Signal(syscall.SIGINT)
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+				t.Fatalf("exit %v, want 3\n%s\n%s", err, stdout.String(), stderr.String())
+			}
+			where, text := stdout.String(), stdout.String()
+			if quiet {
+				where, text = stderr.String(), stdout.String()+stderr.String()
+			}
+			kdir := filepath.Dir(kept[0])
+			t.Cleanup(func() { os.RemoveAll(kdir) })
+			if !strings.Contains(where, "✗ capture not saved: creating "+f+": is a directory; the packets are kept in "+kdir+"/") || strings.Contains(text, "✓") {
+				t.Errorf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			}
+			if quiet && stdout.Len() > 0 {
+				t.Errorf("-q printed on stdout:\n%s", stdout.String())
+			}
+			if fi, err := os.Stat(kept[0]); err != nil || fi.Size() <= 10000 {
+				t.Errorf("the packets were not kept: %v %v", fi, err)
+			}
+		})
 	}
 }

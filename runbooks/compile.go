@@ -281,6 +281,7 @@ func (c *Catalogue) factNames() []string {
 			}
 		}
 	}
+	out = append(out, contextFacts...)
 	slices.Sort(out)
 	return out
 }

@@ -21,7 +21,10 @@ type Finding struct {
 	Cause        string            `json:"cause"`
 	Fix          []Step            `json:"fix"`
 	Checks       []string          `json:"checks,omitempty"`
-	Alternatives []AltFinding      `json:"alternatives,omitempty"`
+	// Confirm is the gzdoctor check command that confirms the finding,
+	// aimed at the log's (or the operator's) prefix.
+	Confirm      string       `json:"confirm,omitempty"`
+	Alternatives []AltFinding `json:"alternatives,omitempty"`
 	// SymptomOf names findings in this report that explain this one.
 	SymptomOf  []string `json:"symptom_of,omitempty"`
 	Explains   []string `json:"explains,omitempty"`
@@ -103,6 +106,7 @@ func (m *Matcher) Report() *Report {
 func (m *Matcher) Findings() []Finding {
 	c := m.c
 	facts := m.facts()
+	m.ctx.addFacts(facts)
 	var found []Finding
 	for ni, n := range c.nodes {
 		e := n.entry
@@ -148,7 +152,9 @@ func (m *Matcher) Findings() []Finding {
 			}
 		}
 		all := dedupe(append(valid, evidence...))
-		found = append(found, m.finding(ni, e, all, vals, more, best, first))
+		f := m.finding(ni, e, all, vals, more, best, first)
+		m.ctx.applyContext(&f, facts)
+		found = append(found, f)
 	}
 	return order(c, found)
 }

@@ -55,6 +55,8 @@ type Matcher struct {
 	benign       []Line
 	benignCount  int64
 	cut          int64 // physical lines longer than maxLineBytes
+
+	ctx Context
 }
 
 // NewMatcher returns a matcher with nothing seen yet.

@@ -56,11 +56,73 @@ func TestRenderedTextFilled(t *testing.T) {
 				if device != "" && (strings.Contains(text, "<device>") || strings.Contains(text, "<your device>")) {
 					t.Errorf("%s: %s: the log names device_id=%s, the fix asks for it: %q", name, f.ID, device, text)
 				}
+				// Every gzdoctor command aims at the log's primary.
+				if prefix != "" && i%2 == 0 && (strings.HasPrefix(text, "gzdoctor check ") || strings.HasPrefix(text, "gzdoctor capture ")) && !strings.Contains(text, " --prefix ") {
+					t.Errorf("%s: %s: the log names prefix %q, the command does not target it: %q", name, f.ID, prefix, text)
+				}
+			}
+			if prefix != "" && f.Confirm != "" && !strings.Contains(f.Confirm, " --prefix ") {
+				t.Errorf("%s: %s: the log names prefix %q, confirm does not target it: %q", name, f.ID, prefix, f.Confirm)
 			}
 		}
 	}
 	if checked < 200 {
 		t.Errorf("only %d texts checked", checked)
+	}
+}
+
+// TestRenderedTextFilledFromContext: what the operator told gzdoctor
+// (--prefix, the capture's device) and what this machine has (only
+// dpdk-pdump) fill every fix of every sample. No fix asks for the prefix
+// or the device, every gzdoctor command targets the prefix, no command
+// runs a pdump that is not installed, and a command that removes
+// something guards itself and is marked for --live to gate.
+func TestRenderedTextFilledFromContext(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := Context{Prefix: "ctxpfx", Device: "ctxdev", RuntimeDir: "/var/run/dpdk/ctxpfx", LookPath: func(name string) bool { return name == "dpdk-pdump" }}
+	asks := []string{"<your prefix>", "<primary's prefix>", "<the primary's prefix>", "<prefix>", "<your device>", "<device>", "'…'", "'…,"}
+	checked := 0
+	for _, s := range loadCorpus(t) {
+		m := c.NewMatcher()
+		m.SetContext(ctx)
+		m.SetSource("")
+		if err := m.ReadFrom(context.Background(), bytesReader(s.Body)); err != nil {
+			t.Fatal(err)
+		}
+		name, _ := filepath.Rel(corpusDir, s.Path)
+		for _, f := range m.Findings() {
+			if f.Confirm != "" && !strings.Contains(f.Confirm, "--prefix ctxpfx ") {
+				t.Errorf("%s: %s: confirm does not target ctxpfx: %q", name, f.ID, f.Confirm)
+			}
+			for _, st := range f.Fix {
+				for _, cmd := range strings.Split(st.Command, "\n") {
+					if cmd == "" {
+						continue
+					}
+					checked++
+					for _, a := range asks {
+						if strings.Contains(cmd, a) {
+							t.Errorf("%s: %s: %s asked although the operator named it: %q", name, f.ID, a, cmd)
+						}
+					}
+					if (strings.HasPrefix(cmd, "gzdoctor check ") || strings.HasPrefix(cmd, "gzdoctor capture ")) && !strings.Contains(cmd, " --prefix ctxpfx") {
+						t.Errorf("%s: %s: gzdoctor command without --prefix ctxpfx: %q", name, f.ID, cmd)
+					}
+					if regexp.MustCompile(`(^|[ (])gazelle-pdump\b`).MatchString(cmd) {
+						t.Errorf("%s: %s: runs gazelle-pdump, which this machine lacks: %q", name, f.ID, cmd)
+					}
+					if regexp.MustCompile(`\brm (-\w+ )*`).MatchString(cmd) && (st.When == "" || !strings.Contains(cmd, "fuser -s")) {
+						t.Errorf("%s: %s: removes without a guard or a when: %q", name, f.ID, cmd)
+					}
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("only %d commands checked", checked)
 	}
 }
 

@@ -62,8 +62,8 @@ func (r *Report) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		}
 		if f.Live != nil {
 			f.Live.render(w, st)
-		} else if len(f.Checks) > 0 {
-			fmt.Fprintf(w, "  %s %s\n", st.Cyan("confirm:"), "gzdoctor check --only "+coversText(f.Checks))
+		} else if f.Confirm != "" {
+			fmt.Fprintf(w, "  %s %s\n", st.Cyan("confirm:"), f.Confirm)
 		}
 		for _, a := range f.Alternatives {
 			fmt.Fprintf(w, "  %s %s\n", st.Cyan("or:"), wrapIndent(a.ID+" ("+a.Title+"): "+a.Tell, 6))

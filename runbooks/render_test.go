@@ -69,3 +69,33 @@ func blankHeaders(data []byte) []byte {
 	}
 	return bytes.Join(lines, []byte("\n"))
 }
+
+func TestContextCommand(t *testing.T) {
+	onlyDpdk := func(n string) bool { return n == "dpdk-pdump" }
+	both := func(n string) bool { return true }
+	rerun := func(p, d string) string { return "gzdoctor capture --prefix " + p + " -i " + d + " -w /tmp/x.pcap" }
+	tests := []struct {
+		ctx    Context
+		cmd    string
+		prefix string
+		want   string
+	}{
+		{Context{}, "gzdoctor check --only CHK-11", "", "gzdoctor check --only CHK-11"},
+		{Context{}, "gzdoctor check --only CHK-11", "gazelle", "gzdoctor check --prefix gazelle --only CHK-11"},
+		{Context{}, "gzdoctor check --only CHK-11", "(null)", "gzdoctor check --prefix '(null)' --only CHK-11"},
+		{Context{}, "gzdoctor check --prefix x --only CHK-11", "gazelle", "gzdoctor check --prefix x --only CHK-11"},
+		{Context{}, "gzdoctor specpatch --check dpdk.spec", "gazelle", "gzdoctor specpatch --check dpdk.spec"},
+		{Context{}, "gazelle-pdump --file-prefix g -- --pdump 'x'", "", "gazelle-pdump --file-prefix g -- --pdump 'x'"},
+		{Context{LookPath: onlyDpdk}, "sudo gazelle-pdump --file-prefix g -- --pdump 'x'", "", "sudo dpdk-pdump --file-prefix g -- --pdump 'x'"},
+		{Context{LookPath: onlyDpdk}, "setarch $(uname -m) -R gazelle-pdump --file-prefix g", "", "setarch $(uname -m) -R dpdk-pdump --file-prefix g"},
+		{Context{LookPath: onlyDpdk}, "ldd $(which gazelle-pdump) | grep pcap", "", "ldd $(which dpdk-pdump) | grep pcap"},
+		{Context{LookPath: both}, "gazelle-pdump -- --pdump 'x'", "", "gazelle-pdump -- --pdump 'x'"},
+		{Context{LookPath: onlyDpdk, Capture: rerun}, "gazelle-pdump --file-prefix gazelle -- --pdump 'device_id=net_ring0,queue=*,rx-dev=/tmp/capture.pcap'", "",
+			"gzdoctor capture --prefix gazelle -i net_ring0 -w /tmp/x.pcap"},
+	}
+	for _, tt := range tests {
+		if got := tt.ctx.command(tt.cmd, tt.prefix); got != tt.want {
+			t.Errorf("%q (prefix %q): got %q, want %q", tt.cmd, tt.prefix, got, tt.want)
+		}
+	}
+}

@@ -5,10 +5,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
+	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 	"github.com/spf13/cobra"
 )
@@ -59,6 +62,11 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 	}
 	ctx := cmd.Context()
 	m := c.NewMatcher()
+	dctx := diagnoseContext(a)
+	if o.live {
+		dctx.LivePrefix = onlyLivePrefix(a)
+	}
+	m.SetContext(dctx)
 	inputs := o.inputs
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
@@ -222,4 +230,66 @@ func coversAny(covers, want []string) bool {
 		}
 	}
 	return false
+}
+
+// diagnoseContext is what the operator told gzdoctor and what this machine
+// has, for the fixes to print: --prefix (and its runtime dir for this
+// user) and the pdump that is installed.
+func diagnoseContext(a *app) runbooks.Context {
+	ctx := runbooks.Context{Prefix: a.opts.Prefix, LookPath: programLookup(a.host())}
+	if ctx.Prefix != "" {
+		ctx.RuntimeDir = host.RuntimeBase(os.Geteuid(), runtimeEnv()) + "/" + ctx.Prefix
+	}
+	return ctx
+}
+
+// onlyLivePrefix names the prefix of the one live primary this machine
+// has, if it has exactly one: a fix that asks for the primary's prefix can
+// then say it.
+func onlyLivePrefix(a *app) string {
+	h := a.host()
+	ps, err := h.Prefixes(h.RuntimeBases(os.Geteuid(), runtimeEnv()))
+	if err != nil {
+		return ""
+	}
+	live := ""
+	for _, p := range ps {
+		if p.State != "live" {
+			continue
+		}
+		if live != "" && live != p.Name {
+			return ""
+		}
+		live = p.Name
+	}
+	return live
+}
+
+// runtimeEnv holds the variables that choose a user's DPDK runtime dir.
+func runtimeEnv() map[string]string {
+	env := map[string]string{}
+	for _, k := range []string{"RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// programLookup says whether a program is installed on the machine being
+// diagnosed: on PATH for the live machine, in the usual bin dirs under
+// --root for a fixture tree.
+func programLookup(h *host.Host) func(string) bool {
+	return func(name string) bool {
+		if h.Live() {
+			_, err := exec.LookPath(name)
+			return err == nil
+		}
+		for _, dir := range []string{"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"} {
+			if fi, err := os.Stat(h.Path(filepath.Join(dir, name))); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+				return true
+			}
+		}
+		return false
+	}
 }

@@ -295,3 +295,48 @@ func TestDiagnoseLiveGatesRemoval(t *testing.T) {
 		}
 	}
 }
+
+// TestDiagnoseFixesFilled: the printed fixes name the pdump installed on
+// the machine (here a --root tree with only dpdk-pdump) and aim every
+// gzdoctor check at the log's prefix, or at --prefix when given.
+func TestDiagnoseFixesFilled(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "usr/bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr/bin/dpdk-pdump"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := logs + "lab/device-mismatch-vdev-pdump.log"
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--root", root, "diagnose", log}, []string{
+			"$ dpdk-pdump --file-prefix gzrec -- --pdump",
+			"$ gzdoctor check --prefix gzrec --only CHK-16",
+			"confirm: gzdoctor check --prefix gzrec --only CHK-16,CHK-04,CHK-07"}},
+		{[]string{"--root", root, "--prefix", "gazelle", "diagnose", log}, []string{
+			"$ gzdoctor check --prefix gazelle --only CHK-16",
+			"confirm: gzdoctor check --prefix gazelle --only"}},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runIn(t, "", tt.args...)
+		if code != exitProblem {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, errOut)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", tt.args, w, out)
+			}
+		}
+		if strings.Contains(out, "$ gazelle-pdump") {
+			t.Errorf("%v: prints gazelle-pdump, which the machine lacks:\n%s", tt.args, out)
+		}
+	}
+	// With --live the one live primary fills <primary's prefix>.
+	code, out, _ := runIn(t, "", "--root", "../../testdata/hosts/chk-wrong-prefix", "diagnose", "--live", logs+"lab/wrong-prefix-pdump.log")
+	if code != exitProblem || !strings.Contains(out, "       $ dpdk-pdump --file-prefix gazelle -- --pdump 'device_id=") || strings.Contains(out, "<primary's prefix>") {
+		t.Errorf("--live: exit %d, want the live prefix gazelle in the fix:\n%s", code, out)
+	}
+}

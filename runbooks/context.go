@@ -1,0 +1,155 @@
+package runbooks
+
+import (
+	"cmp"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// Context is what the caller knows beyond the log, used to make every fix
+// the next command to type: the target the operator named (gzdoctor's
+// --prefix / --device, or the capture supervisor's own arguments), the
+// capture tool that exists on this machine, and the gzdoctor command that
+// was running. The zero Context changes nothing.
+type Context struct {
+	// Prefix is the primary's file prefix as the operator named it. It
+	// wins over the log's prefix fact, fills the target_prefix fact
+	// (<primary's prefix>), and every gzdoctor command printed gets it as
+	// --prefix.
+	Prefix string
+	// LivePrefix is the only prefix with a live primary on this machine
+	// (diagnose --live): it fills target_prefix (<primary's prefix>) when
+	// the operator named none, and leaves the log's own prefix alone.
+	LivePrefix string
+	// Device is the capture target the operator named; it wins over the
+	// log's device_id fact.
+	Device string
+	// RuntimeDir is the runtime dir of Prefix for the user who runs the
+	// capture (/var/run/dpdk/<prefix> for root); it wins over the log's
+	// runtime_dir fact.
+	RuntimeDir string
+	// LookPath reports whether a program exists on this machine (PATH, or
+	// under --root). Fix commands that run gazelle-pdump then name the
+	// pdump that exists: gazelle-pdump, else dpdk-pdump. Injected so that
+	// tests do not depend on the machine.
+	LookPath func(name string) bool
+	// Capture, when set, returns the gzdoctor command that reruns the
+	// capture the operator was running, aimed at prefix and device (as the
+	// fix names them; empty: the ones it ran with). A fix that runs the
+	// capture tool by hand prints that command instead.
+	Capture func(prefix, device string) string
+}
+
+// contextFacts are the facts only a Context provides.
+var contextFacts = []string{"target_prefix"}
+
+// SetContext gives the matcher what the caller knows; the findings
+// returned from then on use it.
+func (m *Matcher) SetContext(ctx Context) { m.ctx = ctx }
+
+// addFacts lays the context over the log's facts.
+func (ctx *Context) addFacts(facts map[string]string) {
+	if ctx.LivePrefix != "" {
+		facts["target_prefix"] = ctx.LivePrefix
+	}
+	if ctx.Prefix != "" {
+		facts["prefix"] = ctx.Prefix
+		facts["target_prefix"] = ctx.Prefix
+	}
+	if ctx.Device != "" {
+		facts["device_id"] = ctx.Device
+	}
+	if ctx.RuntimeDir != "" {
+		facts["runtime_dir"] = ctx.RuntimeDir
+	}
+}
+
+// pdumpTool is the pdump program to print: gazelle-pdump when it exists
+// here or nothing can be looked up, else dpdk-pdump when that exists.
+func (ctx *Context) pdumpTool() string {
+	if ctx.LookPath == nil || ctx.LookPath("gazelle-pdump") || !ctx.LookPath("dpdk-pdump") {
+		return "gazelle-pdump"
+	}
+	return "dpdk-pdump"
+}
+
+// Compiled on first use, as the rest of the package's (no regexp at init).
+var (
+	// A command word may follow sudo, env -u VAR, VAR=value and setarch's
+	// arguments.
+	reLead = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^((?:sudo |env -u \S+ |[A-Z_]+=\S+ |setarch (?:\$\(uname -m\)|\S+) -R )*)(\S+)(.*)$`)
+	})
+	reFilePrefix  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`--file-prefix[ =](\S+)`) })
+	reDeviceID    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`device_id=([^,']+)`) })
+	shellSafeWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./:=,+-]+$`) })
+)
+
+// command rewrites one fix command with the context: gzdoctor commands
+// get --prefix, a pdump run names the pdump that exists here, or becomes
+// the gzdoctor capture the operator was running.
+func (ctx *Context) command(cmd, prefix string) string {
+	if cmd == "" {
+		return cmd
+	}
+	cmd = strings.ReplaceAll(cmd, "$(which gazelle-pdump)", "$(which "+ctx.pdumpTool()+")")
+	lines := strings.Split(cmd, "\n")
+	for i, l := range lines {
+		m := reLead().FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		lead, prog, rest := m[1], m[2], m[3]
+		switch prog {
+		case "gzdoctor":
+			// gzdoctor SUB --prefix P …, for the commands aimed at a
+			// primary (specpatch reads a file).
+			sub, args, _ := strings.Cut(strings.TrimPrefix(rest, " "), " ")
+			if prefix != "" && (sub == "check" || sub == "capture") && !strings.Contains(rest, "--prefix") {
+				rest = " " + sub + " --prefix " + shellQuote(prefix)
+				if args != "" {
+					rest += " " + args
+				}
+			}
+			lines[i] = lead + prog + rest
+		case "gazelle-pdump":
+			if ctx.Capture != nil && lead == "" && strings.Contains(rest, "--pdump") {
+				var p, d string
+				if fm := reFilePrefix().FindStringSubmatch(rest); fm != nil {
+					p = fm[1]
+				}
+				if dm := reDeviceID().FindStringSubmatch(rest); dm != nil {
+					d = dm[1]
+				}
+				lines[i] = ctx.Capture(p, d)
+				continue
+			}
+			lines[i] = lead + ctx.pdumpTool() + rest
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// shellQuote quotes a word for sh when it needs it ((null), spaces).
+func shellQuote(s string) string {
+	if shellSafeWord().MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// applyContext rewrites a finding's commands with the context, and says
+// which gzdoctor check confirms it, aimed at the finding's prefix.
+func (ctx *Context) applyContext(f *Finding, facts map[string]string) {
+	// The operator's prefix, else the one the finding's lines name (the
+	// tool's: the prefix check then says which prefixes are live, as
+	// diagnose --live does), else the log's.
+	prefix := cmp.Or(ctx.Prefix, f.Values["prefix"], f.Values["primary_prefix"], facts["prefix"])
+	for i := range f.Fix {
+		f.Fix[i].Command = ctx.command(f.Fix[i].Command, prefix)
+	}
+	if len(f.Checks) > 0 {
+		f.Confirm = ctx.command("gzdoctor check --only "+coversText(f.Checks), prefix)
+	}
+}

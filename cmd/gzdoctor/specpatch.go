@@ -24,6 +24,7 @@ type specpatchOptions struct {
 	Bump     string
 	Packager string
 	Branch   string
+	Force    bool
 }
 
 func newSpecpatchCmd(a *app) *cobra.Command {
@@ -57,7 +58,8 @@ spec specpatch can read (nothing is written then).`,
 	f := cmd.Flags()
 	f.BoolVarP(&o.Write, "write", "i", false, "write the patched spec in place (atomically, keeping its mode)")
 	f.BoolVar(&o.Backup, "backup", false, "with --write, keep the original as SPEC.orig")
-	f.StringVarP(&o.Out, "out", "O", "", "write the patched spec to this file instead (-o is the output format)")
+	f.StringVarP(&o.Out, "out", "O", "", "write the patched spec to this new file instead (-o is the output format)")
+	f.BoolVar(&o.Force, "force", false, "with --out, replace the file if it exists")
 	f.BoolVar(&o.Check, "check", false, "change nothing; exit 1 if the spec needs a change, 0 if not")
 	f.StringVar(&o.Bump, "bump", "", "when something changes, bump Release and add this %changelog entry")
 	f.StringVar(&o.Packager, "packager", "", `%changelog author "Name <email>" (default: RPM_PACKAGER, then git config)`)
@@ -72,7 +74,10 @@ func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 	if o.Backup && !o.Write {
 		return usageError("--backup needs --write")
 	}
-	data, err := os.ReadFile(o.Spec)
+	if o.Force && o.Out == "" {
+		return usageError("--force needs --out")
+	}
+	data, err := specpatch.ReadSpec(o.Spec)
 	if err != nil {
 		return failure(fmt.Errorf("reading %s: %w", o.Spec, err))
 	}
@@ -91,33 +96,28 @@ func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 		return failure(err)
 	}
 	res.Check = o.Check
-	if !o.Check && res.Diff != "" {
-		switch {
-		case o.Write:
-			if o.Backup {
-				res.Backup = o.Spec + ".orig"
-				// An existing backup may be the only copy of an earlier
-				// original: never replace it with something else.
-				if old, err := os.ReadFile(res.Backup); err == nil && !bytes.Equal(old, data) {
-					return failure(fmt.Errorf("%s exists and differs from %s: move it away or drop --backup; nothing was written", res.Backup, o.Spec))
-				}
-				if err := specpatch.WriteFileAtomic(res.Backup, data, o.Spec); err != nil {
-					return failure(err)
-				}
-			}
-			if err := specpatch.WriteFileAtomic(o.Spec, out, o.Spec); err != nil {
+	switch {
+	case o.Check:
+	case o.Write && res.Diff != "":
+		if o.Backup {
+			if err := writeBackup(o.Spec, data, res); err != nil {
 				return failure(err)
 			}
-			res.Written = o.Spec
-		case o.Out != "":
-			if err := specpatch.WriteFileAtomic(o.Out, out, o.Spec); err != nil {
-				return failure(err)
-			}
-			res.Written = o.Out
 		}
-	} else if o.Out != "" && !o.Check {
-		// Nothing to change: the output is the spec as it is.
-		if err := specpatch.WriteFileAtomic(o.Out, data, o.Spec); err != nil {
+		written, err := specpatch.WriteInPlace(o.Spec, out)
+		if err != nil {
+			return failure(err)
+		}
+		res.Written = written
+	case o.Out != "":
+		// With nothing to change the output is the spec as it is.
+		if res.Diff == "" {
+			out = data
+		}
+		if err := specpatch.WriteNew(o.Out, out, o.Spec, o.Force); err != nil {
+			if errors.Is(err, specpatch.ErrExists) {
+				return usageError("%s exists; specpatch never replaces a file (use --force, or another --out); nothing was written", o.Out)
+			}
 			return failure(err)
 		}
 		res.Written = o.Out
@@ -132,6 +132,25 @@ func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 		return errProblemFound
 	}
 	return nil
+}
+
+// writeBackup keeps the original spec as TARGET.orig beside the file -i
+// replaces. An existing backup may be the only copy of an earlier original:
+// it is kept when it holds the same bytes and is never replaced otherwise.
+func writeBackup(spec string, data []byte, res *specpatch.Result) error {
+	target, err := filepath.EvalSymlinks(spec)
+	if err != nil {
+		return err
+	}
+	res.Backup = target + ".orig"
+	if old, err := os.ReadFile(res.Backup); err == nil {
+		if !bytes.Equal(old, data) {
+			return fmt.Errorf("%s exists and differs from %s: move it away or drop --backup; nothing was written", res.Backup, spec)
+		}
+		return nil
+	}
+	_, err = specpatch.WriteBackup(spec, data)
+	return err
 }
 
 // packager finds the %changelog author as rpmdev-packager does: the flag,

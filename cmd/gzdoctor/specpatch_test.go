@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -153,5 +155,151 @@ func TestSpecpatchBadInput(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(spec); string(b) != string(before) {
 		t.Error("spec was written although its backup could not be")
+	}
+}
+
+// specpatch -i run by root keeps the spec's owner, group and mode, and
+// patches a symlinked spec's target (the link stays a link); --backup goes
+// beside the target. It used to leave the spec root's and replace the link
+// with a file.
+func TestSpecpatchWriteKeepsOwnerAndFollowsSymlink(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the spec another owner")
+	}
+	t.Setenv("RPM_PACKAGER", "Jane Doe <jane@example.com>")
+	spec := copySpec(t, "rhel9-22.11-e5a5f71.spec", 0o640)
+	const uid, gid = 4321, 5432
+	if err := os.Chown(spec, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(spec, 0o664|os.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(spec)
+	link := filepath.Join(t.TempDir(), "dpdk.spec")
+	if err := os.Symlink(spec, link); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, "specpatch", "-i", "--backup", link)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "written to "+spec) {
+		t.Errorf("output does not name the file written (the link's target):\n%s", out)
+	}
+	if got, err := os.Readlink(link); err != nil || got != spec {
+		t.Fatalf("the link is now %q, %v; want it still pointing at %s", got, err, spec)
+	}
+	check := func(p string) {
+		t.Helper()
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if st.Uid != uid || st.Gid != gid {
+			t.Errorf("%s: owner %d:%d, want %d:%d", p, st.Uid, st.Gid, uid, gid)
+		}
+		if fi.Mode()&(os.ModePerm|os.ModeSetgid) != 0o664|os.ModeSetgid {
+			t.Errorf("%s: mode %v, want g+s,0664", p, fi.Mode())
+		}
+	}
+	check(spec)
+	check(spec + ".orig")
+	if b, _ := os.ReadFile(spec); string(b) == string(before) {
+		t.Error("the target was not patched")
+	}
+	if b, _ := os.ReadFile(spec + ".orig"); string(b) != string(before) {
+		t.Error("the backup is not the original")
+	}
+}
+
+// --out follows the never-clobber rule: an existing file, or a symlink
+// (even dangling), is refused without --force, and nothing is written.
+func TestSpecpatchOutNeverClobbers(t *testing.T) {
+	spec := copySpec(t, "rhel8-21.11-2671cc7.spec", 0o644)
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "existing.spec")
+	os.WriteFile(existing, []byte("keep me\n"), 0o600)
+	decoy := filepath.Join(dir, "decoy")
+	dangling := filepath.Join(dir, "dangling.spec")
+	os.Symlink(decoy, dangling)
+	for _, out := range []string{existing, dangling} {
+		code, _, stderr := run(t, "specpatch", "--out", out, spec)
+		if code != exitUsage || !strings.Contains(stderr, out+" exists; specpatch never replaces a file (use --force") {
+			t.Errorf("--out %s: exit %d, stderr %q", out, code, stderr)
+		}
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "keep me\n" {
+		t.Error("existing file replaced without --force")
+	}
+	if _, err := os.Lstat(decoy); err == nil {
+		t.Error("a symlink's target was created")
+	}
+	// --force replaces the file, and the symlink itself (never its target).
+	for _, out := range []string{existing, dangling} {
+		if code, _, stderr := run(t, "specpatch", "--force", "--out", out, spec); code != exitOK {
+			t.Fatalf("--force --out %s: exit %d: %s", out, code, stderr)
+		}
+		fi, err := os.Lstat(out)
+		if err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s after --force: %v, %v", out, fi, err)
+		}
+	}
+	if _, err := os.Lstat(decoy); err == nil {
+		t.Error("--force wrote through a symlink")
+	}
+	if code, _, _ := run(t, "specpatch", "--force", spec); code != exitUsage {
+		t.Errorf("--force without --out: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// allocated runs f and returns the bytes it allocated: an upper bound of
+// its peak heap, which is what a hostile input amplifies.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// A spec is bounded before it is read: a 50 MB one-line spec used to cost
+// 918 MB and a 104 MB diff. Past 4 MiB it is refused; at the limit the cost
+// stays a small multiple of the input.
+func TestSpecpatchHugeSpecBounded(t *testing.T) {
+	dir := t.TempDir()
+	base, err := os.ReadFile(filepath.Join(refSpecs, "rhel8-21.11-2671cc7.spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneLine := func(name string, size int) string {
+		p := filepath.Join(dir, name)
+		line := "BuildRequires: " + strings.Repeat("y", size-len(base)-16) + "\n"
+		if err := os.WriteFile(p, append([]byte(line), base...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	huge := oneLine("huge.spec", 50<<20)
+	var code int
+	var stdout, stderr string
+	a := allocated(func() { code, stdout, stderr = run(t, "specpatch", huge) })
+	t.Logf("50 MB spec: %d MB allocated", a>>20)
+	if code != exitFailure || !strings.Contains(stderr, "huge.spec is larger than the 4194304-byte (4 MiB) limit") {
+		t.Errorf("50 MB spec: exit %d, stderr %q", code, stderr)
+	}
+	if a > 16<<20 {
+		t.Errorf("refusing a 50 MB spec allocated %d MB; want less than 16 MB", a>>20)
+	}
+	atLimit := oneLine("limit.spec", 4<<20)
+	a = allocated(func() { code, stdout, stderr = run(t, "specpatch", atLimit) })
+	t.Logf("4 MiB spec: %d MB allocated, diff %d bytes", a>>20, len(stdout))
+	if code != exitOK {
+		t.Fatalf("4 MiB spec: exit %d: %s", code, stderr)
+	}
+	if a > 100<<20 || len(stdout) > 64<<10 {
+		t.Errorf("a 4 MiB spec allocated %d MB and printed %d bytes; want under 100 MB and 64 kB", a>>20, len(stdout))
 	}
 }

@@ -93,6 +93,16 @@ func TestBackendStopsWhenGzdoctorIsKilled(t *testing.T) {
 	killedAt := time.Now().UnixNano()
 	cmd.Process.Kill()
 	<-exited
+	// The killed runner's private directory stays (the next capture would
+	// report it): this test's own debris.
+	t.Cleanup(func() {
+		for _, parent := range []string{dir, os.TempDir(), "/tmp"} {
+			m, _ := filepath.Glob(filepath.Join(parent, fmt.Sprintf(".gzdoctor-%d", cmd.Process.Pid)))
+			for _, d := range m {
+				os.RemoveAll(d)
+			}
+		}
+	})
 
 	var pid int
 	deadline := time.Now().Add(10 * time.Second)

@@ -26,7 +26,7 @@ type Leftover struct {
 	// older gzdoctor left beside the output) or "output" (an output file
 	// that was never finished; its data is still in its source).
 	Kind    string `json:"kind"`
-	Packets int64  `json:"packets"` // intact packets in it
+	Packets int64  `json:"packets"` // intact packets in it; -1: not counted (large files are not read)
 	Size    int64  `json:"size"`    // bytes
 	// Removed: it held nothing worth keeping (no packet, or an unfinished
 	// output) and was removed.
@@ -78,13 +78,17 @@ func FindLeftovers(dir string, clean bool) []Leftover {
 				}
 				p := filepath.Join(path, f.Name())
 				n, size := countPackets(p)
-				l.Packets += n
+				if n < 0 || l.Packets < 0 {
+					l.Packets = -1
+				} else {
+					l.Packets += n
+				}
 				l.Size += size
 				files = append(files, p)
 			}
 			if l.Packets == 0 && clean && !foreign && ownedBy(path, euid) && os.RemoveAll(path) == nil {
 				l.Removed = true
-			} else if l.Packets > 0 {
+			} else if l.Packets != 0 {
 				l.Recover = recoverWords(files, filepath.Join(dir, "recovered-"+name[1:]+".pcapng")) + " && rm -r " + quote(path)
 			}
 			out = append(out, l)
@@ -97,7 +101,7 @@ func FindLeftovers(dir string, clean bool) []Leftover {
 			}
 			l := Leftover{Path: path, Kind: "capture"}
 			l.Packets, l.Size = countPackets(path)
-			if l.Packets > 0 {
+			if l.Packets != 0 {
 				l.Recover = recoverWords([]string{path}, filepath.Join(dir, "recovered"+name+".pcapng")) + " && rm " + quote(path)
 			}
 			out = append(out, l)
@@ -141,7 +145,13 @@ func ownedBy(path string, uid uint32) bool {
 	return unix.Lstat(path, &st) == nil && st.Uid == uid
 }
 
-// countPackets counts the intact packets of a capture file and its size.
+// scanLimit bounds what FindLeftovers reads: every capture start runs it,
+// and a killed capture may have left gigabytes. Larger files count as
+// holding packets, which only means they are never removed.
+const scanLimit = 256 << 10
+
+// countPackets counts the intact packets of a capture file (-1 when it is
+// larger than scanLimit) and gives its size.
 func countPackets(path string) (int64, int64) {
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
@@ -151,6 +161,9 @@ func countPackets(path string) (int64, int64) {
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
 		return 0, 0
+	}
+	if fi.Size() > scanLimit {
+		return -1, fi.Size()
 	}
 	res, _ := Scan(f)
 	return res.Packets, fi.Size()
@@ -199,5 +212,9 @@ func (l Leftover) Words() string {
 	case l.Packets == 0:
 		return fmt.Sprintf("%s: left by a capture that was killed, with no packet in it; remove it with: rm -r %s", l.Path, quote(l.Path))
 	}
-	return fmt.Sprintf("%s: left by a capture that was killed, with %d packets in it; save them with: %s", l.Path, l.Packets, l.Recover)
+	held := fmt.Sprintf("%d packets", l.Packets)
+	if l.Packets < 0 {
+		held = fmt.Sprintf("%d bytes of captured packets", l.Size)
+	}
+	return fmt.Sprintf("%s: left by a capture that was killed, with %s in it; save them with: %s", l.Path, held, l.Recover)
 }

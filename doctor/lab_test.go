@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 	"github.com/gzdoctor/gzdoctor/lab"
 )
 
@@ -227,5 +230,183 @@ func TestLabKilledPrimary(t *testing.T) {
 	}
 	if _, err := os.Stat(p.RuntimeDir); !os.IsNotExist(err) {
 		t.Errorf("after the cleanup command %s remains (%v)", p.RuntimeDir, err)
+	}
+}
+
+// noHarm fails the test when a printed fix removes a runtime dir that a
+// process holds or restarts a primary: the primary is alive in these tests.
+func noHarm(t *testing.T, rep Report, liveDir string) {
+	t.Helper()
+	for _, r := range rep.Results {
+		if r.Fix == nil {
+			continue
+		}
+		all := r.Fix.Text + "\n" + strings.Join(r.Fix.Commands, "\n")
+		for _, bad := range []string{"rm -r " + liveDir, "rm -rf " + liveDir, "restart the primary", "--in-memory"} {
+			if strings.Contains(all, bad) {
+				t.Errorf("%s's fix says %q for a held prefix:\n%s", r.ID, bad, all)
+			}
+		}
+	}
+}
+
+// TestLabStoppedPrimary stops a real primary with SIGSTOP: its telemetry
+// and mp_socket go silent, and a capture would hang. check must fail the
+// primary with kill -CONT, and pass again once it continues.
+func TestLabStoppedPrimary(t *testing.T) {
+	p := lab.StartT(t, lab.Config{})
+	if err := syscall.Kill(p.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(p.Pid, syscall.SIGCONT) })
+	rep := liveRun(t, Config{Prefix: p.Prefix}, "prefix", "primary", "busy")
+	r := mustResult(t, rep, "primary")
+	want := fmt.Sprintf("kill -CONT %d", p.Pid)
+	if r.Status != Fail || !strings.Contains(r.Finding, "is stopped (state T") || r.Fix == nil || !slices.Contains(r.Fix.Commands, want) {
+		t.Errorf("primary: %s %q, want a failure with %q\n%s", r.Status, r.Finding, want, dump(rep))
+	}
+	noHarm(t, rep, p.RuntimeDir)
+	if err := syscall.Kill(p.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	// As the fix for a silent primary says, a starved one answers on a
+	// later try: on a loaded 2-core machine the first may still be late.
+	for try := 0; ; try++ {
+		rep = liveRun(t, Config{Prefix: p.Prefix}, "prefix", "primary")
+		r := mustResult(t, rep, "primary")
+		if r.Status == OK {
+			break
+		}
+		if try == 5 || !strings.Contains(r.Finding, "did not answer") {
+			t.Fatalf("after SIGCONT: primary %s %q, want ok\n%s", r.Status, r.Finding, dump(rep))
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// TestLabDebrisDir runs dpdk-pdump with a typo'd --file-prefix: it dies
+// and leaves an empty runtime dir. check --prefix <typo> must call it
+// debris (rmdir), name the running primary with the closest name first,
+// and never talk of --in-memory or a restart.
+func TestLabDebrisDir(t *testing.T) {
+	p := healthyPrimary(t)
+	pdump := testenv.Tool(t, "dpdk-pdump", "dpdk")
+	typo := p.Prefix + "x"
+	dir := lab.RuntimeDir(typo)
+	t.Cleanup(func() { os.Remove(dir) })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, pdump, "--file-prefix", typo, "--", "--pdump", "device_id="+p.Device+",queue=*,rx-dev=/tmp/gzdoctor-never.pcap").CombinedOutput()
+	if err == nil {
+		t.Fatalf("dpdk-pdump with prefix %s succeeded:\n%s", typo, out)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+		t.Fatalf("dpdk-pdump left %v (%v), want an empty %s:\n%s", ents, err, dir, out)
+	}
+	rep := liveRun(t, Config{Prefix: typo}, "runtime-dir", "prefix", "primary")
+	r := mustResult(t, rep, "prefix")
+	if r.Status != Fail || !strings.Contains(r.Finding, "failed to attach") || !strings.Contains(r.Finding, "closest name first: "+p.Prefix+" (pid ") {
+		t.Errorf("prefix: %s %q; want debris and %s first\n%s", r.Status, r.Finding, p.Prefix, dump(rep))
+	}
+	rd := mustResult(t, rep, "runtime-dir")
+	if rd.Fix == nil || !slices.Contains(rd.Fix.Commands, "rmdir "+dir) {
+		t.Fatalf("runtime-dir fix %+v lacks rmdir %s\n%s", rd.Fix, dir, dump(rep))
+	}
+	for _, res := range rep.Results {
+		for _, w := range []string{"no-config", "stale", "in-memory", "restart"} {
+			if strings.Contains(res.Finding, w) || res.Fix != nil && strings.Contains(res.Fix.Text, w) {
+				t.Errorf("%s says %q: %q", res.ID, w, res.Finding)
+			}
+		}
+	}
+	if out, err := exec.Command("sh", "-c", "rmdir "+dir).CombinedOutput(); err != nil {
+		t.Fatalf("the printed rmdir failed: %v %s", err, out)
+	}
+}
+
+// TestLabPoisonedPrimary attaches a real dpdk-pdump, then kills it with -9:
+// its vdevs, rings and pool stay in the primary and every later capture
+// fails. busy names the running capture while it runs, and afterwards says
+// only a restart of the primary clears it.
+func TestLabPoisonedPrimary(t *testing.T) {
+	p := lab.StartT(t, lab.Config{})
+	pdump := testenv.Tool(t, "dpdk-pdump", "dpdk")
+	tmp, err := os.MkdirTemp("", "gzp") // pdump truncates paths past ~55 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	cmd := exec.Command(pdump, "--file-prefix", p.Prefix, "--", "--pdump",
+		"device_id="+p.Device+",queue=*,rx-dev="+tmp+"/rx.pcap,tx-dev="+tmp+"/tx.pcap,total-num-mbufs=8191")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var rep Report
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		rep = liveRun(t, Config{Prefix: p.Prefix}, "busy")
+		if r := mustResult(t, rep, "busy"); r.Status == Fail && strings.Contains(r.Finding, "a capture is running") && strings.Contains(r.Finding, "RG_rx_ring_0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dpdk-pdump never showed as a running capture\n%s", dump(rep))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	r := mustResult(t, rep, "busy")
+	if !strings.Contains(r.Finding, fmt.Sprintf("pid %d (", cmd.Process.Pid)) || r.Fix == nil || !slices.Contains(r.Fix.Commands, fmt.Sprintf("kill -INT %d", cmd.Process.Pid)) {
+		t.Errorf("running capture: %q %+v, want pdump's pid %d named with kill -INT", r.Finding, r.Fix, cmd.Process.Pid)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	rep = liveRun(t, Config{Prefix: p.Prefix}, "prefix", "primary", "busy")
+	r = mustResult(t, rep, "busy")
+	if r.Status != Fail || !strings.Contains(r.Finding, "no capture tool is attached") || !strings.Contains(r.Finding, fmt.Sprintf("pid %d is gone", cmd.Process.Pid)) {
+		t.Errorf("after kill -9: busy %s %q, want the poisoned primary\n%s", r.Status, r.Finding, dump(rep))
+	}
+	if r.Fix == nil || !strings.Contains(r.Fix.Text, fmt.Sprintf("only a restart of the primary (pid %d", p.Pid)) ||
+		len(r.Fix.Commands) < 2 || !strings.HasPrefix(r.Fix.Commands[0], fmt.Sprintf("kill %d;", p.Pid)) || !strings.Contains(r.Fix.Commands[1], "--file-prefix "+p.Prefix) {
+		t.Errorf("after kill -9: fix %+v, want the primary's restart with its command line", r.Fix)
+	}
+	if pr := mustResult(t, rep, "primary"); pr.Status != OK {
+		t.Errorf("primary %s %q: the primary itself is healthy", pr.Status, pr.Finding)
+	}
+	// The oracle: a new dpdk-pdump on this primary does fail.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, pdump, "--file-prefix", p.Prefix, "--", "--pdump",
+		"device_id="+p.Device+",queue=*,rx-dev="+tmp+"/rx2.pcap,total-num-mbufs=8191").CombinedOutput()
+	if err == nil {
+		t.Errorf("a second dpdk-pdump on the poisoned primary succeeded: busy's premise is wrong\n%s", out)
+	}
+}
+
+// TestLabSeveralPrimariesOnly: --only CHK-11 with several running
+// primaries and no --prefix fails on the prefix, never vouches.
+func TestLabSeveralPrimariesOnly(t *testing.T) {
+	a := lab.StartT(t, lab.Config{})
+	b := lab.StartT(t, lab.Config{})
+	rep := liveRun(t, Config{}, "CHK-11")
+	if rep.Summary.Verdict == VerdictOK || rep.Summary.Verdict == VerdictWarn {
+		t.Errorf("--only CHK-11 vouched for a capture: %+v\n%s", rep.Summary, dump(rep))
+	}
+	if rep.Target.Prefix != "" {
+		// Another package's liblstack-like primary, alone in its kind,
+		// named the config (and so the prefix): not ambiguous here.
+		t.Logf("target resolved to %s (%s) by this machine's other primaries", rep.Target.Prefix, rep.Target.PrefixSource)
+		return
+	}
+	r := mustResult(t, rep, "prefix")
+	if r.Status != Fail || !strings.Contains(r.Finding, a.Prefix) || !strings.Contains(r.Finding, b.Prefix) || !rep.Failed() {
+		t.Errorf("prefix: %s %q; want a failure naming %s and %s\n%s", r.Status, r.Finding, a.Prefix, b.Prefix, dump(rep))
+	}
+	for _, id := range []string{"pcap-pmd", "pdump", "busy"} {
+		if r := mustResult(t, rep, id); r.Status != Skip {
+			t.Errorf("%s: %s %q, want skipped after prefix", id, r.Status, r.Finding)
+		}
 	}
 }

@@ -56,7 +56,7 @@ func checkConfig(ctx context.Context, env *Env) Result {
 	switch {
 	case len(errs) > 0:
 		return fail(errs[0],
-			fix("correct the config and restart lstack/ltran:\n"+strings.Join(append(errs, warns...), "\n")),
+			fix("correct the config; it takes effect when lstack/ltran next starts (a running primary that the other checks pass needs no restart for a capture):\n"+strings.Join(append(errs, warns...), "\n")),
 			details...)
 	case len(warns) > 0:
 		return warn(warns[0],

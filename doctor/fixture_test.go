@@ -314,6 +314,7 @@ func TestFixtures(t *testing.T) {
 					t.Errorf("%s: error %q", r.ID, r.Finding)
 				}
 			}
+			forbiddenFixes(t, c, rep)
 			if c.verdict != "" && rep.Summary.Verdict != c.verdict {
 				t.Errorf("verdict %q, want %q", rep.Summary.Verdict, c.verdict)
 			}
@@ -364,5 +365,35 @@ func TestFixtureGolden(t *testing.T) {
 			}
 			golden(t, filepath.Join("fixtures", c.tree+".txt"), b.Bytes())
 		})
+	}
+}
+
+// forbiddenFixes: no printed command removes a runtime dir whose config a
+// process holds, and none carries an unfilled placeholder.
+func forbiddenFixes(t *testing.T, c fixtureCase, rep Report) {
+	t.Helper()
+	env := NewEnv(Config{Host: host.New(filepath.Join(fixtures, c.tree)), User: c.cfg.User, Env: []string{}})
+	rt, err := env.Runtime(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Fix == nil {
+			continue
+		}
+		for _, cmd := range r.Fix.Commands {
+			for _, p := range rt.Live() {
+				for _, rm := range []string{"rm -rf " + p.Dir, "rm -r " + p.Dir, "rmdir " + p.Dir} {
+					if strings.Contains(cmd+" ", rm+" ") {
+						t.Errorf("%s: %q removes the held runtime dir %s", r.ID, cmd, p.Dir)
+					}
+				}
+			}
+			for _, ph := range []string{"...", "'...'", "<pid>", "<prefix>", "<dir>", "DEVICE"} {
+				if strings.Contains(cmd, ph) {
+					t.Errorf("%s: %q holds the placeholder %q", r.ID, cmd, ph)
+				}
+			}
+		}
 	}
 }

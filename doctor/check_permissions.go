@@ -52,8 +52,13 @@ func checkPermissions(ctx context.Context, env *Env) Result {
 		}
 	}
 	if len(denied) > 0 {
-		return fail(fmt.Sprintf("the capture runs as %s and %s", who, denied[0]),
-			fix("run the capture tool as the primary's user (usually root: sudo), or start the primary as the capture user with the same XDG_RUNTIME_DIR"),
+		f := fix("run the capture tool as the primary's user (usually root: sudo), or start the primary as the capture user with the same XDG_RUNTIME_DIR")
+		if rt, err := env.Runtime(ctx); err == nil && !samePath(t.Dir.Base, rt.CallerBase) && env.reportedBy("runtime-dir") != "" {
+			// The primary lives in another user's runtime dir: the same
+			// cause runtime-dir reports, with its command.
+			f = fix("the same cause as runtime-dir's failure (the primary runs as another user): see its command")
+		}
+		return fail(fmt.Sprintf("the capture runs as %s and %s", who, denied[0]), f,
 			append(denied[1:], details...)...)
 	}
 	return ok(fmt.Sprintf("%s can reach %s and the %d files a secondary opens", strings.SplitN(who, " (", 2)[0], t.Dir.Dir, len(needs)-2), details...)

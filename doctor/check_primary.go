@@ -130,6 +130,13 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		for _, what := range failed {
 			details = append(details, fmt.Sprintf("telemetry %s: %s", what, tel.Errors[what]))
 		}
+		answered := len(tel.Unanswered) < 3 && (tel.Errors["eal_params"] == "" || tel.Errors["ports"] == "" || tel.Errors["memzones"] == "")
+		if len(tel.Unanswered) > 0 && answered {
+			// It answered, then our time ran out mid-walk (dozens of
+			// memzone queries): slow, not silent.
+			return warn(finding+"; its telemetry answered, but too slowly to finish ("+strings.Join(tel.Unanswered, ", ")+" unanswered in time): a busy or CPU-starved primary",
+				fix("a capture does not need these answers; to see them, allow more time", env.gzdoctorCheck(t.Name, "--timeout", "5s")), details...)
+		}
 		if len(tel.Unanswered) > 0 {
 			// It greeted, then fell silent: the same as no answer at all.
 			return fail(finding+"; but its telemetry stopped answering ("+strings.Join(tel.Unanswered, ", ")+"): a primary that does not answer is stuck or starved of CPU, and a capture tool's requests to it would hang too",

@@ -32,9 +32,11 @@ func TestPrimaryTelemetryPartlyAnswered(t *testing.T) {
 		refuses    string
 	}{
 		{name: "all answered", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, status: OK, says: "1 port (0:net_ring0)"},
-		{name: "greeted, then silent", errs: map[string]string{"ports": "sending /ethdev/list: no answer", "memzones": "no answer"},
-			unanswered: []string{"memzones", "ports"},
-			status:     Fail, says: "telemetry stopped answering (memzones, ports)", fixSays: "check --prefix gz --timeout 5s", refuses: "0 ports"},
+		{name: "greeted, then silent", errs: map[string]string{"eal_params": "no answer", "ports": "sending /ethdev/list: no answer", "memzones": "no answer"},
+			unanswered: []string{"eal_params", "memzones", "ports"},
+			status:     Fail, says: "telemetry stopped answering (eal_params, memzones, ports)", fixSays: "check --prefix gz --timeout 5s", refuses: "0 ports"},
+		{name: "answered, then out of time (slow, not stuck)", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, errs: map[string]string{"memzones": "no answer"},
+			unanswered: []string{"memzones"}, status: Warn, says: "answered, but too slowly", fixSays: "--timeout 5s"},
 		{name: "no greeting", telErr: noAnswer, status: Fail, says: "did not answer in time", fixSays: "cat /proc/4242/wchan"},
 		{name: "refused commands (older DPDK)", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, errs: map[string]string{"memzones": "null reply"},
 			status: Warn, says: "telemetry refused memzones"},

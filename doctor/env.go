@@ -52,6 +52,9 @@ type Env struct {
 	primary lazy[*host.Process]
 	procs   lazy[[]host.Process]
 	socks   lazy[host.UnixSockets]
+	// prefixArgs maps a --file-prefix to a process whose command line
+	// gives it (not a secondary).
+	prefixArgs lazy[map[string]int]
 	config  lazy[*GazelleConfig]
 
 	telemetry lazy[*host.TelemetryReport]

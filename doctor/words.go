@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
@@ -39,14 +40,50 @@ func (e *Env) prefixKind(ctx context.Context, p host.Prefix) (kind string, pid i
 	if socks, err := e.unixSockets(ctx); err == nil {
 		for _, f := range p.Files {
 			if (f.Kind == "telemetry_v2" || f.Kind == "mp_socket") && socks.Bound(path.Join(p.Dir, f.Name)) {
-				return kindNoShconf, e.pidByFilePrefix(ctx, p.Name)
+				return kindNoShconf, e.pidWithPrefixArg(ctx, p.Name)
 			}
 		}
 	}
-	if pid := e.pidByFilePrefix(ctx, p.Name); pid > 0 {
+	if pid := e.pidWithPrefixArg(ctx, p.Name); pid > 0 {
 		return kindNoShconf, pid
 	}
 	return kindDebris, 0
+}
+
+// pidWithPrefixArg is a process (not a secondary) whose command line gives
+// --file-prefix name, 0 when none. It reads only command lines: the full
+// process scan (maps of every process) is too slow for runtime-dir, which
+// every run needs.
+func (e *Env) pidWithPrefixArg(ctx context.Context, name string) int {
+	byPrefix, err := e.prefixArgs.await(ctx, "the command lines of running processes", func() (map[string]int, error) {
+		pids, err := e.h.PIDs()
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]int{}
+		for _, pid := range pids {
+			b, err := e.h.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			if err != nil || len(b) == 0 {
+				continue
+			}
+			args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+			if len(args) < 2 || !host.LooksLikeEAL(args) {
+				continue
+			}
+			a := host.ParseEALArgs(args[1:])
+			if a.ProcType == "secondary" || a.Prefix() == "" {
+				continue
+			}
+			if _, dup := m[a.Prefix()]; !dup {
+				m[a.Prefix()] = pid
+			}
+		}
+		return m, nil
+	})
+	if err != nil {
+		return 0
+	}
+	return byPrefix[name]
 }
 
 // kindWords says what a prefix dir is.

@@ -55,7 +55,7 @@ type Env struct {
 	// prefixArgs maps a --file-prefix to a process whose command line
 	// gives it (not a secondary).
 	prefixArgs lazy[map[string]int]
-	config  lazy[*GazelleConfig]
+	config     lazy[*GazelleConfig]
 
 	telemetry lazy[*host.TelemetryReport]
 	huge      lazy[*host.Hugepages]

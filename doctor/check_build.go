@@ -52,16 +52,19 @@ func checkBuildMatch(ctx context.Context, env *Env) Result {
 			default:
 				details = append(details, line)
 			}
+			if d.Compared != "" {
+				details = append(details, d.Compared)
+			}
 		}
 		name := path.Base(tool.Path)
 		switch {
 		case len(fails) > 0:
 			return fail(fmt.Sprintf("%s and the primary are built differently: %s", name, fails[0]),
-				buildFix(name), append(append(fails[1:], warns...), details...)...)
+				buildFix(name, p.PID, tool.Path), append(append(fails[1:], warns...), details...)...)
 		case len(warns) > 0:
-			return warn(fmt.Sprintf("%s and the primary may differ: %s", name, warns[0]), buildFix(name), append(warns[1:], details...)...)
+			return warn(fmt.Sprintf("%s and the primary may differ: %s", name, warns[0]), buildFix(name, p.PID, tool.Path), append(warns[1:], details...)...)
 		}
-		return ok(fmt.Sprintf("%s matches the primary: DPDK %s, same mempool drivers and tailqs", name, orUnknown(tool.DPDK.Version)), details...)
+		return ok(fmt.Sprintf("%s matches the primary: DPDK %s, its mbuf pool's mempool ops (%s) mean the same in the primary, every tailq it registers exists there", name, orUnknown(tool.DPDK.Version), elfcheck.CapturePoolOps), details...)
 	}
 
 	// The primary's binaries could not be read (another mount namespace, a
@@ -70,12 +73,12 @@ func checkBuildMatch(ctx context.Context, env *Env) Result {
 	name := path.Base(tool.Path)
 	if p.DPDK.Release != "" && tool.DPDK.Release != "" && p.DPDK.Release != tool.DPDK.Release {
 		return fail(fmt.Sprintf("%s is DPDK %s but the primary maps DPDK %s (%s): EAL refuses the secondary (version mismatch)", name, tool.DPDK.Release, p.DPDK.Release, path.Base(p.DPDK.EAL)),
-			buildFix(name), details...)
+			buildFix(name, p.PID, tool.Path), details...)
 	}
 	onlyP, onlyT := mappedDrivers(p.Mapped, tool.DPDK.Libraries)
 	if len(onlyP)+len(onlyT) > 0 {
 		return warn(fmt.Sprintf("%s and the primary load different mempool drivers: primary only [%s], tool only [%s]", name, strings.Join(onlyP, " "), strings.Join(onlyT, " ")),
-			buildFix(name), details...)
+			buildFix(name, p.PID, tool.Path), details...)
 	}
 	if p.DPDK.Release == "" || tool.DPDK.Release == "" {
 		return skip("the DPDK version of the primary or of the tool is unknown", details...)
@@ -83,9 +86,9 @@ func checkBuildMatch(ctx context.Context, env *Env) Result {
 	return ok(fmt.Sprintf("%s and the primary both run DPDK %s (from the primary's maps; its binaries were not readable)", name, p.DPDK.Release), details...)
 }
 
-func buildFix(tool string) *Fix {
-	return fix(fmt.Sprintf("use a %s built from the same DPDK, with the same librte set, as the primary (liblstack.so/ltran): on openEuler the dpdk-tools package of the installed dpdk, or relink it as the Gazelle pdump guide shows", tool),
-		"gzdoctor elfcheck --compare <primary> <capture tool>")
+func buildFix(tool string, pid int, toolPath string) *Fix {
+	return fix(fmt.Sprintf("use a %s built from the same DPDK as the primary and linked like it, so that it registers the same drivers, mempool ops (in the same order) and tailqs: on openEuler the dpdk-tools package of the installed dpdk, or relink it as the Gazelle pdump guide shows; to see what differs:", tool),
+		fmt.Sprintf("gzdoctor elfcheck --pid %d --match %s", pid, toolPath))
 }
 
 // mappedDrivers compares the mempool drivers the primary mapped with the

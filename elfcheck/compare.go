@@ -17,6 +17,8 @@ type Difference struct {
 	Severity string `json:"severity"` // fail (capture will not work), warn, info
 	Message  string `json:"message"`
 	Why      string `json:"why"`
+	// Compared says what was compared, when the message alone does not.
+	Compared string `json:"compared,omitempty"`
 }
 
 // Match is the verdict of comparing a primary with its capture tool.
@@ -80,16 +82,9 @@ func Compare(primary, capture *Report) *Match {
 			"without rte_pdump_init() the primary has no mp_pdump action: \"Fail to recv reply for request ...:mp_pdump\"")
 	}
 	fs := newRootFS(primary.Root)
-	pOps, cOps := p.MempoolOps, c.MempoolOps
-	if p.Linkage == c.Linkage {
-		if strings.Join(pOps, ",") != strings.Join(cOps, ",") {
-			add("mempool-ops", "fail", fmt.Sprintf("mempool ops registered at start-up: primary [%s], capture [%s]", strings.Join(pOps, ", "), strings.Join(cOps, ", ")),
-				"a mempool stores the index of its ops in a per-process table filled in constructor order; a different order makes the secondary use the wrong driver for the primary's mbufs (lab: pdump captures nothing, the primary floods \"mempool/dpaa2: Failed to allocate IO portal\")")
-		}
-	} else {
-		add("mempool-ops", "warn", "mempool ops order cannot be proven equal between a static and a shared build",
-			"the ops table index must mean the same driver in both processes; link both against the same librte set")
-	}
+	compareOps(p, c, func(id, sev, msg, why, compared string) {
+		m.Differences = append(m.Differences, Difference{ID: id, Severity: sev, Message: msg, Why: why, Compared: compared})
+	})
 	pTq, pOK := tailqOwners(fs, p)
 	cTq, cOK := tailqOwners(newRootFS(capture.Root), c)
 	if pOK && cOK {
@@ -118,6 +113,66 @@ func Compare(primary, capture *Report) *Match {
 			"libraries that only register APIs are harmless; drivers, mempool ops and tailqs are checked above")
 	}
 	return m.finish()
+}
+
+// compareOps judges the one mempool ops entry the two processes share: the
+// capture tool creates its mbuf pool with CapturePoolOps at index i of its
+// own table, and the primary, copying packets into that pool, calls
+// ops[i] of ITS table. Other differences in the two tables are harmless.
+func compareOps(p, c *DPDKFacts, add func(id, sev, msg, why, compared string)) {
+	const id = "mempool-ops"
+	pool := CapturePoolOps
+	src := func(f *DPDKFacts) string {
+		if f.OpsTableFrom == "memory" {
+			return "read from the running process"
+		}
+		return "predicted from constructor order and the plugin directory"
+	}
+	const stores = "a mempool stores the index of its ops, and each process resolves it in its own table: the primary copies every captured packet into the capture tool's pool through that index"
+	if len(c.OpsTable) == 0 || len(p.OpsTable) == 0 {
+		add(id, "warn", "the mempool ops tables could not be worked out (no registrant found)", stores, "")
+		return
+	}
+	compared := fmt.Sprintf("mempool ops tables: capture tool [%s] (%s); primary [%s] (%s)",
+		strings.Join(c.OpsTable, ", "), src(c), strings.Join(p.OpsTable, ", "), src(p))
+	ci := -1
+	for i, n := range c.OpsTable {
+		if strings.HasPrefix(n, "?") {
+			add(id, "warn", fmt.Sprintf("the index of %s in the capture tool's mempool ops table is unknown: %s registers ops elfcheck does not know before it", pool, n[1:]),
+				stores+"; if the primary has other ops at that index, pdump captures nothing or corrupts memory", compared)
+			return
+		}
+		if n == pool {
+			ci = i
+			break
+		}
+	}
+	if ci < 0 {
+		add(id, "fail", fmt.Sprintf("the capture tool registers no %s mempool ops", pool),
+			"pdump and dumpcap create their mbuf pool with "+pool+" and cannot start without it", compared)
+		return
+	}
+	at := fmt.Sprintf("the capture tool's mbuf pool stores mempool ops index %d (%s)", ci, pool)
+	if ci >= len(p.OpsTable) {
+		add(id, "fail", fmt.Sprintf("%s but the primary has only %d mempool ops", at, len(p.OpsTable)), stores+"; an index past the primary's table is no driver at all", compared)
+		return
+	}
+	switch pe := p.OpsTable[ci]; {
+	case pe == pool:
+		if strings.Join(p.OpsTable, ",") != strings.Join(c.OpsTable, ",") {
+			add(id, "info", fmt.Sprintf("the mempool ops tables differ, but index %d, the capture's pool, is %s in both", ci, pool),
+				stores+"; the other indexes are not used by a capture", compared)
+		}
+	case strings.HasPrefix(pe, "?"):
+		add(id, "warn", fmt.Sprintf("%s; the primary's entry at index %d is unknown (%s registers ops elfcheck does not know)", at, ci, pe[1:]),
+			stores+"; other ops at that index make pdump capture nothing or corrupt memory", compared)
+	case ringVariants[pe] != "":
+		add(id, "warn", fmt.Sprintf("%s; in the primary index %d is %s, the same ring used %s", at, ci, pe, ringVariants[pe]),
+			stores+"; this works while one primary thread at a time captures (as on the lab), but primary threads capturing several queues at once can corrupt the pool's ring", compared)
+	default:
+		add(id, "fail", fmt.Sprintf("%s; in the primary index %d is %s", at, ci, pe),
+			stores+"; the primary allocates the capture's mbufs through another driver (lab, dpdk-testpmd as the primary: pdump captures nothing and the primary floods \"mempool/dpaa2: Failed to allocate IO portal\")", compared)
+	}
 }
 
 func (m *Match) finish() *Match {
@@ -172,7 +227,12 @@ func tailqOwners(fs rootFS, f *DPDKFacts) (map[string]bool, bool) {
 	if f.Linkage == "static" && len(set) == 0 {
 		return nil, false
 	}
-	if f.PluginDirUsed && f.PluginDir != "" {
+	if f.pluginTailqs != nil {
+		// Walked while predicting the ops table, following dlopen().
+		for c := range f.pluginTailqs {
+			set[c] = true
+		}
+	} else if f.PluginDirUsed && f.PluginDir != "" {
 		ents, _ := fs.readDir(f.PluginDir)
 		for _, e := range ents {
 			d, ok := parseLibrte(e.Name())
@@ -220,6 +280,9 @@ func (m *Match) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		}
 		fmt.Fprintf(w, "%s %s %s\n", st.Symbol(d.Severity), d.Message, st.Dim("["+d.ID+"]"))
 		fmt.Fprintf(w, "    why: %s\n", d.Why)
+		if d.Compared != "" && (verbose || d.Severity != "info") {
+			fmt.Fprintf(w, "    compared: %s\n", d.Compared)
+		}
 	}
 	if m.Compatible {
 		fmt.Fprintf(w, "%s compatible: the capture tool can attach to this primary\n", st.Symbol("ok"))

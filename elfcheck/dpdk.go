@@ -65,7 +65,18 @@ type DPDKFacts struct {
 	// while .symtab exists). Plugin-dir drivers register after these.
 	MempoolOps []string `json:"mempool_ops,omitempty"`
 	Tailqs     []string `json:"tailqs,omitempty"`
-	Warnings   []string `json:"warnings,omitempty"`
+	// OpsTable is the process's mempool ops table, index by index: read
+	// from a live process's memory (OpsTableFrom "memory"), or predicted
+	// from constructor order and the plugin directory's directory order
+	// ("predicted"). An entry "?<lib>" is a registrant whose ops elfcheck
+	// does not know; the indexes after it are uncertain.
+	OpsTable     []string `json:"ops_table,omitempty"`
+	OpsTableFrom string   `json:"ops_table_from,omitempty"`
+	OpsTableNote string   `json:"ops_table_note,omitempty"`
+	// pluginTailqs are the components loading the plugin directory adds
+	// that register tailqs (nil when it was not walked).
+	pluginTailqs map[string]bool
+	Warnings     []string `json:"warnings,omitempty"`
 }
 
 var driverClasses = map[string]bool{
@@ -133,7 +144,11 @@ func scanWorthy(l *Library, main *Library) bool {
 // initOrder is the order constructors run in: dependencies before the
 // objects that need them (a depth-first post-order from the main object,
 // the topological order ld.so's _dl_sort_maps produces for a DAG).
-func initOrder(main *Library) []*Library {
+func initOrder(main *Library) []*Library { return initOrderRoots([]*Library{main}) }
+
+// initOrderRoots is initOrder for a process: LD_PRELOAD libraries, then the
+// executable, share one walk.
+func initOrderRoots(roots []*Library) []*Library {
 	var out []*Library
 	seen := map[*Library]bool{}
 	var visit func(l *Library)
@@ -147,11 +162,13 @@ func initOrder(main *Library) []*Library {
 		}
 		out = append(out, l)
 	}
-	visit(main)
+	for _, r := range roots {
+		visit(r)
+	}
 	return out
 }
 
-func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string) DPDKFacts {
+func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, preload []*Library, process bool) DPDKFacts {
 	var f DPDKFacts
 	var eal *Library
 	shared, static := false, false
@@ -264,14 +281,33 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string) DPD
 		f.Version, f.VersionSource = f.Release, f.PluginDirFrom+": plugin directory ABI"
 	}
 
-	// Registrants in constructor order.
-	for _, l := range initOrder(main) {
+	// Registrants in constructor order. A process's LD_PRELOAD libraries
+	// (liblstack.so) come with the executable; what it mapped otherwise
+	// (the plugin directory, dlopen) registered later.
+	inits := initOrderRoots(append(append([]*Library{}, preload...), main))
+	loaded := map[string]bool{}
+	inInit := map[*Library]bool{}
+	for _, l := range inits {
+		inInit[l] = true
+		if l.DPDK != nil {
+			loaded[l.DPDK.Component] = true
+		}
+	}
+	var later []*Library
+	if process {
+		for _, l := range order {
+			if !inInit[l] {
+				later = append(later, l)
+			}
+		}
+	}
+	for _, l := range append(inits, later...) {
 		if l.obj == nil || l.obj.scan == nil {
 			continue
 		}
 		sc := l.obj.scan
 		if l.DPDK != nil {
-			if sc.imports[symMempoolOps] {
+			if sc.imports[symMempoolOps] && inInit[l] {
 				f.MempoolOps = append(f.MempoolOps, l.Name)
 			}
 			if sc.imports[symTailq] {
@@ -288,6 +324,8 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string) DPD
 			}
 		}
 	}
+
+	f.predictOps(fs, loaded, later)
 
 	// rte_pdump_init.
 	for _, l := range all {

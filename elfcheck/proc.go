@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -35,6 +36,7 @@ func AnalyzePID(ctx context.Context, pid int, opts Options) (_ *Report, err erro
 	}
 	mapped := []string{} // non-nil: analyzeObject uses it instead of a search
 	seen := map[string]bool{}
+	base := map[string]uint64{} // start of each file's mapping at offset 0
 	for _, line := range strings.Split(string(maps), "\n") {
 		fields := strings.Fields(line)
 		if len(fields) < 6 || !strings.HasPrefix(fields[5], "/") {
@@ -42,11 +44,28 @@ func AnalyzePID(ctx context.Context, pid int, opts Options) (_ *Report, err erro
 		}
 		p := strings.Join(fields[5:], " ")
 		p = strings.TrimSuffix(p, " (deleted)")
+		if lo, _, ok := strings.Cut(fields[0], "-"); ok && strings.Trim(fields[2], "0") == "" {
+			if v, err := strconv.ParseUint(lo, 16, 64); err == nil {
+				if _, dup := base[p]; !dup {
+					base[p] = v
+				}
+			}
+		}
 		if seen[p] || p == exe || strings.HasPrefix(p, "/dev/") || strings.HasPrefix(p, "/memfd:") {
 			continue
 		}
 		seen[p] = true
 		mapped = append(mapped, p)
+	}
+	if len(opts.Preload) == 0 {
+		if b, err := fs.readFile(procDir+"/environ", 1<<20); err == nil {
+			for _, kv := range strings.Split(string(b), "\x00") {
+				if v, ok := strings.CutPrefix(kv, "LD_PRELOAD="); ok {
+					// ld.so splits LD_PRELOAD on spaces and colons.
+					opts.Preload = strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ':' })
+				}
+			}
+		}
 	}
 	if len(opts.EALArgs) == 0 {
 		if b, err := fs.readFile(procDir+"/cmdline", 1<<20); err == nil {
@@ -69,5 +88,42 @@ func AnalyzePID(ctx context.Context, pid int, opts Options) (_ *Report, err erro
 		return nil, err
 	}
 	rep.PID = pid
+	if !opts.NoMemory {
+		readLiveOps(fs, pid, rep, o, exe, base)
+	}
 	return rep, nil
+}
+
+// readLiveOps replaces the predicted mempool ops table by the one the
+// process really has, read from its memory, when it can be read (root, the
+// live machine, a known layout); otherwise the prediction stays and
+// OpsTableNote says why.
+func readLiveOps(fs rootFS, pid int, rep *Report, exeObj *object, exe string, base map[string]uint64) {
+	type cand struct {
+		o    *object
+		path string
+	}
+	cands := []cand{{exeObj, exe}}
+	for _, l := range rep.Libraries {
+		if l.obj != nil {
+			cands = append(cands, cand{l.obj, l.Path})
+		}
+	}
+	for _, c := range cands {
+		if c.o.scan == nil || !c.o.scan.hasOpsTable {
+			continue
+		}
+		start, ok := base[c.path]
+		if !ok {
+			continue
+		}
+		table, err := readOpsTable(fs, pid, c.o, c.o.scan.opsTable, loadBias(c.o, start))
+		if err != nil {
+			rep.DPDK.OpsTableNote = fmt.Sprintf("reading %s in pid %d: %v; predicted from the load order instead", symOpsTable, pid, err)
+			return
+		}
+		rep.DPDK.OpsTable, rep.DPDK.OpsTableFrom = table, "memory"
+		rep.DPDK.OpsTableNote = fmt.Sprintf("read from pid %d's memory (%s in %s)", pid, symOpsTable, path.Base(c.path))
+		return
+	}
 }

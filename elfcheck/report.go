@@ -22,6 +22,13 @@ type Options struct {
 	// EALArgs are the EAL arguments the process runs with (lstack.conf's
 	// dpdk_args, a command line); their -d options load drivers.
 	EALArgs []string
+	// Preload are the process's LD_PRELOAD libraries (AnalyzePID reads
+	// them from /proc/N/environ when empty): their constructors run with
+	// the executable's, before anything the process dlopen()s.
+	Preload []string
+	// NoMemory makes AnalyzePID predict the mempool ops table instead of
+	// reading it from the process's memory.
+	NoMemory bool
 	// RealPaths fills Library.RealPath (symlinks resolved), which costs a
 	// few system calls per library; the tree itself never needs it.
 	RealPaths bool
@@ -159,7 +166,16 @@ func analyzeObject(ctx context.Context, fs rootFS, o *object, opts Options, mapp
 		rep.Problems = append(rep.Problems, Problem{ProblemNoNeeded, "dynamic ELF without DT_NEEDED entries: its dependencies cannot be checked"})
 	}
 	rep.Tree = buildTree(main, il)
-	rep.DPDK = dpdkFacts(fs, main, r.order, opts.EALArgs)
+	var preload []*Library
+	for _, p := range opts.Preload {
+		for _, l := range r.order {
+			if l.Path == p || (!strings.Contains(p, "/") && l.Name == p) {
+				preload = append(preload, l)
+				break
+			}
+		}
+	}
+	rep.DPDK = dpdkFacts(fs, main, r.order, opts.EALArgs, preload, mapped != nil)
 	for _, l := range r.order {
 		if l.obj != nil {
 			for _, w := range l.obj.warnings {

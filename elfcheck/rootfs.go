@@ -169,6 +169,21 @@ func (r rootFS) readDir(p string) ([]fs.DirEntry, error) {
 	return os.ReadDir(hp)
 }
 
+// readDirOrder lists a machine directory's names in directory (readdir)
+// order, the order EAL loads its plugin directory in.
+func (r rootFS) readDirOrder(p string) ([]string, error) {
+	hp, err := r.hostPath(p)
+	if err != nil {
+		return nil, err
+	}
+	d, err := os.Open(hp)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
+
 // hostPathNoFollow maps p without resolving its last component (for
 // /proc/N/exe, whose link target is a machine path).
 func (r rootFS) hostPathNoFollow(p string) (string, error) {

@@ -24,6 +24,7 @@ const (
 var interesting = map[string]bool{
 	symPdumpInit: true, symEALInit: true, symMempoolOps: true, symTailq: true,
 	symPCIRegister: true, symVdevRegister: true,
+	symOpsTable:        true,
 	"rte_version_year": true, "rte_version_month": true, "rte_version_minor": true,
 }
 
@@ -46,6 +47,8 @@ type dpdkScan struct {
 	imports     map[string]bool
 	defines     map[string]bool
 	symtab      bool
+	opsTable    uint64 // address of rte_mempool_ops_table, when defined here
+	hasOpsTable bool
 	regs        []staticReg // in constructor (.init_array) order when known
 	warnings    []string
 }
@@ -175,6 +178,7 @@ func (o *object) dpdk(withRO bool) *dpdkScan {
 	}
 	o.readSymtab(sc, values)
 	sc.versionCode = o.decodeVersion(values)
+	sc.opsTable, sc.hasOpsTable = values[symOpsTable]
 	return sc
 }
 

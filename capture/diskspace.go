@@ -17,7 +17,7 @@ import (
 // file that stopped growing.
 
 // spaceEvery is how often the free space is read.
-const spaceEvery = 250 * time.Millisecond
+const spaceEvery = 100 * time.Millisecond
 
 // fsSpace is what statfs says of one filesystem, in bytes.
 type fsSpace struct {
@@ -99,8 +99,8 @@ func (w *spaceWatch) check(now time.Time, tempBytes, finalBytes int64) string {
 		if w.same {
 			where = w.out
 		}
-		return fmt.Sprintf("%s free of %s on the filesystem of %s, too little for %s: stopped while what was captured still fits",
-			byteSize(ts.free), byteSize(ts.total), where, what)
+		return fmt.Sprintf("%s free of %s on the filesystem of %s, too little for %s%s",
+			byteSize(ts.free), byteSize(ts.total), where, what, fitWords(ts.free, finalBytes, w.same))
 	}
 	if w.same {
 		return ""
@@ -110,8 +110,8 @@ func (w *spaceWatch) check(now time.Time, tempBytes, finalBytes int64) string {
 		return ""
 	}
 	if need := finalBytes + w.margin(os); os.free < need {
-		return fmt.Sprintf("%s free of %s on the filesystem of %s, too little for the %s final file: stopped while what was captured still fits",
-			byteSize(os.free), byteSize(os.total), w.out, byteSize(finalBytes))
+		return fmt.Sprintf("%s free of %s on the filesystem of %s, too little for the %s final file%s",
+			byteSize(os.free), byteSize(os.total), w.out, byteSize(finalBytes), fitWords(os.free, finalBytes, true))
 	}
 	return ""
 }
@@ -125,4 +125,14 @@ func tempSize(p *Plan) int64 {
 		}
 	}
 	return n
+}
+
+// fitWords says whether the stop came in time: with room left for the
+// final file, or after the filesystem filled between two readings (the
+// tool's last writes may have failed).
+func fitWords(free, final int64, needFinal bool) string {
+	if free <= 0 || needFinal && free < final {
+		return ": it filled up between two readings, so the tool's last writes may have failed"
+	}
+	return ": stopped while what was captured still fits"
 }

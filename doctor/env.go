@@ -54,7 +54,7 @@ type Env struct {
 	socks   lazy[host.UnixSockets]
 	// prefixArgs maps a --file-prefix to a process whose command line
 	// gives it (not a secondary).
-	prefixArgs lazy[map[string]int]
+	prefixArgs lazy[map[string][]int]
 	config     lazy[*GazelleConfig]
 
 	telemetry lazy[*host.TelemetryReport]

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -408,5 +409,101 @@ func TestLabSeveralPrimariesOnly(t *testing.T) {
 		if r := mustResult(t, rep, id); r.Status != Skip {
 			t.Errorf("%s: %s %q, want skipped after prefix", id, r.Status, r.Finding)
 		}
+	}
+}
+
+// nonRootHelperEnv makes the test binary, re-run as an unprivileged user
+// by TestLabNonRootDebris, run the checks and print the report as JSON.
+const nonRootHelperEnv = "GZDOCTOR_NONROOT_HELPER_PREFIX"
+
+func TestLabNonRootHelper(t *testing.T) {
+	prefix := os.Getenv(nonRootHelperEnv)
+	if prefix == "" {
+		t.Skip("run by TestLabNonRootDebris as another user")
+	}
+	rep, err := Run(context.Background(), NewEnv(Config{Host: host.New("/"), Prefix: prefix}),
+		Options{Only: []string{"runtime-dir", "prefix", "primary"}, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(rep)
+	fmt.Printf("REPORT %s\n", b)
+}
+
+// TestLabNonRootDebris: a non-root user runs dpdk-pdump with the prefix of
+// a root primary; DPDK looks in /tmp/dpdk, not /var/run/dpdk, and leaves an
+// empty dir there. gzdoctor, run as that user, must call the dir debris,
+// say the running primary is root's and needs root, and never present it
+// as the user's own primary or talk of --in-memory.
+func TestLabNonRootDebris(t *testing.T) {
+	p := healthyPrimary(t)
+	pdump := testenv.Tool(t, "dpdk-pdump", "dpdk")
+	setpriv := testenv.Tool(t, "setpriv", "util-linux")
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run as another user")
+	}
+	nobody := []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-u", "XDG_RUNTIME_DIR"}
+	dir := "/tmp/dpdk/" + p.Prefix
+	t.Cleanup(func() { os.Remove(dir) })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	args := append(append([]string{}, nobody[1:]...), pdump, "--file-prefix", p.Prefix, "--", "--pdump", "device_id="+p.Device+",queue=*,rx-dev=/tmp/gzdoctor-never.pcap")
+	if out, err := exec.CommandContext(ctx, nobody[0], args...).CombinedOutput(); err == nil {
+		t.Fatalf("a non-root dpdk-pdump attached to root's primary:\n%s", out)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+		t.Fatalf("the non-root dpdk-pdump left %v (%v), want an empty %s", ents, err, dir)
+	}
+	// Re-run this test binary as nobody (from a copy it can read).
+	bin, err := os.MkdirTemp("", "gzdnr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(bin) })
+	os.Chmod(bin, 0o755)
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin+"/doctor.test", self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args = append(append([]string{}, nobody[1:]...), nonRootHelperEnv+"="+p.Prefix, bin+"/doctor.test", "-test.run=^TestLabNonRootHelper$", "-test.v")
+	cmd := exec.CommandContext(ctx, nobody[0], args...)
+	cmd.Dir = "/"
+	out, err := cmd.CombinedOutput()
+	i := strings.Index(string(out), "REPORT ")
+	if err != nil || i < 0 {
+		t.Fatalf("the checks as nobody: %v\n%s", err, out)
+	}
+	var rep Report
+	line, _, _ := strings.Cut(string(out[i+len("REPORT "):]), "\n")
+	if err := json.Unmarshal([]byte(line), &rep); err != nil {
+		t.Fatalf("%v: %s", err, line)
+	}
+	rd, pr := mustResult(t, rep, "runtime-dir"), mustResult(t, rep, "prefix")
+	fixText := func(r Result) string {
+		if r.Fix == nil {
+			return ""
+		}
+		return r.Fix.Text + "\n" + strings.Join(r.Fix.Commands, "\n")
+	}
+	if rd.Status != Fail || !strings.Contains(fixText(rd), "a root primary needs root") || !strings.Contains(fixText(rd), "sudo gzdoctor check --prefix "+p.Prefix) ||
+		!strings.Contains(fixText(rd), "rmdir "+dir) {
+		t.Errorf("runtime-dir as nobody: %s %q\n%s", rd.Status, rd.Finding, fixText(rd))
+	}
+	if pr.Status != Fail || !strings.Contains(pr.Finding, dir+" is an empty dir") || !strings.Contains(pr.Finding, fmt.Sprintf("%s (pid %d", p.Prefix, p.Pid)) ||
+		!strings.Contains(pr.Finding, "runs as root in /var/run/dpdk") {
+		t.Errorf("prefix as nobody: %s %q, want the debris and root's primary named as root's", pr.Status, pr.Finding)
+	}
+	for _, r := range rep.Results {
+		for _, w := range []string{"in-memory", "restart", "no-config", "stale"} {
+			if strings.Contains(r.Finding+fixText(r), w) {
+				t.Errorf("%s says %q: %q", r.ID, w, r.Finding)
+			}
+		}
+	}
+	if r := mustResult(t, rep, "primary"); r.Status == OK {
+		t.Errorf("primary passed for nobody: %q", r.Finding)
 	}
 }

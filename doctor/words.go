@@ -40,27 +40,51 @@ func (e *Env) prefixKind(ctx context.Context, p host.Prefix) (kind string, pid i
 	if socks, err := e.unixSockets(ctx); err == nil {
 		for _, f := range p.Files {
 			if (f.Kind == "telemetry_v2" || f.Kind == "mp_socket") && socks.Bound(path.Join(p.Dir, f.Name)) {
-				return kindNoShconf, e.pidWithPrefixArg(ctx, p.Name)
+				return kindNoShconf, e.pidUsingDir(ctx, p)
 			}
 		}
 	}
-	if pid := e.pidWithPrefixArg(ctx, p.Name); pid > 0 {
+	if pid := e.pidUsingDir(ctx, p); pid > 0 {
 		return kindNoShconf, pid
 	}
 	return kindDebris, 0
 }
 
-// pidWithPrefixArg is a process (not a secondary) whose command line gives
-// --file-prefix name, 0 when none. It reads only command lines: the full
+// pidUsingDir is a process whose command line gives p's --file-prefix and
+// whose runtime dir is p's: its uid and environment put it in p's base. A
+// root primary with the same prefix does not use a non-root user's
+// /tmp/dpdk/<prefix> (measured: a non-root dpdk-pdump with a root
+// primary's prefix leaves exactly that empty dir).
+func (e *Env) pidUsingDir(ctx context.Context, p host.Prefix) int {
+	for _, pid := range e.pidsWithPrefixArg(ctx, p.Name) {
+		q, err := e.h.ReadProcess(pid)
+		if err != nil {
+			continue
+		}
+		env := map[string]string{}
+		for k, v := range q.Env {
+			env[k] = v
+		}
+		base := host.RuntimeBase(q.UID, env)
+		envUnknown := q.Env == nil && q.UID != 0
+		if samePath(base, p.Base) || envUnknown && (samePath(p.Base, "/tmp/dpdk") || samePath(p.Base, fmt.Sprintf("/run/user/%d/dpdk", q.UID))) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// pidsWithPrefixArg are the processes (not secondaries) whose command line
+// gives --file-prefix name. It reads only command lines: the full
 // process scan (maps of every process) is too slow for runtime-dir, which
 // every run needs.
-func (e *Env) pidWithPrefixArg(ctx context.Context, name string) int {
-	byPrefix, err := e.prefixArgs.await(ctx, "the command lines of running processes", func() (map[string]int, error) {
+func (e *Env) pidsWithPrefixArg(ctx context.Context, name string) []int {
+	byPrefix, err := e.prefixArgs.await(ctx, "the command lines of running processes", func() (map[string][]int, error) {
 		pids, err := e.h.PIDs()
 		if err != nil {
 			return nil, err
 		}
-		m := map[string]int{}
+		m := map[string][]int{}
 		for _, pid := range pids {
 			b, err := e.h.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 			if err != nil || len(b) == 0 {
@@ -74,14 +98,12 @@ func (e *Env) pidWithPrefixArg(ctx context.Context, name string) int {
 			if a.ProcType == "secondary" || a.Prefix() == "" {
 				continue
 			}
-			if _, dup := m[a.Prefix()]; !dup {
-				m[a.Prefix()] = pid
-			}
+			m[a.Prefix()] = append(m[a.Prefix()], pid)
 		}
 		return m, nil
 	})
 	if err != nil {
-		return 0
+		return nil
 	}
 	return byPrefix[name]
 }

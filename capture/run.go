@@ -181,6 +181,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	s := &supervisor{o: &o, p: p, res: res, matcher: cat.NewMatcher(), sel: newSelector(p)}
 	s.matcher.SetSource(filepath.Base(p.Binary))
+	s.matcher.SetContext(fixContext(&o, p))
 	runErr := s.run(ctx)
 	if runErr != nil {
 		res.TempFiles = tempPaths(p)

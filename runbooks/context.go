@@ -35,10 +35,17 @@ type Context struct {
 	// tests do not depend on the machine.
 	LookPath func(name string) bool
 	// Capture, when set, returns the gzdoctor command that reruns the
-	// capture the operator was running, aimed at prefix and device (as the
-	// fix names them; empty: the ones it ran with). A fix that runs the
-	// capture tool by hand prints that command instead.
-	Capture func(prefix, device string) string
+	// capture the operator was running, aimed where the fix says (a value
+	// in <…> is one the fix asks for). A fix that runs the capture tool by
+	// hand prints that command instead.
+	Capture func(CaptureTarget) string
+}
+
+// CaptureTarget is where a fix's capture command aims, as its pdump
+// arguments say: --file-prefix, device_id= and queue= (empty when the
+// command does not say).
+type CaptureTarget struct {
+	Prefix, Device, Queue string
 }
 
 // contextFacts are the facts only a Context provides.
@@ -82,7 +89,8 @@ var (
 		return regexp.MustCompile(`^((?:sudo |env -u \S+ |[A-Z_]+=\S+ |setarch (?:\$\(uname -m\)|\S+) -R )*)(\S+)(.*)$`)
 	})
 	reFilePrefix  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`--file-prefix[ =](\S+)`) })
-	reDeviceID    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`device_id=([^,']+)`) })
+	reDeviceID    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`device_id=(<[^>]*>|[^,']+)`) })
+	reQueue       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`queue=([^,']+)`) })
 	shellSafeWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./:=,+-]+$`) })
 )
 
@@ -115,14 +123,17 @@ func (ctx *Context) command(cmd, prefix string) string {
 			lines[i] = lead + prog + rest
 		case "gazelle-pdump":
 			if ctx.Capture != nil && lead == "" && strings.Contains(rest, "--pdump") {
-				var p, d string
+				var t CaptureTarget
 				if fm := reFilePrefix().FindStringSubmatch(rest); fm != nil {
-					p = fm[1]
+					t.Prefix = fm[1]
 				}
 				if dm := reDeviceID().FindStringSubmatch(rest); dm != nil {
-					d = dm[1]
+					t.Device = dm[1]
 				}
-				lines[i] = ctx.Capture(p, d)
+				if qm := reQueue().FindStringSubmatch(rest); qm != nil {
+					t.Queue = qm[1]
+				}
+				lines[i] = ctx.Capture(t)
 				continue
 			}
 			lines[i] = lead + ctx.pdumpTool() + rest

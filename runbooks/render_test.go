@@ -73,7 +73,9 @@ func blankHeaders(data []byte) []byte {
 func TestContextCommand(t *testing.T) {
 	onlyDpdk := func(n string) bool { return n == "dpdk-pdump" }
 	both := func(n string) bool { return true }
-	rerun := func(p, d string) string { return "gzdoctor capture --prefix " + p + " -i " + d + " -w /tmp/x.pcap" }
+	rerun := func(t CaptureTarget) string {
+		return "gzdoctor capture --prefix " + t.Prefix + " -i " + t.Device + " --queue " + t.Queue + " -w /tmp/x.pcap"
+	}
 	tests := []struct {
 		ctx    Context
 		cmd    string
@@ -91,7 +93,9 @@ func TestContextCommand(t *testing.T) {
 		{Context{LookPath: onlyDpdk}, "ldd $(which gazelle-pdump) | grep pcap", "", "ldd $(which dpdk-pdump) | grep pcap"},
 		{Context{LookPath: both}, "gazelle-pdump -- --pdump 'x'", "", "gazelle-pdump -- --pdump 'x'"},
 		{Context{LookPath: onlyDpdk, Capture: rerun}, "gazelle-pdump --file-prefix gazelle -- --pdump 'device_id=net_ring0,queue=*,rx-dev=/tmp/capture.pcap'", "",
-			"gzdoctor capture --prefix gazelle -i net_ring0 -w /tmp/x.pcap"},
+			"gzdoctor capture --prefix gazelle -i net_ring0 --queue * -w /tmp/x.pcap"},
+		{Context{Capture: rerun}, "gazelle-pdump --file-prefix g -- --pdump 'device_id=<the primary's device>,queue=*,rx-dev=/tmp/capture.pcap'", "",
+			"gzdoctor capture --prefix g -i <the primary's device> --queue * -w /tmp/x.pcap"},
 	}
 	for _, tt := range tests {
 		if got := tt.ctx.command(tt.cmd, tt.prefix); got != tt.want {

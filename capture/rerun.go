@@ -1,0 +1,158 @@
+package capture
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/gzdoctor/gzdoctor/runbooks"
+)
+
+// fixContext tells the runbook matcher what the supervisor knows beyond
+// the backend's output, so that a finding's fix is the next command to
+// type: the capture's prefix and device, the pdump this machine has, and
+// the operator's own gzdoctor capture command, aimed where the fix says,
+// instead of a hand-written pdump command.
+func fixContext(o *Options, p *Plan) runbooks.Context {
+	look := o.lookPath
+	if look == nil {
+		look = exec.LookPath
+	}
+	// Findings are rendered after every backend line: look each name up
+	// once.
+	var mu sync.Mutex
+	found := map[string]bool{}
+	// Not the device: the fixes read a known device_id as the one the
+	// primary looked up and lacked, which the backend's lines alone do not
+	// prove (a bad queue= fails with the same lines).
+	return runbooks.Context{
+		Prefix: p.Prefix,
+		LookPath: func(name string) bool {
+			if name == filepath.Base(p.Binary) {
+				return true
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			ok, seen := found[name]
+			if !seen {
+				_, err := look(name)
+				ok = err == nil
+				found[name] = ok
+			}
+			return ok
+		},
+		Capture: func(t runbooks.CaptureTarget) string { return rerunCommand(o.CommandLine, t) },
+	}
+}
+
+// rerunCommand is the operator's gzdoctor command line with the prefix,
+// device and queue a fix names put in place of theirs (added when they
+// gave none; queue=* is the default, so --queue goes). A value the fix
+// asks of the operator because the log does not show it (<your device>)
+// is the operator's own, if they gave one; one it says theirs is not
+// (<the primary's device>) replaces it.
+func rerunCommand(argv []string, t runbooks.CaptureTarget) string {
+	if len(argv) == 0 {
+		argv = []string{"gzdoctor", "capture"}
+	}
+	gave := func(flags ...string) bool {
+		for _, a := range argv {
+			for _, f := range flags {
+				if a == f || strings.HasPrefix(a, f+"=") {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	asks := func(v string) bool { return strings.HasPrefix(v, "<your ") }
+	if asks(t.Prefix) && gave("--prefix") {
+		t.Prefix = ""
+	}
+	if asks(t.Device) && gave("-i", "--device", "--port") {
+		t.Device = ""
+	}
+	set := map[string]string{}
+	if t.Prefix != "" {
+		set["--prefix"] = t.Prefix
+	}
+	if t.Device != "" {
+		set["-i"] = t.Device
+	}
+	if t.Queue != "" {
+		set["--queue"] = t.Queue
+	}
+	canon := func(flag string) string {
+		switch flag {
+		case "--device", "-i":
+			return "-i"
+		}
+		return flag
+	}
+	var out []string
+	done := map[string]bool{}
+	for i := 0; i < len(argv); i++ {
+		a := argv[i]
+		name, _, hasVal := strings.Cut(a, "=")
+		if !strings.HasPrefix(a, "--") {
+			name, hasVal = a, false
+		}
+		c := canon(name)
+		nv, ok := set[c]
+		if !ok {
+			out = append(out, a)
+			continue
+		}
+		if c == "-i" {
+			// A device by name replaces a port number.
+			out = dropFlag(out, "--port")
+		}
+		done[c] = true
+		if !hasVal && i+1 < len(argv) {
+			i++ // the flag's value
+		}
+		if c == "--queue" && nv == "*" {
+			continue
+		}
+		out = append(out, name, nv) // the operator's spelling of the flag
+	}
+	// Flags the operator did not give go right after the subcommand.
+	at := len(out)
+	for i, a := range out {
+		if a == "capture" {
+			at = i + 1
+			break
+		}
+	}
+	var add []string
+	for _, f := range []string{"--prefix", "-i", "--queue"} {
+		v, ok := set[f]
+		if !ok || done[f] || f == "--queue" && v == "*" {
+			continue
+		}
+		if f == "-i" {
+			out = dropFlag(out, "--port")
+			at = min(at, len(out))
+		}
+		add = append(add, f, v)
+	}
+	out = append(out[:at], append(add, out[at:]...)...)
+	return shellJoin(out)
+}
+
+// dropFlag removes a flag and its value (--flag v or --flag=v).
+func dropFlag(args []string, flag string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == flag {
+			i++
+			continue
+		}
+		if strings.HasPrefix(args[i], flag+"=") {
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}

@@ -164,3 +164,10 @@ func (ctx *Context) applyContext(f *Finding, facts map[string]string) {
 		f.Confirm = ctx.command("gzdoctor check --only "+coversText(f.Checks), prefix)
 	}
 }
+
+// Command rewrites a command printed elsewhere (a check's fix shown by
+// diagnose --live) the way a finding's are: the pdump this machine has,
+// and --prefix on gzdoctor commands that lack one.
+func (ctx *Context) Command(cmd, prefix string) string {
+	return ctx.command(cmd, cmp.Or(ctx.Prefix, prefix))
+}

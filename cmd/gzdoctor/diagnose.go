@@ -99,7 +99,7 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 		if o.timeout <= 0 {
 			return usageError("--timeout must be positive, got %s", o.timeout)
 		}
-		if err := verifyLive(ctx, a, r, o.timeout); err != nil {
+		if err := verifyLive(ctx, a, r, o.timeout, dctx); err != nil {
 			return failure(err)
 		}
 		for i := range r.Findings {
@@ -136,7 +136,7 @@ func diagnoseFile(ctx context.Context, m *runbooks.Matcher, path string) error {
 // aimed at the prefix and device the log names (--prefix wins), and gives
 // each finding the outcomes of its own checks. A failing check confirms a
 // finding; the check's own text names what is live instead.
-func verifyLive(ctx context.Context, a *app, r *runbooks.Report, timeout time.Duration) error {
+func verifyLive(ctx context.Context, a *app, r *runbooks.Report, timeout time.Duration, fixCtx runbooks.Context) error {
 	var chks []string
 	prefix, device := a.opts.Prefix, ""
 	for _, f := range r.Findings {
@@ -173,7 +173,11 @@ func verifyLive(ctx context.Context, a *app, r *runbooks.Report, timeout time.Du
 			}
 			o := runbooks.CheckOutcome{ID: res.ID, Covers: res.Covers, Status: string(res.Status), Finding: res.Finding, Details: res.Details}
 			if res.Fix != nil {
-				o.Fix, o.Commands = res.Fix.Text, res.Fix.Commands
+				o.Fix = res.Fix.Text
+				// The checks' commands name the pdump this machine has too.
+				for _, c := range res.Fix.Commands {
+					o.Commands = append(o.Commands, fixCtx.Command(c, prefix))
+				}
 			}
 			outs = append(outs, o)
 		}

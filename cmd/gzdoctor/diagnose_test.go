@@ -336,7 +336,8 @@ func TestDiagnoseFixesFilled(t *testing.T) {
 	}
 	// With --live the one live primary fills <primary's prefix>.
 	code, out, _ := runIn(t, "", "--root", "../../testdata/hosts/chk-wrong-prefix", "diagnose", "--live", logs+"lab/wrong-prefix-pdump.log")
-	if code != exitProblem || !strings.Contains(out, "       $ dpdk-pdump --file-prefix gazelle -- --pdump 'device_id=") || strings.Contains(out, "<primary's prefix>") {
+	if code != exitProblem || !strings.Contains(out, "       $ dpdk-pdump --file-prefix gazelle -- --pdump 'device_id=") || strings.Contains(out, "<primary's prefix>") ||
+		strings.Contains(out, "$ gazelle-pdump") {
 		t.Errorf("--live: exit %d, want the live prefix gazelle in the fix:\n%s", code, out)
 	}
 }

@@ -156,3 +156,11 @@ var ErrNeedMore = errors.New("pcapfile: need more data")
 // damaged length field, not a packet (libpcap's own limit is 256 KiB for
 // most link types; pcapng blocks may carry more than one packet's worth).
 const MaxRecord = 16 << 20
+
+// MaxInterfaces bounds the interface description blocks of one pcapng file
+// (all sections together), and MaxInterfaceText the bytes of their names,
+// descriptions, filters and OS strings. dumpcap writes one IDB per port.
+const (
+	MaxInterfaces    = 4096
+	MaxInterfaceText = 1 << 20
+)

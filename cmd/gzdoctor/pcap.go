@@ -152,7 +152,13 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 		snap uint32
 	}
 	progs := map[key]*bpf.Program{}
-	compile := func(ifc pcapfile.Interface) (*bpf.Program, error) {
+	compile := func(ifc pcapfile.Interface) (pcapfile.Matcher, error) {
+		if strings.TrimSpace(o.Expr) == "" {
+			// Nothing to compile: every packet is kept, whatever the link
+			// type (libpcap refuses link types it does not know, even for
+			// an empty expression).
+			return matchAll{}, nil
+		}
 		k := key{ifc.LinkType, ifc.SnapLen}
 		if p := progs[k]; p != nil {
 			return p, nil
@@ -180,7 +186,7 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 		res, err := pcapfile.Filter(ctx, r, w, pcapfile.FilterOptions{
 			Format:  rep.Format,
 			Salvage: o.Salvage,
-			Matcher: func(ifc pcapfile.Interface) (pcapfile.Matcher, error) { return compile(ifc) },
+			Matcher: compile,
 		})
 		rep.FilterResult = res
 		if err != nil {
@@ -193,6 +199,11 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 	}
 	return a.render("pcap filter", rep)
 }
+
+// matchAll keeps every packet: pcap filter without an expression.
+type matchAll struct{}
+
+func (matchAll) Match([]byte, uint32) bool { return true }
 
 type pcapMergeOptions struct {
 	outputOptions

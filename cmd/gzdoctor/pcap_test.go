@@ -190,3 +190,35 @@ func TestPcapStatsCommand(t *testing.T) {
 		t.Errorf("json: %s", stdout)
 	}
 }
+
+// Without an expression nothing needs compiling: a link type libpcap does
+// not know (1000; libpcap 1.10 knows up to 289) is copied as pcap merge
+// copies it, where it used to fail with exit 2 ("unknown data link type").
+// With an expression libpcap still decides.
+func TestPcapFilterNoExpressionAnyLinkType(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(pcapFixtures, "le-micro.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Clone(b)
+	b[20], b[21], b[22], b[23] = 0xe8, 0x03, 0, 0 // the file header's link type: 1000
+	in := filepath.Join(dir, "lt1000.pcap")
+	os.WriteFile(in, b, 0o600)
+	_, want := readCapture(t, in)
+	for _, args := range [][]string{{in}, {in, "-f", "  "}} {
+		out := filepath.Join(dir, "out.pcap")
+		code, _, stderr := run(t, append([]string{"pcap", "filter", "--force", "-w", out}, args...)...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		r, got := readCapture(t, out)
+		if r.Interfaces()[0].LinkType != 1000 || len(got) != len(want) {
+			t.Errorf("%v: link type %d, %d packets; want 1000 and %d", args, r.Interfaces()[0].LinkType, len(got), len(want))
+		}
+	}
+	code, _, stderr := run(t, "pcap", "filter", in, "udp", "-w", filepath.Join(dir, "udp.pcap"))
+	if code != exitUsage || stderr == "" {
+		t.Errorf("an expression on link type 1000: exit %d, stderr %q; want libpcap's refusal (exit 2)", code, stderr)
+	}
+}

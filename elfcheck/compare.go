@@ -95,9 +95,31 @@ func Compare(primary, capture *Report) *Match {
 			}
 		}
 		sort.Strings(extra)
+		var unproven []string
+		if p.TailqsFromNames {
+			// Only the names elfcheck knows were looked for in the
+			// stripped primary; another owner's tailq may be there.
+			known := map[string]bool{}
+			for _, tq := range tailqNameOwners {
+				known[tq.owner] = true
+			}
+			var proven []string
+			for _, e := range extra {
+				if known[e] {
+					proven = append(proven, e)
+				} else {
+					unproven = append(unproven, e)
+				}
+			}
+			extra = proven
+		}
 		if len(extra) > 0 {
 			add("tailqs", "fail", "the capture tool registers tailqs the primary does not: "+strings.Join(extra, ", "),
 				"a secondary looks up each of its tailqs in the primary's shared memory: \"EAL: Cannot initialize tailq: UIO_RESOURCE_LIST\", \"Cannot init tail queues for objects\"")
+		}
+		if len(unproven) > 0 {
+			add("tailqs", "warn", "the capture tool registers tailqs of "+strings.Join(unproven, ", ")+"; the stripped primary's names for them are not known to elfcheck",
+				"a secondary dies (\"Cannot initialize tailq\") when the primary lacks one of its tailqs; the primary was searched for the tailq names elfcheck knows only")
 		}
 	} else if p.Linkage != c.Linkage {
 		add("tailqs", "warn", "tailq registrations unknown (a static build stripped of .symtab)",

@@ -3,7 +3,9 @@ package elfcheck
 import (
 	"bytes"
 	"path"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
@@ -70,9 +72,12 @@ type DPDKFacts struct {
 	// from constructor order and the plugin directory's directory order
 	// ("predicted"). An entry "?<lib>" is a registrant whose ops elfcheck
 	// does not know; the indexes after it are uncertain.
-	OpsTable     []string `json:"ops_table,omitempty"`
-	OpsTableFrom string   `json:"ops_table_from,omitempty"`
-	OpsTableNote string   `json:"ops_table_note,omitempty"`
+	// TailqsFromNames: a stripped static build's tailqs, known from the
+	// names in its data (only the names elfcheck knows).
+	TailqsFromNames bool     `json:"tailqs_from_names,omitempty"`
+	OpsTable        []string `json:"ops_table,omitempty"`
+	OpsTableFrom    string   `json:"ops_table_from,omitempty"`
+	OpsTableNote    string   `json:"ops_table_note,omitempty"`
 	// pluginTailqs are the components loading the plugin directory adds
 	// that register tailqs (nil when it was not walked).
 	pluginTailqs map[string]bool
@@ -196,7 +201,21 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 		if l.DPDK != nil {
 			l.DPDK.Drivers = sc.pmdInfo
 		}
-		if sc.defines[symEALInit] && (l.DPDK == nil || l.DPDK.Component != "eal") {
+		// A static program stripped of .symtab (rpm builds of ltran and
+		// lstack) keeps no symbol of DPDK, but its PMD info strings, the
+		// plugin path and EAL's messages stay.
+		strippedStatic := l.DPDK == nil && !sc.symtab && !sc.defines[symEALInit] &&
+			(len(sc.pmdInfo) > 0 || sc.pluginPath != "" || sc.ealText)
+		if strippedStatic {
+			f.Warnings = append(f.Warnings, l.Path+": DPDK linked in statically and stripped: found by "+strippedEvidence(sc)+"; drivers from PMD info, no version or constructor order")
+			if sc.pdumpText && !sc.imports[symPdumpInit] {
+				// librte_pdump is in; a static link only pulls it in when
+				// something calls it.
+				f.Pdump.Defined = true
+				f.Pdump.DefinedIn = append(f.Pdump.DefinedIn, l.Path+" (librte_pdump's mp_pdump action name; symbols stripped)")
+			}
+		}
+		if (sc.defines[symEALInit] && (l.DPDK == nil || l.DPDK.Component != "eal")) || strippedStatic {
 			static = true
 			f.StaticIn = append(f.StaticIn, l.Path)
 			for _, n := range sc.pmdInfo {
@@ -323,6 +342,11 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 				f.Tailqs = append(f.Tailqs, reg.name)
 			}
 		}
+		if !sc.symtab && !sc.defines[symEALInit] && len(sc.tailqNames) > 0 && slices.Contains(f.StaticIn, l.Path) {
+			// Stripped: the tailqs' names tell their owners, not the order.
+			f.Tailqs = append(f.Tailqs, sc.tailqNames...)
+			f.TailqsFromNames = true
+		}
 	}
 
 	f.predictOps(fs, loaded, later)
@@ -409,6 +433,21 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 	}
 	sort.SliceStable(f.Drivers, func(i, j int) bool { return f.Drivers[i].Class < f.Drivers[j].Class })
 	return f
+}
+
+// strippedEvidence says which surviving strings showed DPDK.
+func strippedEvidence(sc *dpdkScan) string {
+	var ev []string
+	if n := len(sc.pmdInfo); n > 0 {
+		ev = append(ev, strconv.Itoa(n)+" PMD_INFO_STRING")
+	}
+	if sc.pluginPath != "" {
+		ev = append(ev, "DPDK_PLUGIN_PATH="+sc.pluginPath)
+	}
+	if sc.ealText {
+		ev = append(ev, "EAL's messages")
+	}
+	return strings.Join(ev, ", ")
 }
 
 // pluginName is EAL's test for files it loads from the plugin directory:

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -365,16 +366,45 @@ func TestStaticDPDK(t *testing.T) {
 			t.Errorf("%s: pdump %+v", tc.file, d.Pdump)
 		}
 	}
-	// PMD info strings survive strip; the version then comes from the
-	// plugin directory's ABI.
-	stripped := filepath.Join(dir, "stripped")
-	run(t, "strip", "-o", stripped, with)
-	r := analyze(t, stripped, Options{})
-	if r.DPDK.Linkage != "static" && r.DPDK.Linkage != "none" {
-		t.Errorf("stripped linkage %s", r.DPDK.Linkage)
+	// rpm strips ltran and lstack: no symbol of DPDK is left, but the PMD
+	// info strings, the plugin path, EAL's messages and the tailq names
+	// are. The version then comes from the plugin directory's ABI.
+	for _, tc := range []struct {
+		file string
+		pcap bool
+	}{{with, true}, {without, false}} {
+		stripped := tc.file + ".stripped"
+		run(t, "strip", "-o", stripped, tc.file)
+		if out := run(t, "readelf", "-S", stripped); strings.Contains(out, ".symtab") {
+			t.Fatalf("strip left .symtab in %s", stripped)
+		}
+		r := analyze(t, stripped, Options{})
+		d := r.DPDK
+		if d.Linkage != "static" || d.Release != "22.11" || d.ABI != "23" || len(d.StaticIn) != 1 {
+			t.Errorf("%s: linkage %q release %q abi %q static in %v; want static 22.11 (ABI 23)", stripped, d.Linkage, d.Release, d.ABI, d.StaticIn)
+		}
+		if d.PcapPMD.Reachable != tc.pcap || (tc.pcap && d.PcapPMD.Via[0] != "static") {
+			t.Errorf("%s: pcap %+v, want reachable=%v via static", stripped, d.PcapPMD, tc.pcap)
+		}
+		if !hasDriver(d.Drivers, "net_null") {
+			t.Errorf("%s: drivers %v", stripped, d.Drivers)
+		}
+		if !d.Pdump.Defined {
+			t.Errorf("%s: pdump %+v: librte_pdump is linked in", stripped, d.Pdump)
+		}
+		if !d.TailqsFromNames || !slices.Contains(d.Tailqs, "ring") || !slices.Contains(d.Tailqs, "bus_pci") {
+			t.Errorf("%s: tailqs %v (from names %v)", stripped, d.Tailqs, d.TailqsFromNames)
+		}
+		if !strings.Contains(strings.Join(d.Warnings, "\n"), "statically and stripped: found by 2 PMD_INFO_STRING") && tc.pcap {
+			t.Errorf("%s: warnings %v do not say how DPDK was found", stripped, d.Warnings)
+		}
 	}
-	if !strings.Contains(strings.Join(r.DPDK.PcapPMD.Via, ","), "static") && r.DPDK.Linkage == "static" {
-		t.Errorf("stripped pcap %+v", r.DPDK.PcapPMD)
+	// A program without DPDK stays without DPDK.
+	plain := filepath.Join(dir, "plain")
+	run(t, "gcc", "-static", "-DLIBA", "-DLIBB", "-nostartfiles", "-Wl,-e,b", "-o", plain, filepath.Join(srcDir(t), "tree.c"))
+	run(t, "strip", plain)
+	if r := analyze(t, plain, Options{}); r.DPDK.Linkage != "none" {
+		t.Errorf("a stripped program without DPDK: linkage %s", r.DPDK.Linkage)
 	}
 }
 
@@ -418,6 +448,12 @@ func TestMatchVerdicts(t *testing.T) {
 	m = Compare(analyze(t, small, Options{}), pdump)
 	if m.Compatible || !hasDiff(m, "tailqs", "bus_pci") {
 		t.Errorf("static small primary vs dpdk-pdump: %+v", m.Differences)
+	}
+	// Stripped, the same verdict from the tailq names left in its data.
+	run(t, "strip", small)
+	m = Compare(analyze(t, small, Options{}), pdump)
+	if m.Compatible || !hasDiff(m, "tailqs", "bus_pci") {
+		t.Errorf("stripped static small primary vs dpdk-pdump: %+v", m.Differences)
 	}
 }
 

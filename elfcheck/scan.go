@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -49,8 +50,37 @@ type dpdkScan struct {
 	symtab      bool
 	opsTable    uint64 // address of rte_mempool_ops_table, when defined here
 	hasOpsTable bool
-	regs        []staticReg // in constructor (.init_array) order when known
-	warnings    []string
+	// Strings that survive strip in a program with DPDK linked in: EAL's
+	// own messages, pdump's mp action name, tailq names (in rodata).
+	ealText    bool
+	pdumpText  bool
+	tailqNames []string    // components, from the names of the tailqs
+	regs       []staticReg // in constructor (.init_array) order when known
+	warnings   []string
+}
+
+// markEAL is a message of rte_eal_init (EAL 2.x to 24.11) and
+// markPdumpAction the name librte_pdump registers its mp action under:
+// both stay in a stripped static program.
+var (
+	markEAL         = []byte("\x00Cannot init tail queues for objects")
+	markPdumpAction = []byte("\x00mp_pdump\x00")
+)
+
+// tailqNameOwners are the names EAL_REGISTER_TAILQ gives (NUL-delimited
+// in rodata) and the library registering each, for a stripped static
+// build whose constructors have no names left.
+var tailqNameOwners = []struct {
+	name  []byte
+	owner string
+}{
+	{[]byte("\x00UIO_RESOURCE_LIST\x00"), "bus_pci"}, {[]byte("\x00VFIO_RESOURCE_LIST\x00"), "bus_pci"},
+	{[]byte("\x00RTE_RING\x00"), "ring"}, {[]byte("\x00RTE_MEMPOOL\x00"), "mempool"},
+	{[]byte("\x00RTE_MBUF_DYNFIELD\x00"), "mbuf"}, {[]byte("\x00RTE_MBUF_DYNFLAG\x00"), "mbuf"},
+	{[]byte("\x00RTE_HASH\x00"), "hash"}, {[]byte("\x00RTE_FBK_HASH\x00"), "hash"}, {[]byte("\x00RTE_THASH\x00"), "hash"},
+	{[]byte("\x00RTE_LPM\x00"), "lpm"}, {[]byte("\x00RTE_LPM6\x00"), "lpm"}, {[]byte("\x00RTE_REORDER\x00"), "reorder"},
+	{[]byte("\x00RTE_EFD\x00"), "efd"}, {[]byte("\x00RTE_MEMBER\x00"), "member"}, {[]byte("\x00RTE_ACL\x00"), "acl"},
+	{[]byte("\x00RTE_DISTRIBUTOR\x00"), "distributor"}, {[]byte("\x00RTE_STACK\x00"), "stack"},
 }
 
 var (
@@ -65,6 +95,20 @@ var (
 var ctorPrefixes = map[string]bool{
 	"vdrv": true, "pci": true, "bus": true, "tailq": true, "auxiliary": true,
 	"vmbus": true, "fslmc": true, "dpaa": true, "ifpga": true,
+}
+
+// dataChunks returns the .data sections of o (none without section
+// headers).
+func (o *object) dataChunks() [][]byte {
+	var out [][]byte
+	for _, s := range o.f.Sections {
+		if s.Type == elf.SHT_PROGBITS && s.Flags&elf.SHF_WRITE != 0 && strings.HasPrefix(s.Name, ".data") && s.Size <= uint64(o.size) {
+			if b, err := o.readRange(s.Offset, s.Size); err == nil {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
 }
 
 // roChunks returns the read-only data of o: .rodata* sections, or, without
@@ -154,11 +198,27 @@ func (o *object) dpdk(withRO bool) *dpdkScan {
 				sc.pluginPath = strings.TrimPrefix(s, string(markPluginPath))
 			}
 		})
+		if bytes.Contains(chunk, markEAL) {
+			sc.ealText = true
+		}
+		if bytes.Contains(chunk, markPdumpAction) {
+			sc.pdumpText = true
+		}
 		cstrings(chunk, []byte("DPDK "), func(s string) {
 			if sc.versionLit == "" && versionLitRE.MatchString(s) {
 				sc.versionLit = strings.TrimPrefix(s, "DPDK ")
 			}
 		})
+	}
+	if sc.ealText {
+		// struct rte_tailq_elem carries its name as an array: in .data.
+		for _, chunk := range o.dataChunks() {
+			for _, tq := range tailqNameOwners {
+				if bytes.Contains(chunk, tq.name) && !slices.Contains(sc.tailqNames, tq.owner) {
+					sc.tailqNames = append(sc.tailqNames, tq.owner)
+				}
+			}
+		}
 	}
 	values := map[string]uint64{}
 	err := o.eachDynSym(func(name []byte, info byte, shndx elf.SectionIndex, value uint64) {

@@ -22,6 +22,10 @@ type Context struct {
 	// (diagnose --live): it fills target_prefix (<primary's prefix>) when
 	// the operator named none, and leaves the log's own prefix alone.
 	LivePrefix string
+	// LiveDevice is the only port of the target primary (diagnose --live,
+	// from its telemetry): it fills primary_device (<the primary's
+	// device>) in fixes that send the capture to the primary's own port.
+	LiveDevice string
 	// Device is the capture target the operator named; it wins over the
 	// log's device_id fact.
 	Device string
@@ -49,7 +53,7 @@ type CaptureTarget struct {
 }
 
 // contextFacts are the facts only a Context provides.
-var contextFacts = []string{"target_prefix"}
+var contextFacts = []string{"target_prefix", "primary_device"}
 
 // SetContext gives the matcher what the caller knows; the findings
 // returned from then on use it.
@@ -59,6 +63,9 @@ func (m *Matcher) SetContext(ctx Context) { m.ctx = ctx }
 func (ctx *Context) addFacts(facts map[string]string) {
 	if ctx.LivePrefix != "" {
 		facts["target_prefix"] = ctx.LivePrefix
+	}
+	if ctx.LiveDevice != "" {
+		facts["primary_device"] = ctx.LiveDevice
 	}
 	if ctx.Prefix != "" {
 		facts["prefix"] = ctx.Prefix

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
@@ -63,9 +64,6 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 	ctx := cmd.Context()
 	m := c.NewMatcher()
 	dctx := diagnoseContext(a)
-	if o.live {
-		dctx.LivePrefix = onlyLivePrefix(a)
-	}
 	m.SetContext(dctx)
 	inputs := o.inputs
 	if len(inputs) == 0 {
@@ -99,6 +97,12 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 		if o.timeout <= 0 {
 			return usageError("--timeout must be positive, got %s", o.timeout)
 		}
+		// What the machine says fills what the log could not: the one
+		// live primary's prefix, and its one port.
+		dctx.LivePrefix = onlyLivePrefix(a)
+		dctx.LiveDevice = onlyPort(ctx, a, cmp.Or(a.opts.Prefix, targetPrefix(r), dctx.LivePrefix), o.timeout)
+		m.SetContext(dctx)
+		r = m.Report()
 		if err := verifyLive(ctx, a, r, o.timeout, dctx); err != nil {
 			return failure(err)
 		}
@@ -267,6 +271,41 @@ func onlyLivePrefix(a *app) string {
 		live = p.Name
 	}
 	return live
+}
+
+// targetPrefix is the prefix the findings name, as verifyLive aims.
+func targetPrefix(r *runbooks.Report) string {
+	for _, f := range r.Findings {
+		if p := cmp.Or(f.Values["prefix"], f.Values["primary_prefix"]); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+// onlyPort names the port of the primary on prefix, from its telemetry,
+// when it has exactly one besides pdump's own vdevs.
+func onlyPort(ctx context.Context, a *app, prefix string, timeout time.Duration) string {
+	if prefix == "" {
+		return ""
+	}
+	env := doctor.NewEnv(doctor.Config{Host: a.host(), Prefix: prefix, ConfigPath: a.opts.Config})
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t, err := env.Telemetry(tctx)
+	if err != nil || t == nil {
+		return ""
+	}
+	var ports []string
+	for _, p := range t.Ports {
+		if !strings.HasPrefix(p.Name, "net_pcap_") {
+			ports = append(ports, p.Name)
+		}
+	}
+	if len(ports) != 1 {
+		return ""
+	}
+	return ports[0]
 }
 
 // runtimeEnv holds the variables that choose a user's DPDK runtime dir.

@@ -121,6 +121,9 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), n)
 	}
+	if p.TempNote != "" {
+		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), p.TempNote)
+	}
 	for _, l := range r.Leftovers {
 		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), l.Words())
 	}

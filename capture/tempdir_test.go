@@ -219,6 +219,11 @@ func TestCaptureAttackerCannotRedirect(t *testing.T) {
 	if !strings.Contains(res.Plan.TempNote, "owned by nobody") {
 		t.Errorf("no note says the output's directory belongs to another user: %q", res.Plan.TempNote)
 	}
+	var b strings.Builder
+	res.RenderText(&b, noStyle, false)
+	if !strings.Contains(b.String(), "! "+res.Plan.TempNote) {
+		t.Errorf("the summary does not say where the tool's files went:\n%s", b.String())
+	}
 	// The final file's temporary name may have been swapped too: then
 	// the result must say the file is not ours, never a ✓ for it.
 	if res.WriteError == "" {

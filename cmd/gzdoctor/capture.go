@@ -37,12 +37,14 @@ Before it starts, it runs the capture-relevant checks of 'gzdoctor check' and
 stops with their fix if one fails. While the tool runs, every line it prints
 is matched against the runbooks: a known failure stops the capture with its
 cause and fix. gzdoctor counts packets from the files as they grow and stops
-the capture itself at -c, -a duration:N or -C, or on Ctrl+C (a second Ctrl+C
-kills the tool). The tool writes into temporary files beside the output;
-gzdoctor then repairs a truncated last record, merges rx and tx in time order
-(pcapng, one interface per direction, direction flags set), applies -c, -f
-and -s exactly, and renames the file into place with mode 0600. It never
-overwrites a file without --force.
+the capture itself at -c, -a duration:N or -C, on Ctrl+C, SIGTERM or SIGHUP
+(a second Ctrl+C kills the tool), or when the disk fills. The tool writes
+into a fresh directory no other user can enter (in the output's directory when
+no other user can write there); gzdoctor then repairs a truncated last
+record, merges rx and tx in time order (pcapng, one interface per direction,
+direction flags set), applies -c, -f and -s exactly, and renames the file
+into place with mode 0600. It never overwrites a file without --force. When
+the file cannot be written it says where the packets were kept (exit 3).
 
 With no flags, it captures the only port of the only live primary into
 <prefix>-<timestamp>.pcapng until Ctrl+C. --dry-run prints the tool's exact
@@ -50,7 +52,8 @@ command line instead, to learn or to run it by hand.
 
 A filter can be given with -f or as the trailing arguments, as with tcpdump.
 Exit status: 0 captured, 1 a preflight check failed or the capture failed
-(the cause is printed), 2 usage error, 3 gzdoctor could not run the capture.`,
+(the cause is printed), 2 usage error, 3 gzdoctor could not run the capture,
+write its file, or the disk filled.`,
 		Example: `  gzdoctor capture
   gzdoctor capture --prefix gazelle -i 0000:01:00.0 -c 5000 -w /tmp/cap.pcapng
   gzdoctor capture -i net_ring0 -a duration:10 --rx /tmp/rx.pcap --tx /tmp/tx.pcap

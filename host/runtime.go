@@ -239,6 +239,11 @@ func (h *Host) Prefixes(bases []RuntimeBaseDir) ([]Prefix, error) {
 				continue
 			}
 			p, err := h.scanPrefix(path.Join(b.Path, e.Name()), socks, sockErr)
+			if errors.Is(err, fs.ErrNotExist) {
+				// Removed since the listing: a primary that ended cleaned
+				// it up. It is gone, which is no reason to fail the run.
+				continue
+			}
 			if err != nil {
 				return out, err
 			}

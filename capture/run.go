@@ -77,12 +77,15 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 			p.primaryPID = t.dir.Lock.Holder.PID
 		}
 	}
-	if busy := doctor.DetectBusy(h, t.dir, t.ports, t.portsErr == nil, nil); busy.Held() {
+	// One detector with the busy check: the vdevs, the capture tools'
+	// memzones, the attached capture tools.
+	busy := doctor.DetectBusy(h, t.dir, t.ports, t.portsErr == nil, nil)
+	p.PdumpVdevs = busy.Vdevs
+	if busy.Held() {
 		p.busy = busy
 		proc, _ := h.ReadProcess(p.primaryPID)
 		p.busyFix = busy.Fix(proc)
 	}
-	p.PdumpVdevs = t.pdumpVdevs()
 	if err := resolveDevice(o, t, p); err != nil {
 		return nil, err
 	}
@@ -152,7 +155,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.DryRun = true
 		return res, nil
 	}
-	if p.busy != nil || len(p.PdumpVdevs) > 0 {
+	if p.busy != nil {
 		res.Stopped = StopBusy
 		res.Notes = append(res.Notes, busyWords(p))
 		return res, nil

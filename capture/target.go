@@ -113,17 +113,6 @@ func (t *target) probePorts(ctx context.Context, h *host.Host) {
 	t.ports = rep.Ports
 }
 
-// pdumpVdevs lists the primary's ports that a pdump left or still uses.
-func (t *target) pdumpVdevs() []string {
-	var names []string
-	for _, pt := range t.ports {
-		if host.IsPdumpVdev(pt.Name) {
-			names = append(names, pt.Name)
-		}
-	}
-	return names
-}
-
 // resolveDevice fills p.Device and p.Port from the flags and, where they
 // say nothing, the primary's ports.
 func resolveDevice(o *Options, t *target, p *Plan) error {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
@@ -41,8 +42,8 @@ func TestResolveDeviceSkipsPdumpVdevs(t *testing.T) {
 }
 
 func TestBusyPrimaryIsAProblem(t *testing.T) {
-	tg := &target{prefix: "gz", ports: leftoverPorts}
-	p := &Plan{Prefix: "gz", PdumpVdevs: tg.pdumpVdevs(), Backend: BackendPdump}
+	busy := doctor.DetectBusy(host.New(t.TempDir()), &host.Prefix{Name: "gz", Dir: "/var/run/dpdk/gz"}, leftoverPorts, true, nil)
+	p := &Plan{Prefix: "gz", PdumpVdevs: busy.Vdevs, Backend: BackendPdump, busy: busy}
 	if got := strings.Join(p.PdumpVdevs, ","); got != "net_pcap_rx_0,net_pcap_tx_0" {
 		t.Fatalf("pdump vdevs %q", got)
 	}

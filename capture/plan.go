@@ -316,9 +316,13 @@ func buildArgs(o *Options, p *Plan) error {
 	switch p.Backend {
 	case BackendPdump:
 		var kv []string
-		if o.Port >= 0 {
+		switch {
+		case o.Port >= 0:
 			kv = append(kv, "port="+strconv.Itoa(o.Port))
-		} else {
+		case p.Device == "" && p.Port >= 0:
+			// The primary's telemetry gave the port's id, not its name.
+			kv = append(kv, "port="+strconv.Itoa(p.Port))
+		default:
 			kv = append(kv, "device_id="+p.Device)
 		}
 		kv = append(kv, "queue="+p.Queue)
@@ -338,8 +342,8 @@ func buildArgs(o *Options, p *Plan) error {
 			return usagef("--mbuf-size and --total-num-mbufs are pdump's; dpdk-dumpcap sizes its pool from -s and its ring")
 		}
 		iface := p.Device
-		if o.Port >= 0 {
-			iface = strconv.Itoa(o.Port)
+		if o.Port >= 0 || p.Device == "" && p.Port >= 0 {
+			iface = strconv.Itoa(p.Port)
 		}
 		p.Args = []string{"--file-prefix", p.Prefix, "-i", iface, "-w", p.Temps[0].Path, "-q"}
 		if p.FilterByBackend {

@@ -146,11 +146,17 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 		case 0:
 			return fmt.Errorf("the primary on prefix %s has no ethdev ports: nothing to capture", t.prefix)
 		case 1:
+			// An empty name (DPDK before 21.11 lists ids only, and the EAL
+			// arguments did not tell it) makes buildArgs use port=N.
 			p.Device, p.Port = ports[0].Name, ports[0].ID
 		default:
 			var list []string
 			for _, pt := range ports {
-				list = append(list, fmt.Sprintf("%d=%s", pt.ID, pt.Name))
+				name := pt.Name
+				if name == "" {
+					name = "?"
+				}
+				list = append(list, fmt.Sprintf("%d=%s", pt.ID, name))
 			}
 			return usagef("the primary has %d ports (%s): choose one with -i NAME or --port N", len(ports), strings.Join(list, ", "))
 		}

@@ -61,3 +61,30 @@ func TestBusyPrimaryIsAProblem(t *testing.T) {
 		}
 	}
 }
+
+// DPDK before 21.11 lists port ids without names; when the EAL arguments
+// did not name the port either, the capture uses port=N (pdump and dumpcap),
+// never an empty device_id.
+func TestUnnamedPortCapturesByID(t *testing.T) {
+	tg := &target{prefix: "gz", ports: []host.EthPort{{ID: 0, Error: "/ethdev/info: command unknown"}}}
+	for _, tc := range []struct {
+		backend string
+		want    string
+	}{
+		{BackendPdump, "--pdump port=0,queue=*"},
+		{BackendDumpcap, "-i 0 "},
+	} {
+		p := &Plan{Prefix: "gz", Backend: tc.backend, Queue: "*", Temps: []Temp{{Dir: "rx", Path: "/c/rx.pcap"}}}
+		o := &Options{Port: -1, Queue: "*"}
+		if err := resolveDevice(o, tg, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := buildArgs(o, p); err != nil {
+			t.Fatal(err)
+		}
+		a := strings.Join(p.Args, " ")
+		if !strings.Contains(a, tc.want) || strings.Contains(a, "device_id") {
+			t.Errorf("%s args %q, want %q and no device_id", tc.backend, a, tc.want)
+		}
+	}
+}

@@ -48,6 +48,10 @@ func checkDevice(ctx context.Context, env *Env) Result {
 		}
 	}
 	if dev == "" {
+		if ids := env.unnamedPorts(ctx); len(driven) == 0 && len(ids) > 0 {
+			return ok(fmt.Sprintf("no --device given; telemetry lists the primary's ports by id only (DPDK before 21.11) and its EAL arguments do not name them: capture with %s (gzdoctor capture --port N)",
+				strings.Join(ids, " or ")), details...)
+		}
 		switch len(driven) {
 		case 0:
 			return warn("no --device given and the primary reports no ports", fix("give the device to capture on with --device (PCI address or vdev name)"), details...)
@@ -90,7 +94,7 @@ func checkDevice(ctx context.Context, env *Env) Result {
 // telemetry (without pdump's own net_pcap vdevs), else what its EAL
 // arguments allow (-a/-w and --vdev).
 func (e *Env) drivenDevices(ctx context.Context, p *host.Process) ([]string, string) {
-	if tel, err := e.Telemetry(ctx); err == nil && tel != nil && tel.Errors["ports"] == "" {
+	if tel, err := e.Telemetry(ctx); err == nil && tel != nil && tel.Errors["ports"] == "" && allNamed(tel.Ports) {
 		var names []string
 		for _, pt := range tel.Ports {
 			if host.IsPdumpVdev(pt.Name) {
@@ -127,6 +131,30 @@ func (e *Env) drivenDevices(ctx context.Context, p *host.Process) ([]string, str
 		names = append(names, n)
 	}
 	return names, from
+}
+
+// allNamed reports whether telemetry (or the EAL arguments) named every
+// port: DPDK before 21.11 lists ids only.
+func allNamed(ports []host.EthPort) bool {
+	for _, p := range ports {
+		if p.Name == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// unnamedPorts lists "port=N" for the ports telemetry lists without a name.
+func (e *Env) unnamedPorts(ctx context.Context) []string {
+	var out []string
+	if tel, err := e.Telemetry(ctx); err == nil && tel != nil && tel.Errors["ports"] == "" {
+		for _, p := range tel.Ports {
+			if p.Name == "" {
+				out = append(out, fmt.Sprintf("port=%d", p.ID))
+			}
+		}
+	}
+	return out
 }
 
 // useInstead is the fix naming the device_id the primary does drive.

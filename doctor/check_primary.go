@@ -110,8 +110,23 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 	default:
 		finding += fmt.Sprintf(", DPDK %s", tel.DPDKVersion)
 		var ports []string
+		var inferred, unnamed bool
 		for _, pt := range tel.Ports {
-			ports = append(ports, fmt.Sprintf("%d:%s", pt.ID, pt.Name))
+			name := pt.Name
+			switch {
+			case pt.NameFrom == host.PortNameFromEAL:
+				inferred = true
+			case name == "":
+				name, unnamed = "?", true
+			}
+			ports = append(ports, fmt.Sprintf("%d:%s", pt.ID, name))
+		}
+		// DPDK before 21.11 lists port ids without names (no /ethdev/info).
+		if inferred {
+			details = append(details, "port names from the EAL arguments: telemetry lists port ids only (no /ethdev/info before DPDK 21.11)")
+		}
+		if unnamed {
+			details = append(details, "port names unknown: telemetry lists port ids only (no /ethdev/info before DPDK 21.11) and the EAL arguments do not tell them; a capture uses port=N")
 		}
 		if tel.Errors["ports"] == "" {
 			finding += fmt.Sprintf(", %d %s", len(tel.Ports), plural(len(tel.Ports), "port", "ports"))
@@ -124,6 +139,11 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		}
 		var failed []string
 		for what := range tel.Errors {
+			if what == "memzones" && host.ReleaseBefore(tel.DPDKVersion, 21, 11) {
+				// Not a refusal to worry about: the command is 21.11's.
+				details = append(details, "memzones: DPDK "+tel.DPDKVersion+" has no /eal/memzone_list (added in 21.11)")
+				continue
+			}
 			failed = append(failed, what)
 		}
 		sort.Strings(failed)

@@ -30,6 +30,8 @@ func TestPrimaryTelemetryPartlyAnswered(t *testing.T) {
 		says       string
 		fixSays    string
 		refuses    string
+		version    string
+		detail     string // in the details
 	}{
 		{name: "all answered", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, status: OK, says: "1 port (0:net_ring0)"},
 		{name: "greeted, then silent", errs: map[string]string{"eal_params": "no answer", "ports": "sending /ethdev/list: no answer", "memzones": "no answer"},
@@ -40,6 +42,11 @@ func TestPrimaryTelemetryPartlyAnswered(t *testing.T) {
 		{name: "no greeting", telErr: noAnswer, status: Fail, says: "did not answer in time", fixSays: "cat /proc/4242/wchan"},
 		{name: "refused commands (older DPDK)", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, errs: map[string]string{"memzones": "null reply"},
 			status: Warn, says: "telemetry refused memzones"},
+		{name: "20.11 has no memzone list", version: "20.11.10", ports: []host.EthPort{{ID: 0, Name: "net_null0", NameFrom: host.PortNameFromEAL}},
+			errs: map[string]string{"memzones": "null reply"}, status: OK, says: "1 port (0:net_null0)", refuses: "refused",
+			detail: "DPDK 20.11.10 has no /eal/memzone_list (added in 21.11)"},
+		{name: "20.11, names unknown", version: "20.11.10", ports: []host.EthPort{{ID: 0}}, status: OK, says: "1 port (0:?)",
+			detail: "port names unknown: telemetry lists port ids only"},
 		{name: "stopped", state: "T", telErr: noAnswer, status: Fail, says: "is stopped (state T", fixSays: "kill -CONT 4242"},
 		{name: "zombie", state: "Z", status: Fail, says: "has exited (state Z, zombie)", refuses: "kill"},
 	} {
@@ -53,11 +60,18 @@ func TestPrimaryTelemetryPartlyAnswered(t *testing.T) {
 				if tc.telErr != nil {
 					return nil, tc.telErr
 				}
-				return &host.TelemetryReport{DPDKVersion: "DPDK 22.11.11", Ports: tc.ports, Errors: tc.errs, Unanswered: tc.unanswered}, nil
+				v := tc.version
+				if v == "" {
+					v = "DPDK 22.11.11"
+				}
+				return &host.TelemetryReport{DPDKVersion: v, Ports: tc.ports, Errors: tc.errs, Unanswered: tc.unanswered}, nil
 			})
 			r := checkPrimary(context.Background(), env)
 			if r.Status != tc.status || !strings.Contains(r.Finding, tc.says) {
 				t.Errorf("got %s %q, want %s with %q", r.Status, r.Finding, tc.status, tc.says)
+			}
+			if d := strings.Join(r.Details, "\n"); !strings.Contains(d, tc.detail) {
+				t.Errorf("details lack %q:\n%s", tc.detail, d)
 			}
 			fixText := ""
 			if r.Fix != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // PdumpMemzone is the memzone rte_pdump_init() reserves since DPDK 21.11:
@@ -39,6 +40,9 @@ type EthPort struct {
 	Promiscuous bool   `json:"promiscuous"`
 	// Error is set when the port is listed but its info could not be read.
 	Error string `json:"error,omitempty"`
+	// NameFrom is PortNameFromEAL when the name is not telemetry's but
+	// was inferred from the EAL arguments (NamePortsFromEAL).
+	NameFrom string `json:"name_from,omitempty"`
 }
 
 // ethInfoWire is /ethdev/info's reply; DPDK encodes booleans as 0/1.
@@ -183,6 +187,8 @@ func (h *Host) ProbeTelemetry(ctx context.Context, p string) (*TelemetryReport, 
 	}
 	if r.Ports, err = t.Ports(ctx); err != nil {
 		fail("ports", err)
+	} else if len(r.EALParams) > 1 {
+		NamePortsFromEAL(r.Ports, ParseEALArgs(r.EALParams[1:]))
 	}
 	mzs, err := t.Memzones(ctx)
 	if err != nil {
@@ -204,6 +210,16 @@ func (h *Host) ProbeTelemetry(ctx context.Context, p string) (*TelemetryReport, 
 		return r, fmt.Errorf("telemetry %s: %w", p, ctx.Err())
 	}
 	return r, nil
+}
+
+// ReleaseBefore reports whether a DPDK version ("20.11.10", "DPDK 20.11.10")
+// is known and older than year.month. An unparsable version is not.
+func ReleaseBefore(version string, year, month int) bool {
+	var y, m int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(version, "DPDK "), "%d.%d", &y, &m); err != nil {
+		return false
+	}
+	return y < year || (y == year && m < month)
 }
 
 // ReleaseAtLeast reports whether a DPDK version ("22.11.11", "21.11") is at

@@ -162,6 +162,15 @@ func (cfg Config) eal() []string {
 	for _, v := range cfg.Vdevs {
 		args = append(args, "--vdev", v)
 	}
+	// 20.11 pins its control threads (telemetry, the mp handler that
+	// serves pdump) to the CPUs that are no lcore, and to the main lcore's
+	// CPU when every CPU is one: on 2 cores the busy primary starves them
+	// and telemetry stops answering. One lcore leaves them a CPU.
+	if cfg.Release == ReleaseBullseye && !slices.ContainsFunc(cfg.ExtraEAL, func(a string) bool {
+		return a == "-l" || a == "-c" || a == "--lcores" || strings.HasPrefix(a, "--lcores=")
+	}) {
+		args = append(args, "-l", "0")
+	}
 	return append(args, cfg.ExtraEAL...)
 }
 

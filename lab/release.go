@@ -270,8 +270,13 @@ func (r Release) unmountAll() error {
 		if !mounted(mps[i].target) {
 			continue
 		}
-		if out, err := exec.Command("umount", "-R", mps[i].target).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Sprintf("umount -R %s: %v: %s", mps[i].target, err, out))
+		if _, err := exec.Command("umount", "-R", mps[i].target).CombinedOutput(); err != nil {
+			// Busy (a process of the release is still exiting): detach it
+			// now, the kernel lets go when the last user does. These are
+			// binds of the host's own mounts, which stay as they are.
+			if out, err := exec.Command("umount", "-R", "-l", mps[i].target).CombinedOutput(); err != nil {
+				errs = append(errs, fmt.Sprintf("umount -R -l %s: %v: %s", mps[i].target, err, out))
+			}
 		}
 	}
 	if errs != nil {

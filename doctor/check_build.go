@@ -35,7 +35,11 @@ func checkBuildMatch(ctx context.Context, env *Env) Result {
 
 	if f.primaryErr == nil {
 		pr := f.primary
-		details = append(details, fmt.Sprintf("primary %s: DPDK %s (%s), linkage %s", pr.Path, orUnknown(pr.DPDK.Version), orUnknown(pr.DPDK.VersionSource), pr.DPDK.Linkage))
+		who := pr.Path
+		if len(pr.Preload) > 0 {
+			who += " with LD_PRELOAD " + strings.Join(pr.Preload, " ")
+		}
+		details = append(details, fmt.Sprintf("primary %s: DPDK %s (%s), linkage %s", who, orUnknown(pr.DPDK.Version), orUnknown(pr.DPDK.VersionSource), pr.DPDK.Linkage))
 		m := elfcheck.Compare(pr, tool)
 		var fails, warns []string
 		for _, d := range m.Differences {

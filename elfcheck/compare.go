@@ -23,10 +23,13 @@ type Difference struct {
 
 // Match is the verdict of comparing a primary with its capture tool.
 type Match struct {
-	Primary     string       `json:"primary"`
-	Capture     string       `json:"capture"`
-	Compatible  bool         `json:"compatible"`
-	Differences []Difference `json:"differences"`
+	Primary string `json:"primary"`
+	// PrimaryPID and PrimaryPreload describe a running primary (--pid).
+	PrimaryPID     int          `json:"primary_pid,omitempty"`
+	PrimaryPreload []string     `json:"primary_preload,omitempty"`
+	Capture        string       `json:"capture"`
+	Compatible     bool         `json:"compatible"`
+	Differences    []Difference `json:"differences"`
 }
 
 // staticTailqOwner maps DPDK 22.11's EAL_REGISTER_TAILQ variables to the
@@ -49,6 +52,7 @@ var staticTailqOwner = map[string]string{
 // must carry for pdump. Failures are the ones seen on the lab.
 func Compare(primary, capture *Report) *Match {
 	m := &Match{Primary: primary.Path, Capture: capture.Path, Differences: []Difference{}}
+	m.PrimaryPID, m.PrimaryPreload = primary.PID, primary.Preload
 	add := func(id, sev, msg, why string) {
 		m.Differences = append(m.Differences, Difference{ID: id, Severity: sev, Message: msg, Why: why})
 	}
@@ -295,7 +299,15 @@ func registersTailq(p, hp string) (yes bool) {
 
 // RenderText prints the verdict and each difference with its reason.
 func (m *Match) RenderText(w io.Writer, st ui.Style, verbose bool) error {
-	fmt.Fprintf(w, "%s primary %s\n  vs capture tool %s\n", st.Bold("match:"), m.Primary, m.Capture)
+	who := m.Primary
+	if m.PrimaryPID != 0 {
+		who = fmt.Sprintf("%s (pid %d", who, m.PrimaryPID)
+		if len(m.PrimaryPreload) > 0 {
+			who += ", LD_PRELOAD " + strings.Join(m.PrimaryPreload, " ")
+		}
+		who += ")"
+	}
+	fmt.Fprintf(w, "%s primary %s\n  vs capture tool %s\n", st.Bold("match:"), who, m.Capture)
 	for _, d := range m.Differences {
 		if d.Severity == "info" && !verbose {
 			continue

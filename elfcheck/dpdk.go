@@ -81,7 +81,10 @@ type DPDKFacts struct {
 	// pluginTailqs are the components loading the plugin directory adds
 	// that register tailqs (nil when it was not walked).
 	pluginTailqs map[string]bool
-	Warnings     []string `json:"warnings,omitempty"`
+	// predict fills OpsTable from the load order (AnalyzePID calls it when
+	// the process's memory cannot be read).
+	predict  func(*DPDKFacts)
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 var driverClasses = map[string]bool{
@@ -349,7 +352,12 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 		}
 	}
 
-	f.predictOps(fs, loaded, later)
+	// A running process's table is read from its memory when it can be;
+	// walking the plugin directory again would be wasted then.
+	f.predict = func(t *DPDKFacts) { t.predictOps(fs, loaded, later) }
+	if !process {
+		f.predict(&f)
+	}
 
 	// rte_pdump_init.
 	for _, l := range all {

@@ -88,8 +88,13 @@ func AnalyzePID(ctx context.Context, pid int, opts Options) (_ *Report, err erro
 		return nil, err
 	}
 	rep.PID = pid
-	if !opts.NoMemory {
-		readLiveOps(fs, pid, rep, o, exe, base)
+	rep.Preload = opts.Preload
+	if opts.NoMemory || !readLiveOps(fs, pid, rep, o, exe, base) {
+		note := rep.DPDK.OpsTableNote
+		rep.DPDK.predict(&rep.DPDK)
+		if note != "" {
+			rep.DPDK.OpsTableNote = note
+		}
 	}
 	return rep, nil
 }
@@ -98,7 +103,7 @@ func AnalyzePID(ctx context.Context, pid int, opts Options) (_ *Report, err erro
 // process really has, read from its memory, when it can be read (root, the
 // live machine, a known layout); otherwise the prediction stays and
 // OpsTableNote says why.
-func readLiveOps(fs rootFS, pid int, rep *Report, exeObj *object, exe string, base map[string]uint64) {
+func readLiveOps(fs rootFS, pid int, rep *Report, exeObj *object, exe string, base map[string]uint64) bool {
 	type cand struct {
 		o    *object
 		path string
@@ -120,10 +125,11 @@ func readLiveOps(fs rootFS, pid int, rep *Report, exeObj *object, exe string, ba
 		table, err := readOpsTable(fs, pid, c.o, c.o.scan.opsTable, loadBias(c.o, start))
 		if err != nil {
 			rep.DPDK.OpsTableNote = fmt.Sprintf("reading %s in pid %d: %v; predicted from the load order instead", symOpsTable, pid, err)
-			return
+			return false
 		}
 		rep.DPDK.OpsTable, rep.DPDK.OpsTableFrom = table, "memory"
 		rep.DPDK.OpsTableNote = fmt.Sprintf("read from pid %d's memory (%s in %s)", pid, symOpsTable, path.Base(c.path))
-		return
+		return true
 	}
+	return false
 }

@@ -13,6 +13,9 @@ func (r *Report) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	head := r.Path
 	if r.PID != 0 {
 		head = fmt.Sprintf("%s (pid %d, libraries mapped)", r.Path, r.PID)
+		if len(r.Preload) > 0 {
+			head = fmt.Sprintf("%s (pid %d, libraries mapped, LD_PRELOAD %s)", r.Path, r.PID, strings.Join(r.Preload, " "))
+		}
 	}
 	if r.Interpreter != "" {
 		head += " (interpreter => " + r.Interpreter + ")"

@@ -60,10 +60,12 @@ type Node struct {
 
 // Report is everything elfcheck learned about one file.
 type Report struct {
-	Path        string     `json:"path"`
-	RealPath    string     `json:"real_path,omitempty"`
-	Root        string     `json:"root"`
-	PID         int        `json:"pid,omitempty"`
+	Path     string `json:"path"`
+	RealPath string `json:"real_path,omitempty"`
+	Root     string `json:"root"`
+	PID      int    `json:"pid,omitempty"`
+	// Preload are the process's LD_PRELOAD libraries (--pid).
+	Preload     []string   `json:"preload,omitempty"`
 	Kind        string     `json:"kind"` // "ELF64 LSB x86-64"
 	Type        string     `json:"type"` // executable, pie-executable, shared-object, static-executable, static-pie, relocatable, core
 	Interpreter string     `json:"interpreter,omitempty"`

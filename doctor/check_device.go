@@ -32,7 +32,7 @@ func checkDevice(ctx context.Context, env *Env) Result {
 		return errored(err.Error())
 	}
 	if p == nil {
-		return skip("no live primary")
+		return skip("no running primary")
 	}
 	driven, how := env.drivenDevices(ctx, p)
 	details := []string{"the primary drives (" + how + "): " + strings.Join(driven, ", ")}

@@ -26,7 +26,7 @@ func checkNamespaces(ctx context.Context, env *Env) Result {
 		return errored(err.Error())
 	}
 	if p == nil {
-		return skip("no live primary to compare with")
+		return skip("no running primary to compare with")
 	}
 	self, err := os.Readlink(env.h.Path("/proc/self/ns/mnt"))
 	if err != nil {

@@ -20,7 +20,7 @@ func checkPcapPMD(ctx context.Context, env *Env) Result {
 		return errored(err.Error())
 	}
 	if p == nil {
-		return skip("no live primary")
+		return skip("no running primary")
 	}
 	lib := pcapLibName(p.DPDK.Release)
 	if p.DPDK.PcapPMD != "" {

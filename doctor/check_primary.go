@@ -60,7 +60,7 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		return errored(err.Error())
 	}
 	if p == nil {
-		return errored(fmt.Sprintf("prefix %s is live but its process could not be read", t.Name))
+		return errored(fmt.Sprintf("a process holds prefix %s but it could not be read", t.Name))
 	}
 	details := []string{
 		fmt.Sprintf("pid %d (uid %d), exe %s", p.PID, p.UID, orUnknown(p.Exe)),

@@ -14,7 +14,7 @@ import (
 // errNoConfig: no --config, no LSTACK_CONF_PATH (the live lstack's or the
 // capture user's), and no file at the default paths. Not an error for the run: Gazelle may not be configured
 // here (a plain DPDK primary).
-var errNoConfig = errors.New("no Gazelle config: no --config, no LSTACK_CONF_PATH (in a live lstack's environment or yours), no /etc/gazelle/lstack.conf or ltran.conf")
+var errNoConfig = errors.New("no Gazelle config: no --config, no LSTACK_CONF_PATH (in a running lstack's environment or yours), no /etc/gazelle/lstack.conf or ltran.conf")
 
 // GazelleConfig is the Gazelle configuration in use: the files read and
 // the one that decides how the capture attaches.

@@ -95,7 +95,7 @@ func (e *Env) unlistablePrefixes(ctx context.Context, bases []host.RuntimeBaseDi
 				// through a base the user may not enter.
 				Owner: owner, State: "live", MPSocketBound: &bound,
 				HugepageFilePrefix: name + "map_",
-				Error:              fmt.Sprintf("listing %s: %s; live because %s/mp_socket is bound (/proc/net/unix)", b.Path, b.Error, dir),
+				Error:              fmt.Sprintf("listing %s: %s; a primary runs there: %s/mp_socket is bound (/proc/net/unix)", b.Path, b.Error, dir),
 				Lock:               host.LockCheck{Method: lockBySocket},
 			}
 			if pid := e.pidByFilePrefix(ctx, name); pid > 0 {

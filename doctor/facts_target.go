@@ -54,9 +54,9 @@ func (e *Env) Target(ctx context.Context) (*TargetPrefix, error) {
 			live := rt.Live()
 			switch len(live) {
 			case 0:
-				t.Name, t.Source, t.Why = DefaultPrefix, SourceDefault, "no --prefix, no config, no live prefix: DPDK's default"
+				t.Name, t.Source, t.Why = DefaultPrefix, SourceDefault, "no --prefix, no config, no running primary: DPDK's default"
 			case 1:
-				t.Name, t.Source, t.Why = live[0].Name, SourceLive, "the only live prefix"
+				t.Name, t.Source, t.Why = live[0].Name, SourceLive, "the only running primary's prefix"
 			default:
 				for _, p := range live {
 					t.Ambiguous = append(t.Ambiguous, p.Name)

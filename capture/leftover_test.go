@@ -32,18 +32,23 @@ func TestLeftoversOfAKilledCapture(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
-	cmd.Process.Kill()
-	cmd.Wait()
-	// The runner's pid names its directory, wherever it was put.
+	// The runner's pid names its directory, wherever it was put; kill it
+	// once its backend wrote packets there.
 	var dead string
-	for _, parent := range []string{dir, "/tmp", os.TempDir()} {
-		if m, _ := filepath.Glob(filepath.Join(parent, fmt.Sprintf(".gzdoctor-%d", cmd.Process.Pid))); len(m) > 0 {
-			dead = m[0]
+	for end := time.Now().Add(30 * time.Second); dead == "" && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		for _, parent := range []string{dir, "/tmp", os.TempDir()} {
+			m, _ := filepath.Glob(filepath.Join(parent, fmt.Sprintf(".gzdoctor-%d*", cmd.Process.Pid)))
+			for _, d := range m {
+				if fi, err := os.Stat(filepath.Join(d, "rx.pcap")); err == nil && fi.Size() > 20000 {
+					dead = d
+				}
+			}
 		}
 	}
+	cmd.Process.Kill()
+	cmd.Wait()
 	if dead == "" {
-		t.Fatalf("the killed capture left no private directory:\n%s", out.String())
+		t.Fatalf("the capture never wrote into a private directory:\n%s", out.String())
 	}
 	t.Cleanup(func() { os.RemoveAll(dead) })
 	// Its backend got SIGINT when the runner died and flushed; wait for

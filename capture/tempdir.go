@@ -133,11 +133,13 @@ func chooseTempParent(outDir string, maxLen, euid int) (tempPlace, error) {
 		return tempPlace{}, err
 	}
 	why := fmt.Sprintf("%s is longer than the %d bytes pdump keeps of a file name with the temporaries' names added", outDir, maxPdumpPath)
+	tail := ""
 	if bad != nil {
 		why = fmt.Sprintf("%s can be written by another user (%s)", outDir, bad.Error())
 		if bad.Dir == real {
 			why = fmt.Sprintf("%s can be written by another user (it %s)", outDir, bad.Why)
 		}
+		tail = "; the final file still goes to " + outDir + ", where that user can replace it afterwards"
 	}
 	var outDev uint64
 	var st unix.Stat_t
@@ -156,7 +158,7 @@ func chooseTempParent(outDir string, maxLen, euid int) (tempPlace, error) {
 			}
 			if fits(p) {
 				if _, err := trustDir(p, euid); err == nil {
-					return tempPlace{parent: p, note: why + ": the capture tool's files went to a new directory in " + p + " (same filesystem) that only " + userName(euid) + " can enter"}, nil
+					return tempPlace{parent: p, note: why + ": the capture tool's files went to a new directory in " + p + " (same filesystem) that only " + userName(euid) + " can enter" + tail}, nil
 				}
 			}
 			if p == "/" {
@@ -185,6 +187,7 @@ func chooseTempParent(outDir string, maxLen, euid int) (tempPlace, error) {
 	if unix.Stat(first, &st) == nil && st.Dev != outDev {
 		note += " (another filesystem: its free space bounds the capture, and the packets are copied at the end)"
 	}
+	note += tail
 	return tempPlace{parent: first, note: note}, nil
 }
 

@@ -46,8 +46,8 @@ func fakeRunner(dir string) int {
 	}
 	go churn()
 	go churn()
-	o := Options{Prefix: "fake", Device: "net_fake0", Port: -1, PdumpBin: exe, NoPreflight: true,
-		Write: filepath.Join(dir, "out.pcapng")}
+	o := Options{Prefix: fakePrefix(), Device: "net_fake0", Port: -1, PdumpBin: exe, NoPreflight: true,
+		Write: filepath.Join(dir, "out.pcapng"), lockDir: filepath.Join(dir, "locks")}
 	// The main thread is never ended by the runtime: keep the capture off
 	// it, as it may be in gzdoctor whenever its goroutine migrates.
 	runtime.LockOSThread()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +18,11 @@ import (
 // the pcap PMD does (a flush per burst), and behaves as the variable says.
 // It lets the supervisor's stop logic be tested without DPDK.
 const fakeEnv = "GZDOCTOR_FAKE_BACKEND"
+
+// fakePrefix is this test process's prefix for fake captures: the capture
+// lock and the search for other capture tools are per prefix, and other
+// test processes (other packages, other worktrees) run fake captures too.
+func fakePrefix() string { return "fake" + strconv.Itoa(os.Getpid()) }
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(fakeEnv); mode != "" {
@@ -37,11 +43,16 @@ const (
 	fakeTorn     = "torn"     // write 50 packets and half a record, then hang
 	fakeSilent   = "silent"   // say it captures, write the file headers, never a packet
 	fakeMute     = "mute"     // never say it captures, never write
+	fakeZeroLen  = "zerolen"  // capture, with a zero-length record stamped 1970 in every burst
 )
 
 func fakeBackend(mode string, args []string) int {
 	var rx, tx string
+	prefix := "rte"
 	for i, a := range args {
+		if a == "--file-prefix" && i+1 < len(args) {
+			prefix = args[i+1]
+		}
 		if a == "--pdump" && i+1 < len(args) {
 			for _, kv := range strings.Split(args[i+1], ",") {
 				k, v, _ := strings.Cut(kv, "=")
@@ -56,7 +67,7 @@ func fakeBackend(mode string, args []string) int {
 	}
 	fmt.Println("EAL: Detected CPU lcores: 2")
 	if mode == fakeWrongPfx {
-		fmt.Fprintln(os.Stderr, "EAL: Cannot open '/var/run/dpdk/fake/config' for rte_mem_config")
+		fmt.Fprintf(os.Stderr, "EAL: Cannot open '/var/run/dpdk/%s/config' for rte_mem_config\n", prefix)
 		fmt.Fprintln(os.Stderr, "EAL: FATAL: Cannot init config")
 		fmt.Fprintln(os.Stderr, "EAL: Cannot init config")
 		fmt.Fprintln(os.Stderr, "PANIC in main():")
@@ -125,6 +136,9 @@ func fakeBackend(mode string, args []string) int {
 				p := pcapfile.Packet{Timestamp: time.Now().UnixNano(), OrigLen: uint32(len(frame)), Data: frame}
 				o.w.WritePacket(&p)
 				n++
+				if mode == fakeZeroLen {
+					o.w.WritePacket(&pcapfile.Packet{Timestamp: int64(n)})
+				}
 			}
 		}
 		for _, o := range outs {

@@ -89,10 +89,17 @@ type Options struct {
 	// beforeBackend runs once the backend's files exist, before the
 	// backend starts: tests race it there on purpose.
 	beforeBackend func(p *Plan)
+	// lockDir replaces /run/gzdoctor for the capture locks; tests fix it.
+	lockDir string
 }
 
 // UsageError is a problem with the options: exit status 2.
-type UsageError struct{ Msg string }
+type UsageError struct {
+	Msg string
+	// needsHealthy: a question only a healthy primary should be asked
+	// about ("which device?"); the preflight's verdict comes first.
+	needsHealthy bool
+}
 
 func (e *UsageError) Error() string { return e.Msg }
 

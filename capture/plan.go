@@ -68,6 +68,11 @@ type Plan struct {
 	// busy check uses too), and busyFix what frees it; nil when free.
 	busy    *doctor.Busy
 	busyFix *doctor.Fix
+	// target is the primary as resolved; deferred is why it could not be
+	// resolved (no live primary, which device?), told only after the
+	// preflight, which usually knows the better reason.
+	target   *target
+	deferred error
 }
 
 // Output is one final file.

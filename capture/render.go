@@ -73,7 +73,11 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		sym, head = st.Symbol("fail"), "capture stopped"
 	case r.Stopped == StopDiskFull:
 		sym, head = st.Symbol("fail"), "capture stopped"
-	case r.Killed:
+	case !r.Validation.OK():
+		sym, head = st.Symbol("fail"), "captured, but the file failed validation"
+	case r.Drops() > 0:
+		sym, head = st.Symbol("warn"), "captured with losses"
+	case r.Killed || r.Validation != nil && len(r.Validation.Warnings) > 0:
 		sym = st.Symbol("warn")
 	}
 	if r.WriteError != "" {
@@ -92,7 +96,7 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		fmt.Fprintf(&b, "  tx     %s packets, %s\n", group(r.Counts.TxPackets), byteSize(r.Counts.TxBytes))
 		fmt.Fprintf(&b, "  span   %.3f s (%s … %s)\n", r.SpanSec, orDash(r.First), orDash(r.Last))
 	}
-	fmt.Fprintf(&b, "  drops  %s\n", r.Backend.words(p.Backend))
+	fmt.Fprintf(&b, "  drops  %s\n", r.dropWords())
 	switch {
 	case r.Primary != nil:
 		fmt.Fprintf(&b, "         primary: %s\n", r.Primary.words())
@@ -108,6 +112,14 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	}
 	if len(r.Files) == 0 {
 		fmt.Fprintf(&b, "  file   none written\n")
+	}
+	if v := r.Validation; v != nil {
+		for _, pr := range v.Problems {
+			fmt.Fprintf(&b, "  %s %s\n", st.Symbol("fail"), pr)
+		}
+		for _, w := range v.Warnings {
+			fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), w)
+		}
 	}
 	for _, rp := range r.Repaired {
 		fmt.Fprintf(&b, "  %s repaired %s\n", st.Symbol("warn"), rp)
@@ -201,15 +213,27 @@ func stopWords(why string, p *Plan) string {
 	return why
 }
 
-func (b BackendStats) words(backend string) string {
+// dropWords is the drops line: every loss gzdoctor knows of, then who
+// reported what.
+func (r *Result) dropWords() string {
+	var parts []string
+	if r.Primary != nil {
+		parts = append(parts, fmt.Sprintf("primary: %s lost", group(int64(r.Primary.Lost()))))
+	}
+	b := r.Backend
 	switch {
 	case b.Dropped != nil:
-		return fmt.Sprintf("%d (dumpcap: %d received, %d dropped for a full ring or no mbuf)", *b.Dropped, deref(b.Received), *b.Dropped)
+		parts = append(parts, fmt.Sprintf("dumpcap: %d received, %d dropped for a full ring or no mbuf", deref(b.Received), *b.Dropped))
 	case b.Freed != nil:
-		return fmt.Sprintf("%d (pdump: %d dequeued, %d written, %d freed unwritten)",
-			*b.Freed, deref(b.Dequeued), deref(b.Transmitted), *b.Freed)
+		parts = append(parts, fmt.Sprintf("pdump: %d dequeued, %d written, %d freed unwritten", deref(b.Dequeued), deref(b.Transmitted), *b.Freed))
+	default:
+		parts = append(parts, r.Plan.Backend+" reported none")
 	}
-	return "unknown (" + backend + " reported none)"
+	n := "unknown"
+	if d := r.Drops(); d >= 0 {
+		n = group(d)
+	}
+	return n + " (" + strings.Join(parts, "; ") + ")"
 }
 
 func deref(p *int64) int64 {

@@ -15,7 +15,7 @@ const (
 	StopBackendEnd = "backend-exit" // the backend exited by itself
 	StopDiagnosis  = "diagnosis"    // the backend printed a known fatal failure
 	StopPreflight  = "preflight"    // a preflight check failed; nothing started
-	StopBusy       = "busy"         // the primary holds another pdump's vdevs; nothing started
+	StopBusy       = "busy"         // another capture runs on the primary (or left its vdevs); nothing started
 	StopNoPackets  = "no-packets"   // the backend ran, the port had traffic, the files stayed empty
 	StopDiskFull   = "disk-full"    // the output's filesystem (or the temporaries') ran out of space
 )
@@ -52,8 +52,15 @@ type Result struct {
 	// PrimaryUnavailable says why.
 	Primary            *PrimaryStats `json:"primary_stats,omitempty"`
 	PrimaryUnavailable string        `json:"primary_stats_unavailable,omitempty"`
-	Files              []OutputFile  `json:"files"`
-	Repaired           []string      `json:"repaired,omitempty"`
+	// Holder is the capture that made this one stop busy: the gzdoctor
+	// holding the primary's capture lock, or a capture tool gzdoctor did
+	// not start.
+	Holder *LockHolder `json:"busy_holder,omitempty"`
+	// Validation is the check of the backend's files before the summary
+	// may say ✓; nil when the capture did not run to the end.
+	Validation *Validation  `json:"validation,omitempty"`
+	Files      []OutputFile `json:"files"`
+	Repaired   []string     `json:"repaired,omitempty"`
 	// TempFiles are left behind only when the final file could not be
 	// written: they hold the packets.
 	TempFiles []string `json:"temp_files_kept,omitempty"`
@@ -99,10 +106,28 @@ func (r *Result) Failed() bool {
 	return r.WriteError != "" || r.Stopped == StopDiskFull
 }
 
+// Drops is every packet the capture lost that gzdoctor knows of: what the
+// primary could not copy (ring full, no mbuf) and what the backend
+// dropped after that. -1 when nobody said.
+func (r *Result) Drops() int64 {
+	b := r.Backend
+	switch {
+	case r.Primary != nil && b.Dropped != nil:
+		// dumpcap's "dropped" is the primary's ringfull + nombuf.
+		return max(int64(r.Primary.Lost()), *b.Dropped)
+	case r.Primary != nil:
+		return int64(r.Primary.Lost()) + max(b.Drops(), 0)
+	}
+	return b.Drops()
+}
+
 // Problem reports whether the capture ended in a way the operator must
 // look at (exit status 1): a failed preflight, a diagnosis, a backend that
-// ended by itself or had to be killed.
+// ended by itself or had to be killed, a file that failed validation.
 func (r *Result) Problem() bool {
+	if !r.Validation.OK() {
+		return true
+	}
 	switch r.Stopped {
 	case StopPreflight, StopBusy, StopDiagnosis, StopBackendEnd, StopNoPackets:
 		return true

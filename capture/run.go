@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -22,12 +23,14 @@ import (
 const (
 	pollEvery = 100 * time.Millisecond
 	// stopGrace is how long a backend may take to flush and exit after
-	// SIGINT before it is killed. pdump stuck in an mp request waits 5 s
-	// per request.
+	// SIGINT before gzdoctor says it is still waiting. pdump stuck in an
+	// mp request waits 5 s per request. gzdoctor never kills it on its
+	// own: a killed pdump leaves its vdevs and rings in the primary until
+	// the primary restarts (lab: a primary without rte_pdump_init, whose
+	// pdump, left alone, times out by itself and removes them).
 	stopGrace = 12 * time.Second
-	// diagnosisGrace is the same after a known fatal failure: nothing
-	// worth flushing is left.
-	diagnosisGrace = 2 * time.Second
+	// diagnosisGrace is the same after a known fatal failure.
+	diagnosisGrace = stopGrace
 	// startSlack bounds how long a --duration waits for the capture to
 	// begin before it counts from the backend's start.
 	startSlack = 10 * time.Second
@@ -62,11 +65,18 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	} else {
 		t, err = resolvePrefix(ctx, h, o)
 		if err != nil {
-			return nil, err
+			if !deferrable(o, err) {
+				return nil, err
+			}
+			// No live primary: the preflight says why (a typo, another
+			// user's primary, a stopped one) better than this.
+			p.deferred = err
+			t = &target{prefix: o.Prefix, why: "--prefix"}
 		}
 		// Also with -i: the ports show pdump vdevs another capture holds.
 		t.probePorts(ctx, h)
 	}
+	p.target = t
 	p.Prefix, p.PrefixWhy = t.prefix, t.why
 	if t.dir != nil {
 		p.runtimeDir = t.dir.Dir
@@ -77,17 +87,16 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 			p.primaryPID = t.dir.Lock.Holder.PID
 		}
 	}
-	// One detector with the busy check: the vdevs, the capture tools'
-	// memzones, the attached capture tools.
-	busy := doctor.DetectBusy(h, t.dir, t.ports, t.portsErr == nil, nil)
-	p.PdumpVdevs = busy.Vdevs
-	if busy.Held() {
-		p.busy = busy
-		proc, _ := h.ReadProcess(p.primaryPID)
-		p.busyFix = busy.Fix(proc)
-	}
+	p.detectBusy(h)
 	if err := resolveDevice(o, t, p); err != nil {
-		return nil, err
+		if !deferrable(o, err) {
+			return nil, err
+		}
+		// "Which device?" is asked only of a healthy primary: with an
+		// unknown port list, the preflight's verdict comes first.
+		if p.deferred == nil {
+			p.deferred = err
+		}
 	}
 	if o.Filter != "" {
 		// Compile now: a typo is a usage error, not a failed capture.
@@ -97,6 +106,11 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	}
 	if err := planOutputs(o, p); err != nil {
 		return nil, err
+	}
+	if p.deferred == nil {
+		if err := checkQueue(t, p); err != nil {
+			return nil, err
+		}
 	}
 	if err := buildArgs(o, p); err != nil {
 		return nil, err
@@ -134,6 +148,35 @@ func busyWords(p *Plan) string {
 	return s
 }
 
+// deferrable reports whether a target error waits for the preflight: one
+// the preflight can explain, when a preflight runs.
+func deferrable(o *Options, err error) bool {
+	if o.DryRun || o.NoPreflight {
+		return false
+	}
+	var ue *UsageError
+	if errors.As(err, &ue) && !ue.needsHealthy {
+		return false
+	}
+	return true
+}
+
+// detectBusy reads what holds the primary (doctor.DetectBusy, the one
+// detector the busy check uses too) from the target's ports.
+func (p *Plan) detectBusy(h *host.Host) {
+	t := p.target
+	p.busy, p.busyFix = nil, nil
+	// One detector with the busy check: the vdevs, the capture tools'
+	// memzones, the attached capture tools.
+	busy := doctor.DetectBusy(h, t.dir, t.ports, t.portsErr == nil, nil)
+	p.PdumpVdevs = busy.Vdevs
+	if busy.Held() {
+		p.busy = busy
+		proc, _ := h.ReadProcess(p.primaryPID)
+		p.busyFix = busy.Fix(proc)
+	}
+}
+
 func orRoot(r string) string {
 	if r == "" {
 		return "/"
@@ -155,13 +198,46 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.DryRun = true
 		return res, nil
 	}
+	// The lock comes before every look at whether the primary is busy:
+	// a look without it races with a capture that is starting.
+	lock, err := takeCaptureLock(&o, p)
+	var locked *errLocked
+	if errors.As(err, &locked) {
+		res.Stopped, res.Holder = StopBusy, &locked.holder
+		res.Notes = append(res.Notes, busyHolderWords(p, locked.holder))
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release()
+	h := host.New(orRoot(o.Root))
+	if p.target.dir != nil && p.deferred == nil {
+		// Again, now that no other gzdoctor can be starting a capture.
+		if d, err := h.ScanPrefix(p.target.dir.Dir); err == nil {
+			p.target.dir = d
+		}
+		p.target.probePorts(ctx, h)
+		p.detectBusy(h)
+	}
 	if p.busy != nil {
 		res.Stopped = StopBusy
+		if p.busy != nil && len(p.busy.Captures) > 0 {
+			c := p.busy.Captures[0]
+			res.Holder = &LockHolder{PID: c.PID, Command: shellJoin(c.Cmdline), Since: processStart(h, c.PID), Alive: true, Foreign: true}
+		}
 		res.Notes = append(res.Notes, busyWords(p))
 		return res, nil
 	}
+	// A capture tool still starting has no socket, vdev or ring in the
+	// primary yet; its command line names the prefix.
+	if tools := foreignCaptures(h, p.Prefix, p.runtimeDir); len(tools) > 0 {
+		res.Stopped, res.Holder = StopBusy, &tools[0]
+		res.Notes = append(res.Notes, busyHolderWords(p, tools[0]))
+		return res, nil
+	}
 	if !o.NoPreflight {
-		rep, ok, err := preflight(ctx, host.New(orRoot(o.Root)), &o, p)
+		rep, ok, err := preflight(ctx, h, &o, p)
 		if err != nil {
 			return nil, err
 		}
@@ -170,6 +246,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			res.Stopped = StopPreflight
 			return res, nil
 		}
+	}
+	if p.deferred != nil {
+		return nil, p.deferred
 	}
 	cat, err := runbooks.Load()
 	if err != nil {
@@ -182,7 +261,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.beforeBackend != nil {
 		o.beforeBackend(p)
 	}
-	s := &supervisor{o: &o, p: p, res: res, matcher: cat.NewMatcher(), sel: newSelector(p)}
+	s := &supervisor{o: &o, p: p, res: res, matcher: cat.NewMatcher(), sel: newSelector(p), lock: lock}
+	// The diagnosis starts from the arguments gzdoctor passed, as an
+	// operator's paste starts with the command typed: the catalogue then
+	// knows the prefix and the device_id asked for from them, not from
+	// whatever else the tool's lines name (a probed NIC, a runtime dir).
+	s.matcher.SetSource("gzdoctor")
+	s.matcher.Feed("$ " + p.Command)
 	s.matcher.SetSource(filepath.Base(p.Binary))
 	s.matcher.SetContext(fixContext(&o, p))
 	runErr := s.run(ctx)
@@ -212,8 +297,10 @@ type supervisor struct {
 	ready    bool // the backend began capturing
 	fatal    bool
 
-	pstats  *pdumpStatsReader // nil when the primary's counters cannot be read
-	pbefore PrimaryStats
+	pstats *pdumpStatsReader // nil when the primary's counters cannot be read
+	lock   *captureLock
+	ended  time.Time
+	warned bool // said that the backend is slow to exit
 }
 
 var (
@@ -239,6 +326,11 @@ func (s *supervisor) run(ctx context.Context) error {
 	defer closeDog()
 	s.cmd = exec.Command(s.p.Binary, s.p.Args...)
 	s.cmd.Stdout, s.cmd.Stderr = outW, errW
+	if s.lock != nil {
+		// The backend holds the lock too: should gzdoctor die, no other
+		// capture starts until its backend has left the primary.
+		s.cmd.ExtraFiles = []*os.File{s.lock.f}
+	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{
 		// Its own process group: a terminal's ^C reaches gzdoctor alone,
 		// which stops the backend its way. If gzdoctor dies, the backend
@@ -257,6 +349,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		return fmt.Errorf("starting %s: %w", s.p.Binary, err)
 	}
 	s.started = time.Now()
+	s.lock.backendStarted(s.cmd.Process.Pid, s.p.Command)
 	lines := make(chan backendLine, 256)
 	go func() {
 		done := make(chan struct{}, 2)
@@ -319,7 +412,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		case <-tick.C:
 			if err := cnt.poll(s.p.Count); err != nil {
 				s.stop(StopBackendEnd, diagnosisGrace)
-				s.res.Notes = append(s.res.Notes, "reading the backend's file failed: "+err.Error())
+				s.note("reading the backend's file failed: " + err.Error())
 			}
 			if !s.ready && cnt.counts.Packets() > 0 {
 				armDuration()
@@ -327,7 +420,7 @@ func (s *supervisor) run(ctx context.Context) error {
 			now := time.Now()
 			if !s.stopping {
 				if why := dog.check(ctx, now, s.started, readyAt, cnt.records); why != "" {
-					s.res.Notes = append(s.res.Notes, why)
+					s.note(why)
 					s.stop(StopNoPackets, stopGrace)
 				}
 				prog.note = dog.note()
@@ -345,9 +438,8 @@ func (s *supervisor) run(ctx context.Context) error {
 			case s.p.MaxSize > 0 && cnt.outSize >= s.p.MaxSize:
 				s.stop(StopSize, stopGrace)
 			}
-			if s.stopping && !backendDone && now.Sub(s.stopAt) > s.grace {
-				s.res.Notes = append(s.res.Notes, fmt.Sprintf("%s did not exit %s after SIGINT: killed it", filepath.Base(s.p.Binary), s.grace))
-				s.kill()
+			if s.stopping && !backendDone && !s.warned && now.Sub(s.stopAt) > s.grace {
+				s.slowExit()
 			}
 		case <-deadline:
 			deadline = nil
@@ -359,8 +451,8 @@ func (s *supervisor) run(ctx context.Context) error {
 			interrupts++
 			if interrupts == 1 {
 				s.stop(StopInterrupt, stopGrace)
-			} else if !backendDone {
-				s.res.Notes = append(s.res.Notes, "second interrupt: killed the backend without waiting for it to flush")
+			} else if !backendDone && !s.res.Killed {
+				s.note("second interrupt: killed the backend without waiting for it to flush")
 				s.kill()
 			}
 		case waitErr = <-exited:
@@ -375,6 +467,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		}
 	}
 	prog.done()
+	s.ended = time.Now()
 	s.primaryAfter()
 	s.res.Elapsed = time.Since(s.started).Seconds()
 	s.res.ExitStatus = "exit status 0"
@@ -478,6 +571,26 @@ func (s *supervisor) stop(why string, grace time.Duration) {
 	_ = s.cmd.Process.Signal(syscall.SIGCONT)
 }
 
+// note adds a note once: a condition seen on every poll is one note.
+func (s *supervisor) note(n string) {
+	if !slices.Contains(s.res.Notes, n) {
+		s.res.Notes = append(s.res.Notes, n)
+	}
+}
+
+// slowExit says, once, that the backend has not exited after SIGINT and
+// that gzdoctor goes on waiting rather than kill it.
+func (s *supervisor) slowExit() {
+	s.warned = true
+	tool := filepath.Base(s.p.Binary)
+	n := fmt.Sprintf("%s had not exited %s after SIGINT (it may be waiting for the primary's answer, 5 s per request); gzdoctor waited for it rather than kill it, because a killed %s leaves its vdevs and rings in the primary until the primary restarts",
+		tool, s.grace, tool)
+	s.note(n)
+	if s.o.Progress != nil {
+		fmt.Fprintf(s.o.Progress, "\r\033[K%s has not exited %s after SIGINT; waiting for it (killing it would leave its vdevs in the primary). Ctrl+C again kills it anyway.\n", tool, s.grace)
+	}
+}
+
 func (s *supervisor) kill() {
 	s.res.Killed = true
 	_ = s.cmd.Process.Kill()
@@ -492,10 +605,10 @@ func (s *supervisor) finish(ctx context.Context) {
 		res.LastLines = s.tail
 	}
 	if res.Killed && p.Backend == BackendPdump {
-		res.Notes = append(res.Notes, "pdump was killed before it could disable the capture: the primary still holds its rings and pcap vdevs, so the next pdump on this primary fails ('RING: Cannot reserve memory') and reopens (truncates) these temporary files until the primary restarts")
+		s.note("pdump was killed before it could disable the capture: the primary still holds its rings and pcap vdevs, so the next pdump on this primary fails ('RING: Cannot reserve memory') and reopens (truncates) these temporary files until the primary restarts")
 	}
 	if res.Stopped == StopBackendEnd && len(res.Findings) == 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("%s exited by itself (%s) before any stop condition; no known cause in its output (run with -v to see it all)",
+		s.note(fmt.Sprintf("%s exited by itself (%s) before any stop condition; no known cause in its output (run with -v to see it all)",
 			filepath.Base(p.Binary), res.ExitStatus))
 	}
 	// The first Ctrl+C cancelled ctx; writing the file must go on.
@@ -505,6 +618,7 @@ func (s *supervisor) finish(ctx context.Context) {
 		return
 	}
 	res.Repaired = fin.repaired
+	validate(p, s.o, res, s.started, s.ended)
 	removeTemps(p)
 	if fin.counts.Packets() == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets || res.Stopped == StopDiskFull) {
 		// Nothing was captured and the capture failed: an empty file

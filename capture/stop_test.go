@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,8 +23,8 @@ func fakeOptions(t *testing.T, mode string) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Options{Prefix: "fake", Device: "net_fake0", Port: -1, PdumpBin: exe, NoPreflight: true,
-		Write: filepath.Join(t.TempDir(), "out.pcapng")}
+	return Options{Prefix: fakePrefix(), Device: "net_fake0", Port: -1, PdumpBin: exe, NoPreflight: true,
+		Write: filepath.Join(t.TempDir(), "out.pcapng"), lockDir: t.TempDir()}
 }
 
 // readAll returns every packet of a capture file.
@@ -51,6 +52,32 @@ func readAll(t *testing.T, path string) ([]pcapfile.Packet, *pcapfile.Reader) {
 		out = append(out, p)
 	}
 	return out, r
+}
+
+// whenBackendSays returns a channel closed once the backend printed a line
+// holding s: signals sent before the fake backend set up its handlers
+// would kill it (its start takes 0.3 s on a loaded machine).
+func whenBackendSays(o *Options, s string) <-chan struct{} {
+	ch := make(chan struct{})
+	o.Log = &lineWatch{want: s, ch: ch}
+	return ch
+}
+
+type lineWatch struct {
+	mu   sync.Mutex
+	want string
+	ch   chan struct{}
+	done bool
+}
+
+func (w *lineWatch) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done && strings.Contains(string(b), w.want) {
+		w.done = true
+		close(w.ch)
+	}
+	return len(b), nil
 }
 
 func noTemps(t *testing.T, dir string) {
@@ -195,7 +222,8 @@ func TestSizeBelowHeaders(t *testing.T) {
 func TestStopOnContextKeepsEveryPacket(t *testing.T) {
 	o := fakeOptions(t, fakeNormal)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(400*time.Millisecond, cancel)
+	capturing := whenBackendSays(&o, "capture for")
+	go func() { <-capturing; time.Sleep(200 * time.Millisecond); cancel() }()
 	res, err := Run(ctx, o)
 	if err != nil {
 		t.Fatal(err)
@@ -214,8 +242,10 @@ func TestSecondInterruptKills(t *testing.T) {
 	o := fakeOptions(t, fakeDeaf)
 	sigs := make(chan os.Signal, 2)
 	o.Interrupts = sigs
+	capturing := whenBackendSays(&o, "capture for")
 	go func() {
-		time.Sleep(300 * time.Millisecond)
+		<-capturing
+		time.Sleep(100 * time.Millisecond)
 		sigs <- syscall.SIGINT
 		time.Sleep(300 * time.Millisecond)
 		sigs <- syscall.SIGINT
@@ -272,7 +302,9 @@ func TestTornRecordIsRepaired(t *testing.T) {
 	o := fakeOptions(t, fakeTorn)
 	sigs := make(chan os.Signal, 2)
 	o.Interrupts = sigs
+	capturing := whenBackendSays(&o, "capture for")
 	go func() {
+		<-capturing
 		time.Sleep(400 * time.Millisecond)
 		sigs <- syscall.SIGINT // ignored: the fake hangs
 		sigs <- syscall.SIGINT

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,10 +128,14 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 		}
 	case o.Port >= 0:
 		p.Port = o.Port
+		found := false
 		for _, pt := range t.ports {
 			if pt.ID == o.Port {
-				p.Device = pt.Name
+				p.Device, found = pt.Name, true
 			}
+		}
+		if !found && t.portsErr == nil && len(t.ports) > 0 {
+			return usagef("--port %d: the primary on prefix %s has no port %d; its ports: %s", o.Port, t.prefix, o.Port, portList(t.ports))
 		}
 	default:
 		var ports []host.EthPort
@@ -140,7 +145,9 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 			}
 		}
 		if t.portsErr != nil {
-			return usagef("which device? the primary's ports are unknown (%v): give -i DEVICE (PCI address or vdev name) or --port N", t.portsErr)
+			e := usagef("which device? the primary's ports are unknown (%v): give -i DEVICE (PCI address or vdev name) or --port N", t.portsErr)
+			e.(*UsageError).needsHealthy = true
+			return e
 		}
 		switch len(ports) {
 		case 0:
@@ -150,16 +157,79 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 			// arguments did not tell it) makes buildArgs use port=N.
 			p.Device, p.Port = ports[0].Name, ports[0].ID
 		default:
-			var list []string
-			for _, pt := range ports {
-				name := pt.Name
-				if name == "" {
-					name = "?"
-				}
-				list = append(list, fmt.Sprintf("%d=%s", pt.ID, name))
-			}
-			return usagef("the primary has %d ports (%s): choose one with -i NAME or --port N", len(ports), strings.Join(list, ", "))
+			e := usagef("the primary on prefix %s has %d ports: choose one with -i NAME or --port N: %s", t.prefix, len(ports), portList(ports))
+			e.(*UsageError).needsHealthy = true
+			return e
 		}
 	}
 	return nil
+}
+
+// portList names ports for an error: id=name, with their queues when known.
+func portList(ports []host.EthPort) string {
+	var list []string
+	for _, pt := range ports {
+		name := pt.Name
+		if name == "" {
+			name = "?" // DPDK 20.11's telemetry lists port ids only
+		}
+		s := fmt.Sprintf("%d=%s", pt.ID, name)
+		if pt.RxQueues > 0 || pt.TxQueues > 0 {
+			s += fmt.Sprintf(" (%d rx, %d tx queues)", pt.RxQueues, pt.TxQueues)
+		}
+		list = append(list, s)
+	}
+	return strings.Join(list, ", ")
+}
+
+// checkQueue refuses a --queue the captured port does not have. Left to
+// the primary, pdump only says "Invalid argument", which the diagnosis
+// cannot tell from a wrong device_id.
+func checkQueue(t *target, p *Plan) error {
+	if p.Queue == "*" || p.Queue == "" || p.Port < 0 || t.portsErr != nil {
+		return nil
+	}
+	q, err := strconv.Atoi(p.Queue)
+	if err != nil {
+		return nil // Options.check refused it already
+	}
+	for _, pt := range t.ports {
+		if pt.ID != p.Port || pt.RxQueues == 0 && pt.TxQueues == 0 {
+			continue // not it, or its queues unknown (DPDK 20.11: no /ethdev/info)
+		}
+		var missing []string
+		limit := 1 << 16
+		if p.wants(true) {
+			limit = min(limit, pt.RxQueues)
+			if q >= pt.RxQueues {
+				missing = append(missing, fmt.Sprintf("%d rx queue%s", pt.RxQueues, plural(pt.RxQueues)))
+			}
+		}
+		if p.wants(false) {
+			limit = min(limit, pt.TxQueues)
+			if q >= pt.TxQueues {
+				missing = append(missing, fmt.Sprintf("%d tx queue%s", pt.TxQueues, plural(pt.TxQueues)))
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		valid := "--queue 0"
+		if limit > 1 {
+			valid = fmt.Sprintf("--queue 0 to %d", limit-1)
+		}
+		if limit == 0 {
+			return usagef("--queue %d: port %d (%s) has %s: it is not set up; nothing to capture on it", q, pt.ID, pt.Name, strings.Join(missing, " and "))
+		}
+		return usagef("--queue %d: port %d (%s) has %s (numbered from 0): give %s, or --queue '*' for all",
+			q, pt.ID, pt.Name, strings.Join(missing, " and "), valid)
+	}
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -21,7 +22,7 @@ func TestResolveDeviceSkipsPdumpVdevs(t *testing.T) {
 		wantErr string
 	}{
 		{"only port plus pdump's vdevs", leftoverPorts, "net_ring0", ""},
-		{"two real ports", append([]host.EthPort{{ID: 3, Name: "0000:01:00.0"}}, leftoverPorts...), "", "2 ports (3=0000:01:00.0, 0=net_ring0)"},
+		{"two real ports", append([]host.EthPort{{ID: 3, Name: "0000:01:00.0"}}, leftoverPorts...), "", "has 2 ports: choose one with -i NAME or --port N: 3=0000:01:00.0, 0=net_ring0"},
 		{"nothing but pdump's vdevs", leftoverPorts[1:], "", "no ethdev ports"},
 	}
 	for _, tt := range tests {
@@ -36,6 +37,57 @@ func TestResolveDeviceSkipsPdumpVdevs(t *testing.T) {
 			}
 			if err != nil || p.Device != tt.want {
 				t.Fatalf("device %q err %v, want %s", p.Device, err, tt.want)
+			}
+		})
+	}
+}
+
+// --port and --queue are held against the primary's ports and queues
+// (telemetry /ethdev/info) before anything starts: left to pdump, a queue
+// the port lacks fails as "Invalid argument", which reads like a wrong
+// device (seen on the lab: --queue 5 got pdump-device-not-in-primary).
+func TestPortAndQueueValidated(t *testing.T) {
+	ports := []host.EthPort{{ID: 0, Name: "net_ring0", RxQueues: 1, TxQueues: 1}, {ID: 1, Name: "net_bonding0", RxQueues: 4, TxQueues: 2}}
+	tests := []struct {
+		name    string
+		o       Options
+		ports   []host.EthPort
+		wantErr string // "" means accepted
+	}{
+		{"queue of a one-queue port", Options{Port: 0, Queue: "0", Write: "w"}, ports, ""},
+		{"queue 5 of a one-queue port", Options{Port: 0, Queue: "5", Write: "w"}, ports,
+			"--queue 5: port 0 (net_ring0) has 1 rx queue and 1 tx queue (numbered from 0): give --queue 0, or --queue '*' for all"},
+		{"by name", Options{Device: "net_ring0", Port: -1, Queue: "1", Write: "w"}, ports, "port 0 (net_ring0) has 1 rx queue and 1 tx queue"},
+		{"rx has it, tx does not", Options{Port: 1, Queue: "3", Write: "w"}, ports, "port 1 (net_bonding0) has 2 tx queues (numbered from 0): give --queue 0 to 1"},
+		{"rx only: the tx queues do not matter", Options{Port: 1, Queue: "3", RxFile: "r"}, ports, ""},
+		{"all queues", Options{Port: 0, Queue: "*", Write: "w"}, ports, ""},
+		{"no such port", Options{Port: 3, Queue: "*", Write: "w"}, ports, "--port 3: the primary on prefix x has no port 3; its ports: 0=net_ring0 (1 rx, 1 tx queues), 1=net_bonding0 (4 rx, 2 tx queues)"},
+		{"queues unknown (20.11 has no /ethdev/info)", Options{Port: 0, Queue: "5", Write: "w"}, []host.EthPort{{ID: 0}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.o
+			if err := o.check(); err != nil {
+				t.Fatal(err)
+			}
+			tg := &target{prefix: "x", ports: tt.ports}
+			p := &Plan{Queue: o.Queue}
+			err := resolveDevice(&o, tg, p)
+			if err == nil {
+				if err = planOutputs(&Options{Write: o.Write, RxFile: o.RxFile, DryRun: true, tag: "t"}, p); err != nil {
+					t.Fatal(err)
+				}
+				err = checkQueue(tg, p)
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+			var ue *UsageError
+			if err != nil && !errors.As(err, &ue) {
+				t.Errorf("%v is not a usage error", err)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ import (
 // capture.Options.
 type captureFlags struct {
 	o        capture.Options
+	devices  []string
 	format   string
 	autostop []string
 	duration string
@@ -33,27 +34,34 @@ func newCaptureCmd(a *app) *cobra.Command {
 		Long: `capture attaches a capture tool (gazelle-pdump, dpdk-pdump or dpdk-dumpcap) to
 the DPDK primary (lstack or ltran), supervises it and writes one capture file.
 
-Before it starts, it runs the capture-relevant checks of 'gzdoctor check' and
+Before it starts, it takes the primary's capture lock (one capture per
+primary: another one, or a capture tool gzdoctor did not start, is named and
+nothing starts), then runs the capture-relevant checks of 'gzdoctor check' and
 stops with their fix if one fails. While the tool runs, every line it prints
 is matched against the runbooks: a known failure stops the capture with its
 cause and fix. gzdoctor counts packets from the files as they grow and stops
-the capture itself at -c, -a duration:N or -C, on Ctrl+C, SIGTERM or SIGHUP
-(a second Ctrl+C kills the tool), or when the disk fills. The tool writes
-into a fresh directory no other user can enter (in the output's directory when
-no other user can write there); gzdoctor then repairs a truncated last
-record, merges rx and tx in time order (pcapng, one interface per direction,
-direction flags set), applies -c, -f and -s exactly, and renames the file
-into place with mode 0600. It never overwrites a file without --force. When
-the file cannot be written it says where the packets were kept (exit 3).
+the capture itself at -c, -a duration:N or -C, on Ctrl+C, SIGTERM or SIGHUP,
+or when the disk fills, and waits for the tool to exit: it never kills it on
+its own (a killed pdump leaves its vdevs in the primary); a second Ctrl+C does.
+The tool writes into a fresh directory no other user can enter (in the output's
+directory when no other user can write there); gzdoctor then repairs a
+truncated last record, merges rx and tx in time order (pcapng, one interface
+per direction, direction flags set), applies -c, -f and -s exactly, and
+renames the file into place with mode 0600. It never overwrites a file without
+--force. When the file cannot be written it says where the packets were kept
+(exit 3). Before it says ✓ it checks the tool's files: no zero-length record,
+every timestamp inside the capture, counts that agree with the tool's and the
+primary's.
 
 With no flags, it captures the only port of the only live primary into
 <prefix>-<timestamp>.pcapng until Ctrl+C. --dry-run prints the tool's exact
 command line instead, to learn or to run it by hand.
 
 A filter can be given with -f or as the trailing arguments, as with tcpdump.
-Exit status: 0 captured, 1 a preflight check failed or the capture failed
-(the cause is printed), 2 usage error, 3 gzdoctor could not run the capture,
-write its file, or the disk filled.`,
+Exit status: 0 captured (losses are flagged !), 1 a preflight check failed,
+another capture runs on the primary, the capture failed or its file failed
+validation (the cause is printed), 2 usage error, 3 gzdoctor could not run the
+capture, write its file, or the disk filled.`,
 		Example: `  gzdoctor capture
   gzdoctor capture --prefix gazelle -i 0000:01:00.0 -c 5000 -w /tmp/cap.pcapng
   gzdoctor capture -i net_ring0 -a duration:10 --rx /tmp/rx.pcap --tx /tmp/tx.pcap
@@ -66,7 +74,9 @@ write its file, or the disk filled.`,
 	}
 	fl := cmd.Flags()
 	o := &f.o
-	fl.StringVarP(&o.Device, "device", "i", "", "device to capture: PCI address or vdev name (pdump's device_id); default: the primary's only port")
+	// An array, so that a second -i is seen and refused rather than
+	// silently replacing the first.
+	fl.StringArrayVarP(&f.devices, "device", "i", nil, "device to capture: PCI address or vdev name (pdump's device_id); default: the primary's only port")
 	fl.IntVar(&o.Port, "port", -1, "port number to capture, instead of -i")
 	fl.StringVar(&o.Queue, "queue", "*", "queue to capture, or * for all")
 	fl.StringVarP(&o.Write, "write", "w", "", "write both directions into FILE (default <prefix>-<timestamp>.pcapng)")
@@ -95,6 +105,13 @@ write its file, or the disk filled.`,
 // parseCaptureFlags completes f.o from the flags that need parsing.
 func parseCaptureFlags(f *captureFlags, args []string) error {
 	o := &f.o
+	switch len(f.devices) {
+	case 0:
+	case 1:
+		o.Device = f.devices[0]
+	default:
+		return usageError("-i given %d times (%s): gzdoctor captures one device per run; start one capture per device", len(f.devices), strings.Join(f.devices, ", "))
+	}
 	if len(args) > 0 {
 		if o.Filter != "" {
 			return usageError("give the filter with -f or as arguments, not both")
@@ -161,7 +178,7 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 	}
 	o := f.o
 	o.Root, o.Prefix, o.ConfigPath = a.opts.Root, a.opts.Prefix, a.opts.Config
-	o.CommandLine = append([]string{"gzdoctor"}, os.Args[1:]...)
+	o.CommandLine = append([]string{"gzdoctor"}, a.args...)
 	if !a.streams.Quiet {
 		o.Progress, o.ProgressTTY = a.streams.Err, a.streams.ErrTTY
 	}

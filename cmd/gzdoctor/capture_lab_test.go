@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture"
+	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
 	"github.com/gzdoctor/gzdoctor/lab"
 )
@@ -258,7 +260,10 @@ func TestCaptureLab(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(1500 * time.Millisecond)
+		// Interrupt once pdump writes (its files grow), not after a fixed
+		// time: on a loaded machine its start alone can take longer.
+		for start := time.Now(); time.Since(start) < 30*time.Second && pdumpWrote(cmd.Process.Pid) < 10000; time.Sleep(50 * time.Millisecond) {
+		}
 		cmd.Process.Signal(syscall.SIGINT)
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("%v\n%s\n%s", err, stdout.String(), stderr.String())
@@ -271,6 +276,49 @@ func TestCaptureLab(t *testing.T) {
 		n := tcpdumpN(t, f, "")
 		if tr := deref(res.Backend.Transmitted); res.Stopped != capture.StopInterrupt || tr <= 0 || int64(n) < tr {
 			t.Errorf("stopped %q, file %d packets, pdump wrote %d", res.Stopped, n, deref(res.Backend.Transmitted))
+		}
+	})
+
+	// The primary zeroes its rte_pdump_stats rows when a capture is
+	// enabled: each capture's "copied" is its own, equal to its files.
+	// Before, the second read "went backwards" and the third was off by
+	// the second's count.
+	t.Run("three captures in a row: copies equal the files", func(t *testing.T) {
+		for i := range 3 {
+			f := filepath.Join(dir, fmt.Sprintf("row%d.pcapng", i))
+			code, res, errOut := captureJSON(t, append(pfx, "-c", "1000", "-w", f)...)
+			if code != 0 || res == nil || res.Validation == nil {
+				t.Fatalf("capture %d: exit %d\n%s", i+1, code, errOut)
+			}
+			v, ps := res.Validation, res.Primary
+			if ps == nil {
+				t.Fatalf("capture %d: no primary stats: %s", i+1, res.PrimaryUnavailable)
+			}
+			if int64(ps.Rx.Copied()) != v.RxRecords || int64(ps.Tx.Copied()) != v.TxRecords || v.RxRecords < 500 || len(v.Problems)+len(v.Warnings) > 0 {
+				t.Errorf("capture %d: primary copied rx %d tx %d, the files hold rx %d tx %d; validation %+v",
+					i+1, ps.Rx.Copied(), ps.Tx.Copied(), v.RxRecords, v.TxRecords, v)
+			}
+		}
+	})
+
+	// --queue and --port are held against the primary's ports (telemetry
+	// /ethdev/info) before anything starts; pdump would answer "Invalid
+	// argument", which the diagnosis took for a wrong device.
+	t.Run("queue and port the primary lacks", func(t *testing.T) {
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--queue", "5"}, "--queue 5: port 0 (net_ring0) has 1 rx queue and 1 tx queue (numbered from 0): give --queue 0, or --queue '*' for all"},
+			{[]string{"--port", "3"}, "--port 3: the primary on prefix " + p.Prefix + " has no port 3; its ports: 0=net_ring0 (1 rx, 1 tx queues)"},
+		} {
+			for _, extra := range [][]string{nil, {"--no-preflight"}} {
+				args := append(append(append([]string{"capture"}, pfx...), tt.args...), "-c", "10", "-w", filepath.Join(dir, "q.pcapng"))
+				code, out, errOut := run(t, append(args, extra...)...)
+				if code != exitUsage || out != "" || !strings.Contains(errOut, tt.want) {
+					t.Errorf("%v: exit %d, stdout %q, stderr %q", append(tt.args, extra...), code, out, errOut)
+				}
+			}
 		}
 	})
 
@@ -411,6 +459,169 @@ func TestCaptureLabNoPdumpInit(t *testing.T) {
 	if ids := findingIDs(res); len(ids) == 0 || ids[0] != "pdump-not-initialized-in-primary" {
 		t.Errorf("findings %v, want pdump-not-initialized-in-primary", ids)
 	}
+	// pdump waits 5 s for each of its requests and then leaves by itself,
+	// removing the vdevs it hot-plugged into the primary. gzdoctor used
+	// to kill it 2 s after SIGINT, which left them there: the primary was
+	// poisoned for every capture after.
+	if res.Killed || res.ExitStatus != "exit status 1" {
+		t.Errorf("pdump killed %v, exit %q: it must be left to time out", res.Killed, res.ExitStatus)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rep, err := host.New("/").ProbeTelemetry(ctx, filepath.Join(p.RuntimeDir, "dpdk_telemetry.v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pt := range rep.Ports {
+		if strings.HasPrefix(pt.Name, "net_pcap") {
+			t.Errorf("the primary holds %s after the failed capture: poisoned", pt.Name)
+		}
+	}
+	// And the next capture gets the same cause, not "busy" or stale rings.
+	code, res, errOut = captureJSON(t, "--prefix", p.Prefix, "-c", "10", "-w", filepath.Join(dir, "c.pcapng"), "--no-preflight")
+	if ids := findingIDs(res); code != exitProblem || res == nil || len(ids) == 0 || ids[0] != "pdump-not-initialized-in-primary" {
+		t.Errorf("second capture: exit %d findings %v\n%s", code, ids, errOut)
+	}
+	if n := strings.Count(strings.Join(res.Notes, "\n"), "had not exited"); n > 1 {
+		t.Errorf("the slow-exit note is repeated %d times: %q", n, res.Notes)
+	}
+}
+
+// TestCaptureLabOneCapturePerPrimary provokes the race of two captures on
+// one primary: the first one's pdump is stopped right after exec, still
+// attaching (no vdevs in the primary yet, which is all the busy test used
+// to see), and a second capture starts. Before the capture lock, the
+// second pdump reopened the first's files (1.1 M zero-length records
+// stamped 1970) and both printed ✓.
+func TestCaptureLabOneCapturePerPrimary(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump", "tshark", "tcpdump")
+	p := lab.StartT(t, lab.Config{})
+	dir := t.TempDir()
+	fa, fb := filepath.Join(dir, "a.pcapng"), filepath.Join(dir, "b.pcapng")
+	a := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-c", "3000", "-w", fa)
+	var stdout, stderr bytes.Buffer
+	a.Stdout, a.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pdump int
+	for pdump == 0 {
+		if time.Since(start) > 20*time.Second {
+			a.Process.Kill()
+			t.Fatalf("gzdoctor never started pdump: %s", stderr.String())
+		}
+		if c := childPid(a.Process.Pid); c != 0 {
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c)); filepath.Base(exe) == "dpdk-pdump" {
+				pdump = c
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	syscall.Kill(pdump, syscall.SIGSTOP)
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			syscall.Kill(pdump, syscall.SIGCONT)
+		}
+	}
+	defer resume()
+
+	code, res, errOut := captureJSON(t, "--prefix", p.Prefix, "-c", "100", "-w", fb)
+	resume()
+	if code != exitProblem || res == nil || res.Stopped != capture.StopBusy || res.ExitStatus != "" {
+		t.Fatalf("second capture: exit %d, result %+v\n%s", code, res, errOut)
+	}
+	if h := res.Holder; h == nil || h.PID != a.Process.Pid || h.BackendPID != pdump || !strings.Contains(h.Command, "-w "+fa) || h.Since == "" || !h.Alive {
+		t.Errorf("holder %+v, want gzdoctor %d with pdump %d", res.Holder, a.Process.Pid, pdump)
+	}
+	if _, err := os.Stat(fb); !os.IsNotExist(err) {
+		t.Errorf("the refused capture wrote %s", fb)
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- a.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("first capture: %v\n%s\n%s", err, stdout.String(), stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		a.Process.Kill()
+		t.Fatalf("first capture still runs after 60 s\n%s", stderr.String())
+	}
+	var env struct{ Data capture.Result }
+	if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
+		t.Fatal(err)
+	}
+	v := env.Data.Validation
+	if env.Data.Stopped != capture.StopCount || v == nil || len(v.Problems) > 0 || v.ZeroLength != 0 || v.OutOfWindow != 0 {
+		t.Errorf("first capture: stopped %q validation %+v", env.Data.Stopped, v)
+	}
+	// The file, read by tshark: exactly the 3000 packets, none empty, all
+	// stamped while the capture ran.
+	rows := tsharkFields(t, fa, "frame.len", "frame.time_epoch")
+	if len(rows) != 3000 {
+		t.Fatalf("tshark reads %d packets, want 3000", len(rows))
+	}
+	for i, row := range rows {
+		c := strings.Split(row, "\t")
+		n, _ := strconv.Atoi(c[0])
+		ts, _ := strconv.ParseFloat(c[1], 64)
+		if n == 0 || ts < float64(start.Unix()-2) || ts > float64(time.Now().Unix()+2) {
+			t.Fatalf("packet %d: length %d, time %s", i+1, n, c[1])
+		}
+	}
+
+	t.Run("a capture tool gzdoctor did not start", func(t *testing.T) {
+		// pdump keeps at most 55 bytes of rx-dev: a short dir.
+		hd, err := os.MkdirTemp("", "gzf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(hd)
+		hand := exec.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--", "--pdump",
+			"device_id="+p.Device+",queue=*,rx-dev="+filepath.Join(hd, "h.pcap")+",total-num-mbufs=8191,ring-size=4096")
+		var handOut bytes.Buffer
+		hand.Stdout, hand.Stderr = &handOut, &handOut
+		hand.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT}
+		if err := hand.Start(); err != nil {
+			t.Fatal(err)
+		}
+		handDone := make(chan error, 1)
+		go func() { handDone <- hand.Wait() }()
+		// At once, while it is still starting (no mp_socket yet).
+		code, res, errOut := captureJSON(t, "--prefix", p.Prefix, "-c", "100", "-w", filepath.Join(dir, "f.pcapng"))
+		if code != exitProblem || res == nil || res.Stopped != capture.StopBusy || res.Holder == nil || !res.Holder.Foreign || res.Holder.PID != hand.Process.Pid {
+			t.Errorf("exit %d, result %+v, holder %+v\n%s", code, res, res.Holder, errOut)
+		}
+		time.Sleep(2 * time.Second) // attached now: the busy detector sees its socket, vdevs and rings
+		code, res, _ = captureJSON(t, "--prefix", p.Prefix, "-c", "100", "-w", filepath.Join(dir, "f.pcapng"))
+		if code != exitProblem || res == nil || res.Holder == nil || res.Holder.PID != hand.Process.Pid ||
+			!res.Holder.Foreign || !strings.Contains(strings.Join(res.Notes, " "), fmt.Sprintf("pid %d (dpdk-pdump --file-prefix %s", hand.Process.Pid, p.Prefix)) {
+			t.Errorf("attached: exit %d, notes %q", code, res.Notes)
+		}
+		hand.Process.Signal(syscall.SIGINT)
+		select {
+		case err := <-handDone:
+			if err != nil {
+				t.Fatalf("the hand-started pdump: %v\n%s", err, handOut.String())
+			}
+		case <-time.After(20 * time.Second):
+			hand.Process.Kill()
+			t.Fatalf("the hand-started pdump did not stop\n%s", handOut.String())
+		}
+		if n := tcpdumpN(t, filepath.Join(hd, "h.pcap"), ""); n < 1000 {
+			t.Errorf("its file holds %d packets", n)
+		}
+		// Neither run harmed the primary: a capture works now.
+		code, res, errOut = captureJSON(t, "--prefix", p.Prefix, "-c", "100", "-w", filepath.Join(dir, "after.pcapng"))
+		if code != 0 || res == nil || res.Counts.Packets() != 100 {
+			t.Errorf("capture after: exit %d\n%s", code, errOut)
+		}
+	})
 }
 
 // TestCaptureLabHiddenPcapPMD: the primary cannot create pdump's pcap vdevs.
@@ -483,6 +694,26 @@ func TestCaptureLabBackendKilled(t *testing.T) {
 		t.Errorf("second capture: exit %d stopped %q device %q tool %q, want 1, busy, net_ring0, not started\n%s",
 			code, env.Data.Stopped, env.Data.Plan.Device, env.Data.ExitStatus, errOut)
 	}
+}
+
+// pdumpWrote is the size of the rx-dev file of gzdoctor pid's pdump, read
+// from pdump's command line; 0 while there is none.
+func pdumpWrote(pid int) int64 {
+	c := childPid(pid)
+	if c == 0 {
+		return 0
+	}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c))
+	for _, arg := range strings.Split(string(b), "\x00") {
+		for _, kv := range strings.Split(arg, ",") {
+			if f, ok := strings.CutPrefix(kv, "rx-dev="); ok {
+				if fi, err := os.Stat(f); err == nil {
+					return fi.Size()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // childPid returns a child of pid (forked by any of its threads), or 0.

@@ -32,6 +32,8 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // global options, bound once the command line is parsed.
 type app struct {
+	// args are the arguments Main got (without the program name).
+	args    []string
 	streams *ui.Streams
 	opts    globalOptions
 	format  ui.Format
@@ -54,7 +56,7 @@ func Main(args []string, streams *ui.Streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 
-	a := &app{streams: streams}
+	a := &app{streams: streams, args: args}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	if streams != nil {

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gzdoctor/gzdoctor/capture"
+)
+
+// A second -i used to replace the first silently: until several devices
+// are supported, it is a usage error naming both.
+func TestCaptureRepeatedDevice(t *testing.T) {
+	code, out, errOut := run(t, "capture", "--prefix", "gz", "-i", "net_ring0", "-i", "net_ring1", "--dry-run")
+	if code != exitUsage || out != "" || !strings.Contains(errOut, "-i given 2 times (net_ring0, net_ring1): gzdoctor captures one device per run") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// Without -i, a machine where no primary can be found gets the preflight's
+// verdict (exit 1, the failed checks), not "which device?" (exit 2) or "no
+// live primary" (exit 3): the preflight knows why.
+func TestCaptureWithoutDevicePreflightFirst(t *testing.T) {
+	for _, tt := range []struct {
+		root, fails string
+		args        []string
+	}{
+		{"chk-no-runtime", "primary", nil},                             // no primary at all
+		{"chk-healthy-2211", "prefix", []string{"--prefix", "gazele"}}, // a typo'd prefix
+	} {
+		t.Run(tt.root, func(t *testing.T) {
+			root := filepath.Join("..", "..", "testdata", "hosts", tt.root)
+			args := append([]string{"--root", root}, tt.args...)
+			args = append(args, "-c", "1", "-w", filepath.Join(t.TempDir(), "c.pcapng"))
+			code, res, errOut := captureJSON(t, args...)
+			if code != exitProblem || res == nil || res.Stopped != capture.StopPreflight || res.Preflight == nil || res.Preflight.Summary.Fail == 0 {
+				t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+			}
+			if r, ok := res.Preflight.Result(tt.fails); !ok || r.Status != "fail" {
+				t.Errorf("%s check %+v", tt.fails, r)
+			}
+		})
+	}
+}

@@ -128,17 +128,29 @@ func takeCaptureLock(o *Options, p *Plan) (*captureLock, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, lockKey(p))
-	// O_NOFOLLOW and no O_TRUNC: the file is only written once locked.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening the capture lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, &errLocked{holder: readHolder(path)}
+	var f *os.File
+	for try := 0; ; try++ {
+		// O_NOFOLLOW and no O_TRUNC: the file is only written once locked.
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("opening the capture lock %s: %w", path, err)
 		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, &errLocked{holder: readHolder(path)}
+			}
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		// The holder before us removes the file as it releases it: a
+		// lock on a file no longer at path locks nothing. Try again.
+		if sameFile(f, path) {
+			break
+		}
+		f.Close()
+		if try == 10 {
+			return nil, fmt.Errorf("locking %s: it keeps being replaced", path)
+		}
 	}
 	cmd := strings.Join(o.CommandLine, " ")
 	if cmd == "" {
@@ -174,15 +186,28 @@ func (l *captureLock) backendStarted(pid int, command string) {
 	_ = l.write()
 }
 
-// release ends the lock. The file stays: removing it would let a waiting
-// capture lock a file nobody else can find.
+// release ends the lock and removes its file, still locked: whoever
+// opened it meanwhile finds it gone once locked (takeCaptureLock), and
+// lock files of finished captures do not pile up.
 func (l *captureLock) release() {
 	if l == nil || l.f == nil {
 		return
 	}
-	_ = l.f.Truncate(0)
+	if sameFile(l.f, l.path) {
+		os.Remove(l.path)
+	}
 	l.f.Close()
 	l.f = nil
+}
+
+// sameFile reports whether path names the file f has open.
+func sameFile(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Lstat(path)
+	return err == nil && os.SameFile(a, b)
 }
 
 // readHolder reads who holds a lock. The holder writes right after it

@@ -60,9 +60,22 @@ func TestCaptureLockNamesTheHolder(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
-	l3.release()
 	if fi, err := os.Stat(filepath.Join(dir, lockKey(p))); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("lock file: %v %v", fi, err)
+	}
+	// Someone who opened the file before it was released and removed
+	// locks a file no longer there: takeCaptureLock must not count that.
+	stale, err := os.Open(filepath.Join(dir, lockKey(p)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
+	l3.release()
+	if _, err := os.Stat(filepath.Join(dir, lockKey(p))); !os.IsNotExist(err) {
+		t.Errorf("lock file left after release: %v", err)
+	}
+	if sameFile(stale, filepath.Join(dir, lockKey(p))) {
+		t.Error("a removed lock file still counts as the lock")
 	}
 }
 

@@ -116,7 +116,15 @@ func fixtureCases() []fixtureCase {
 		{
 			name: "device the primary does not drive", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "0000:02:08.0"},
 			status: map[string]Status{"device": Fail},
-			says:   map[string][]string{"device": {"does not drive 0000:02:08.0", "device_id=0000:01:00.0"}},
+			says: map[string][]string{"device": {"does not drive 0000:02:08.0", "device_id=0000:01:00.0",
+				// Only dpdk-pdump is installed in this tree: the command names it.
+				"dpdk-pdump --file-prefix gazelle -- --pdump 'device_id=0000:01:00.0,queue=*,rx-dev=/tmp/capture.pcap'"}},
+			avoids: map[string][]string{"device": {"gazelle-pdump"}},
+		},
+		{
+			name: "device the primary does not drive, gazelle-pdump installed: the command names it", tree: "chk-ltran-2111", cfg: Config{User: root, Device: "0000:02:08.0"},
+			status: map[string]Status{"device": Fail},
+			says:   map[string][]string{"device": {"gazelle-pdump --file-prefix ltran -- --pdump 'device_id=0000:01:00.0,queue=*,rx-dev=/tmp/capture.pcap'"}},
 		},
 		{
 			name: "device on a kernel driver", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "03:00.0"},

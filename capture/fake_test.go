@@ -133,7 +133,7 @@ func fakeBackend(mode string, args []string) int {
 		for range 10 { // a burst
 			for _, o := range outs {
 				frame[0] = byte(n)
-				p := pcapfile.Packet{Timestamp: time.Now().UnixNano(), OrigLen: uint32(len(frame)), Data: frame}
+				p := pcapfile.Packet{Timestamp: uint64(time.Now().UnixNano()), OrigLen: uint32(len(frame)), Data: frame}
 				o.w.WritePacket(&p)
 				n++
 				if mode == fakeZeroLen {

@@ -22,8 +22,8 @@ type OutputFile struct {
 type finalResult struct {
 	files    []OutputFile
 	counts   Counts
-	first    int64 // ns; 0 when no packet
-	last     int64
+	first    uint64 // ns; 0 when no packet
+	last     uint64
 	repaired []string
 }
 
@@ -43,8 +43,8 @@ type finalOutput struct {
 	w     pcapfile.Writer
 	ifc   map[string]int // direction → pcapng interface
 	res   OutputFile
-	first int64
-	last  int64
+	first uint64
+	last  uint64
 }
 
 // finalize turns the backend's temp files into the final files: it repairs

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/runbooks"
@@ -631,9 +632,11 @@ func (s *supervisor) finish(ctx context.Context) {
 	res.Files = fin.files
 	res.Counts = fin.counts
 	if fin.first != 0 {
-		res.First = time.Unix(0, fin.first).UTC().Format(time.RFC3339Nano)
-		res.Last = time.Unix(0, fin.last).UTC().Format(time.RFC3339Nano)
-		res.SpanSec = float64(fin.last-fin.first) / 1e9
+		res.First = pcapfile.TimeOf(fin.first).UTC().Format(time.RFC3339Nano)
+		res.Last = pcapfile.TimeOf(fin.last).UTC().Format(time.RFC3339Nano)
+		// Two's complement: a file whose last packet is older than its
+		// first gives a negative span, not a huge one.
+		res.SpanSec = float64(int64(fin.last-fin.first)) / 1e9
 	}
 }
 

@@ -40,7 +40,7 @@ func writeTraffic(t testing.TB, path string, n int) {
 }
 
 type rec struct {
-	ts   int64
+	ts   uint64
 	orig uint32
 	data []byte
 }

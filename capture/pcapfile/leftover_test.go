@@ -25,7 +25,7 @@ func writePcap(t *testing.T, path string, packets int) {
 		t.Fatal(err)
 	}
 	for i := 0; i < packets; i++ {
-		p := Packet{Timestamp: int64(i), OrigLen: 60, Data: make([]byte, 60)}
+		p := Packet{Timestamp: uint64(i), OrigLen: 60, Data: make([]byte, 60)}
 		w.WritePacket(&p)
 	}
 	w.Flush()

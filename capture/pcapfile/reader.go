@@ -70,16 +70,30 @@ func newConv(res uint64, offsetSec int64) tsConv {
 	return c
 }
 
-func (c tsConv) ns(units uint64) int64 {
+// Beyond uint64 nanoseconds (the year 2554) it saturates; an offset that
+// would put a packet before 1970 gives 0.
+func (c tsConv) ns(units uint64) uint64 {
+	var q uint64
 	if c.mul != 0 {
-		return int64(units*c.mul) + c.offset
+		hi, lo := bits.Mul64(units, c.mul)
+		if hi != 0 {
+			return maxTimestamp
+		}
+		q = lo
+	} else {
+		hi, lo := bits.Mul64(units, Nano)
+		if hi >= c.res {
+			return maxTimestamp
+		}
+		q, _ = bits.Div64(hi, lo, c.res)
 	}
-	hi, lo := bits.Mul64(units, Nano)
-	if hi >= c.res {
-		return int64(^uint64(0)>>1) + c.offset // beyond int64 nanoseconds
+	switch {
+	case c.offset >= 0 && q > maxTimestamp-uint64(c.offset):
+		return maxTimestamp
+	case c.offset < 0 && q < uint64(-c.offset):
+		return 0
 	}
-	q, _ := bits.Div64(hi, lo, c.res)
-	return int64(q) + c.offset
+	return q + uint64(c.offset)
 }
 
 // Options tune a Reader.
@@ -354,7 +368,7 @@ func (r *Reader) nextPcap(p *Packet) error {
 	h = r.buf[r.r : r.r+16]
 	sec, frac := r.u32(h), r.u32(h[4:])
 	c := &r.conv[0]
-	p.Timestamp = int64(sec)*1e9 + int64(frac)*int64(c.mul)
+	p.Timestamp = uint64(sec)*Nano + uint64(frac)*c.mul
 	p.OrigLen = r.u32(h[12:])
 	p.Interface = 0
 	p.Flags = 0

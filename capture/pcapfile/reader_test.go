@@ -13,7 +13,7 @@ import (
 const fixtures = "../../testdata/pcap"
 
 type got struct {
-	ts     int64
+	ts     uint64
 	caplen int
 	orig   uint32
 	iface  int

@@ -112,9 +112,9 @@ type counter struct{ packets, bytes int64 }
 // packets themselves (a capture supervisor counting a growing file).
 type StatsCollector struct {
 	s         Stats
-	first     int64
-	last      int64
-	prev      int64
+	first     uint64
+	last      uint64
+	prev      uint64
 	ethers    map[uint16]*counter
 	talkers   map[talkerKey]*counter
 	convs     map[convKey]*counter
@@ -252,7 +252,7 @@ func (c *StatsCollector) Result(n int) Stats {
 	s := c.s
 	s.TalkersTruncated = c.truncated
 	if s.Packets > 0 {
-		f, l := time.Unix(0, c.first).UTC(), time.Unix(0, c.last).UTC()
+		f, l := TimeOf(c.first).UTC(), TimeOf(c.last).UTC()
 		s.First, s.Last = &f, &l
 		span := c.last - c.first
 		s.SpanSeconds = float64(span) / 1e9

@@ -115,8 +115,11 @@ func (i Interface) resolution() uint64 {
 // Packet is one record. Data aliases the reader's buffer and is valid only
 // until the reader's next Next call; copy it to keep it.
 type Packet struct {
-	// Timestamp in nanoseconds since the Unix epoch.
-	Timestamp int64
+	// Timestamp in nanoseconds since the Unix epoch. Unsigned, as in both
+	// file formats: int64 nanoseconds end in 2262, and DPDK 22.11's
+	// dpdk-dumpcap stamps packets past that on some machines (the year
+	// 2265 on the lab VM), which must still read, sort and round-trip.
+	Timestamp uint64
 	// OrigLen is the length on the wire; len(Data) is the captured length.
 	OrigLen uint32
 	// Interface is an index into Reader.Interfaces() (pcapng interfaces of
@@ -137,7 +140,14 @@ func (p *Packet) Direction() Direction { return Direction(p.Flags & 3) }
 func (p *Packet) SetDirection(d Direction) { p.Flags = p.Flags&^3 | uint32(d)&3 }
 
 // Time returns the timestamp as a time.Time.
-func (p *Packet) Time() time.Time { return time.Unix(0, p.Timestamp) }
+func (p *Packet) Time() time.Time { return TimeOf(p.Timestamp) }
+
+// maxTimestamp is the latest timestamp a Packet holds.
+const maxTimestamp = ^uint64(0)
+
+// TimeOf turns a Packet timestamp into a time.Time without going through
+// int64 nanoseconds.
+func TimeOf(ns uint64) time.Time { return time.Unix(int64(ns/Nano), int64(ns%Nano)) }
 
 // FormatError is a damaged or unsupported file: it says where.
 type FormatError struct {

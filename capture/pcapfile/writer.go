@@ -28,7 +28,7 @@ var le = binary.LittleEndian
 // PcapWriter writes classic pcap in little-endian order.
 type PcapWriter struct {
 	bw      *bufio.Writer
-	div     int64 // nanoseconds per timestamp unit
+	div     uint64 // nanoseconds per timestamp unit
 	snapLen uint32
 	hdr     [16]byte
 }
@@ -37,7 +37,7 @@ type PcapWriter struct {
 // 262144) with timestamps in res (Micro or Nano) and returns the writer.
 func NewPcapWriter(w io.Writer, link LinkType, snapLen uint32, res uint64) (*PcapWriter, error) {
 	magic := uint32(magicMicro)
-	div := int64(1000)
+	div := uint64(1000)
 	switch res {
 	case Micro, 0:
 	case Nano:
@@ -64,10 +64,7 @@ func NewPcapWriter(w io.Writer, link LinkType, snapLen uint32, res uint64) (*Pca
 // WritePacket implements Writer.
 func (w *PcapWriter) WritePacket(p *Packet) error {
 	ts := p.Timestamp
-	sec, frac := ts/1e9, ts%1e9
-	if frac < 0 {
-		sec, frac = sec-1, frac+1e9
-	}
+	sec, frac := ts/Nano, ts%Nano
 	if uint64(len(p.Data)) > MaxRecord {
 		return fmt.Errorf("packet of %d bytes is too large for a capture file", len(p.Data))
 	}
@@ -104,8 +101,8 @@ type NGOptions struct {
 // InterfaceStats are written as an Interface Statistics Block per
 // interface when a pcapng writer closes.
 type InterfaceStats struct {
-	StartTime int64  // ns since the epoch; 0 leaves isb_starttime out
-	EndTime   int64  // ns since the epoch; 0 leaves isb_endtime out
+	StartTime uint64 // ns since the epoch; 0 leaves isb_starttime out
+	EndTime   uint64 // ns since the epoch; 0 leaves isb_endtime out
 	Received  uint64 // isb_ifrecv: packets the interface received
 	Dropped   uint64 // isb_ifdrop: packets dropped for lack of resources
 	Delivered uint64 // isb_usrdeliv: packets delivered to the capture file
@@ -121,7 +118,7 @@ type PcapNGWriter struct {
 
 type ngIface struct {
 	Interface
-	div   int64 // ns per timestamp unit
+	div   uint64 // ns per timestamp unit
 	stats *InterfaceStats
 }
 
@@ -223,7 +220,7 @@ func (w *PcapNGWriter) AddInterface(ifc Interface) (int, error) {
 	if err := w.block(blockIDB, body); err != nil {
 		return 0, err
 	}
-	w.ifaces = append(w.ifaces, ngIface{Interface: ifc, div: int64(Nano / res)})
+	w.ifaces = append(w.ifaces, ngIface{Interface: ifc, div: Nano / res})
 	return len(w.ifaces) - 1, nil
 }
 
@@ -261,7 +258,7 @@ func (w *PcapNGWriter) WritePacket(p *Packet) error {
 		optLen = 12 // epb_flags + opt_endofopt
 	}
 	tlen := uint32(32 + n + pad + optLen)
-	units := uint64(p.Timestamp / w.ifaces[p.Interface].div)
+	units := p.Timestamp / w.ifaces[p.Interface].div
 	h := w.hdr[:]
 	le.PutUint32(h[0:], blockEPB)
 	le.PutUint32(h[4:], tlen)
@@ -305,7 +302,7 @@ func (w *PcapNGWriter) Close() error {
 		if ts == 0 {
 			ts = s.StartTime
 		}
-		units := uint64(ts / f.div)
+		units := ts / f.div
 		body := make([]byte, 12, 96)
 		le.PutUint32(body[0:], uint32(i))
 		le.PutUint32(body[4:], uint32(units>>32))
@@ -314,11 +311,11 @@ func (w *PcapNGWriter) Close() error {
 			body = appendOpt(body, code, le.AppendUint64(nil, v))
 		}
 		if s.StartTime != 0 {
-			u := uint64(s.StartTime / f.div)
+			u := s.StartTime / f.div
 			u64(2, u>>32|u<<32) // high word first, as in the EPB
 		}
 		if s.EndTime != 0 {
-			u := uint64(s.EndTime / f.div)
+			u := s.EndTime / f.div
 			u64(3, u>>32|u<<32)
 		}
 		u64(4, s.Received)

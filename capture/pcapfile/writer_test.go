@@ -51,7 +51,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	tests := []struct {
 		name  string
 		make  func(w io.Writer) (Writer, error)
-		trunc int64 // timestamp granularity in ns
+		trunc uint64 // timestamp granularity in ns
 		dirs  bool
 	}{
 		{"pcap µs", func(w io.Writer) (Writer, error) { return NewPcapWriter(w, LinkTypeEthernet, 0, Micro) }, 1000, false},
@@ -142,7 +142,7 @@ func TestPcapNGWriterWithTshark(t *testing.T) {
 		if i%2 == 1 {
 			ts -= ts % 1000 // tx interface is in µs
 		}
-		wantTS := strconv.FormatInt(ts/1e9, 10) + "." + leftPad(ts%1e9)
+		wantTS := strconv.FormatUint(ts/1e9, 10) + "." + leftPad(ts%1e9)
 		if fs[0] != wantName || fs[1] != wantDir || fs[2] != wantTS || fs[3] != strconv.Itoa(int(in[i].OrigLen)) {
 			t.Errorf("packet %d: tshark %q, want %s %s %s %d", i, fs, wantName, wantDir, wantTS, in[i].OrigLen)
 		}
@@ -158,7 +158,7 @@ func TestPcapNGWriterWithTshark(t *testing.T) {
 	}
 }
 
-func leftPad(n int64) string {
-	s := strconv.FormatInt(n, 10)
+func leftPad(n uint64) string {
+	s := strconv.FormatUint(n, 10)
 	return strings.Repeat("0", 9-len(s)) + s
 }

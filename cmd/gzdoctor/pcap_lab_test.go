@@ -115,7 +115,7 @@ func samePackets(t *testing.T, what string, got, want []pcapfile.Packet) {
 	// Classic pcap stores 32-bit seconds: a reference written as pcap
 	// holds timestamps past 2106 modulo 2^32 s (DPDK 22.11's dpdk-dumpcap
 	// stamps packets in the year 2251).
-	wrap := func(ns int64) int64 { return (ns/1e9)%(1<<32)*1e9 + ns%1e9 }
+	wrap := func(ns uint64) uint64 { return (ns/1e9)%(1<<32)*1e9 + ns%1e9 }
 	for i := range got {
 		if wrap(got[i].Timestamp) != wrap(want[i].Timestamp) || got[i].OrigLen != want[i].OrigLen || !bytes.Equal(got[i].Data, want[i].Data) {
 			t.Errorf("%s: packet %d differs (ts %d vs %d, %d vs %d bytes)", what, i, got[i].Timestamp, want[i].Timestamp, len(got[i].Data), len(want[i].Data))
@@ -215,11 +215,15 @@ func TestPcapLab(t *testing.T) {
 			ci := strings.Split(strings.TrimSpace(string(out)), "\t")
 			s := env.Data.Files[i]
 			prec := len(ci[4]) - strings.IndexByte(ci[4], '.') - 1
-			ts := func(ns int64) string {
-				v := fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9)
+			// Seconds and nanoseconds apart: dumpcap's times are past
+			// what int64 nanoseconds (UnixNano) hold.
+			ts := func(sec int64, ns int) string {
+				v := fmt.Sprintf("%d.%09d", sec, ns)
 				return v[:len(v)-(9-prec)]
 			}
-			got := []string{fmt.Sprint(s.Packets), fmt.Sprint(s.OriginalBytes), ts(s.Last.UnixNano() - s.First.UnixNano()), ts(s.First.UnixNano()), ts(s.Last.UnixNano())}
+			at := func(t *time.Time) string { return ts(t.Unix(), t.Nanosecond()) }
+			span := s.Last.Sub(*s.First)
+			got := []string{fmt.Sprint(s.Packets), fmt.Sprint(s.OriginalBytes), ts(int64(span/time.Second), int(span%time.Second)), at(s.First), at(s.Last)}
 			if strings.Join(got, " ") != strings.Join(ci[1:], " ") {
 				t.Errorf("%s: gzdoctor %v, capinfos %v", filepath.Base(in), got, ci[1:])
 			}

@@ -57,7 +57,7 @@ func TestPcapFilterSIGHUP(t *testing.T) {
 	frame := make([]byte, 60)
 	send := func(n int) error {
 		for i := 0; i < n; i++ {
-			p := pcapfile.Packet{Timestamp: int64(i), OrigLen: 60, Data: frame}
+			p := pcapfile.Packet{Timestamp: uint64(i), OrigLen: 60, Data: frame}
 			if err := w.WritePacket(&p); err != nil {
 				return err
 			}

@@ -11,7 +11,7 @@ import (
 
 // Frame is one generated packet.
 type Frame struct {
-	Timestamp int64 // ns
+	Timestamp uint64 // ns
 	Data      []byte
 	OrigLen   uint32
 }
@@ -90,12 +90,12 @@ func payload(r *rand.Rand, n int) []byte {
 
 // Traffic returns n frames starting at start (ns), spaced by about step ns,
 // deterministic for a seed.
-func Traffic(n int, seed uint64, start, step int64) []Frame {
+func Traffic(n int, seed uint64, start, step uint64) []Frame {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	out := make([]Frame, 0, n)
 	ts := start
 	for i := range n {
-		ts += step/2 + r.Int64N(step+1)
+		ts += step/2 + r.Uint64N(step+1)
 		var b []byte
 		host := byte(1 + r.IntN(8))
 		peer := byte(1 + r.IntN(4))

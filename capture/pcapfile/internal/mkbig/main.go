@@ -108,7 +108,7 @@ func run(in, out, sizeStr, formatStr string, seed uint64, offset int64) error {
 	for copyN := int64(0); cw.n < target; copyN++ {
 		for i := range src {
 			p := src[i]
-			p.Timestamp += copyN*span + offset
+			p.Timestamp += uint64(copyN)*span + uint64(offset)
 			if err := w.WritePacket(&p); err != nil {
 				return err
 			}

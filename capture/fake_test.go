@@ -137,7 +137,7 @@ func fakeBackend(mode string, args []string) int {
 				o.w.WritePacket(&p)
 				n++
 				if mode == fakeZeroLen {
-					o.w.WritePacket(&pcapfile.Packet{Timestamp: int64(n)})
+					o.w.WritePacket(&pcapfile.Packet{Timestamp: uint64(n)})
 				}
 			}
 		}

@@ -46,12 +46,12 @@ type tempScan struct {
 	rx, tx      int64
 	zero        int64
 	outside     int64
-	first, last int64 // ns, of the records outside the window (when outside > 0)
+	first, last uint64 // ns, of the records outside the window (when outside > 0)
 	inside      int64
 }
 
 // scanTemps reads every record of the backend's (repaired) files.
-func scanTemps(p *Plan, from, to int64) (*tempScan, error) {
+func scanTemps(p *Plan, from, to uint64) (*tempScan, error) {
 	sc := &tempScan{}
 	for _, t := range p.Temps {
 		f, err := os.Open(t.Path)
@@ -109,7 +109,7 @@ func validate(p *Plan, o *Options, res *Result, started, ended time.Time) {
 	from, to := started.Add(-windowSlack), ended.Add(windowSlack)
 	v := &Validation{WindowStart: from.UTC().Format(time.RFC3339Nano), WindowEnd: to.UTC().Format(time.RFC3339Nano)}
 	res.Validation = v
-	sc, err := scanTemps(p, from.UnixNano(), to.UnixNano())
+	sc, err := scanTemps(p, uint64(from.UnixNano()), uint64(to.UnixNano()))
 	if err != nil {
 		v.Problems = append(v.Problems, "the backend's files could not be read back: "+err.Error())
 		return
@@ -121,17 +121,17 @@ func validate(p *Plan, o *Options, res *Result, started, ended time.Time) {
 			group(sc.zero), group(sc.rx+sc.tx), tool))
 	}
 	if sc.outside > 0 {
-		stamp := func(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339) }
-		if p.Backend == BackendDumpcap && sc.inside == 0 && sc.last-sc.first <= to.UnixNano()-from.UnixNano() {
+		stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+		if p.Backend == BackendDumpcap && sc.inside == 0 && sc.last-sc.first <= uint64(to.Sub(from)) {
 			// All packets shifted by one offset, their spacing intact: the
 			// clock issue documented for dpdk-dumpcap 22.11 (the year 2251
-			// on the lab VM, or 1680 when the value wraps), not a damaged
+			// on the lab VM, 2265 a year later), not a damaged
 			// file.
 			v.Warnings = append(v.Warnings, fmt.Sprintf("%s stamped every packet outside the capture window (%s … %s, the capture ran %s … %s): a known clock issue of dpdk-dumpcap 22.11 on some machines; the times between packets are right, the dates are not",
-				tool, stamp(sc.first), stamp(sc.last), stamp(started.UnixNano()), stamp(ended.UnixNano())))
+				tool, stamp(pcapfile.TimeOf(sc.first)), stamp(pcapfile.TimeOf(sc.last)), stamp(started), stamp(ended)))
 		} else {
 			v.Problems = append(v.Problems, fmt.Sprintf("%s of the %s records carry timestamps outside the capture window (%s … %s, the capture ran %s … %s): the files were written by something else too (a second capture on the same primary reopens them) and cannot be trusted",
-				group(sc.outside), group(sc.rx+sc.tx), stamp(sc.first), stamp(sc.last), stamp(started.UnixNano()), stamp(ended.UnixNano())))
+				group(sc.outside), group(sc.rx+sc.tx), stamp(pcapfile.TimeOf(sc.first)), stamp(pcapfile.TimeOf(sc.last)), stamp(started), stamp(ended)))
 		}
 	}
 	// What the backend says it wrote is in the files (pdump prints its

@@ -30,7 +30,7 @@ func writeTemp(t *testing.T, path string, backend string, stamps []time.Time, ze
 	}
 	frame := make([]byte, 60)
 	for i, ts := range stamps {
-		p := pcapfile.Packet{Timestamp: ts.UnixNano(), OrigLen: 60, Data: frame}
+		p := pcapfile.Packet{Timestamp: uint64(ts.Unix())*1e9 + uint64(ts.Nanosecond()), OrigLen: 60, Data: frame}
 		if i < zeroLen {
 			p.OrigLen, p.Data = 0, nil
 		}
@@ -86,13 +86,14 @@ func TestValidate(t *testing.T) {
 			problem: "2 of the 12 records carry timestamps outside the capture window (1970-01-01T00:00:00Z … 1970-01-01T00:00:01Z"},
 		{name: "dumpcap's known year 2251", backend: BackendDumpcap, stamps: shifted(50),
 			warning: "a known clock issue of dpdk-dumpcap 22.11"},
-		{name: "dumpcap's year 1680 (the value wrapped; seen on the lab too)", backend: BackendDumpcap, stamps: func() []time.Time {
+		// Past int64 nanoseconds (2262): read as int64 these showed as 1680.
+		{name: "dumpcap's year 2265 (seen on the lab)", backend: BackendDumpcap, stamps: func() []time.Time {
 			var out []time.Time
 			for i := range 50 {
-				out = append(out, time.Date(1680, 12, 15, 11, 0, 58, i*1000, time.UTC))
+				out = append(out, time.Date(2265, 7, 6, 10, 35, 31, i*1000, time.UTC))
 			}
 			return out
-		}(), warning: "(1680-12-15T11:00:58Z … 1680-12-15T11:00:58Z, the capture ran"},
+		}(), warning: "(2265-07-06T10:35:31Z … 2265-07-06T10:35:31Z, the capture ran"},
 		{name: "pdump in 2251 is damage", backend: BackendPdump, stamps: shifted(50),
 			problem: "50 of the 50 records carry timestamps outside the capture window"},
 		{name: "dumpcap, some in and some out", backend: BackendDumpcap, stamps: append(during(10), y2251),

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/gzdoctor/gzdoctor/ui"
 )
 
 // Limits that keep one pathological line from costing more than a screen.
@@ -26,9 +28,6 @@ type logical struct {
 // Compiled on first use (sync.OnceValue): every gzdoctor command links this
 // package and pays its initialisation, and only diagnose and capture read logs.
 var (
-	ansiRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])`)
-	})
 	// syslog / journalctl short and short-iso: "Apr  7 07:13:35 host prog[pid]: "
 	syslogRE = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`^(?:<\d{1,3}>\d? ?)?(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) \S+ [^\s:\[]+(?:\[\d+\])?: `)
@@ -53,13 +52,7 @@ func normalize(raw string) []logical {
 	if len(s) > maxMatchBytes {
 		s = s[:maxMatchBytes]
 	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if strings.IndexByte(s, 0x1b) >= 0 {
-		s = ansiRE().ReplaceAllString(s, "")
-	}
-	s = stripControls(s)
+	s = ui.StripEscapes(s) // the sanitiser text output shares (ui/sanitize.go)
 	texts := unwrap(s, 0)
 	var out []logical
 	for _, t := range texts {
@@ -108,25 +101,6 @@ func onScreen(s string) string {
 		}
 	}
 	return string(out)
-}
-
-func stripControls(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\t' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // unwrap removes JSON envelopes, syslog/journal prefixes and timestamps,

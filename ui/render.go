@@ -53,5 +53,7 @@ func Render(s *Streams, f Format, command string, verbose bool, result TextRende
 	if s.Quiet {
 		return nil
 	}
-	return result.RenderText(s.Out, s.OutStyle(), verbose)
+	// Every text renderer prints strings from input files; escaping is done
+	// here, once, rather than trusted to each field of each renderer.
+	return result.RenderText(SafeWriter(s.Out), s.OutStyle(), verbose)
 }

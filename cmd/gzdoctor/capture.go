@@ -12,6 +12,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/ui"
 	"github.com/spf13/cobra"
 )
 
@@ -210,7 +211,7 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 	if res.Failed() {
 		if a.streams.Quiet {
 			// -q prints nothing but errors, and this is one.
-			fmt.Fprintln(a.streams.Err, res.FailureLine(a.streams.ErrStyle()))
+			fmt.Fprintln(ui.SafeWriter(a.streams.Err), res.FailureLine(a.streams.ErrStyle()))
 		}
 		return &exitError{code: exitFailure}
 	}

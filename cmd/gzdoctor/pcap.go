@@ -11,6 +11,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture/bpf"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/ui"
 	"github.com/spf13/cobra"
 )
 
@@ -81,7 +82,7 @@ func (o *outputOptions) writeAtomic(a *app, write func(w io.Writer) error) error
 	// keeps stdout to itself.
 	for _, l := range pcapfile.FindLeftovers(filepath.Dir(o.Output), true) {
 		if !a.streams.Quiet {
-			fmt.Fprintf(a.streams.Err, "gzdoctor: note: %s\n", l.Words())
+			fmt.Fprintf(ui.SafeWriter(a.streams.Err), "gzdoctor: note: %s\n", l.Words()) // names found in a directory
 		}
 	}
 	return nil

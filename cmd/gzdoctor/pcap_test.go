@@ -222,3 +222,41 @@ func TestPcapFilterNoExpressionAnyLinkType(t *testing.T) {
 		t.Errorf("an expression on link type 1000: exit %d, stderr %q; want libpcap's refusal (exit 2)", code, stderr)
 	}
 }
+
+// hostileName is what a crafted file puts in a name: set the window title,
+// erase the line, return to its start and print a fake verdict.
+const hostileName = "eth0\x1b]0;owned\x07\x1b[2K\r✓ all good"
+
+// rawControls reports whether out holds a byte a terminal would act on
+// (other than newline and tab): the output is uncoloured in tests.
+func rawControls(out string) bool {
+	for _, r := range out {
+		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			return true
+		}
+	}
+	return false
+}
+
+// pcap stats printed a pcapng interface name raw: a crafted file set the
+// window title, erased the line and printed "✓ all good".
+func TestPcapStatsEscapesInterfaceName(t *testing.T) {
+	var b bytes.Buffer
+	w, err := pcapfile.NewWriter(&b, pcapfile.FormatPcapNG, []pcapfile.Interface{{LinkType: pcapfile.LinkTypeEthernet, SnapLen: 65535, Name: hostileName}}, pcapfile.NGOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WritePacket(&pcapfile.Packet{Timestamp: 1e18, OrigLen: 60, Data: make([]byte, 60)}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	in := filepath.Join(t.TempDir(), "hostile.pcapng")
+	os.WriteFile(in, b.Bytes(), 0o600)
+	code, stdout, stderr := run(t, "pcap", "stats", in)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if rawControls(stdout) || !strings.Contains(stdout, `eth0\x1b]0;owned\x07\x1b[2K\r✓ all good`) {
+		t.Errorf("the interface name reaches the terminal raw, or not at all:\n%q", stdout)
+	}
+}

@@ -76,7 +76,8 @@ func Main(args []string, streams *ui.Streams) int {
 	if errors.As(err, &ee) && ee.err == nil {
 		return code // the command already reported its findings
 	}
-	errOut := a.errWriter()
+	// Error messages carry paths and names from the input too.
+	errOut := ui.SafeWriter(a.errWriter())
 	fmt.Fprintf(errOut, "gzdoctor: %s\n", err)
 	if code == exitUsage {
 		fmt.Fprintf(errOut, "Run '%s --help' for usage.\n", commandPath(root, args))

@@ -303,3 +303,18 @@ func TestSpecpatchHugeSpecBounded(t *testing.T) {
 		t.Errorf("a 4 MiB spec allocated %d MB and printed %d bytes; want under 100 MB and 64 kB", a>>20, len(stdout))
 	}
 }
+
+// A spec line shown in the diff cannot drive the terminal either.
+func TestSpecpatchEscapesSpecText(t *testing.T) {
+	spec := copySpec(t, "rhel8-21.11-2671cc7.spec", 0o644)
+	b, _ := os.ReadFile(spec)
+	b = []byte(strings.Replace(string(b), "BuildRequires: doxygen, python3-sphinx\n", "BuildRequires: doxygen, python3-sphinx\n# "+hostileName+"\n", 1))
+	os.WriteFile(spec, b, 0o644)
+	code, stdout, stderr := run(t, "specpatch", spec)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if rawControls(stdout) || !strings.Contains(stdout, `# eth0\x1b]0;owned`) {
+		t.Errorf("spec text reaches the terminal raw, or the test's line is not in the diff:\n%q", stdout)
+	}
+}

@@ -84,7 +84,9 @@ type captureOut struct {
 		Plan struct {
 			Args []string `json:"args"`
 		} `json:"plan"`
-		Stopped string `json:"stopped"`
+		Stopped            string          `json:"stopped"`
+		Primary            json.RawMessage `json:"primary_stats"`
+		PrimaryUnavailable string          `json:"primary_stats_unavailable"`
 	} `json:"data"`
 }
 
@@ -93,13 +95,19 @@ type captureOut struct {
 // arguments and the output file as a path of this machine.
 func captureInRelease(t *testing.T, r lab.Release, args ...string) (int, []string, string, string) {
 	t.Helper()
+	code, args, file, out, _ := captureInReleaseFull(t, r, args...)
+	return code, args, file, out
+}
+
+func captureInReleaseFull(t *testing.T, r lab.Release, args ...string) (int, []string, string, string, captureOut) {
+	t.Helper()
 	dir, inside := r.TempDir(t)
 	code, out, errOut := inRelease(t, r, append([]string{"-o", "json", "capture", "-w", inside + "/c.pcapng"}, args...)...)
 	var c captureOut
 	if err := json.Unmarshal([]byte(out), &c); err != nil {
 		t.Fatalf("capture %v in %s: exit %d, not JSON (%v):\n%s\n%s", args, r, code, err, out, errOut)
 	}
-	return code, c.Data.Plan.Args, filepath.Join(dir, "c.pcapng"), out + errOut
+	return code, c.Data.Plan.Args, filepath.Join(dir, "c.pcapng"), out + errOut, c
 }
 
 func countPackets(t *testing.T, file, filter string) int {
@@ -160,9 +168,17 @@ func TestReleasesLab(t *testing.T) {
 			if r == lab.ReleaseTrixie {
 				capArgs = append([]string{"--no-preflight"}, capArgs...)
 			}
-			code, args, file, out := captureInRelease(t, r, capArgs...)
+			code, args, file, out, c := captureInReleaseFull(t, r, capArgs...)
 			if code != 0 {
 				t.Fatalf("capture exit %d:\n%s", code, out)
+			}
+			// The primary's own pdump counters (rte_pdump_stats, 21.11+).
+			if r == lab.ReleaseBullseye {
+				if len(c.Data.Primary) != 0 || !strings.Contains(c.Data.PrimaryUnavailable, "before 21.11") {
+					t.Errorf("20.11: primary stats %s, unavailable %q; want none, saying why", c.Data.Primary, c.Data.PrimaryUnavailable)
+				}
+			} else if len(c.Data.Primary) == 0 || c.Data.PrimaryUnavailable != "" {
+				t.Errorf("primary stats %s, unavailable %q; want the primary's counters", c.Data.Primary, c.Data.PrimaryUnavailable)
 			}
 			if !strings.Contains(strings.Join(args, " "), "device_id="+p.Device+",") {
 				t.Errorf("pdump args %q, want device_id=%s", args, p.Device)

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -97,5 +100,22 @@ func TestCheckFixtureJSON(t *testing.T) {
 	}
 	if env.Data.Summary.Fail != 1 || env.Data.Summary.OK != 1 {
 		t.Errorf("summary %+v", env.Data.Summary)
+	}
+}
+
+// check prints the primary's command line from /proc: a process named to
+// drive the terminal is shown escaped.
+func TestCheckEscapesProcCmdline(t *testing.T) {
+	root := t.TempDir()
+	if out, err := exec.Command("cp", "-a", "../../testdata/hosts/chk-healthy-2211/.", root).CombinedOutput(); err != nil {
+		t.Fatalf("copying the fixture: %v %s", err, out)
+	}
+	cmdline := "redis-server\x00--title\x1b]0;owned\x07\x1b[2K\r✓ all good\x00"
+	if err := os.WriteFile(filepath.Join(root, "proc/4242/cmdline"), []byte(cmdline), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stdout, stderr := run(t, "check", "--root", root, "--only", "primary", "-v")
+	if rawControls(stdout) || !strings.Contains(stdout, `--title\x1b]0;owned\x07\x1b[2K\r✓ all good`) {
+		t.Errorf("the command line reaches the terminal raw, or not at all:\nstdout %q\nstderr %q", stdout, stderr)
 	}
 }

@@ -119,3 +119,22 @@ func TestElfcheckJUnitAndJSON(t *testing.T) {
 		t.Errorf("junit %s", b)
 	}
 }
+
+// elfcheck prints paths and sonames from the files it reads: a file named
+// to drive the terminal is shown escaped.
+func TestElfcheckEscapesPaths(t *testing.T) {
+	exe, err := os.ReadFile("/usr/bin/true")
+	if err != nil {
+		t.Skipf("no /usr/bin/true to copy: %v", err)
+	}
+	root := t.TempDir()
+	name := "/bin/t\x1b]0;owned\x07\x1b[2K\r✓ ok"
+	os.MkdirAll(filepath.Join(root, "bin"), 0o755)
+	if err := os.WriteFile(filepath.Join(root, name), exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, stdout, stderr := run(t, "elfcheck", "--root", root, name)
+	if rawControls(stdout) || rawControls(stderr) || !strings.Contains(stdout, `/bin/t\x1b]0;owned\x07\x1b[2K\r✓ ok`) {
+		t.Errorf("the path reaches the terminal raw, or not at all:\nstdout %q\nstderr %q", stdout, stderr)
+	}
+}

@@ -220,6 +220,15 @@ func telemetrySuffix(name string) int {
 // git keeps them; a fixture tree's prefix dir holding only it is empty.
 const fixtureKeep = ".keep"
 
+// afterListing, when set by a test, runs between listing a base and
+// scanning one of its prefix dirs: the window in which another primary's
+// exit removes a dir (seen under load in the capture tests), which a test
+// cannot hit by chance.
+var afterListing func(dir string)
+
+// afterStat is the same between a prefix dir's Stat and its listing.
+var afterStat func(dir string)
+
 // Prefixes lists the prefix dirs under the given bases and inspects each
 // with ScanPrefix. Missing bases are skipped, and so are bases that cannot
 // be listed for lack of permission (RuntimeBases reports those).
@@ -237,6 +246,9 @@ func (h *Host) Prefixes(bases []RuntimeBaseDir) ([]Prefix, error) {
 		for _, e := range ents {
 			if !e.IsDir() {
 				continue
+			}
+			if afterListing != nil {
+				afterListing(path.Join(b.Path, e.Name()))
 			}
 			p, err := h.scanPrefix(path.Join(b.Path, e.Name()), socks, sockErr)
 			if errors.Is(err, fs.ErrNotExist) {
@@ -270,6 +282,9 @@ func (h *Host) scanPrefix(dir string, socks UnixSockets, sockErr error) (*Prefix
 		p.Owner = st
 	} else {
 		return nil, fmt.Errorf("reading runtime dir %s: %w", dir, err)
+	}
+	if afterStat != nil {
+		afterStat(dir)
 	}
 	ents, err := os.ReadDir(h.Path(dir))
 	if errors.Is(err, fs.ErrPermission) {

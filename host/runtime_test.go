@@ -2,6 +2,7 @@ package host
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -280,5 +281,50 @@ func TestRuntimeFileKind(t *testing.T) {
 		if got := RuntimeFileKind(name); got != want {
 			t.Errorf("RuntimeFileKind(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// A prefix dir removed between the listing of its base and its scan (a
+// primary that ended and cleaned up) is skipped: the others are listed and
+// the run does not fail. The hook removes the dir in exactly that window,
+// before its Stat, and another one after its Stat, before its ReadDir.
+func TestPrefixesSkipsDirRemovedDuringScan(t *testing.T) {
+	root := t.TempDir()
+	base := "/var/run/dpdk"
+	for _, n := range []string{"a_gone", "b_kept", "c_gone_late"} {
+		mustMkdir(t, filepath.Join(root, base, n))
+		if err := os.WriteFile(filepath.Join(root, base, n, "config"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := New(root)
+	var seen []string
+	afterListing = func(dir string) {
+		seen = append(seen, dir)
+		if path.Base(dir) == "a_gone" {
+			os.RemoveAll(h.Path(dir))
+		}
+	}
+	afterStat = func(dir string) {
+		if path.Base(dir) == "c_gone_late" {
+			os.RemoveAll(h.Path(dir))
+		}
+	}
+	t.Cleanup(func() { afterListing, afterStat = nil, nil })
+	got, err := h.Prefixes([]RuntimeBaseDir{{Path: base, Exists: true}})
+	if err != nil {
+		t.Fatalf("a dir removed during the scan failed the listing: %v", err)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("the hook saw %q: the race was not provoked", seen)
+	}
+	if len(got) != 1 || got[0].Name != "b_kept" {
+		t.Errorf("prefixes %+v, want b_kept alone", got)
+	}
+	// Without the removal, all three are listed: the skip is the removal's.
+	afterListing, afterStat = nil, nil
+	mustMkdir(t, filepath.Join(root, base, "a_gone"))
+	if got, err := h.Prefixes([]RuntimeBaseDir{{Path: base, Exists: true}}); err != nil || len(got) != 2 {
+		t.Errorf("prefixes %+v %v, want a_gone and b_kept", got, err)
 	}
 }

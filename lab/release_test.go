@@ -180,3 +180,45 @@ func TestReleaseMounts(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseLstackKind: the liblstack-like primary (the library
+// preloaded into an application without DPDK, linked --no-as-needed with
+// its drivers NEEDED, as Gazelle links liblstack.so) builds and runs on each
+// release. On 20.11 the release's dpdk-pdump captures from it. On 24.11 it
+// captures nothing: the primary floods "DPAA2_MEMPOOL: Failed to allocate IO
+// portal" for every packet, the mempool-ops class of dpdk-testpmd as a
+// primary (the capture pool's ops index names another driver in the
+// primary's table). Pinned as found; gzdoctor's build-match passes this
+// pair on 24.11 (a false negative, see docs/releases.md).
+func TestReleaseLstackKind(t *testing.T) {
+	needTool(t, "tcpdump")
+	for _, r := range []Release{ReleaseBullseye, ReleaseTrixie} {
+		t.Run(r.String(), func(t *testing.T) {
+			p := StartT(t, Config{Release: r, Kind: KindLstack})
+			if !strings.HasSuffix(p.Exe, "/build/lab-app") || !strings.HasPrefix(p.Exe, r.Root()+"/") {
+				t.Errorf("exe %s, want the release's lab-app", p.Exe)
+			}
+			maps := mustRead(t, fmt.Sprintf("/proc/%d/maps", p.Pid))
+			if !strings.Contains(maps, "/build/liblstack.so") {
+				t.Errorf("the process does not map liblstack.so")
+			}
+			dir, inside := r.TempDir(t)
+			rx, tx := filepath.Join(dir, "rx.pcap"), filepath.Join(dir, "tx.pcap")
+			if r != ReleaseTrixie {
+				pdumpUntil(t, p, 0, rx, tx, map[string]string{rx: "udp and dst port 8080", tx: "udp and src port 8080"}, nil)
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+			defer cancel()
+			cmd := r.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--",
+				"--pdump", "port=0,queue=*,rx-dev="+inside+"/rx.pcap,ring-size=1024,total-num-mbufs=4095")
+			out, _ := runCtx(ctx, cmd) // killed after 8 s: it captures nothing
+			if n := quietCount(rx, ""); n != 0 {
+				t.Errorf("24.11's dpdk-pdump captured %d packets from the liblstack-like primary: the pinned failure is gone; update this test and docs/releases.md", n)
+			}
+			if !strings.Contains(p.Output(), "Failed to allocate IO portal") {
+				t.Errorf("the primary does not flood the mempool-ops signature; pdump said:\n%s", out)
+			}
+		})
+	}
+}

@@ -200,18 +200,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, nil
 	}
 	// The lock comes before every look at whether the primary is busy:
-	// a look without it races with a capture that is starting.
-	lock, err := takeCaptureLock(&o, p)
-	var locked *errLocked
-	if errors.As(err, &locked) {
-		res.Stopped, res.Holder = StopBusy, &locked.holder
-		res.Notes = append(res.Notes, busyHolderWords(p, locked.holder))
-		return res, nil
+	// a look without it races with a capture that is starting. Without a
+	// target (p.deferred) nothing will start: the preflight says why.
+	var lock *captureLock
+	if p.deferred == nil {
+		lock, err = takeCaptureLock(&o, p)
+		var locked *errLocked
+		if errors.As(err, &locked) {
+			res.Stopped, res.Holder = StopBusy, &locked.holder
+			res.Notes = append(res.Notes, busyHolderWords(p, locked.holder))
+			return res, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer lock.release()
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer lock.release()
 	h := host.New(orRoot(o.Root))
 	if p.target.dir != nil && p.deferred == nil {
 		// Again, now that no other gzdoctor can be starting a capture.
@@ -230,12 +234,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Notes = append(res.Notes, busyWords(p))
 		return res, nil
 	}
-	// A capture tool still starting has no socket, vdev or ring in the
-	// primary yet; its command line names the prefix.
-	if tools := foreignCaptures(h, p.Prefix, p.runtimeDir); len(tools) > 0 {
-		res.Stopped, res.Holder = StopBusy, &tools[0]
-		res.Notes = append(res.Notes, busyHolderWords(p, tools[0]))
-		return res, nil
+	if p.deferred == nil {
+		// A capture tool still starting has no socket, vdev or ring in
+		// the primary yet; its command line names the prefix.
+		if tools := foreignCaptures(h, p.Prefix, p.runtimeDir); len(tools) > 0 {
+			res.Stopped, res.Holder = StopBusy, &tools[0]
+			res.Notes = append(res.Notes, busyHolderWords(p, tools[0]))
+			return res, nil
+		}
 	}
 	if !o.NoPreflight {
 		rep, ok, err := preflight(ctx, h, &o, p)

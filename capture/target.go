@@ -79,7 +79,11 @@ func resolvePrefix(ctx context.Context, h *host.Host, o *Options) (*target, erro
 		names = append(names, p.Name)
 	}
 	sort.Strings(names)
-	return nil, usagef("several live DPDK primaries (%s): choose one with --prefix", strings.Join(names, ", "))
+	// Asked after the preflight, whose prefix check names each live
+	// primary with its pid and program.
+	e := usagef("several live DPDK primaries (%s): choose one with --prefix", strings.Join(names, ", "))
+	e.(*UsageError).needsHealthy = true
+	return nil, e
 }
 
 func envMap() map[string]string {

@@ -39,6 +39,8 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 		Device:      p.Device,
 		PdumpBin:    p.Binary,
 		CaptureFile: p.Outputs[0].Path,
+		// The hugepages check weighs the pool this capture will create.
+		CaptureMbufs: o.TotalMbufs,
 	})
 	ids := preflightChecks(p.Backend)
 	// Scope: these are all the checks this backend needs, so the report

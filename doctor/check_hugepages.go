@@ -14,6 +14,36 @@ import (
 // the lab (DPDK 22.11), rounded up.
 const pdumpNeedBytes = 160 << 20
 
+// A capture's pool in hugepages: 8191 mbufs of 2176 bytes and a 4096-slot
+// ring took 10 × 2 MiB pages beyond the primary's, measured on the lab (DPDK
+// 22.11) in a hugetlbfs mount of the primary's own: about mbufBytes per
+// mbuf, plus poolOverhead for the ring and the pool's headers.
+const (
+	defaultCaptureMbufs = 8191
+	mbufBytes           = 2560
+	poolOverhead        = 1 << 20
+)
+
+// captureNeed is the hugepage memory a capture pool of mbufs takes.
+func captureNeed(mbufs int) uint64 {
+	if mbufs <= 0 {
+		mbufs = defaultCaptureMbufs
+	}
+	return uint64(mbufs)*mbufBytes + poolOverhead
+}
+
+// poolThatFits is the largest pool of 2^k-1 mbufs (the sizes a mempool
+// likes) whose need is within room, or 0.
+func poolThatFits(room uint64) int {
+	n := 0
+	for k := 1; k <= 20; k++ {
+		if m := 1<<k - 1; captureNeed(m) <= room {
+			n = m
+		}
+	}
+	return n
+}
+
 // checkHugepages (CHK-05, CHK-06): free hugepages per size and NUMA node,
 // hugetlbfs mounts, the --huge-dir in use, and files dead primaries left.
 func checkHugepages(ctx context.Context, env *Env) Result {
@@ -59,12 +89,41 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 		}
 	}
 	if hugeDir != "" {
-		if m, _ := host.HugeDirMount(hp.Mounts, hugeDir); m == nil {
+		m, _ := host.HugeDirMount(hp.Mounts, hugeDir)
+		if m == nil {
 			return fail(fmt.Sprintf("%s %s is not on a hugetlbfs mount: EAL will find no hugepages there", from, hugeDir),
 				fix("mount hugetlbfs there", "mkdir -p "+hugeDir, "mount -t hugetlbfs nodev "+hugeDir),
 				details...)
 		}
 		details = append(details, fmt.Sprintf("%s %s is on hugetlbfs", from, hugeDir))
+		// A mount limited by size= (as containers have) runs out before the
+		// pool does: the capture tool maps where the primary's
+		// hugepage_info says, so its pool must fit under that limit.
+		limit, room, limited, err := env.h.HugetlbfsRoom(*m)
+		switch {
+		case err != nil:
+			details = append(details, fmt.Sprintf("cannot tell what %s has left under its size= limit: %v", m.Path, err))
+		case limited:
+			details = append(details, fmt.Sprintf("%s is limited to %d MiB (size=), %d MiB of it free", m.Path, limit>>20, room>>20))
+			mbufs := env.cfg.CaptureMbufs
+			if mbufs <= 0 {
+				mbufs = defaultCaptureMbufs
+			}
+			if need := captureNeed(mbufs); room < need {
+				finding := fmt.Sprintf("%s %s is a hugetlbfs mount limited to %d MiB (size=) with %d MiB free; a capture pool of %d mbufs needs about %d MiB there: the capture tool will fail with \"Mempool creation failed: Cannot allocate memory\"",
+					from, hugeDir, limit>>20, room>>20, mbufs, (need+1<<20-1)>>20)
+				// hugetlbfs ignores size= on a remount (seen on the lab):
+				// only a smaller pool fits without restarting the primary.
+				f := fix(fmt.Sprintf("make room under the limit: a remount cannot grow it (hugetlbfs ignores size= on remount), so free what else holds %s or mount it larger before the primary starts", m.Path))
+				if t, err := env.Target(ctx); err == nil && t.Name != "" && poolThatFits(room) > 0 {
+					n := poolThatFits(room)
+					f = fix(fmt.Sprintf("capture with a pool that fits the %d MiB left (a remount cannot grow the mount: hugetlbfs ignores size= on remount)", room>>20),
+						shellJoin([]string{"gzdoctor", "capture", "--prefix", t.Name, "--total-num-mbufs", fmt.Sprint(n)}))
+				}
+				return fail(finding, f, details...)
+			}
+			free = min(free, room)
+		}
 	}
 
 	stale, staleBytes := env.deadHugepageFiles(ctx)

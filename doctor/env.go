@@ -27,6 +27,9 @@ type Config struct {
 	// CaptureFile is where the capture will write (rx-dev/tx-dev); empty
 	// skips the output-path check.
 	CaptureFile string
+	// CaptureMbufs is the capture tool's pool in mbufs (pdump's
+	// total-num-mbufs); 0 means gzdoctor capture's default, 8191.
+	CaptureMbufs int
 	// User is who runs the capture tool; nil means this process's user.
 	User *User
 	// Env is the capture user's environment ($PATH, $LSTACK_CONF_PATH...);

@@ -3,8 +3,10 @@ package host
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
@@ -337,5 +339,82 @@ func TestHugepageFilesBindMount(t *testing.T) {
 	groups, _ = h.HugepageFiles([]HugetlbfsMount{ms[1], ms[0]})
 	if g := HugepageFilesOf(groups, "dead"); len(g) != 1 || g[0].Count != 3 || g[0].Mount != "/dev/hugepages" {
 		t.Fatalf("reversed mounts: %+v", g)
+	}
+}
+
+// TestHugetlbfsRoom: a size= limit is what the capture tool's pool must fit
+// under; without one (or with size=N%) the pool's counters say it all.
+func TestHugetlbfsRoom(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "huge")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("gazellemap_%d", i)), make([]byte, 2<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := New(root)
+	for _, tc := range []struct {
+		opts          []string
+		limited       bool
+		limit, free   uint64
+		wantErrSubstr string
+	}{
+		{[]string{"rw", "pagesize=2M", "size=25165824"}, true, 24 << 20, 18 << 20, ""},
+		{[]string{"rw", "size=8M"}, true, 8 << 20, 2 << 20, ""},
+		{[]string{"rw", "size=4M"}, true, 4 << 20, 0, ""},
+		{[]string{"rw", "pagesize=2M"}, false, 0, 0, ""},
+		{[]string{"rw", "size=50%"}, false, 0, 0, ""},
+		{[]string{"rw", "size=lots"}, false, 0, 0, "size=lots"},
+	} {
+		limit, free, limited, err := h.HugetlbfsRoom(HugetlbfsMount{Path: "/huge", PageSizeKB: 2048, Options: tc.opts})
+		if tc.wantErrSubstr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErrSubstr) {
+				t.Errorf("%v: err %v, want one naming %q", tc.opts, err, tc.wantErrSubstr)
+			}
+			continue
+		}
+		if err != nil || limited != tc.limited || limit != tc.limit || free != tc.free {
+			t.Errorf("%v: limit %d free %d limited %v (%v); want %d %d %v", tc.opts, limit, free, limited, err, tc.limit, tc.free, tc.limited)
+		}
+	}
+}
+
+// TestHugetlbfsRoomLive: live, the kernel's count (statfs) of a real
+// hugetlbfs mounted with size=.
+func TestHugetlbfsRoomLive(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting hugetlbfs needs root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "hugetlbfs", "-o", "size=8M,pagesize=2M", "nodev", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount hugetlbfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	ms, err := New("/").HugetlbfsMounts(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := HugeDirMount(ms, mnt)
+	if m == nil || m.Path != mnt {
+		t.Fatalf("mount %s not listed: %+v", mnt, ms)
+	}
+	limit, free, limited, err := New("/").HugetlbfsRoom(*m)
+	if err != nil || !limited || limit != 8<<20 || free != 8<<20 {
+		t.Fatalf("empty mount: limit %d free %d limited %v (%v)", limit, free, limited, err)
+	}
+	// One page taken: the kernel counts it at once.
+	f, err := os.Create(filepath.Join(mnt, "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Fallocate(int(f.Fd()), 0, 0, 2<<20); err != nil {
+		t.Skipf("no free hugepage to take: %v", err)
+	}
+	if _, free, _, err := New("/").HugetlbfsRoom(*m); err != nil || free != 6<<20 {
+		t.Errorf("one page used: free %d (%v), want %d", free, err, 6<<20)
 	}
 }

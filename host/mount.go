@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"os"
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Mount is one line of /proc/mounts.
@@ -128,6 +130,47 @@ func (h *Host) HugetlbfsMounts(defaultKB uint64) ([]HugetlbfsMount, error) {
 		out = append(out, hm)
 	}
 	return out, nil
+}
+
+// HugetlbfsRoom says what a hugetlbfs mount limited by size= has left:
+// the limit and the bytes free under it. limited is false for a mount
+// without a limit (or with size=N%): its pages are the pool's, which
+// /proc/meminfo counts. Live, the kernel says (statfs); in a tree, the
+// limit less the sizes of the files at the mount's top, where DPDK puts
+// its <prefix>map_N.
+func (h *Host) HugetlbfsRoom(m HugetlbfsMount) (limit, free uint64, limited bool, err error) {
+	var v string
+	for _, o := range m.Options {
+		if k, val, ok := strings.Cut(o, "="); ok && k == "size" {
+			v = val
+		}
+	}
+	if v == "" || strings.HasSuffix(v, "%") {
+		return 0, 0, false, nil
+	}
+	kb, err := parseSizeKB(v)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("hugetlbfs %s: size=%s: %w", m.Path, v, err)
+	}
+	limit = kb * 1024
+	if h.Live() {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(h.Path(m.Path), &st); err != nil {
+			return limit, 0, true, fmt.Errorf("statfs %s: %w", m.Path, err)
+		}
+		return limit, st.Bfree * uint64(st.Bsize), true, nil
+	}
+	ents, err := os.ReadDir(h.Path(m.Path))
+	if err != nil {
+		return limit, 0, true, fmt.Errorf("listing %s: %w", m.Path, err)
+	}
+	var used uint64
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			used += uint64(fi.Size())
+		}
+	}
+	return limit, limit - min(used, limit), true, nil
 }
 
 // parseSizeKB reads a mount size such as "2M", "1G", "2048k" or "2097152".

@@ -497,9 +497,8 @@ func mxRows() []mxRow {
 			check:     []string{},
 			wantCheck: mxWant{exit: 1, firstFail: "prefix", says: []string{"{P1}", "{P2}", "{P3}"}},
 			capture:   []string{"-c", "10", "-a", "duration:10", "-w", "{D}/cap.pcapng"},
-			// Refused before anything starts: which one? (exit 2, as for -i
-			// on a primary with several ports), listing the live prefixes.
-			wantCapture: mxWant{exit: 2, says: []string{"{P1}", "{P2}", "{P3}", "--prefix"}},
+			// Refused before anything starts, naming the live prefixes.
+			wantCapture: mxWant{exit: 1, firstFail: "prefix", stopped: "preflight", says: []string{"{P1}", "{P2}", "{P3}"}},
 			wantDiag:    mxWant{exit: -1},
 			after: func(t *testing.T, s *mxSit, r *mxResults) {
 				// A subset of checks never vouches for a capture, and an

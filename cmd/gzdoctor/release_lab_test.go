@@ -23,6 +23,10 @@ func inRelease(t *testing.T, r lab.Release, args ...string) (int, string, string
 	if err != nil {
 		t.Fatalf("installing gzdoctor in %s: %v", r, err)
 	}
+	if r != lab.ReleaseHost {
+		// Each call installs afresh; the copy goes with the test.
+		t.Cleanup(func() { os.RemoveAll(r.HostPath(filepath.Dir(bin))) })
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := r.Command(bin, args...)

@@ -178,6 +178,31 @@ func (cfg Config) eal() []string {
 // ready line and its mp_socket exists. If the primary dies or does not get
 // ready in time, the error carries its output and nothing is left behind.
 func Start(ctx context.Context, cfg Config) (*Primary, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := start(ctx, cfg)
+		if err == nil || attempt == fanoutAttempts || !fanoutClash(cfg.Kind, err) || ctx.Err() != nil {
+			return p, err
+		}
+	}
+}
+
+// fanoutAttempts bounds the restarts of an af_packet primary whose
+// PACKET_FANOUT group collided with another's.
+const fanoutAttempts = 3
+
+// fanoutClash reports whether a network kind's start failed because its
+// af_packet socket could not join its fanout group. DPDK's af_packet PMD
+// (22.11) derives the group id from (its pid ^ the interface's ifindex) &
+// 0xffff, and group ids are global in the network namespace: two primaries
+// on two veths of the root namespace collide when those values meet (pids
+// and ifindexes of parallel tests are close, so they do: seen in the
+// scenario matrix as "could not set PACKET_FANOUT … Invalid argument").
+// A new start has a new pid and a new veth, hence another group id.
+func fanoutClash(k Kind, err error) bool {
+	return (k == KindAfPacket || k == KindLtran) && strings.Contains(err.Error(), "PACKET_FANOUT")
+}
+
+func start(ctx context.Context, cfg Config) (*Primary, error) {
 	bin, lib := PrimaryBinary(), LstackLibrary()
 	if bin == "" {
 		_, err := rootOnce()

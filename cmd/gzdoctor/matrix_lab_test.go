@@ -366,17 +366,9 @@ func startShared(t *testing.T) *mxShared {
 	errs := make([]error, len(cfgs))
 	var wg sync.WaitGroup
 	start := func(i int) {
+		// lab.Start starts a network kind again when its af_packet port
+		// drew a fanout group in use (pid ^ ifindex).
 		ps[i], errs[i] = lab.Start(context.Background(), cfgs[i])
-		// DPDK 22.11's af_packet PMD joins the fanout group
-		// (pid ^ ifindex) & 0xffff: two network primaries started side by
-		// side (consecutive pids, consecutive veths) can draw the same
-		// group on different devices, and the kernel refuses the second
-		// ("could not set PACKET_FANOUT … Invalid argument"). Another
-		// start has another pid and another veth.
-		if errs[i] != nil && strings.Contains(errs[i].Error(), "PACKET_FANOUT") {
-			t.Logf("shared primary %d (%q) drew a fanout group in use; starting it again: %v", i, cfgs[i].Kind, errs[i])
-			ps[i], errs[i] = lab.Start(context.Background(), cfgs[i])
-		}
 	}
 	wg.Add(3)
 	go func() { defer wg.Done(); start(0) }()

@@ -97,6 +97,13 @@ func (e *Env) elf(ctx context.Context) (*elfFacts, error) {
 		if f.toolErr == nil {
 			f.tool, f.toolErr = elfcheck.Analyze(ctx, f.toolPath, elfcheck.Options{Root: e.h.Root})
 		}
+		if f.toolErr == nil && f.tool != nil {
+			// The tool's table measured, not predicted: on 24.11 the
+			// prediction was wrong both ways (docs/releases.md).
+			if err := elfcheck.MeasureOps(ctx, f.tool, elfcheck.Options{Root: e.h.Root}); err != nil {
+				f.tool.DPDK.OpsTableNote = "predicted, not measured: " + err.Error()
+			}
+		}
 		return f, nil
 	})
 }

@@ -30,32 +30,9 @@ func AnalyzePID(ctx context.Context, pid int, opts Options) (_ *Report, err erro
 		return nil, fmt.Errorf("process %d: %w", pid, err)
 	}
 	exe = strings.TrimSuffix(exe, " (deleted)")
-	maps, err := fs.readFile(procDir+"/maps", 64<<20)
+	mapped, base, err := readMaps(fs, pid, exe)
 	if err != nil {
-		return nil, fmt.Errorf("process %d: %w", pid, err)
-	}
-	mapped := []string{} // non-nil: analyzeObject uses it instead of a search
-	seen := map[string]bool{}
-	base := map[string]uint64{} // start of each file's mapping at offset 0
-	for _, line := range strings.Split(string(maps), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 6 || !strings.HasPrefix(fields[5], "/") {
-			continue
-		}
-		p := strings.Join(fields[5:], " ")
-		p = strings.TrimSuffix(p, " (deleted)")
-		if lo, _, ok := strings.Cut(fields[0], "-"); ok && strings.Trim(fields[2], "0") == "" {
-			if v, err := strconv.ParseUint(lo, 16, 64); err == nil {
-				if _, dup := base[p]; !dup {
-					base[p] = v
-				}
-			}
-		}
-		if seen[p] || p == exe || strings.HasPrefix(p, "/dev/") || strings.HasPrefix(p, "/memfd:") {
-			continue
-		}
-		seen[p] = true
-		mapped = append(mapped, p)
+		return nil, err
 	}
 	if len(opts.Preload) == 0 {
 		if b, err := fs.readFile(procDir+"/environ", 1<<20); err == nil {
@@ -132,4 +109,37 @@ func readLiveOps(fs rootFS, pid int, rep *Report, exeObj *object, exe string, ba
 		return true
 	}
 	return false
+}
+
+// readMaps lists the files process pid mapped, in map order (not exe, not
+// devices), and where each one's mapping at file offset 0 starts.
+func readMaps(fs rootFS, pid int, exe string) (mapped []string, base map[string]uint64, err error) {
+	maps, err := fs.readFile("/proc/"+strconv.Itoa(pid)+"/maps", 64<<20)
+	if err != nil {
+		return nil, nil, fmt.Errorf("process %d: %w", pid, err)
+	}
+	mapped = []string{} // non-nil: analyzeObject uses it instead of a search
+	seen := map[string]bool{}
+	base = map[string]uint64{}
+	for _, line := range strings.Split(string(maps), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 6 || !strings.HasPrefix(fields[5], "/") {
+			continue
+		}
+		p := strings.Join(fields[5:], " ")
+		p = strings.TrimSuffix(p, " (deleted)")
+		if lo, _, ok := strings.Cut(fields[0], "-"); ok && strings.Trim(fields[2], "0") == "" {
+			if v, err := strconv.ParseUint(lo, 16, 64); err == nil {
+				if _, dup := base[p]; !dup {
+					base[p] = v
+				}
+			}
+		}
+		if seen[p] || p == exe || strings.HasPrefix(p, "/dev/") || strings.HasPrefix(p, "/memfd:") {
+			continue
+		}
+		seen[p] = true
+		mapped = append(mapped, p)
+	}
+	return mapped, base, nil
 }

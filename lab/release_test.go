@@ -188,8 +188,9 @@ func TestReleaseMounts(t *testing.T) {
 // captures nothing: the primary floods "DPAA2_MEMPOOL: Failed to allocate IO
 // portal" for every packet, the mempool-ops class of dpdk-testpmd as a
 // primary (the capture pool's ops index names another driver in the
-// primary's table). Pinned as found; gzdoctor's build-match passes this
-// pair on 24.11 (a false negative, see docs/releases.md).
+// primary's table: index 11, ring_mp_mc in dpdk-pdump, is dpaa2 in this
+// primary). gzdoctor check's build-match, with dpdk-pdump's table
+// measured, fails this pair (cmd/gzdoctor TestReleaseLstackBuildMatchFails).
 func TestReleaseLstackKind(t *testing.T) {
 	needTool(t, "tcpdump")
 	for _, r := range []Release{ReleaseBullseye, ReleaseTrixie} {

@@ -1,0 +1,101 @@
+package elfcheck
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMeasureOpsHost: the host's dpdk-pdump (22.11), started under ptrace,
+// yields its real mempool ops table; on 22.11 the prediction agrees. It
+// leaves no runtime directory, no hugepage file and no process behind.
+func TestMeasureOpsHost(t *testing.T) {
+	needFile(t, "/usr/bin/dpdk-pdump")
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	before := dirNames(t, "/var/run/dpdk")
+	huge := dirNames(t, "/mnt/huge")
+	// A directory an ended gzdoctor left is swept; it is gzdoctor's.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := fmt.Sprintf("/var/run/dpdk/gzdoctor-ops-%d-1", dead.Process.Pid)
+	if err := os.MkdirAll(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(stale)
+	rep := analyze(t, "/usr/bin/dpdk-pdump", Options{})
+	pred := append([]string(nil), rep.DPDK.OpsTable...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := MeasureOps(ctx, rep, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("measured  %v\npredicted %v\n%s", rep.DPDK.OpsTable, pred, rep.DPDK.OpsTableNote)
+	if rep.DPDK.OpsTableFrom != "memory" || !strings.HasPrefix(rep.DPDK.OpsTableNote, "measured: ") {
+		t.Errorf("from %q note %q", rep.DPDK.OpsTableFrom, rep.DPDK.OpsTableNote)
+	}
+	if strings.Join(pred, ",") != strings.Join(rep.DPDK.OpsTable, ",") {
+		t.Errorf("22.11: measured %v, predicted %v", rep.DPDK.OpsTable, pred)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("%s was not swept", stale)
+	}
+	for _, n := range dirNames(t, "/var/run/dpdk") {
+		if strings.HasPrefix(n, "gzdoctor-ops-") && !contains(before, n) {
+			t.Errorf("left /var/run/dpdk/%s", n)
+		}
+	}
+	if after := dirNames(t, "/mnt/huge"); len(after) > len(huge) {
+		for _, n := range after {
+			if strings.Contains(n, "gzdoctor-ops-") {
+				t.Errorf("left /mnt/huge/%s", n)
+			}
+		}
+	}
+	// No dpdk-pdump of ours is left (stopped or not).
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, _ := os.ReadFile(p)
+		if strings.Contains(string(b), "gzdoctor-ops-") {
+			t.Errorf("%s: %q left running", p, b)
+		}
+	}
+
+	// A deadline that has passed: an error, nothing changed.
+	rep2 := analyze(t, "/usr/bin/dpdk-pdump", Options{})
+	done, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if err := MeasureOps(done, rep2, Options{}); err == nil || rep2.DPDK.OpsTableFrom != "predicted" {
+		t.Errorf("cancelled: err %v, from %q", err, rep2.DPDK.OpsTableFrom)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var n []string
+	for _, e := range es {
+		n = append(n, e.Name())
+	}
+	return n
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -3,6 +3,7 @@ package capture
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ const (
 	fakeSilent   = "silent"   // say it captures, write the file headers, never a packet
 	fakeMute     = "mute"     // never say it captures, never write
 	fakeZeroLen  = "zerolen"  // capture, with a zero-length record stamped 1970 in every burst
+	fakeOrphan   = "orphan"   // start a child holding its stdout and stderr, write 100 packets, exit 1
 )
 
 func fakeBackend(mode string, args []string) int {
@@ -112,6 +114,17 @@ func fakeBackend(mode string, args []string) int {
 		fmt.Println("\n\nSignal 2 received, preparing to exit...")
 		return 0
 	}
+	if mode == fakeOrphan {
+		// The child outlives the fake: it holds the fake's stdout and
+		// stderr, so they do not close when the fake exits.
+		c := exec.Command("sleep", "300")
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		if err := c.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("orphan %d\n", c.Process.Pid)
+	}
 	fmt.Println(" core (0), capture for (1) tuples")
 	frame := make([]byte, 100)
 	var n int64
@@ -145,7 +158,7 @@ func fakeBackend(mode string, args []string) int {
 			o.w.Flush()
 		}
 		switch {
-		case mode == fakeDie && n >= 100:
+		case (mode == fakeDie || mode == fakeOrphan) && n >= 100:
 			return 1
 		case mode == fakeTorn && n >= 50:
 			outs[0].f.Write([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 200, 0, 0, 0, 200, 0, 0, 0, 1, 2})

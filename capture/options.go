@@ -86,6 +86,14 @@ type Options struct {
 	// and watchEvery. Tests fix them.
 	portCounter portCounter
 	watchTimes  [3]time.Duration
+	// afterPoll runs on every poll, after the watchdog's check, with the
+	// times it judges by: tests stop a capture once the watchdog has had
+	// its chance, whatever the machine's load did to the backend's start.
+	afterPoll func(now, started, readyAt time.Time)
+	// onPoll runs on every poll with the records the backend's files
+	// hold: tests stop a capture once packets are there, not after a
+	// sleep that a loaded machine may outlast.
+	onPoll func(records int64)
 	// beforeBackend runs once the backend's files exist, before the
 	// backend starts: tests race it there on purpose.
 	beforeBackend func(p *Plan)

@@ -35,6 +35,10 @@ const (
 	// startSlack bounds how long a --duration waits for the capture to
 	// begin before it counts from the backend's start.
 	startSlack = 10 * time.Second
+	// linesGrace is how long the backend's output is read after it
+	// exited: its pipes close with it unless a process it started
+	// inherited them.
+	linesGrace = 3 * time.Second
 	// lastLines is how many of the backend's lines an early exit shows.
 	lastLines = 12
 )
@@ -403,6 +407,7 @@ func (s *supervisor) run(ctx context.Context) error {
 	ctxDone := ctx.Done()
 	var interrupts int
 	backendDone := false
+	var linesLeft <-chan time.Time
 	var waitErr error
 	for !backendDone || lines != nil {
 		select {
@@ -433,6 +438,12 @@ func (s *supervisor) run(ctx context.Context) error {
 				prog.note = dog.note()
 				prog.update(now, cnt.counts)
 			}
+			if s.o.afterPoll != nil {
+				s.o.afterPoll(now, s.started, readyAt)
+			}
+			if s.o.onPoll != nil {
+				s.o.onPoll(cnt.records)
+			}
 			if !s.stopping {
 				if why := space.check(now, tempSize(s.p), cnt.outSize); why != "" {
 					s.res.DiskFull = why
@@ -462,9 +473,22 @@ func (s *supervisor) run(ctx context.Context) error {
 				s.note("second interrupt: killed the backend without waiting for it to flush")
 				s.kill()
 			}
+		case <-linesLeft:
+			// The backend is gone, but something it started still holds
+			// its stdout or stderr: its last lines are read, and the
+			// capture must end with the backend, not with that process.
+			outR.Close()
+			errR.Close()
+			go func(l <-chan backendLine) {
+				for range l {
+				}
+			}(lines)
+			lines, linesLeft = nil, nil
+			s.note(fmt.Sprintf("%s's output stayed open after it exited (a process it started holds it); gzdoctor stopped reading it %s later", filepath.Base(s.p.Binary), linesGrace))
 		case waitErr = <-exited:
 			backendDone = true
 			exited = nil
+			linesLeft = time.After(linesGrace)
 			if !s.stopping {
 				s.stopping, s.stopAt = true, time.Now()
 				if s.res.Stopped == "" {

@@ -4,9 +4,11 @@ import (
 	"errors"
 
 	"context"
+	"fmt"
 	"github.com/gzdoctor/gzdoctor/ui"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,6 +80,20 @@ func (w *lineWatch) Write(b []byte) (int, error) {
 		close(w.ch)
 	}
 	return len(b), nil
+}
+
+// whenRecords returns a channel closed once the backend's files hold n
+// records, as the supervisor's own poll counts them: a stop sent after a
+// sleep instead came, on a loaded machine, before the fake wrote anything.
+func whenRecords(o *Options, n int64) <-chan struct{} {
+	ch := make(chan struct{})
+	var once sync.Once
+	o.onPoll = func(records int64) {
+		if records >= n {
+			once.Do(func() { close(ch) })
+		}
+	}
+	return ch
 }
 
 func noTemps(t *testing.T, dir string) {
@@ -222,8 +238,8 @@ func TestSizeBelowHeaders(t *testing.T) {
 func TestStopOnContextKeepsEveryPacket(t *testing.T) {
 	o := fakeOptions(t, fakeNormal)
 	ctx, cancel := context.WithCancel(context.Background())
-	capturing := whenBackendSays(&o, "capture for")
-	go func() { <-capturing; time.Sleep(200 * time.Millisecond); cancel() }()
+	wrote := whenRecords(&o, 100)
+	go func() { <-wrote; cancel() }()
 	res, err := Run(ctx, o)
 	if err != nil {
 		t.Fatal(err)
@@ -242,12 +258,10 @@ func TestSecondInterruptKills(t *testing.T) {
 	o := fakeOptions(t, fakeDeaf)
 	sigs := make(chan os.Signal, 2)
 	o.Interrupts = sigs
-	capturing := whenBackendSays(&o, "capture for")
+	wrote := whenRecords(&o, 100)
 	go func() {
-		<-capturing
-		time.Sleep(100 * time.Millisecond)
-		sigs <- syscall.SIGINT
-		time.Sleep(300 * time.Millisecond)
+		<-wrote
+		sigs <- syscall.SIGINT // ignored: the fake is deaf
 		sigs <- syscall.SIGINT
 	}()
 	start := time.Now()
@@ -302,10 +316,10 @@ func TestTornRecordIsRepaired(t *testing.T) {
 	o := fakeOptions(t, fakeTorn)
 	sigs := make(chan os.Signal, 2)
 	o.Interrupts = sigs
-	capturing := whenBackendSays(&o, "capture for")
+	// The fake hangs after 60 intact records and half of one.
+	wrote := whenRecords(&o, 60)
 	go func() {
-		<-capturing
-		time.Sleep(400 * time.Millisecond)
+		<-wrote
 		sigs <- syscall.SIGINT // ignored: the fake hangs
 		sigs <- syscall.SIGINT
 	}()
@@ -348,3 +362,45 @@ func TestExistingOutputUntouched(t *testing.T) {
 var noStyle = ui.Style{}
 
 func asUsage(err error, ue **UsageError) bool { return errors.As(err, ue) }
+
+// The capture ends with its backend even when a process the backend
+// started still holds its stdout and stderr (the pipes then never close):
+// CI once waited 12 minutes for a capture whose backend was gone.
+func TestBackendExitEndsCaptureDespiteHeldOutput(t *testing.T) {
+	o := fakeOptions(t, fakeOrphan)
+	type ran struct {
+		res *Result
+		err error
+	}
+	done := make(chan ran, 1)
+	start := time.Now()
+	go func() {
+		res, err := Run(context.Background(), o)
+		done <- ran{res, err}
+	}()
+	var r ran
+	select {
+	case r = <-done:
+	case <-time.After(linesGrace + 60*time.Second):
+		t.Fatalf("the capture still runs %v after the backend exited", time.Since(start))
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	res := r.res
+	for _, l := range res.LastLines {
+		var pid int
+		if _, err := fmt.Sscanf(l, "orphan %d", &pid); err == nil && pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if res.Stopped != StopBackendEnd || res.ExitStatus != "exit status 1" {
+		t.Errorf("stopped %q exit %q, want backend-end, exit status 1", res.Stopped, res.ExitStatus)
+	}
+	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "output stayed open after it exited") }) {
+		t.Errorf("notes %q do not say the output stayed open", res.Notes)
+	}
+	if pkts, _ := readAll(t, o.Write); len(pkts) < 100 {
+		t.Errorf("kept %d packets, the backend wrote at least 100", len(pkts))
+	}
+}

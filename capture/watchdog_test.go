@@ -37,29 +37,42 @@ func (s *syncBuf) String() string {
 }
 
 func TestWatchdog(t *testing.T) {
+	// The silent cases' start grace is out of reach: the fake says it
+	// captures, however late a loaded machine lets it.
+	fast := [3]time.Duration{500 * time.Millisecond, 700 * time.Millisecond, 100 * time.Millisecond}
+	ready := [3]time.Duration{500 * time.Millisecond, time.Hour, 100 * time.Millisecond}
 	for _, tc := range []struct {
 		name    string
 		mode    string
 		count   portCounter
+		times   [3]time.Duration
 		stopped string
 		note    string // in the result's notes
 	}{
-		{"captures but writes nothing", fakeSilent, rising(), StopNoPackets, "said it captures"},
-		{"never says it captures", fakeMute, rising(), StopNoPackets, "has not said it captures"},
-		{"no traffic: waits", fakeSilent, flat, StopInterrupt, ""},
-		{"counters fail: waits", fakeSilent, func(context.Context) (uint64, error) { return 0, errors.New("gone") }, StopInterrupt, ""},
-		{"packets flow", fakeNormal, rising(), StopInterrupt, ""},
+		{"captures but writes nothing", fakeSilent, rising(), ready, StopNoPackets, "said it captures"},
+		{"never says it captures", fakeMute, rising(), fast, StopNoPackets, "has not said it captures"},
+		{"no traffic: waits", fakeSilent, flat, ready, StopInterrupt, ""},
+		{"counters fail: waits", fakeSilent, func(context.Context) (uint64, error) { return 0, errors.New("gone") }, ready, StopInterrupt, ""},
+		{"packets flow", fakeNormal, rising(), ready, StopInterrupt, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := fakeOptions(t, tc.mode)
 			o.portCounter = tc.count
-			o.watchTimes = [3]time.Duration{500 * time.Millisecond, 700 * time.Millisecond, 100 * time.Millisecond}
+			o.watchTimes = tc.times
 			prog := &syncBuf{}
 			o.Progress, o.PlainEvery = prog, 200*time.Millisecond
-			// Long enough for either grace to pass twice; a watchdog that
-			// does not fire ends as an interrupt.
-			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+			// Interrupt once either grace has passed twice, counted from
+			// the supervisor's own start and ready times: a watchdog that
+			// was going to fire has fired (it checks every 100 ms), and
+			// one that does not fire ends as an interrupt. No wall-clock
+			// guess: a loaded machine delays the fake's start, not this.
+			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
+			o.afterPoll = func(now, started, readyAt time.Time) {
+				if !readyAt.IsZero() && now.Sub(readyAt) >= 2*tc.times[0] || now.Sub(started) >= 2*tc.times[1] {
+					cancel()
+				}
+			}
 			start := time.Now()
 			res, err := Run(ctx, o)
 			if err != nil {

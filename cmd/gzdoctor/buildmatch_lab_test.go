@@ -40,7 +40,7 @@ func TestBuildMatchAgreesWithCapture(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			p := lab.StartT(t, lab.Config{Kind: tc.kind})
-			code, out, errOut := run(t, "-o", "json", "check", "--prefix", p.Prefix)
+			code, out, errOut := run(t, "-o", "json", "check", "--prefix", p.Prefix, "--timeout", "10s")
 			var env struct {
 				Data doctor.Report `json:"data"`
 			}

@@ -262,7 +262,7 @@ func TestCaptureLab(t *testing.T) {
 		}
 		// Interrupt once pdump writes (its files grow), not after a fixed
 		// time: on a loaded machine its start alone can take longer.
-		for start := time.Now(); time.Since(start) < 30*time.Second && pdumpWrote(cmd.Process.Pid) < 10000; time.Sleep(50 * time.Millisecond) {
+		for start := time.Now(); time.Since(start) < 30*time.Second && pdumpWrote(cmd.Process.Pid) < 30000; time.Sleep(50 * time.Millisecond) {
 		}
 		cmd.Process.Signal(syscall.SIGINT)
 		if err := cmd.Wait(); err != nil {
@@ -652,19 +652,21 @@ func TestCaptureLabBackendKilled(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Let pdump capture for a while, then kill it.
+	// Kill pdump once its files hold packets, not after a fixed time: on
+	// a loaded machine its start alone takes longer (CI: the kill came
+	// before the first packet, or missed pdump and gzdoctor captured on).
 	var pdump int
-	deadline := time.Now().Add(20 * time.Second)
-	for pdump == 0 {
-		if time.Now().After(deadline) {
+	for start := time.Now(); pdump == 0 || pdumpWrote(cmd.Process.Pid) < 30000; time.Sleep(50 * time.Millisecond) {
+		if time.Since(start) > 60*time.Second {
 			cmd.Process.Kill()
-			t.Fatalf("gzdoctor never started pdump: %s", stderr.String())
+			cmd.Wait()
+			t.Fatalf("pdump %d never wrote 30000 bytes in 60 s\n%s", pdump, stderr.String())
 		}
 		pdump = childPid(cmd.Process.Pid)
-		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(2 * time.Second)
-	syscall.Kill(pdump, syscall.SIGKILL)
+	if err := syscall.Kill(pdump, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing pdump %d: %v", pdump, err)
+	}
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitProblem {
 		t.Fatalf("gzdoctor: %v, want exit 1\n%s\n%s", err, stdout.String(), stderr.String())
@@ -716,7 +718,11 @@ func pdumpWrote(pid int) int64 {
 	return 0
 }
 
-// childPid returns a child of pid (forked by any of its threads), or 0.
+// childPid returns gzdoctor pid's capture tool (dpdk-pdump or
+// dpdk-dumpcap, forked by any of its threads), or 0 while there is none.
+// Only a child that already runs the tool counts: between fork and exec
+// the child is a copy of gzdoctor (a SIGSTOP sent then was lost on CI),
+// and any other child gzdoctor may start is not the backend.
 func childPid(pid int) int {
 	tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))
 	for _, task := range tasks {
@@ -724,20 +730,41 @@ func childPid(pid int) int {
 		if err != nil {
 			continue
 		}
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			n, _ := strconv.Atoi(f[0])
-			return n
+		for _, f := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(f)
+			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", n))
+			if b := filepath.Base(exe); b == "dpdk-pdump" || b == "dpdk-dumpcap" {
+				return n
+			}
 		}
 	}
 	return 0
 }
 
+// gzdoctorRunLimit bounds every gzdoctor a test runs as a subprocess. A
+// capture without -c ends only when the test stops it; a test whose stop
+// misses (CI: a SIGKILL that did not reach pdump) used to wait in
+// cmd.Wait until the package's 14 min timeout killed every test with it.
+const gzdoctorRunLimit = 3 * time.Minute
+
 // gzdoctorCmd returns a command running the gzdoctor `make build` makes, in
-// dir: signals and child processes need a real process.
+// dir: signals and child processes need a real process. It is killed
+// after gzdoctorRunLimit (its backend then gets SIGINT, its parent-death
+// signal), and the test fails saying so; Wait and CombinedOutput return.
 func gzdoctorCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(testenv.Binary(t), args...)
+	ctx, cancel := context.WithTimeout(context.Background(), gzdoctorRunLimit)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, testenv.Binary(t), args...)
 	cmd.Dir = dir
+	cmd.Cancel = func() error {
+		if ctx.Err() == context.DeadlineExceeded {
+			t.Errorf("gzdoctor %q still ran after %v: killed (its output follows in the test's failure)", args, gzdoctorRunLimit)
+		}
+		return cmd.Process.Kill()
+	}
+	// Output pipes a leftover grandchild holds must not hold Wait too.
+	cmd.WaitDelay = 10 * time.Second
 	return cmd
 }
 

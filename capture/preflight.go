@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
@@ -27,6 +28,14 @@ func preflightChecks(backend string) []string {
 	return ids
 }
 
+// preflightTimeout bounds the preflight's checks together. `gzdoctor
+// check` gives a whole run 1 s; a capture waits for pdump anyway (5 s per
+// request to the primary), and on a loaded machine (CI: 2 cores, tests in
+// parallel) a healthy primary's telemetry took longer than 1 s to walk, so
+// the preflight called it silent and refused the capture. A healthy primary
+// answers in milliseconds: the budget costs only a starved one.
+const preflightTimeout = 5 * time.Second
+
 // preflight runs the checks for the plan. It returns the report; a failed
 // check (status fail) means the capture must not start. A check that could
 // not run (error) does not stop the capture: the backend may still work,
@@ -45,7 +54,7 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 	ids := preflightChecks(p.Backend)
 	// Scope: these are all the checks this backend needs, so the report
 	// may vouch for the capture (its summary is not a "subset").
-	rep, err := doctor.Run(ctx, env, doctor.Options{Only: ids, Scope: ids})
+	rep, err := doctor.Run(ctx, env, doctor.Options{Only: ids, Scope: ids, Timeout: preflightTimeout})
 	if err != nil {
 		return nil, false, err
 	}

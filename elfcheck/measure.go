@@ -104,9 +104,14 @@ func traceOps(ctx context.Context, tool, prefix string, pidc chan<- int) ([]stri
 	reaped := false
 	defer func() {
 		if !reaped {
-			// A killed tracee still stops at PTRACE_EVENT_EXIT: go on
-			// until it is gone.
+			// The tracee may sit in a stop we have already waited for
+			// (at PTRACE_EVENT_EXIT, where we read it): SIGKILL stays
+			// pending there and wait4 would block for good (seen: pdumps
+			// in state t with SIGKILL pending, their gzdoctor in
+			// do_wait). Resume it after the kill, and after every stop
+			// it reports on its way out.
 			syscall.Kill(pid, syscall.SIGKILL)
+			syscall.PtraceCont(pid, 0)
 			var ws syscall.WaitStatus
 			for {
 				_, err := syscall.Wait4(pid, &ws, syscall.WALL, nil)

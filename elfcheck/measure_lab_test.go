@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -60,11 +61,13 @@ func TestMeasureOpsHost(t *testing.T) {
 			}
 		}
 	}
-	// No dpdk-pdump of ours is left (stopped or not).
+	// No dpdk-pdump of ours is left (stopped or not); other test
+	// processes' measurements are theirs.
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, _ := os.ReadFile(p)
-		if strings.Contains(string(b), "gzdoctor-ops-") {
+		st, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "status"))
+		if strings.Contains(string(b), "gzdoctor-ops-") && strings.Contains(string(st), fmt.Sprintf("\nPPid:\t%d\n", os.Getpid())) {
 			t.Errorf("%s: %q left running", p, b)
 		}
 	}
@@ -98,4 +101,38 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// TestTraceOpsToolThatExits: a tool that exits (instead of aborting)
+// stops at PTRACE_EVENT_EXIT with its exit group already under way, where
+// a SIGKILL is queued but wakes nothing. The measurement must still resume
+// and reap it: it once waited for good, leaving the tool in state t with
+// SIGKILL pending and build-match's goroutine blocked in wait4.
+func TestTraceOpsToolThatExits(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	tool, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("no true(1)")
+	}
+	pidc := make(chan int, 1)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // ptrace requests come from the tracing thread
+		_, _, err := traceOps(context.Background(), tool, "gzdoctor-ops-test", pidc)
+		done <- err
+	}()
+	pid := <-pidc
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("%s has no ops table, but traceOps returned none as an error", tool)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("traceOps still waits 30 s after %s (pid %d) stopped at its exit", tool, pid)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		t.Errorf("pid %d is still there", pid)
+	}
 }

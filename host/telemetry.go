@@ -65,8 +65,7 @@ type Telemetry struct {
 func DialTelemetry(ctx context.Context, path string) (*Telemetry, error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unixpacket", path)
+	c, err := dialBusy(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to telemetry %s: %w", path, unwrapOpErr(err))
 	}
@@ -235,4 +234,25 @@ func clip(b []byte) string {
 		return string(b[:n]) + "..."
 	}
 	return string(b)
+}
+
+// dialBusy connects to a unix seqpacket socket, trying again while its
+// listen queue is full. DPDK's telemetry listens with a backlog of one and
+// serves connections from one thread: a second client that connects while
+// another is being accepted gets EAGAIN ("resource temporarily
+// unavailable"), which says the primary is busy, not that it is deaf.
+// Seen on the lab with several gzdoctor runs against one primary.
+func dialBusy(ctx context.Context, path string) (net.Conn, error) {
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "unixpacket", path)
+		if err == nil || !errors.Is(err, syscall.EAGAIN) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -26,8 +26,15 @@ func fixContext(o *Options, p *Plan) runbooks.Context {
 	// Not the device: the fixes read a known device_id as the one the
 	// primary looked up and lacked, which the backend's lines alone do not
 	// prove (a bad queue= fails with the same lines).
+	// The primary's only port is the one a "send it to the primary's own
+	// device" fix means, and it is known from telemetry, not the log.
+	only := ""
+	if t := p.target; t != nil && len(t.ports) == 1 && t.ports[0].Name != "" {
+		only = t.ports[0].Name
+	}
 	return runbooks.Context{
-		Prefix: p.Prefix,
+		Prefix:     p.Prefix,
+		LiveDevice: only,
 		LookPath: func(name string) bool {
 			if name == filepath.Base(p.Binary) {
 				return true

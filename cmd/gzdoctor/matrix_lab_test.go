@@ -643,7 +643,6 @@ func mxRows() []mxRow {
 		},
 		{
 			name:        "device the primary does not drive",
-			knownGap:    "issue 11 item 11: the live capture's fix reruns it with -i '<the primary's device>' though the primary has one port (net_ring0)",
 			build:       shared(func(m *mxShared) *lab.Primary { return m.plain }),
 			check:       []string{"--prefix", "{P}", "--device", "net_bogus"},
 			wantCheck:   mxWant{exit: 1, firstFail: "device", says: []string{"net_ring0"}},

@@ -733,7 +733,13 @@ func childPid(pid int) int {
 		for _, f := range strings.Fields(string(b)) {
 			n, _ := strconv.Atoi(f)
 			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", n))
-			if b := filepath.Base(exe); b == "dpdk-pdump" || b == "dpdk-dumpcap" {
+			// The capture's tool writes gzdoctor's temporary files; the
+			// preflight's build-match check also runs a dpdk-pdump
+			// (--file-prefix gzdoctor-ops-..., rx-dev=/dev/null) that
+			// childPid used to return: CI's SIGKILL went to it, and the
+			// real pdump captured on until the package timeout.
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n))
+			if b := filepath.Base(exe); (b == "dpdk-pdump" || b == "dpdk-dumpcap") && strings.Contains(string(cmdline), "/.gzdoctor-") {
 				return n
 			}
 		}

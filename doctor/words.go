@@ -200,6 +200,26 @@ func closestFirst(ps []host.Prefix, name string) []host.Prefix {
 	return out
 }
 
+// NearestPrefix is the one name in names closest to name by edit distance,
+// when it is unambiguous (no other at the same distance) and close enough
+// to be the same name mistyped (at most 3 edits): a fix may then fill it in
+// for a typo'd --file-prefix. Otherwise "" and the operator chooses.
+func NearestPrefix(names []string, name string) string {
+	best, bestD, tie := "", -1, false
+	for _, n := range names {
+		switch d := editDistance(n, name); {
+		case bestD < 0 || d < bestD:
+			best, bestD, tie = n, d, false
+		case d == bestD && n != best:
+			tie = true
+		}
+	}
+	if best == "" || tie || bestD > 3 {
+		return ""
+	}
+	return best
+}
+
 // editDistance is the Levenshtein distance of a and b, by bytes.
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)

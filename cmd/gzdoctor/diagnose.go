@@ -99,7 +99,7 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 		}
 		// What the machine says fills what the log could not: the one
 		// live primary's prefix, and its one port.
-		dctx.LivePrefix = onlyLivePrefix(a)
+		dctx.LivePrefix = livePrefixFor(a, targetPrefix(r))
 		dctx.LiveDevice = onlyPort(ctx, a, cmp.Or(a.opts.Prefix, targetPrefix(r), dctx.LivePrefix), o.timeout)
 		m.SetContext(dctx)
 		r = m.Report()
@@ -251,26 +251,29 @@ func diagnoseContext(a *app) runbooks.Context {
 	return ctx
 }
 
-// onlyLivePrefix names the prefix of the one live primary this machine
-// has, if it has exactly one: a fix that asks for the primary's prefix can
-// then say it.
-func onlyLivePrefix(a *app) string {
+// livePrefixFor names the live primary a fix that asks for the primary's
+// prefix means: the one live primary this machine has or, with several,
+// the one whose prefix the log's (logPrefix, when it has no live primary
+// itself) is an unambiguous typo of. Otherwise "" and the fix keeps asking.
+func livePrefixFor(a *app, logPrefix string) string {
 	h := a.host()
 	ps, err := h.Prefixes(h.RuntimeBases(os.Geteuid(), runtimeEnv()))
 	if err != nil {
 		return ""
 	}
-	live := ""
+	var live []string
 	for _, p := range ps {
-		if p.State != "live" {
-			continue
+		if p.State == "live" && !slices.Contains(live, p.Name) {
+			live = append(live, p.Name)
 		}
-		if live != "" && live != p.Name {
-			return ""
-		}
-		live = p.Name
 	}
-	return live
+	switch {
+	case len(live) == 1:
+		return live[0]
+	case logPrefix == "" || slices.Contains(live, logPrefix):
+		return ""
+	}
+	return doctor.NearestPrefix(live, logPrefix)
 }
 
 // targetPrefix is the prefix the findings name, as verifyLive aims.

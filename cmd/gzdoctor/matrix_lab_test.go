@@ -566,7 +566,6 @@ func mxRows() []mxRow {
 		{
 			// Items 5, 8: an empty runtime dir left by a typo'd prefix.
 			name:        "debris of a typo'd prefix",
-			knownGap:    "issue 11 item 11: diagnose --live of the typo's log prints `dpdk-pdump --file-prefix <primary's prefix>` though the closest live prefix is known",
 			build:       mxTypo,
 			check:       []string{"--prefix", "{P}"},
 			wantCheck:   mxWant{exit: 1, firstFail: "prefix", says: []string{"rmdir /var/run/dpdk/{P}", "{live}"}},

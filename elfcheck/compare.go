@@ -150,6 +150,9 @@ func compareOps(p, c *DPDKFacts, add func(id, sev, msg, why, compared string)) {
 	pool := CapturePoolOps
 	src := func(f *DPDKFacts) string {
 		if f.OpsTableFrom == "memory" {
+			if strings.HasPrefix(f.OpsTableNote, "measured: ") {
+				return "measured: read from the tool started under ptrace"
+			}
 			return "read from the running process"
 		}
 		return "predicted from constructor order and the plugin directory"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -291,5 +292,10 @@ func TestReleaseLstackBuildMatchFails(t *testing.T) {
 	if !strings.HasPrefix(b, "fail: dpdk-pdump and the primary are built differently: the capture tool's mbuf pool stores mempool ops index") ||
 		!strings.Contains(b, "measured: dpdk-pdump started under ptrace") {
 		t.Errorf("build-match: %q, want a fail from the measured tables", b)
+	}
+	// Its fix's command says the same.
+	code, eout, eerr := inRelease(t, r, "elfcheck", "--pid", strconv.Itoa(p.Pid), "--match", "/usr/bin/dpdk-pdump")
+	if code != 1 || !strings.Contains(eout, "in the primary index 11 is dpaa2") || !strings.Contains(eout, "measured: read from the tool started under ptrace") {
+		t.Errorf("elfcheck --pid %d --match dpdk-pdump: exit %d, want 1 naming dpaa2 at 11 from the measured table:\n%s\n%s", p.Pid, code, eout, eerr)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
 )
 
@@ -248,7 +249,7 @@ func foreignCaptures(h *host.Host, prefix, runtimeDir string) []LockHolder {
 					continue // a dead secondary's leftover socket
 				}
 				proc, err := h.ReadProcess(s.PID)
-				if err == nil && isCaptureTool(proc.Name, proc.Exe, proc.Cmdline) {
+				if err == nil && doctor.IsCaptureTool(proc.Exe, proc.Cmdline) {
 					add(s.PID, proc.Cmdline)
 				}
 			}
@@ -264,48 +265,20 @@ func foreignCaptures(h *host.Host, prefix, runtimeDir string) []LockHolder {
 			continue
 		}
 		cmdline := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if isCaptureTool("", "", cmdline) && filePrefix(cmdline) == prefix {
+		if doctor.IsCaptureTool("", cmdline) && filePrefix(cmdline) == prefix {
 			add(pid, cmdline)
 		}
 	}
 	return out
 }
 
-// filePrefix is the --file-prefix an EAL command line gives ("rte" when
-// none), up to the "--" that ends EAL's arguments.
+// filePrefix is the --file-prefix a capture tool's command line gives
+// EAL, read as EAL reads it.
 func filePrefix(cmdline []string) string {
-	for i := 1; i < len(cmdline); i++ {
-		a := cmdline[i]
-		switch {
-		case a == "--":
-			return "rte"
-		case a == "--file-prefix" && i+1 < len(cmdline):
-			return cmdline[i+1]
-		case strings.HasPrefix(a, "--file-prefix="):
-			return strings.TrimPrefix(a, "--file-prefix=")
-		}
+	if len(cmdline) == 0 {
+		return host.DefaultFilePrefix
 	}
-	return "rte"
-}
-
-// isCaptureTool tells a capture tool among a primary's secondaries (lstack
-// in ltran mode, dpdk-proc-info, … are secondaries too).
-func isCaptureTool(name, exe string, cmdline []string) bool {
-	names := []string{name, filepath.Base(exe)}
-	if len(cmdline) > 0 {
-		names = append(names, filepath.Base(cmdline[0]))
-	}
-	for _, n := range names {
-		if n != "" && n != "." && (strings.Contains(n, "pdump") || strings.Contains(n, "dumpcap")) {
-			return true
-		}
-	}
-	for _, a := range cmdline {
-		if a == "--pdump" || strings.HasPrefix(a, "--pdump=") {
-			return true
-		}
-	}
-	return false
+	return host.ParseEALArgs(cmdline[1:]).Prefix()
 }
 
 // processStart is when pid started (RFC 3339), from /proc/<pid>/stat's

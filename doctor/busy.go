@@ -81,15 +81,22 @@ var captureMemzone = regexp.MustCompile(`^(MP_pdump_pool_[0-9]+|RG_rx_ring_[0-9]
 // IsCaptureMemzone reports whether a memzone is a capture tool's.
 func IsCaptureMemzone(name string) bool { return captureMemzone.MatchString(name) }
 
-// isCaptureTool tells a capture tool from another secondary by its
-// executable or argv[0].
-func isCaptureTool(exe string, cmdline []string) bool {
+// IsCaptureTool tells a capture tool (pdump, gazelle-pdump, dumpcap) from
+// another secondary (lstack in ltran mode, dpdk-proc-info, …) by its
+// executable, its argv[0] or a --pdump argument. Check and capture ask it
+// alike, so they agree on what holds a primary.
+func IsCaptureTool(exe string, cmdline []string) bool {
 	names := []string{path.Base(exe)}
 	if len(cmdline) > 0 {
 		names = append(names, path.Base(cmdline[0]))
 	}
 	for _, n := range names {
 		if strings.Contains(n, "pdump") || strings.Contains(n, "dumpcap") {
+			return true
+		}
+	}
+	for _, a := range cmdline {
+		if a == "--pdump" || strings.HasPrefix(a, "--pdump=") {
 			return true
 		}
 	}
@@ -142,7 +149,7 @@ func DetectBusy(h *host.Host, dir *host.Prefix, ports []host.EthPort, portsKnown
 			continue
 		}
 		a := Attached{PID: q.PID, Exe: q.Exe, Cmdline: q.Cmdline}
-		if isCaptureTool(q.Exe, q.Cmdline) {
+		if IsCaptureTool(q.Exe, q.Cmdline) {
 			b.Captures = append(b.Captures, a)
 		} else {
 			b.Others = append(b.Others, a)

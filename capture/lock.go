@@ -16,6 +16,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // One capture per primary. Two pdumps on one primary hot-plug vdevs of the
@@ -240,7 +241,7 @@ func foreignCaptures(h *host.Host, prefix, runtimeDir string) []LockHolder {
 	seen := map[int]bool{}
 	add := func(pid int, cmdline []string) {
 		seen[pid] = true
-		out = append(out, LockHolder{PID: pid, Command: shellJoin(cmdline), Since: processStart(h, pid), Alive: true, Foreign: true})
+		out = append(out, LockHolder{PID: pid, Command: shquote.Join(cmdline), Since: processStart(h, pid), Alive: true, Foreign: true})
 	}
 	if runtimeDir != "" {
 		if pre, err := h.ScanPrefix(runtimeDir); err == nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/doctor"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // Plan is everything decided before the backend starts: --dry-run prints
@@ -362,7 +363,7 @@ func buildArgs(o *Options, p *Plan) error {
 			p.Args = append(p.Args, "-N", strconv.Itoa(o.RingSize))
 		}
 	}
-	p.Command = shellJoin(append([]string{p.Binary}, p.Args...))
+	p.Command = shquote.Join(append([]string{p.Binary}, p.Args...))
 	return nil
 }
 
@@ -371,34 +372,4 @@ func or(v, def int) int {
 		return def
 	}
 	return v
-}
-
-// shellJoin quotes args for a POSIX shell, so the printed command line can
-// be pasted.
-func shellJoin(args []string) string {
-	var b strings.Builder
-	for i, a := range args {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(shellQuote(a))
-	}
-	return b.String()
-}
-
-func shellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:@%+", c)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 )
 
@@ -145,7 +146,7 @@ func rerunCommand(argv []string, t runbooks.CaptureTarget) string {
 		add = append(add, f, v)
 	}
 	out = append(out[:at], append(add, out[at:]...)...)
-	return shellJoin(out)
+	return shquote.Join(out)
 }
 
 // dropFlag removes a flag and its value (--flag v or --flag=v).

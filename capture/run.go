@@ -17,6 +17,7 @@ import (
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 )
 
@@ -233,7 +234,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Stopped = StopBusy
 		if p.busy != nil && len(p.busy.Captures) > 0 {
 			c := p.busy.Captures[0]
-			res.Holder = &LockHolder{PID: c.PID, Command: shellJoin(c.Cmdline), Since: processStart(h, c.PID), Alive: true, Foreign: true}
+			res.Holder = &LockHolder{PID: c.PID, Command: shquote.Join(c.Cmdline), Since: processStart(h, c.PID), Alive: true, Foreign: true}
 		}
 		res.Notes = append(res.Notes, busyWords(p))
 		return res, nil

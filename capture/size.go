@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // -C counts whole files: the file header (pcap) or section header and
@@ -28,7 +29,7 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 func sectionComment(p *Plan, o *Options) string {
 	comment := "captured by gzdoctor"
 	if len(o.CommandLine) > 0 {
-		comment += ": " + shellJoin(o.CommandLine)
+		comment += ": " + shquote.Join(o.CommandLine)
 	}
 	return comment + "\nbackend: " + p.Command
 }

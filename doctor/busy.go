@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // Busy is what a capture (running, or killed without cleaning up) holds in
@@ -257,7 +258,7 @@ func restartLine(p *host.Process) string {
 		// know, and a bare name on PATH: the executable is certain.
 		cmd[0] = p.Exe
 	}
-	line := shellJoin(append(args, cmd...))
+	line := shquote.Join(append(args, cmd...))
 	if len(args) > 0 {
 		line = "env " + line
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // pdumpNeedBytes is the hugepage memory a dpdk-pdump with its default
@@ -118,7 +119,7 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 				if t, err := env.Target(ctx); err == nil && t.Name != "" && poolThatFits(room) > 0 {
 					n := poolThatFits(room)
 					f = fix(fmt.Sprintf("capture with a pool that fits the %d MiB left (a remount cannot grow the mount: hugetlbfs ignores size= on remount)", room>>20),
-						shellJoin([]string{"gzdoctor", "capture", "--prefix", t.Name, "--total-num-mbufs", fmt.Sprint(n)}))
+						shquote.Join([]string{"gzdoctor", "capture", "--prefix", t.Name, "--total-num-mbufs", fmt.Sprint(n)}))
 				}
 				return fail(finding, f, details...)
 			}

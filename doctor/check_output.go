@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // checkOutputPath (CHK-13): pdump's pcap vdev is created by the primary
@@ -41,9 +42,9 @@ func checkOutputPath(ctx context.Context, env *Env) Result {
 	st, err := env.h.Stat(view)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		mk := "mkdir -p " + shellJoin([]string{dir})
+		mk := "mkdir -p " + shquote.Join([]string{dir})
 		if p != nil && p.UID != 0 {
-			mk = fmt.Sprintf("install -d -o %d %s", p.UID, shellJoin([]string{dir}))
+			mk = fmt.Sprintf("install -d -o %d %s", p.UID, shquote.Join([]string{dir}))
 		}
 		if p != nil && env.otherMountNS(p) {
 			mk = fmt.Sprintf("nsenter -t %d -m -- %s", p.PID, mk)
@@ -65,7 +66,7 @@ func checkOutputPath(ctx context.Context, env *Env) Result {
 	}
 	if imm, err := env.h.Immutable(view); err == nil && imm {
 		return fail(fmt.Sprintf("%s is immutable (chattr +i): nobody can create files in it, not even root", dir),
-			fix(fmt.Sprintf("write the capture elsewhere, or, if %s should take files, remove the attribute", dir), other, "chattr -i "+shellJoin([]string{dir})))
+			fix(fmt.Sprintf("write the capture elsewhere, or, if %s should take files, remove the attribute", dir), other, "chattr -i "+shquote.Join([]string{dir})))
 	}
 	if !mayAccess(uid, gid, st, accW|accX) {
 		return fail(fmt.Sprintf("%s cannot write in %s (%s)", who, dir, statWords(st)),

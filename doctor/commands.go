@@ -3,8 +3,9 @@ package doctor
 import (
 	"context"
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // A fix is the next command to type: these build the commands fixes print
@@ -36,7 +37,7 @@ func (e *Env) gzdoctorCheck(prefix string, extra ...string) string {
 		args = append(args, "--capture-file", e.cfg.CaptureFile)
 	}
 	args = append(args, extra...)
-	return shellJoin(args)
+	return shquote.Join(args)
 }
 
 // captureCommand is the command that captures from prefix on device with
@@ -54,19 +55,19 @@ func (e *Env) captureCommand(prefix, device string) string {
 		name = tool // not found by name on PATH: give the path
 	}
 	if device == "" {
-		return shellJoin([]string{"gzdoctor", "capture", "--prefix", prefix})
+		return shquote.Join([]string{"gzdoctor", "capture", "--prefix", prefix})
 	}
 	out := e.cfg.CaptureFile
 	if strings.Contains(path.Base(tool), "dumpcap") {
 		if out == "" {
 			out = "/tmp/capture.pcapng"
 		}
-		return shellJoin([]string{name, "--file-prefix=" + prefix, "-i", device, "-w", out})
+		return shquote.Join([]string{name, "--file-prefix=" + prefix, "-i", device, "-w", out})
 	}
 	if out == "" {
 		out = "/tmp/capture.pcap"
 	}
-	return shellJoin([]string{name, "--file-prefix", prefix, "--", "--pdump", "device_id=" + device + ",queue=*,rx-dev=" + out})
+	return shquote.Join([]string{name, "--file-prefix", prefix, "--", "--pdump", "device_id=" + device + ",queue=*,rx-dev=" + out})
 }
 
 // knownDevice is the device a capture on the target would use: --device,
@@ -84,19 +85,4 @@ func (e *Env) knownDevice(ctx context.Context) string {
 		}
 	}
 	return ""
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
-
-// shellJoin quotes each argument for sh where it needs it.
-func shellJoin(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		if shellSafe.MatchString(a) {
-			q[i] = a
-		} else {
-			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	return strings.Join(q, " ")
 }

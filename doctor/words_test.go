@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 func TestClosestFirst(t *testing.T) {
@@ -42,7 +43,7 @@ func TestClosestFirst(t *testing.T) {
 }
 
 func TestShellJoin(t *testing.T) {
-	got := shellJoin([]string{"dpdk-pdump", "--file-prefix", "gz", "--", "--pdump", "device_id=net_ring0,queue=*,rx-dev=/tmp/a b.pcap", "it's"})
+	got := shquote.Join([]string{"dpdk-pdump", "--file-prefix", "gz", "--", "--pdump", "device_id=net_ring0,queue=*,rx-dev=/tmp/a b.pcap", "it's"})
 	want := `dpdk-pdump --file-prefix gz -- --pdump 'device_id=net_ring0,queue=*,rx-dev=/tmp/a b.pcap' 'it'\''s'`
 	if got != want {
 		t.Errorf("shellJoin = %s\nwant       %s", got, want)

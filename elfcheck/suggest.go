@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
 
@@ -81,7 +82,7 @@ func SuggestPdumpLink(primary *Report) (*PdumpLink, error) {
 	pl.Args = args
 	quoted := make([]string, len(args))
 	for i, a := range args {
-		quoted[i] = shellQuote(a)
+		quoted[i] = shquote.Quote(a)
 	}
 	pl.Command = strings.Join(quoted, " ")
 	pl.Notes = append(pl.Notes,
@@ -102,13 +103,6 @@ func libFlag(needed string) string {
 		}
 	}
 	return needed
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:,=+@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // RenderText prints the command, then the notes.

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // Context is what the caller knows beyond the log, used to make every fix
@@ -95,10 +97,9 @@ var (
 	reLead = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`^((?:sudo |env -u \S+ |[A-Z_]+=\S+ |setarch (?:\$\(uname -m\)|\S+) -R )*)(\S+)(.*)$`)
 	})
-	reFilePrefix  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`--file-prefix[ =](\S+)`) })
-	reDeviceID    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`device_id=(<[^>]*>|[^,']+)`) })
-	reQueue       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`queue=([^,']+)`) })
-	shellSafeWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./:=,+-]+$`) })
+	reFilePrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`--file-prefix[ =](\S+)`) })
+	reDeviceID   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`device_id=(<[^>]*>|[^,']+)`) })
+	reQueue      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`queue=([^,']+)`) })
 )
 
 // command rewrites one fix command with the context: gzdoctor commands
@@ -122,7 +123,7 @@ func (ctx *Context) command(cmd, prefix string) string {
 			// primary (specpatch reads a file).
 			sub, args, _ := strings.Cut(strings.TrimPrefix(rest, " "), " ")
 			if prefix != "" && (sub == "check" || sub == "capture") && !strings.Contains(rest, "--prefix") {
-				rest = " " + sub + " --prefix " + shellQuote(prefix)
+				rest = " " + sub + " --prefix " + shquote.Quote(prefix)
 				if args != "" {
 					rest += " " + args
 				}
@@ -147,14 +148,6 @@ func (ctx *Context) command(cmd, prefix string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// shellQuote quotes a word for sh when it needs it ((null), spaces).
-func shellQuote(s string) string {
-	if shellSafeWord().MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // applyContext rewrites a finding's commands with the context, and says

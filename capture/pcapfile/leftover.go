@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // A gzdoctor killed with SIGKILL (or a machine that lost power) leaves its
@@ -89,7 +91,7 @@ func FindLeftovers(dir string, clean bool) []Leftover {
 			if l.Packets == 0 && clean && !foreign && ownedBy(path, euid) && os.RemoveAll(path) == nil {
 				l.Removed = true
 			} else if l.Packets != 0 {
-				l.Recover = recoverWords(files, filepath.Join(dir, "recovered-"+name[1:]+".pcapng")) + " && rm -r " + quote(path)
+				l.Recover = recoverWords(files, filepath.Join(dir, "recovered-"+name[1:]+".pcapng")) + " && rm -r " + shquote.Quote(path)
 			}
 			out = append(out, l)
 		case e.Type().IsRegular() && reOldCapture.MatchString(name):
@@ -102,7 +104,7 @@ func FindLeftovers(dir string, clean bool) []Leftover {
 			l := Leftover{Path: path, Kind: "capture"}
 			l.Packets, l.Size = countPackets(path)
 			if l.Packets != 0 {
-				l.Recover = recoverWords([]string{path}, filepath.Join(dir, "recovered"+name+".pcapng")) + " && rm " + quote(path)
+				l.Recover = recoverWords([]string{path}, filepath.Join(dir, "recovered"+name+".pcapng")) + " && rm " + shquote.Quote(path)
 			}
 			out = append(out, l)
 		case e.Type().IsRegular() && reOutputTemp.MatchString(name):
@@ -172,32 +174,9 @@ func countPackets(path string) (int64, int64) {
 func recoverWords(files []string, out string) string {
 	s := "gzdoctor pcap merge"
 	for _, f := range files {
-		s += " " + quote(f)
+		s += " " + shquote.Quote(f)
 	}
-	return s + " --salvage -w " + quote(out)
-}
-
-// quote quotes s for a POSIX shell when it needs it.
-func quote(s string) string {
-	ok := s != ""
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '/' || c == ':' || c == '@' || c == '+' || c == '%') {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	out := "'"
-	for _, c := range s {
-		if c == '\'' {
-			out += `'\''`
-		} else {
-			out += string(c)
-		}
-	}
-	return out + "'"
+	return s + " --salvage -w " + shquote.Quote(out)
 }
 
 // Words describes a leftover in one line.
@@ -206,11 +185,11 @@ func (l Leftover) Words() string {
 	case l.Kind == "output" && l.Removed:
 		return fmt.Sprintf("removed %s: an output a killed run never finished (its data is still in its source)", l.Path)
 	case l.Kind == "output":
-		return fmt.Sprintf("%s: an output a killed run never finished (its data is still in its source); remove it with: rm %s", l.Path, quote(l.Path))
+		return fmt.Sprintf("%s: an output a killed run never finished (its data is still in its source); remove it with: rm %s", l.Path, shquote.Quote(l.Path))
 	case l.Removed:
 		return fmt.Sprintf("removed %s: left by a capture that was killed, with no packet in it", l.Path)
 	case l.Packets == 0:
-		return fmt.Sprintf("%s: left by a capture that was killed, with no packet in it; remove it with: rm -r %s", l.Path, quote(l.Path))
+		return fmt.Sprintf("%s: left by a capture that was killed, with no packet in it; remove it with: rm -r %s", l.Path, shquote.Quote(l.Path))
 	}
 	held := fmt.Sprintf("%d packets", l.Packets)
 	if l.Packets < 0 {

@@ -44,7 +44,8 @@ func (v *Validation) OK() bool { return v == nil || len(v.Problems) == 0 }
 // tempScan is one pass over the backend's files.
 type tempScan struct {
 	rx, tx      int64
-	zero        int64
+	zero        int64 // zero-length records stamped outside the window
+	emptyInside int64 // zero-length records stamped during the capture
 	outside     int64
 	first, last uint64 // ns, of the records outside the window (when outside > 0)
 	inside      int64
@@ -84,10 +85,11 @@ func scanTemps(p *Plan, from, to uint64) (*tempScan, error) {
 			case dirTx:
 				sc.tx++
 			}
-			if len(pk.Data) == 0 || pk.OrigLen == 0 {
-				sc.zero++
-			}
+			empty := len(pk.Data) == 0 || pk.OrigLen == 0
 			if pk.Timestamp < from || pk.Timestamp > to {
+				if empty {
+					sc.zero++
+				}
 				if sc.outside == 0 {
 					sc.first, sc.last = pk.Timestamp, pk.Timestamp
 				}
@@ -95,6 +97,9 @@ func scanTemps(p *Plan, from, to uint64) (*tempScan, error) {
 				sc.first, sc.last = min(sc.first, pk.Timestamp), max(sc.last, pk.Timestamp)
 			} else {
 				sc.inside++
+				if empty {
+					sc.emptyInside++
+				}
 			}
 		}
 		f.Close()
@@ -114,8 +119,16 @@ func validate(p *Plan, o *Options, res *Result, started, ended time.Time) {
 		v.Problems = append(v.Problems, "the backend's files could not be read back: "+err.Error())
 		return
 	}
-	v.RxRecords, v.TxRecords, v.ZeroLength, v.OutOfWindow = sc.rx, sc.tx, sc.zero, sc.outside
+	v.RxRecords, v.TxRecords, v.ZeroLength, v.OutOfWindow = sc.rx, sc.tx, sc.zero+sc.emptyInside, sc.outside
 	tool := filepath.Base(p.Binary)
+	// A reopened file's damage is empty records stamped 1970; an empty
+	// frame stamped during the capture is one the port delivered (1 in
+	// 113,608 from a DPDK 20.11 net_null primary in a CI run): kept, said,
+	// not a failure.
+	if sc.emptyInside > 0 {
+		v.Warnings = append(v.Warnings, fmt.Sprintf("%s of the %s records in %s's files have no data but were stamped during the capture: the port delivered empty frames; they are kept as they are",
+			group(sc.emptyInside), group(sc.rx+sc.tx), tool))
+	}
 	if sc.zero > 0 {
 		v.Problems = append(v.Problems, fmt.Sprintf("%s of the %s records in %s's files have no data (zero length): the files were written by something else too (a second capture on the same primary reopens them) and cannot be trusted",
 			group(sc.zero), group(sc.rx+sc.tx), tool))

@@ -79,9 +79,13 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "clean pdump capture", backend: BackendPdump, stamps: during(100),
 			backendS: BackendStats{Transmitted: n64(100)}, primary: &PrimaryStats{Rx: PdumpCounters{Accepted: 100}}},
+		// The damage a second pdump leaves: empty records stamped 1970.
 		{name: "zero-length records (a second pdump reopened the file)", backend: BackendPdump,
-			stamps: append(during(10), make([]time.Time, 0)...), zero: 4,
+			stamps: append([]time.Time{time.Unix(0, 1), time.Unix(0, 2), time.Unix(0, 3), time.Unix(0, 4)}, during(6)...), zero: 4,
 			problem: "4 of the 10 records in dpdk-pdump's files have no data (zero length)"},
+		{name: "an empty frame during the capture (seen on 20.11)", backend: BackendPdump,
+			stamps: during(10), zero: 1,
+			warning: "1 of the 10 records in dpdk-pdump's files have no data but were stamped during the capture"},
 		{name: "stamped 1970", backend: BackendPdump, stamps: append(during(10), time.Unix(0, 5), time.Unix(1, 0)),
 			problem: "2 of the 12 records carry timestamps outside the capture window (1970-01-01T00:00:00Z … 1970-01-01T00:00:01Z"},
 		{name: "dumpcap's known year 2251", backend: BackendDumpcap, stamps: shifted(50),

@@ -21,6 +21,7 @@ import (
 type captureFlags struct {
 	o        capture.Options
 	devices  []string
+	ports    []string
 	format   string
 	autostop []string
 	duration string
@@ -78,7 +79,7 @@ capture, write its file, or the disk filled.`,
 	// An array, so that a second -i is seen and refused rather than
 	// silently replacing the first.
 	fl.StringArrayVarP(&f.devices, "device", "i", nil, "device to capture: PCI address or vdev name (pdump's device_id); default: the primary's only port")
-	fl.IntVar(&o.Port, "port", -1, "port number to capture, instead of -i")
+	fl.StringArrayVar(&f.ports, "port", nil, "port number to capture, instead of -i")
 	fl.StringVar(&o.Queue, "queue", "*", "queue to capture, or * for all")
 	fl.StringVarP(&o.Write, "write", "w", "", "write both directions into FILE (default <prefix>-<timestamp>.pcapng)")
 	fl.StringVar(&o.RxFile, "rx", "", "write received packets into FILE (pcap unless -F)")
@@ -112,6 +113,18 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 		o.Device = f.devices[0]
 	default:
 		return usageError("-i given %d times (%s): gzdoctor captures one device per run; start one capture per device", len(f.devices), strings.Join(f.devices, ", "))
+	}
+	o.Port = -1
+	switch len(f.ports) {
+	case 0:
+	case 1:
+		n, err := strconv.Atoi(f.ports[0])
+		if err != nil || n < 0 {
+			return usageError("--port %q: want a port number (0, 1, …)", f.ports[0])
+		}
+		o.Port = n
+	default:
+		return usageError("--port given %d times (%s): gzdoctor captures one port per run; start one capture per port", len(f.ports), strings.Join(f.ports, ", "))
 	}
 	if len(args) > 0 {
 		if o.Filter != "" {

@@ -11,9 +11,19 @@ import (
 // A second -i used to replace the first silently: until several devices
 // are supported, it is a usage error naming both.
 func TestCaptureRepeatedDevice(t *testing.T) {
-	code, out, errOut := run(t, "capture", "--prefix", "gz", "-i", "net_ring0", "-i", "net_ring1", "--dry-run")
-	if code != exitUsage || out != "" || !strings.Contains(errOut, "-i given 2 times (net_ring0, net_ring1): gzdoctor captures one device per run") {
-		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-i", "net_ring0", "-i", "net_ring1"}, "-i given 2 times (net_ring0, net_ring1): gzdoctor captures one device per run"},
+		{[]string{"--port", "0", "--port", "1"}, "--port given 2 times (0, 1): gzdoctor captures one port per run"},
+		{[]string{"--port", "x"}, `--port "x": want a port number`},
+		{[]string{"--port", "-1"}, `--port "-1": want a port number`},
+	} {
+		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "--dry-run"}, tt.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", tt.args, code, out, errOut)
+		}
 	}
 }
 

@@ -16,7 +16,26 @@ type FilterReport struct {
 	Output     string `json:"output"`
 	Format     Format `json:"format"`
 	Expression string `json:"expression"`
+	// StdoutClosed: the output was stdout (-w -) and its reader closed
+	// it, which stopped the command early.
+	StdoutClosed bool `json:"stdout_closed,omitempty"`
 	FilterResult
+}
+
+// outputName names an output path in a report: "-" is stdout.
+func outputName(path string) string {
+	if path == "-" {
+		return "stdout"
+	}
+	return path
+}
+
+// inputName names an input path in a report: "-" is standard input.
+func inputName(path string) string {
+	if path == "-" {
+		return "standard input"
+	}
+	return path
 }
 
 // RenderText implements ui.TextRenderer.
@@ -26,10 +45,14 @@ func (r FilterReport) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		expr = "(no filter: every packet)"
 	}
 	if r.Damage != "" {
-		fmt.Fprintf(w, "%s %s is damaged %s; kept the %d intact packets before it\n", st.Yellow(st.Symbol("warn")), r.Input, r.Damage, r.Read)
+		fmt.Fprintf(w, "%s %s is damaged %s; kept the %d intact packets before it\n", st.Yellow(st.Symbol("warn")), inputName(r.Input), r.Damage, r.Read)
+	}
+	if r.StdoutClosed {
+		fmt.Fprintf(w, "%s stdout closed by its reader: stopped after %d packets read, %d matched %s\n", st.Yellow(st.Symbol("warn")), r.Read, r.Matched, expr)
+		return nil
 	}
 	fmt.Fprintf(w, "%s %d of %d packets matched %s\n", st.Green(st.Symbol("ok")), r.Matched, r.Read, expr)
-	fmt.Fprintf(w, "  wrote %s (%s, %d bytes of packet data)\n", r.Output, r.Format, r.Bytes)
+	fmt.Fprintf(w, "  wrote %s (%s, %d bytes of packet data)\n", outputName(r.Output), r.Format, r.Bytes)
 	return nil
 }
 
@@ -38,6 +61,8 @@ type MergeReport struct {
 	Inputs []string `json:"inputs"`
 	Output string   `json:"output"`
 	Format Format   `json:"format"`
+	// StdoutClosed: as in FilterReport.
+	StdoutClosed bool `json:"stdout_closed,omitempty"`
 	MergeResult
 }
 
@@ -46,8 +71,12 @@ func (r MergeReport) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	for _, d := range r.Damage {
 		fmt.Fprintf(w, "%s %s; kept the intact packets before it\n", st.Yellow(st.Symbol("warn")), d)
 	}
+	if r.StdoutClosed {
+		fmt.Fprintf(w, "%s stdout closed by its reader: stopped after merging %d packets of %d files\n", st.Yellow(st.Symbol("warn")), r.Packets, len(r.Inputs))
+		return nil
+	}
 	fmt.Fprintf(w, "%s merged %d files: %d packets in time order\n", st.Green(st.Symbol("ok")), len(r.Inputs), r.Packets)
-	fmt.Fprintf(w, "  wrote %s (%s, %d bytes of packet data)\n", r.Output, r.Format, r.Bytes)
+	fmt.Fprintf(w, "  wrote %s (%s, %d bytes of packet data)\n", outputName(r.Output), r.Format, r.Bytes)
 	return nil
 }
 
@@ -74,7 +103,7 @@ const timeLayout = "2006-01-02 15:04:05.000000000 UTC"
 // RenderText implements ui.TextRenderer.
 func (s *Stats) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s\t%s\n", st.Bold("File:"), st.Bold(s.File))
+	fmt.Fprintf(tw, "%s\t%s\n", st.Bold("File:"), st.Bold(inputName(s.File)))
 	if s.Damage != "" {
 		fmt.Fprintf(tw, "%s\t%s damaged %s (figures cover the intact part)\n", "Damage:", st.Yellow(st.Symbol("warn")), s.Damage)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gzdoctor/gzdoctor/capture/bpf"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
@@ -21,7 +22,8 @@ func newPcapCmd(a *app) *cobra.Command {
 		Short: "Filter, merge and summarise pcap and pcapng files",
 		Long: `Filter, merge and summarise capture files without tcpdump, mergecap or capinfos.
 Filters are tcpdump expressions compiled by libpcap, so they select exactly
-the packets tcpdump selects.`,
+the packets tcpdump selects. '-' as an input reads standard input; -w - writes
+to standard output, and the report then goes to stderr.`,
 	}
 	cmd.AddCommand(newPcapFilterCmd(a), newPcapMergeCmd(a), newPcapStatsCmd(a))
 	return cmd
@@ -37,7 +39,7 @@ type outputOptions struct {
 
 func (o *outputOptions) bind(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "write", "w", "", "output file (required; created with mode 0600)")
+	f.StringVarP(&o.Output, "write", "w", "", "output file (required; created with mode 0600), or - for stdout")
 	f.StringVarP(&o.Format, "format", "F", "", "output format: pcap or pcapng")
 	f.BoolVar(&o.Force, "force", false, "overwrite the output file if it exists")
 	f.BoolVar(&o.Salvage, "salvage", false, "on a damaged input, keep every intact packet before the damage")
@@ -57,26 +59,45 @@ func (o *outputOptions) format() (pcapfile.Format, error) {
 }
 
 // writeAtomic creates o.Output through a temporary file and commits it only
-// if write succeeds.
-func (o *outputOptions) writeAtomic(a *app, write func(w io.Writer) error) error {
+// if write succeeds. With -w - it writes to stdout as it goes instead: a
+// pipe cannot be taken back, so an error there leaves what was written.
+// It returns whether the reader of stdout closed it (EPIPE): write was
+// stopped there, as tcpdump -w - | head stops.
+func (o *outputOptions) writeAtomic(a *app, write func(w io.Writer) error) (closed bool, err error) {
+	if o.Output == "-" {
+		if a.streams.OutTTY {
+			return false, usageError("-w -: stdout is a terminal; pipe it into a reader (| tshark -r -) or redirect it to a file")
+		}
+		// A reader that goes away must end the write with EPIPE, not
+		// kill gzdoctor with SIGPIPE before it can say so.
+		defer survivePipes()()
+		err := write(a.streams.Out)
+		if isBrokenPipe(err) {
+			return true, nil
+		}
+		if errors.Is(err, context.Canceled) {
+			return false, failure(errors.New("interrupted: the capture written to stdout is incomplete"))
+		}
+		return false, err
+	}
 	out, err := pcapfile.CreateAtomic(o.Output, 0o600, o.Force)
 	if err != nil {
 		if errors.Is(err, pcapfile.ErrExists) {
-			return usageError("%v", err)
+			return false, usageError("%v", err)
 		}
-		return failure(err)
+		return false, failure(err)
 	}
 	defer out.Abort()
 	if err := write(out); err != nil {
 		if errors.Is(err, context.Canceled) {
 			// A signal (Ctrl+C, SIGTERM, SIGHUP): Abort removes the
 			// temporary file, so nothing half-written is left.
-			return failure(fmt.Errorf("interrupted: %s not written", o.Output))
+			return false, failure(fmt.Errorf("interrupted: %s not written", o.Output))
 		}
-		return err
+		return false, err
 	}
 	if err := out.Commit(); err != nil {
-		return failure(err)
+		return false, failure(err)
 	}
 	// What killed runs left beside the output: said on stderr, so -o json
 	// keeps stdout to itself.
@@ -85,10 +106,41 @@ func (o *outputOptions) writeAtomic(a *app, write func(w io.Writer) error) error
 			fmt.Fprintf(ui.SafeWriter(a.streams.Err), "gzdoctor: note: %s\n", l.Words()) // names found in a directory
 		}
 	}
-	return nil
+	return false, nil
 }
 
-func openCapture(path string) (*os.File, *pcapfile.Reader, error) {
+// isBrokenPipe reports a write to a pipe whose reader has gone.
+func isBrokenPipe(err error) bool {
+	return errors.Is(err, syscall.EPIPE)
+}
+
+// renderReport prints a pcap command's report: on stdout, or on stderr
+// when stdout carries the packets (-w -).
+func (a *app) renderReport(command string, toStderr bool, result ui.TextRenderer) error {
+	if !toStderr {
+		return a.render(command, result)
+	}
+	s := *a.streams
+	s.Out, s.OutTTY, s.OutColor = s.Err, s.ErrTTY, s.ErrColor
+	return ui.Render(&s, a.format, command, a.opts.Verbose, result)
+}
+
+// stdinName is how a report names standard input.
+const stdinName = "-"
+
+// openCapture opens path, or standard input for "-". The closer is nil
+// for standard input, which is not gzdoctor's to close.
+func openCapture(a *app, path string) (io.Closer, *pcapfile.Reader, error) {
+	if path == stdinName {
+		if a.streams.InTTY {
+			return nil, nil, usageError("-: standard input is a terminal; pipe a capture into it (tcpdump -w - | gzdoctor pcap ... -)")
+		}
+		r, err := pcapfile.NewReader(a.streams.In)
+		if err != nil {
+			return nil, nil, failure(fmt.Errorf("standard input: %w", err))
+		}
+		return nopCloser{}, r, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, failure(err)
@@ -99,6 +151,24 @@ func openCapture(path string) (*os.File, *pcapfile.Reader, error) {
 		return nil, nil, failure(fmt.Errorf("%s: %w", path, err))
 	}
 	return f, r, nil
+}
+
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
+
+// oneStdin refuses "-" given more than once: standard input is one stream.
+func oneStdin(paths []string) error {
+	n := 0
+	for _, p := range paths {
+		if p == stdinName {
+			n++
+		}
+	}
+	if n > 1 {
+		return usageError("- (standard input) given %d times: it can be read once", n)
+	}
+	return nil
 }
 
 type pcapFilterOptions struct {
@@ -141,7 +211,7 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 	if err != nil {
 		return err
 	}
-	in, r, err := openCapture(o.Input)
+	in, r, err := openCapture(a, o.Input)
 	if err != nil {
 		return err
 	}
@@ -183,13 +253,16 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 	if rep.Format == 0 {
 		rep.Format = r.Format()
 	}
-	err = o.writeAtomic(a, func(w io.Writer) error {
+	rep.StdoutClosed, err = o.writeAtomic(a, func(w io.Writer) error {
 		res, err := pcapfile.Filter(ctx, r, w, pcapfile.FilterOptions{
 			Format:  rep.Format,
 			Salvage: o.Salvage,
 			Matcher: compile,
 		})
 		rep.FilterResult = res
+		if isBrokenPipe(err) {
+			return err
+		}
 		if err != nil {
 			return failure(fmt.Errorf("%s: %w", o.Input, err))
 		}
@@ -198,7 +271,7 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 	if err != nil {
 		return err
 	}
-	return a.render("pcap filter", rep)
+	return a.renderReport("pcap filter", o.Output == "-", rep)
 }
 
 // matchAll keeps every packet: pcap filter without an expression.
@@ -237,9 +310,12 @@ func runPcapMerge(ctx context.Context, a *app, o pcapMergeOptions) error {
 	if format == 0 {
 		format = pcapfile.FormatPcapNG
 	}
+	if err := oneStdin(o.Inputs); err != nil {
+		return err
+	}
 	var readers []*pcapfile.Reader
 	for _, path := range o.Inputs {
-		f, r, err := openCapture(path)
+		f, r, err := openCapture(a, path)
 		if err != nil {
 			return err
 		}
@@ -247,15 +323,18 @@ func runPcapMerge(ctx context.Context, a *app, o pcapMergeOptions) error {
 		readers = append(readers, r)
 	}
 	rep := pcapfile.MergeReport{Inputs: o.Inputs, Output: o.Output, Format: format}
-	err = o.writeAtomic(a, func(w io.Writer) error {
+	rep.StdoutClosed, err = o.writeAtomic(a, func(w io.Writer) error {
 		res, err := pcapfile.Merge(ctx, w, readers, pcapfile.MergeOptions{Format: format, Salvage: o.Salvage, Names: o.Inputs})
 		rep.MergeResult = res
+		if isBrokenPipe(err) {
+			return err
+		}
 		return failure(err)
 	})
 	if err != nil {
 		return err
 	}
-	return a.render("pcap merge", rep)
+	return a.renderReport("pcap merge", o.Output == "-", rep)
 }
 
 type pcapStatsOptions struct {
@@ -286,9 +365,22 @@ func runPcapStats(ctx context.Context, a *app, o pcapStatsOptions) error {
 	if o.Top < 1 {
 		return usageError("--top must be at least 1")
 	}
+	if err := oneStdin(o.Files); err != nil {
+		return err
+	}
 	var rep pcapfile.StatsReport
 	for _, path := range o.Files {
-		f, r, err := openCapture(path)
+		var in countingReader
+		if path == stdinName {
+			// Standard input has no size to stat: count what was read.
+			in.r = a.streams.In
+			sa := *a
+			st := *a.streams
+			st.In = &in
+			sa.streams = &st
+			a = &sa
+		}
+		f, r, err := openCapture(a, path)
 		if err != nil {
 			return err
 		}
@@ -298,10 +390,24 @@ func runPcapStats(ctx context.Context, a *app, o pcapStatsOptions) error {
 			return failure(fmt.Errorf("%s: %w", path, err))
 		}
 		s.File = path
-		if fi, err := os.Stat(path); err == nil {
+		if path == stdinName {
+			s.FileSize = in.n
+		} else if fi, err := os.Stat(path); err == nil {
 			s.FileSize = fi.Size()
 		}
 		rep.Files = append(rep.Files, s)
 	}
 	return a.render("pcap stats", rep)
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }

@@ -33,9 +33,21 @@ func fixContext(o *Options, p *Plan) runbooks.Context {
 	if t := p.target; t != nil && len(t.ports) == 1 && t.ports[0].Name != "" {
 		only = t.ports[0].Name
 	}
+	// The ports tell a queue= past the port's queues from a wrong
+	// device_id, which the backend's lines alone do not.
+	var ports []runbooks.LivePort
+	if t := p.target; t != nil && t.ports != nil {
+		ports = []runbooks.LivePort{}
+		for _, pt := range t.ports {
+			if pt.Error == "" && !strings.HasPrefix(pt.Name, "net_pcap_") {
+				ports = append(ports, runbooks.LivePort{ID: pt.ID, Name: pt.Name, RxQueues: pt.RxQueues, TxQueues: pt.TxQueues})
+			}
+		}
+	}
 	return runbooks.Context{
 		Prefix:     p.Prefix,
 		LiveDevice: only,
+		Ports:      ports,
 		LookPath: func(name string) bool {
 			if name == filepath.Base(p.Binary) {
 				return true

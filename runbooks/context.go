@@ -40,6 +40,12 @@ type Context struct {
 	// pdump that exists: gazelle-pdump, else dpdk-pdump. Injected so that
 	// tests do not depend on the machine.
 	LookPath func(name string) bool
+	// Ports, when set, are the target primary's ports as this machine
+	// reports them (diagnose --live, capture's preflight): they pick, among
+	// a finding's alternatives, the one the lines alone cannot tell from
+	// it (a queue= past the port's queues fails like a wrong device_id).
+	// nil: the log alone decides.
+	Ports []LivePort
 	// Capture, when set, returns the gzdoctor command that reruns the
 	// capture the operator was running, aimed where the fix says (a value
 	// in <…> is one the fix asks for). A fix that runs the capture tool by

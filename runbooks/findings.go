@@ -31,6 +31,9 @@ type Finding struct {
 	References []string `json:"references,omitempty"`
 	// Live is set by diagnose --live: what the checks on this machine said.
 	Live *Verification `json:"live,omitempty"`
+	// Promoted is set when live facts (Context.Ports) picked this cause
+	// among the alternatives of the one the lines alone read as.
+	Promoted *Promotion `json:"promoted,omitempty"`
 
 	node     int
 	firstSeq int64
@@ -152,10 +155,30 @@ func (m *Matcher) Findings() []Finding {
 			}
 		}
 		all := dedupe(append(valid, evidence...))
-		f := m.finding(ni, e, all, vals, more, best, first)
+		var f Finding
+		if j, ae, avals, why := m.liveAlternative(e, vals); ae != nil {
+			for k, x := range ae.Extract {
+				if v, ok := facts[x.Fact]; ok && x.Fact != "" && avals[k] == "" {
+					avals[k] = v
+				}
+			}
+			f = m.finding(j, ae, all, avals, more, best, first)
+			f.Promoted = &Promotion{From: e.ID, Why: why}
+		} else {
+			f = m.finding(ni, e, all, vals, more, best, first)
+		}
 		m.ctx.applyContext(&f, facts)
 		found = append(found, f)
 	}
+	// A cause the live facts promoted that the log shows by its own lines
+	// too is reported once, as the log shows it.
+	byLines := map[string]bool{}
+	for _, f := range found {
+		if f.Promoted == nil {
+			byLines[f.ID] = true
+		}
+	}
+	found = slices.DeleteFunc(found, func(f Finding) bool { return f.Promoted != nil && byLines[f.ID] })
 	return order(c, found)
 }
 

@@ -40,6 +40,9 @@ func (r *Report) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		if symptom {
 			fmt.Fprintf(w, "  %s\n", st.Dim("symptom of "+strings.Join(f.SymptomOf, ", ")))
 		}
+		if f.Promoted != nil {
+			fmt.Fprintf(w, "  %s\n", wrapIndent("the lines alone read as "+f.Promoted.From+"; on this machine "+f.Promoted.Why, 2))
+		}
 		writeLines(w, st, f.Evidence, multi)
 		if f.MoreEvidence > 0 {
 			fmt.Fprintf(w, "  %s\n", st.Dim(fmt.Sprintf("… and %d more matching %s", f.MoreEvidence, plural(f.MoreEvidence, "line", "lines"))))

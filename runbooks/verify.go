@@ -44,7 +44,13 @@ func (f *Finding) Verify(outcomes []CheckOutcome) {
 			allOK = false
 		}
 	}
-	if v.Verdict != "confirmed" && allOK {
+	switch {
+	case v.Verdict == "confirmed":
+	case f.Promoted != nil:
+		// The live facts that picked this cause are its confirmation;
+		// checks that pass say only that the rest is fine.
+		v.Verdict = "confirmed"
+	case allOK:
 		v.Verdict = "not-confirmed"
 	}
 	f.Live = v

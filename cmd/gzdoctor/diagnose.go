@@ -100,7 +100,8 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 		// What the machine says fills what the log could not: the one
 		// live primary's prefix, and its one port.
 		dctx.LivePrefix = livePrefixFor(a, targetPrefix(r))
-		dctx.LiveDevice = onlyPort(ctx, a, cmp.Or(a.opts.Prefix, targetPrefix(r), dctx.LivePrefix), o.timeout)
+		dctx.Ports = livePorts(ctx, a, cmp.Or(a.opts.Prefix, targetPrefix(r), dctx.LivePrefix), o.timeout)
+		dctx.LiveDevice = onlyPort(dctx.Ports)
 		m.SetContext(dctx)
 		r = m.Report()
 		if err := verifyLive(ctx, a, r, o.timeout, dctx); err != nil {
@@ -286,29 +287,36 @@ func targetPrefix(r *runbooks.Report) string {
 	return ""
 }
 
-// onlyPort names the port of the primary on prefix, from its telemetry,
-// when it has exactly one besides pdump's own vdevs.
-func onlyPort(ctx context.Context, a *app, prefix string, timeout time.Duration) string {
+// livePorts are the ports of the primary on prefix, from its telemetry,
+// without pdump's own vdevs; nil when they cannot be read (the log alone
+// then decides between causes it cannot tell apart).
+func livePorts(ctx context.Context, a *app, prefix string, timeout time.Duration) []runbooks.LivePort {
 	if prefix == "" {
-		return ""
+		return nil
 	}
 	env := doctor.NewEnv(doctor.Config{Host: a.host(), Prefix: prefix, ConfigPath: a.opts.Config})
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t, err := env.Telemetry(tctx)
 	if err != nil || t == nil {
-		return ""
+		return nil
 	}
-	var ports []string
+	ports := []runbooks.LivePort{}
 	for _, p := range t.Ports {
-		if !strings.HasPrefix(p.Name, "net_pcap_") {
-			ports = append(ports, p.Name)
+		if p.Error != "" || strings.HasPrefix(p.Name, "net_pcap_") {
+			continue
 		}
+		ports = append(ports, runbooks.LivePort{ID: p.ID, Name: p.Name, RxQueues: p.RxQueues, TxQueues: p.TxQueues})
 	}
+	return ports
+}
+
+// onlyPort names the primary's port when it has exactly one.
+func onlyPort(ports []runbooks.LivePort) string {
 	if len(ports) != 1 {
 		return ""
 	}
-	return ports[0]
+	return ports[0].Name
 }
 
 // runtimeEnv holds the variables that choose a user's DPDK runtime dir.

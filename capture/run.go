@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -316,10 +317,14 @@ type supervisor struct {
 }
 
 var (
-	rePdumpReady   = regexp.MustCompile(`core \(\d+\)[,;] (capture for|port)`)
-	reDumpcapReady = regexp.MustCompile(`^Capturing on '`)
-	rePdumpStat    = regexp.MustCompile(`^\s*-packets (dequeued|transmitted to vdev|freed):\s*(\d+)`)
-	reDumpcapStats = regexp.MustCompile(`^Packets received/dropped on interface '.*': (\d+)/(\d+)`)
+	rePdumpReady   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`core \(\d+\)[,;] (capture for|port)`) })
+	reDumpcapReady = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Capturing on '`) })
+	rePdumpStat    = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\s*-packets (dequeued|transmitted to vdev|freed):\s*(\d+)`)
+	})
+	reDumpcapStats = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^Packets received/dropped on interface '.*': (\d+)/(\d+)`)
+	})
 )
 
 func (s *supervisor) run(ctx context.Context) error {
@@ -418,8 +423,8 @@ func (s *supervisor) run(ctx context.Context) error {
 				continue
 			}
 			s.line(l)
-			if !s.ready && (s.p.Backend == BackendPdump && rePdumpReady.MatchString(l.text) ||
-				s.p.Backend == BackendDumpcap && reDumpcapReady.MatchString(l.text)) {
+			if !s.ready && (s.p.Backend == BackendPdump && rePdumpReady().MatchString(l.text) ||
+				s.p.Backend == BackendDumpcap && reDumpcapReady().MatchString(l.text)) {
 				armDuration()
 			}
 		case <-tick.C:
@@ -571,7 +576,7 @@ func (s *supervisor) stats(text string) {
 		**p += n
 	}
 	b := &s.res.Backend
-	if m := rePdumpStat.FindStringSubmatch(text); m != nil {
+	if m := rePdumpStat().FindStringSubmatch(text); m != nil {
 		switch m[1] {
 		case "dequeued":
 			add(&b.Dequeued, m[2])
@@ -581,7 +586,7 @@ func (s *supervisor) stats(text string) {
 			add(&b.Freed, m[2])
 		}
 	}
-	if m := reDumpcapStats.FindStringSubmatch(text); m != nil {
+	if m := reDumpcapStats().FindStringSubmatch(text); m != nil {
 		add(&b.Received, m[1])
 		add(&b.Dropped, m[2])
 	}

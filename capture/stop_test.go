@@ -56,32 +56,6 @@ func readAll(t *testing.T, path string) ([]pcapfile.Packet, *pcapfile.Reader) {
 	return out, r
 }
 
-// whenBackendSays returns a channel closed once the backend printed a line
-// holding s: signals sent before the fake backend set up its handlers
-// would kill it (its start takes 0.3 s on a loaded machine).
-func whenBackendSays(o *Options, s string) <-chan struct{} {
-	ch := make(chan struct{})
-	o.Log = &lineWatch{want: s, ch: ch}
-	return ch
-}
-
-type lineWatch struct {
-	mu   sync.Mutex
-	want string
-	ch   chan struct{}
-	done bool
-}
-
-func (w *lineWatch) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done && strings.Contains(string(b), w.want) {
-		w.done = true
-		close(w.ch)
-	}
-	return len(b), nil
-}
-
 // whenRecords returns a channel closed once the backend's files hold n
 // records, as the supervisor's own poll counts them: a stop sent after a
 // sleep instead came, on a loaded machine, before the fake wrote anything.

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
@@ -77,10 +78,12 @@ func (b *Busy) Poisoned() bool {
 
 // captureMemzone matches the memzones dpdk-pdump (and gazelle-pdump, the
 // same program) and dpdk-dumpcap create in the primary.
-var captureMemzone = regexp.MustCompile(`^(MP_pdump_pool_[0-9]+|RG_rx_ring_[0-9]+|RG_tx_ring_[0-9]+|RG_dumpcap-[0-9]+|MP_capture_[0-9]+)$`)
+var captureMemzone = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(MP_pdump_pool_[0-9]+|RG_rx_ring_[0-9]+|RG_tx_ring_[0-9]+|RG_dumpcap-[0-9]+|MP_capture_[0-9]+)$`)
+})
 
 // IsCaptureMemzone reports whether a memzone is a capture tool's.
-func IsCaptureMemzone(name string) bool { return captureMemzone.MatchString(name) }
+func IsCaptureMemzone(name string) bool { return captureMemzone().MatchString(name) }
 
 // IsCaptureTool tells a capture tool (pdump, gazelle-pdump, dumpcap) from
 // another secondary (lstack in ltran mode, dpdk-proc-info, …) by its

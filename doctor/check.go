@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Check is one thing gzdoctor verifies. Checks are values; the list and its
@@ -25,7 +26,7 @@ type Check struct {
 	Run             func(ctx context.Context, env *Env) Result
 }
 
-var chkID = regexp.MustCompile(`^CHK-[0-9]{2}$`)
+var chkID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^CHK-[0-9]{2}$`) })
 
 // Lookup returns the check with the given ID (not a CHK-nn alias).
 func Lookup(id string) (Check, bool) {
@@ -75,7 +76,7 @@ func Select(list []Check, only, skip []string) ([]Check, error) {
 			if id == "" {
 				continue
 			}
-			if up := strings.ToUpper(id); chkID.MatchString(up) {
+			if up := strings.ToUpper(id); chkID().MatchString(up) {
 				n := 0
 				for _, c := range list {
 					for _, cv := range c.Covers {

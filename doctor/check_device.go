@@ -6,12 +6,15 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gzdoctor/gzdoctor/host"
 )
 
 // pciAddr matches a PCI address with or without the domain.
-var pciAddr = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
+var pciAddr = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
+})
 
 // normPCI writes a PCI address the way DPDK names its ports
 // (0000:01:00.0).
@@ -61,7 +64,7 @@ func checkDevice(ctx context.Context, env *Env) Result {
 		return ok(fmt.Sprintf("no --device given; the primary drives %s: pick one as device_id", strings.Join(driven, ", ")), details...)
 	}
 
-	isPCI := pciAddr.MatchString(dev)
+	isPCI := pciAddr().MatchString(dev)
 	name := dev
 	if isPCI {
 		name = normPCI(dev)

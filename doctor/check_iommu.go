@@ -32,13 +32,13 @@ func checkIOMMU(ctx context.Context, env *Env) Result {
 	}
 
 	relevant := map[string]bool{}
-	if pciAddr.MatchString(env.cfg.Device) {
+	if pciAddr().MatchString(env.cfg.Device) {
 		relevant[normPCI(env.cfg.Device)] = true
 	}
 	if p, _ := env.Primary(ctx); p != nil {
 		driven, _ := env.drivenDevices(ctx, p)
 		for _, d := range driven {
-			if pciAddr.MatchString(d) {
+			if pciAddr().MatchString(d) {
 				relevant[normPCI(d)] = true
 			}
 		}

@@ -173,10 +173,6 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 
 // stalePrimary reports a prefix whose primary is gone and what it left.
 func stalePrimary(ctx context.Context, env *Env, t *TargetPrefix) Result {
-	var left []string
-	for _, f := range t.Dir.Files {
-		left = append(left, f.Name)
-	}
 	finding := fmt.Sprintf("the primary of prefix %s is gone: nobody holds %s/config", t.Name, t.Dir.Dir)
 	details := []string{describePrefix(ctx, env, *t.Dir)}
 	hp, err := env.HugepageLeftovers(ctx, t.Dir.HugepageFilePrefix)

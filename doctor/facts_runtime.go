@@ -179,20 +179,3 @@ func samePath(a, b string) bool {
 	}
 	return norm(a) == norm(b)
 }
-
-// names lists prefixes as "name (pid N)" or "name", sorted.
-func prefixNames(ps []host.Prefix) string {
-	var s []string
-	for _, p := range ps {
-		n := p.Name
-		if p.Lock.Holder != nil && p.Lock.Holder.PID > 0 {
-			n = fmt.Sprintf("%s (pid %d)", p.Name, p.Lock.Holder.PID)
-		}
-		if !samePath(p.Base, host.RootRuntimeBase) {
-			n += " in " + p.Base
-		}
-		s = append(s, n)
-	}
-	sort.Strings(s)
-	return strings.Join(s, ", ")
-}

@@ -149,13 +149,10 @@ func scanWorthy(l *Library, main *Library) bool {
 	return l.obj.dyn != nil && bytes.Contains(l.obj.dyn.strtab, []byte("\x00rte_"))
 }
 
-// initOrder is the order constructors run in: dependencies before the
-// objects that need them (a depth-first post-order from the main object,
-// the topological order ld.so's _dl_sort_maps produces for a DAG).
-func initOrder(main *Library) []*Library { return initOrderRoots([]*Library{main}) }
-
-// initOrderRoots is initOrder for a process: LD_PRELOAD libraries, then the
-// executable, share one walk.
+// initOrderRoots is the order constructors run in: dependencies before the
+// objects that need them (a depth-first post-order from the roots, the
+// topological order ld.so's _dl_sort_maps produces for a DAG). For a
+// process, LD_PRELOAD libraries and then the executable share one walk.
 func initOrderRoots(roots []*Library) []*Library {
 	var out []*Library
 	seen := map[*Library]bool{}

@@ -126,8 +126,7 @@ func ParseLinkLine(s string) (*LinkLine, error) {
 		}
 		ll.Items = append(ll.Items, it)
 	}
-	var linker func(opts []string, i *int)
-	linker = func(opts []string, i *int) {
+	linker := func(opts []string, i *int) {
 		o := opts[*i]
 		switch o {
 		case "--whole-archive", "-whole-archive":

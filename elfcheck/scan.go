@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Symbols whose presence in the dynamic symbol table tells what a DPDK
@@ -86,7 +87,7 @@ var tailqNameOwners = []struct {
 var (
 	markPMDInfo    = []byte("PMD_INFO_STRING=")
 	markPluginPath = []byte("DPDK_PLUGIN_PATH=")
-	versionLitRE   = regexp.MustCompile(`^DPDK (\d{2})\.(\d{2})\.(\d+)(-rc\d+)?$`)
+	versionLitRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^DPDK (\d{2})\.(\d{2})\.(\d+)(-rc\d+)?$`) })
 )
 
 // ctorPrefixes are the <prefix>initfn_<name> constructors DPDK's
@@ -205,7 +206,7 @@ func (o *object) dpdk(withRO bool) *dpdkScan {
 			sc.pdumpText = true
 		}
 		cstrings(chunk, []byte("DPDK "), func(s string) {
-			if sc.versionLit == "" && versionLitRE.MatchString(s) {
+			if sc.versionLit == "" && versionLitRE().MatchString(s) {
 				sc.versionLit = strings.TrimPrefix(s, "DPDK ")
 			}
 		})

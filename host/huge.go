@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -145,7 +146,7 @@ func (h *Host) Hugepages() (*Hugepages, error) {
 	return hp, nil
 }
 
-var hugepageDirRe = regexp.MustCompile(`^hugepages-([0-9]+)kB$`)
+var hugepageDirRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^hugepages-([0-9]+)kB$`) })
 
 func (h *Host) hugepageSizes(dir string) ([]HugepageSize, error) {
 	ents, err := os.ReadDir(h.Path(dir))
@@ -157,7 +158,7 @@ func (h *Host) hugepageSizes(dir string) ([]HugepageSize, error) {
 	}
 	var out []HugepageSize
 	for _, e := range ents {
-		m := hugepageDirRe.FindStringSubmatch(e.Name())
+		m := hugepageDirRe().FindStringSubmatch(e.Name())
 		if m == nil {
 			continue
 		}
@@ -199,7 +200,7 @@ type HugepageFiles struct {
 
 // hugepageFileRe matches DPDK's hugepage file names: <prefix>map_<n>
 // (eal_get_hugefile_path's "%s/%smap_%d").
-var hugepageFileRe = regexp.MustCompile(`^(.+)map_([0-9]+)$`)
+var hugepageFileRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)map_([0-9]+)$`) })
 
 // HugepageFiles lists the DPDK hugepage files in every mount, grouped by
 // mount and prefix, sorted by mount then prefix. A file reached through
@@ -219,7 +220,7 @@ func (h *Host) HugepageFiles(mounts []HugetlbfsMount) ([]HugepageFiles, error) {
 		}
 		groups := map[string]*HugepageFiles{}
 		for _, e := range ents {
-			sm := hugepageFileRe.FindStringSubmatch(e.Name())
+			sm := hugepageFileRe().FindStringSubmatch(e.Name())
 			if sm == nil || !e.Type().IsRegular() {
 				continue
 			}

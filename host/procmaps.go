@@ -62,7 +62,7 @@ func classifyMaps(files []string) (ProcDPDK, []string) {
 		name := strings.TrimSuffix(f, " (deleted)")
 		base := path.Base(name)
 		dir := path.Dir(name)
-		if hugepageFileRe.MatchString(base) && !strings.Contains(base, ".so") {
+		if hugepageFileRe().MatchString(base) && !strings.Contains(base, ".so") {
 			if d.HugepageFiles == nil {
 				d.HugepageFiles = map[string]int{}
 			}

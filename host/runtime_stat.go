@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -178,7 +179,7 @@ func (h *Host) fixtureStat() (map[string]statOverride, error) {
 
 // procRootRe matches a path seen through a process's root,
 // /proc/<pid>/root/<rest>.
-var procRootRe = regexp.MustCompile(`^/proc/[0-9]+/root(/.*)$`)
+var procRootRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/proc/[0-9]+/root(/.*)$`) })
 
 // lookupOverride finds the .fixture/stat line of p; a path seen through
 // /proc/<pid>/root falls back to the line of the path itself (a fixture's
@@ -188,7 +189,7 @@ func lookupOverride(over map[string]statOverride, p string) (statOverride, bool)
 	if o, ok := over[p]; ok {
 		return o, true
 	}
-	if m := procRootRe.FindStringSubmatch(p); m != nil {
+	if m := procRootRe().FindStringSubmatch(p); m != nil {
 		o, ok := over[m[1]]
 		return o, ok
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -38,9 +39,11 @@ type Leftover struct {
 }
 
 var (
-	reCaptureDir  = regexp.MustCompile(`^\.gzdoctor-(\d+)(-\d+)?(-x\d+)?$`)
-	reOldCapture  = regexp.MustCompile(`^\.gzdoctor-(\d+)(-\d+)?\.(rx\.pcap|tx\.pcap|pcapng)$`)
-	reOutputTemp  = regexp.MustCompile(`^\..+\.gzdoctor-tmp-\d+$`)
+	reCaptureDir = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\.gzdoctor-(\d+)(-\d+)?(-x\d+)?$`) })
+	reOldCapture = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\.gzdoctor-(\d+)(-\d+)?\.(rx\.pcap|tx\.pcap|pcapng)$`)
+	})
+	reOutputTemp  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\..+\.gzdoctor-tmp-\d+$`) })
 	leftoverQuiet = time.Minute // an unlocked output temporary younger than this may be an older gzdoctor's, alive
 )
 
@@ -60,7 +63,7 @@ func FindLeftovers(dir string, clean bool) []Leftover {
 		name := e.Name()
 		path := filepath.Join(dir, name)
 		switch {
-		case e.IsDir() && reCaptureDir.MatchString(name):
+		case e.IsDir() && reCaptureDir().MatchString(name):
 			if !lockFree(path, true) {
 				continue // a capture runs
 			}
@@ -94,10 +97,10 @@ func FindLeftovers(dir string, clean bool) []Leftover {
 				l.Recover = recoverWords(files, filepath.Join(dir, "recovered-"+name[1:]+".pcapng")) + " && rm -r " + shquote.Quote(path)
 			}
 			out = append(out, l)
-		case e.Type().IsRegular() && reOldCapture.MatchString(name):
+		case e.Type().IsRegular() && reOldCapture().MatchString(name):
 			// An older gzdoctor held no lock: only a pid that is gone
 			// says it is dead, and only in this pid namespace.
-			pid, _ := strconv.Atoi(reOldCapture.FindStringSubmatch(name)[1])
+			pid, _ := strconv.Atoi(reOldCapture().FindStringSubmatch(name)[1])
 			if pid > 0 && unix.Kill(pid, 0) == nil {
 				continue
 			}
@@ -107,7 +110,7 @@ func FindLeftovers(dir string, clean bool) []Leftover {
 				l.Recover = recoverWords([]string{path}, filepath.Join(dir, "recovered"+name+".pcapng")) + " && rm " + shquote.Quote(path)
 			}
 			out = append(out, l)
-		case e.Type().IsRegular() && reOutputTemp.MatchString(name):
+		case e.Type().IsRegular() && reOutputTemp().MatchString(name):
 			fi, err := e.Info()
 			if err != nil || time.Since(fi.ModTime()) < leftoverQuiet || !lockFree(path, false) {
 				continue

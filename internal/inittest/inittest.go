@@ -12,40 +12,49 @@ import (
 	"testing"
 )
 
-// NoRegexpAtInit fails for each regexp compiled at package level in the
-// non-test Go files of the current directory (the package under test):
-// wrap it in sync.OnceValue, or compile it where it is first needed.
-func NoRegexpAtInit(t testing.TB) {
+// RegexpsAtInit returns the positions of the package-level regexp
+// compilations in the non-test Go files of the directories dirs.
+func RegexpsAtInit(t testing.TB, dirs ...string) []string {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	var out []string
 	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range f.Decls {
-			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != token.VAR {
-				continue
+		for _, path := range files {
+			if !strings.HasSuffix(path, "_test.go") {
+				out = append(out, regexpsAtInit(t, fset, path)...)
 			}
-			ast.Inspect(gd, func(n ast.Node) bool {
-				if _, ok := n.(*ast.FuncLit); ok {
-					return false // runs when called, not at init
-				}
-				if sel, ok := n.(*ast.SelectorExpr); ok {
-					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "regexp" && strings.HasPrefix(sel.Sel.Name, "MustCompile") {
-						t.Errorf("%s: regexp compiled at package initialisation", fset.Position(sel.Pos()))
-					}
-				}
-				return true
-			})
 		}
 	}
+	return out
+}
+
+func regexpsAtInit(t testing.TB, fset *token.FileSet, path string) []string {
+	t.Helper()
+	var out []string
+	f, err := parser.ParseFile(fset, path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.VAR {
+			continue
+		}
+		ast.Inspect(gd, func(n ast.Node) bool {
+			if _, ok := n.(*ast.FuncLit); ok {
+				return false // runs when called, not at init
+			}
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "regexp" && strings.HasPrefix(sel.Sel.Name, "MustCompile") {
+					out = append(out, fset.Position(sel.Pos()).String())
+				}
+			}
+			return true
+		})
+	}
+	return out
 }

@@ -1,9 +1,0 @@
-package runbooks
-
-import (
-	"testing"
-
-	"github.com/gzdoctor/gzdoctor/internal/inittest"
-)
-
-func TestNoRegexpCompiledAtInit(t *testing.T) { inittest.NoRegexpAtInit(t) }

@@ -1,9 +1,0 @@
-package specpatch
-
-import (
-	"testing"
-
-	"github.com/gzdoctor/gzdoctor/internal/inittest"
-)
-
-func TestNoRegexpCompiledAtInit(t *testing.T) { inittest.NoRegexpAtInit(t) }

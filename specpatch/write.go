@@ -1,13 +1,13 @@
 package specpatch
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 
+	"github.com/gzdoctor/gzdoctor/internal/atomicfile"
 	"github.com/gzdoctor/gzdoctor/internal/readfile"
 )
 
@@ -23,7 +23,7 @@ func ReadSpec(name string) ([]byte, error) {
 }
 
 // ErrExists is returned when an output file exists and --force was not given.
-var ErrExists = errors.New("file exists")
+var ErrExists = atomicfile.ErrExists
 
 // WriteInPlace replaces the spec at name with data, atomically (a temporary
 // file in the same directory, then a rename), and returns the path written.
@@ -82,67 +82,37 @@ func WriteNew(name string, data []byte, like string, force bool) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
-	if li, err := os.Lstat(name); err == nil {
-		if li.IsDir() {
-			return fmt.Errorf("writing %s: is a directory", name)
-		}
-		if !force {
-			return fmt.Errorf("%s: %w", name, ErrExists)
-		}
-	}
 	return write(name, data, fi.Mode(), nil, force)
 }
 
-// write writes data to name through a temporary file, with mode and, when
-// owner is set, its uid and gid; replace renames over name, else the file
-// is linked (fails if name exists).
+// write writes data to name under internal/atomicfile's rule, with mode
+// and, when owner is set, its uid and gid; replace renames over name, else
+// the file is linked (fails if name exists).
 func write(name string, data []byte, mode fs.FileMode, owner *syscall.Stat_t, replace bool) error {
 	wrap := func(err error) error { return fmt.Errorf("writing %s: %w", name, err) }
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	perm := mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	f, err := atomicfile.Create(name, perm, replace)
 	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
 		return wrap(err)
 	}
-	defer os.Remove(tmp.Name()) // after a rename this is a no-op; after a link it drops the second name
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return wrap(err)
-	}
-	// Owner first: chown clears the set-id bits that chmod then sets.
 	if owner != nil {
 		var cur syscall.Stat_t
-		if err := syscall.Fstat(int(tmp.Fd()), &cur); err != nil {
-			tmp.Close()
+		if err := syscall.Fstat(int(f.Fd()), &cur); err != nil {
 			return wrap(err)
 		}
 		if cur.Uid != owner.Uid || cur.Gid != owner.Gid {
-			if err := tmp.Chown(int(owner.Uid), int(owner.Gid)); err != nil {
-				tmp.Close()
+			if err := f.Chown(int(owner.Uid), int(owner.Gid)); err != nil {
 				return wrap(fmt.Errorf("cannot keep the original's owner %d:%d (%w); nothing was written", owner.Uid, owner.Gid, err))
+			}
+			// chown cleared the set-id bits Create set: set them again.
+			if err := f.Chmod(perm); err != nil {
+				return wrap(err)
 			}
 		}
 	}
-	if err := tmp.Chmod(mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)); err != nil {
-		tmp.Close()
-		return wrap(err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return wrap(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return wrap(err)
-	}
-	if replace {
-		if err := os.Rename(tmp.Name(), name); err != nil {
-			return wrap(err)
-		}
-		return nil
-	}
-	if err := os.Link(tmp.Name(), name); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s: %w", name, ErrExists)
-		}
-		return wrap(err)
-	}
-	return nil
+	return f.Commit()
 }

@@ -18,7 +18,7 @@ import (
 // A gzdoctor killed with SIGKILL (or a machine that lost power) leaves its
 // temporary files: a capture's private directory (.gzdoctor-<pid>, with
 // the tool's packets in it) or an output file that was being written
-// (.<name>.tmp-<n>). Both hold an flock while their writer lives, which
+// (.<name>.gzdoctor-tmp-<n>, internal/atomicfile). Both hold an flock while their writer lives, which
 // the kernel drops when it dies, so the next run can tell a dead writer's
 // files from a live one's, in any pid namespace, without trusting pids.
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/elfcheck"
+	"github.com/gzdoctor/gzdoctor/internal/atomicfile"
 	"github.com/spf13/cobra"
 )
 
@@ -186,7 +187,7 @@ func runElfcheck(cmd *cobra.Command, a *app, o *elfcheckOptions, args []string) 
 		res.LinkLine = elfcheck.CheckLinkLine(ll, against)
 	}
 	if o.JUnit != "" {
-		if err := elfcheckWriteAtomic(o.JUnit, func(w io.Writer) error { return elfcheck.WriteJUnit(w, res.Requirements) }); err != nil {
+		if err := atomicfile.Write(o.JUnit, 0o644, true, func(w io.Writer) error { return elfcheck.WriteJUnit(w, res.Requirements) }); err != nil {
 			return failure(fmt.Errorf("--junit: %w", err))
 		}
 	}
@@ -218,25 +219,4 @@ func elfcheckReadArg(a *app, name string) (string, error) {
 	}
 	b, err := os.ReadFile(name)
 	return string(b), err
-}
-
-// elfcheckWriteAtomic writes through a temporary file in the same directory and
-// renames it, so a CI job never reads half a report.
-func elfcheckWriteAtomic(name string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }

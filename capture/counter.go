@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 )
@@ -43,6 +44,8 @@ type counter struct {
 	counts  Counts
 	records int64 // packet records read, before the selector
 	outSize int64 // bytes the final files will take, headers included
+	// stream, with -w -, gets every packet kept.
+	stream *streamer
 }
 
 type tailFile struct {
@@ -74,40 +77,68 @@ func newCounter(p *Plan, sel *selector) (*counter, error) {
 }
 
 // poll reads whatever the backend appended since the last call. It stops
-// early once limit packets are counted (0: no limit).
+// early once limit packets are counted (0: no limit). It reads the files
+// in turns of pollSlice records, so that a stream (-w -) gets every
+// direction's packets in step.
 func (c *counter) poll(limit int64) error {
-	var p pcapfile.Packet
-	for _, tf := range c.files {
-		if tf.damage != nil {
-			continue
-		}
-		for limit == 0 || c.counts.Packets() < limit {
-			err := tf.r.Next(&p)
-			if errors.Is(err, pcapfile.ErrNeedMore) || err == io.EOF {
-				break
-			}
-			if err != nil {
-				var fe *pcapfile.FormatError
-				if errors.As(err, &fe) {
-					tf.damage = err
-					break
-				}
-				return fmt.Errorf("reading %s: %w", tf.temp.Path, err)
-			}
-			c.records++
-			ok, dir, err := c.sel.keep(tf.temp.Dir, tf.r.Interfaces()[p.Interface], &p)
+	for {
+		progress := false
+		for i, tf := range c.files {
+			n, err := c.read(i, tf, limit, pollSlice)
 			if err != nil {
 				return err
 			}
-			if !ok {
-				continue
-			}
-			n := c.sel.capLen(&p)
-			c.counts.add(dir, n)
-			c.outSize += recordSize(c.format(dir), n)
+			progress = progress || n > 0
+		}
+		if !progress || limit > 0 && c.counts.Packets() >= limit || c.stream != nil && c.stream.full() {
+			return nil
 		}
 	}
-	return nil
+}
+
+const pollSlice = 512
+
+// read reads up to most records of file i.
+func (c *counter) read(i int, tf *tailFile, limit int64, most int) (int, error) {
+	var p pcapfile.Packet
+	if tf.damage != nil {
+		return 0, nil
+	}
+	n := 0
+	now := time.Now()
+	for ; n < most && (limit == 0 || c.counts.Packets() < limit); n++ {
+		err := tf.r.Next(&p)
+		if errors.Is(err, pcapfile.ErrNeedMore) || err == io.EOF {
+			break
+		}
+		if err != nil {
+			var fe *pcapfile.FormatError
+			if errors.As(err, &fe) {
+				tf.damage = err
+				break
+			}
+			return n, fmt.Errorf("reading %s: %w", tf.temp.Path, err)
+		}
+		c.records++
+		link := tf.r.Interfaces()[p.Interface]
+		ok, dir, err := c.sel.keep(tf.temp.Dir, link, &p)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		kept := c.sel.capLen(&p)
+		c.counts.add(dir, kept)
+		c.outSize += recordSize(c.format(dir), kept)
+		if c.stream != nil {
+			p.Data = p.Data[:kept]
+			if err := c.stream.add(i, link, dir, &p, now); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
 }
 
 func (c *counter) close() {

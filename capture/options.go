@@ -40,7 +40,7 @@ type Options struct {
 	Port   int    // --port; -1 means not given
 	Queue  string // --queue: a number or "*" (default)
 
-	Write  string          // -w: one file, both directions
+	Write  string          // -w: one file, both directions; "-" streams to Stdout
 	RxFile string          // --rx
 	TxFile string          // --tx
 	Format pcapfile.Format // -F; 0: pcapng for -w, pcap for --rx/--tx
@@ -64,12 +64,19 @@ type Options struct {
 	// CommandLine is gzdoctor's own argv, recorded in the pcapng comment.
 	CommandLine []string
 
+	// Stdout receives the capture with -w - (the process's stdout).
+	Stdout io.Writer
+
 	// Live output while the capture runs. Nil writers print nothing.
-	Log         io.Writer     // backend lines (-v)
-	Progress    io.Writer     // progress (stderr; nil with -q)
-	ProgressTTY bool          // one refreshed line instead of periodic lines
-	Interval    time.Duration // progress refresh on a TTY; default 250ms
-	PlainEvery  time.Duration // plain progress lines; default 5s
+	Log         io.Writer // backend lines (-v)
+	Progress    io.Writer // progress (stderr; nil with -q)
+	ProgressTTY bool      // one refreshed line instead of periodic lines
+	// Events, with -o json, receives the event lines (events.go) instead
+	// of the progress line: start, progress once a second, findings,
+	// notes, stopping. Nil with -q.
+	Events     io.Writer
+	Interval   time.Duration // progress refresh on a TTY; default 250ms
+	PlainEvery time.Duration // plain progress lines; default 5s
 
 	// Interrupts carries the operator's signals (SIGINT, SIGTERM): the
 	// first stops the capture gracefully, the second kills the backend.
@@ -174,6 +181,9 @@ func ParseSize(s string) (int64, error) {
 func (o *Options) check() error {
 	if o.Write != "" && (o.RxFile != "" || o.TxFile != "") {
 		return usagef("-w writes both directions into one file; use either -w or --rx/--tx")
+	}
+	if o.Write == "-" && o.MaxSize > 0 {
+		return usagef("-C limits the size of files; -w - writes to stdout, which has none: stop it with -c or -a duration:N")
 	}
 	if o.Device != "" && o.Port >= 0 {
 		return usagef("give the device by name (-i) or by port number (--port), not both")

@@ -36,6 +36,8 @@ type Plan struct {
 	PdumpVdevs []string `json:"pdump_vdevs,omitempty"`
 
 	Outputs []Output `json:"outputs"`
+	// Stream: -w -, the capture goes to stdout as it arrives (stream.go).
+	Stream bool `json:"stream,omitempty"`
 	// Temps are the backend's files, in TempDir: a directory only
 	// gzdoctor's user can enter, made for this capture (tempdir.go).
 	Temps   []Temp `json:"temp_files"`
@@ -160,7 +162,7 @@ func resolveBinary(o *Options, lookPath func(string) (string, error)) (backend, 
 func planOutputs(o *Options, p *Plan) error {
 	abs := func(flag, f string) (string, error) {
 		if f == "-" {
-			return "", usagef("%s -: writing to stdout is not supported; give a file", flag)
+			return "", usagef("%s -: stdout carries one stream: use -w - (both directions in one pcapng, each packet's direction flagged; -F pcap for pcap)", flag)
 		}
 		a, err := filepath.Abs(f)
 		if err != nil {
@@ -169,6 +171,12 @@ func planOutputs(o *Options, p *Plan) error {
 		return a, nil
 	}
 	switch {
+	case o.Write == "-":
+		p.Stream = true
+		p.Outputs = []Output{{Path: "-", Format: orDefault(o.Format, pcapfile.FormatPcapNG), Rx: true, Tx: true}}
+		// Nothing to check on disk: the backend's files go where
+		// TMPDIR says.
+		return planTemps(o, p)
 	case o.Write != "":
 		path, err := abs("-w", o.Write)
 		if err != nil {
@@ -261,6 +269,9 @@ func planTemps(o *Options, p *Plan) error {
 		maxLen = maxPdumpPath - len(base) - len("/rx.pcap") - 1
 	}
 	outDir := filepath.Dir(p.Outputs[0].Path)
+	if p.Stream {
+		outDir = os.TempDir()
+	}
 	euid := os.Geteuid()
 	place, err := chooseTempParent(outDir, maxLen, euid)
 	if err != nil {

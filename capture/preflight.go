@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -41,13 +42,19 @@ const preflightTimeout = 5 * time.Second
 // not run (error) does not stop the capture: the backend may still work,
 // and its live diagnosis takes over.
 func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.Report, bool, error) {
+	file := p.Outputs[0].Path
+	if p.Stream && len(p.Temps) > 0 {
+		// -w -: the primary opens the backend's files only, in a
+		// directory gzdoctor creates in TMPDIR: ask about TMPDIR.
+		file = filepath.Join(filepath.Dir(p.TempDir), filepath.Base(p.Temps[0].Path))
+	}
 	env := doctor.NewEnv(doctor.Config{
 		Host:        h,
 		Prefix:      p.Prefix,
 		ConfigPath:  o.ConfigPath,
 		Device:      p.Device,
 		PdumpBin:    p.Binary,
-		CaptureFile: p.Outputs[0].Path,
+		CaptureFile: file,
 		// The hugepages check weighs the pool this capture will create.
 		CaptureMbufs: o.TotalMbufs,
 	})

@@ -21,7 +21,12 @@ type progress struct {
 	shown    bool
 	// note is added to the line, e.g. "no traffic on net_ring0 yet".
 	note string
+	// ev, with -o json, gets a progress event instead of the line.
+	ev *events
 }
+
+// jsonEvery is the period of progress events (-o json).
+const jsonEvery = time.Second
 
 func newProgress(o *Options, start time.Time) *progress {
 	p := &progress{w: o.Progress, tty: o.ProgressTTY, every: o.Interval, plain: o.PlainEvery, start: start, lastAt: start}
@@ -39,12 +44,15 @@ func newProgress(o *Options, start time.Time) *progress {
 
 // update shows c if it is time to.
 func (p *progress) update(now time.Time, c Counts) {
-	if p.w == nil {
+	if p.w == nil && !p.ev.on() {
 		return
 	}
 	period := p.plain
 	if p.tty {
 		period = p.every
+	}
+	if p.ev.on() {
+		period = jsonEvery
 	}
 	if now.Sub(p.last) < period {
 		return
@@ -54,6 +62,11 @@ func (p *progress) update(now time.Time, c Counts) {
 		p.rate = float64(c.Packets()-p.lastPkts) / dt
 	}
 	p.lastPkts, p.lastAt = c.Packets(), now
+	if p.ev.on() {
+		c, rate := c, float64(int64(p.rate+0.5))
+		p.ev.emit(Event{Type: "progress", Counts: &c, RatePPS: &rate, Text: p.note})
+		return
+	}
 	line := progressLine(c, p.rate, now.Sub(p.start))
 	if p.note != "" {
 		line += "  (" + p.note + ")"

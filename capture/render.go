@@ -108,9 +108,23 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		fmt.Fprintf(&b, "         primary: unknown (%s)\n", r.PrimaryUnavailable)
 	}
 	for _, f := range r.Files {
+		if f.Path == "-" {
+			fmt.Fprintf(&b, "  stdout %s packets, %s written (%s)\n", group(f.Packets), byteSize(f.Size), f.Format)
+			continue
+		}
 		fmt.Fprintf(&b, "  file   %s (%s, %s packets, %s)\n", st.Bold(f.Path), f.Format, group(f.Packets), byteSize(f.Size))
 	}
-	if len(r.Files) == 0 {
+	if s := r.Stream; s != nil {
+		if s.Closed {
+			fmt.Fprintf(&b, "  %s the reader closed stdout: packets captured after that were not written\n", st.Symbol("warn"))
+		}
+		if s.OutOfOrder > 0 {
+			fmt.Fprintf(&b, "  %s %s packets were written after later ones (a direction was silent for more than %s, then delivered older packets)\n", st.Symbol("warn"), group(s.OutOfOrder), streamHold)
+		}
+	}
+	if len(r.Files) == 0 && p.Stream {
+		fmt.Fprintf(&b, "  stdout no packet written\n")
+	} else if len(r.Files) == 0 {
 		fmt.Fprintf(&b, "  file   none written\n")
 	}
 	if v := r.Validation; v != nil {
@@ -174,6 +188,13 @@ func (r *Result) afterWords() string {
 		stops = append(stops, byteSize(p.MaxSize))
 	}
 	stops = append(stops, "Ctrl+C")
+	if p.Stream {
+		s := fmt.Sprintf("stop at %s with SIGINT, or when the reader of stdout closes it; ", strings.Join(stops, " or "))
+		if p.Filter != "" && !p.FilterByBackend {
+			s += fmt.Sprintf("keep packets matching %q; ", p.Filter)
+		}
+		return s + fmt.Sprintf("write %s to stdout as packets arrive (rx and tx merged in time order, held at most %s)", p.Outputs[0].Format, streamHold)
+	}
 	var outs []string
 	for _, o := range p.Outputs {
 		dirs := "rx+tx"
@@ -209,6 +230,8 @@ func stopWords(why string, p *Plan) string {
 		return "the backend runs but receives nothing"
 	case StopDiskFull:
 		return "output filesystem full"
+	case StopReaderGone:
+		return "stdout closed by its reader"
 	}
 	return why
 }

@@ -18,6 +18,7 @@ const (
 	StopBusy       = "busy"         // another capture runs on the primary (or left its vdevs); nothing started
 	StopNoPackets  = "no-packets"   // the backend ran, the port had traffic, the files stayed empty
 	StopDiskFull   = "disk-full"    // the output's filesystem (or the temporaries') ran out of space
+	StopReaderGone = "reader-gone"  // -w -: the reader of stdout closed it
 )
 
 // Result is the outcome of `gzdoctor capture`.
@@ -60,7 +61,9 @@ type Result struct {
 	// may say ✓; nil when the capture did not run to the end.
 	Validation *Validation  `json:"validation,omitempty"`
 	Files      []OutputFile `json:"files"`
-	Repaired   []string     `json:"repaired,omitempty"`
+	// Stream is what reached stdout with -w -.
+	Stream   *StreamStats `json:"stream,omitempty"`
+	Repaired []string     `json:"repaired,omitempty"`
 	// TempFiles are left behind only when the final file could not be
 	// written: they hold the packets.
 	TempFiles []string `json:"temp_files_kept,omitempty"`

@@ -312,6 +312,14 @@ type supervisor struct {
 
 	pstats *pdumpStatsReader // nil when the primary's counters cannot be read
 	lock   *captureLock
+	// stream writes the capture to stdout (-w -); streamErr is why it
+	// could not.
+	stream    *streamer
+	streamErr error
+	// ev writes -o json's event lines; told lists the findings already
+	// written there.
+	ev     *events
+	told   map[string]bool
 	ended  time.Time
 	warned bool // said that the backend is slow to exit
 }
@@ -367,6 +375,8 @@ func (s *supervisor) run(ctx context.Context) error {
 	}
 	s.started = time.Now()
 	s.lock.backendStarted(s.cmd.Process.Pid, s.p.Command)
+	s.ev = &events{w: s.o.Events, start: s.started}
+	s.ev.emit(Event{Type: "start", Backend: s.p.Backend, Command: s.p.Command, PID: s.cmd.Process.Pid, Prefix: s.p.Prefix, Device: deviceLabel(s.p), Stream: s.p.Stream})
 	lines := make(chan backendLine, 256)
 	go func() {
 		done := make(chan struct{}, 2)
@@ -386,7 +396,19 @@ func (s *supervisor) run(ctx context.Context) error {
 		return err
 	}
 	defer cnt.close()
+	var readerLeft <-chan struct{}
+	if s.p.Stream {
+		s.stream, err = newStreamer(s.p, s.o, len(cnt.files))
+		if err != nil {
+			s.kill()
+			<-exited
+			return err
+		}
+		cnt.stream = s.stream
+		readerLeft = s.stream.pipe.gone
+	}
 	prog := newProgress(s.o, s.started)
+	prog.ev = s.ev
 	space := newSpaceWatch(s.p, nil)
 
 	tick := time.NewTicker(pollEvery)
@@ -427,10 +449,26 @@ func (s *supervisor) run(ctx context.Context) error {
 				s.p.Backend == BackendDumpcap && reDumpcapReady().MatchString(l.text)) {
 				armDuration()
 			}
+		case <-readerLeft:
+			readerLeft = nil
+			s.stop(StopReaderGone, stopGrace)
 		case <-tick.C:
-			if err := cnt.poll(s.p.Count); err != nil {
-				s.stop(StopBackendEnd, diagnosisGrace)
-				s.note("reading the backend's file failed: " + err.Error())
+			// With -w - and a reader that does not keep up, the files
+			// are read once it has caught up (streamMaxQueued).
+			if s.stream == nil || s.stream.pipe.queued() < streamMaxQueued {
+				if err := cnt.poll(s.p.Count); err != nil {
+					s.stop(StopBackendEnd, diagnosisGrace)
+					s.note("reading the backend's file failed: " + err.Error())
+				}
+			}
+			if s.stream != nil && s.streamErr == nil {
+				if err := s.stream.release(time.Now(), false); err != nil {
+					s.streamErr = err
+					s.stop(StopBackendEnd, diagnosisGrace)
+				}
+				if !s.stopping && readerGone(s.o.Stdout) {
+					s.stop(StopReaderGone, stopGrace)
+				}
 			}
 			if !s.ready && cnt.counts.Packets() > 0 {
 				armDuration()
@@ -505,6 +543,9 @@ func (s *supervisor) run(ctx context.Context) error {
 	}
 	prog.done()
 	s.ended = time.Now()
+	if s.stream != nil {
+		s.drainStream(cnt)
+	}
 	s.primaryAfter()
 	s.res.Elapsed = time.Since(s.started).Seconds()
 	s.res.ExitStatus = "exit status 0"
@@ -555,6 +596,16 @@ func (s *supervisor) line(l backendLine) {
 		return
 	}
 	for _, f := range s.matcher.Findings() {
+		// Live, only the findings that stop the capture: a weaker one
+		// may be withdrawn by later lines (pdump's "waiting for the
+		// primary" before it attaches); the summary lists the final ones.
+		if fatal := f.Severity == "fatal" || f.Severity == "capture-fatal"; fatal && s.ev.on() && !s.told[f.ID] {
+			if s.told == nil {
+				s.told = map[string]bool{}
+			}
+			s.told[f.ID] = true
+			s.ev.emit(Event{Type: "finding", Finding: &f})
+		}
 		if f.Severity == "fatal" || f.Severity == "capture-fatal" {
 			s.fatal = true
 			s.stop(StopDiagnosis, diagnosisGrace)
@@ -601,6 +652,7 @@ func (s *supervisor) stop(why string, grace time.Duration) {
 	if s.stopping {
 		return
 	}
+	s.ev.emit(Event{Type: "stopping", Reason: s.res.Stopped})
 	s.stopping, s.stopAt, s.grace = true, time.Now(), grace
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
 	// A stopped backend (SIGSTOP, a debugger) handles SIGINT only once
@@ -612,6 +664,7 @@ func (s *supervisor) stop(why string, grace time.Duration) {
 func (s *supervisor) note(n string) {
 	if !slices.Contains(s.res.Notes, n) {
 		s.res.Notes = append(s.res.Notes, n)
+		s.ev.emit(Event{Type: "note", Text: n})
 	}
 }
 
@@ -647,6 +700,10 @@ func (s *supervisor) finish(ctx context.Context) {
 	if res.Stopped == StopBackendEnd && len(res.Findings) == 0 {
 		s.note(fmt.Sprintf("%s exited by itself (%s) before any stop condition; no known cause in its output (run with -v to see it all)",
 			filepath.Base(p.Binary), res.ExitStatus))
+	}
+	if p.Stream {
+		s.finishStream()
+		return
 	}
 	// The first Ctrl+C cancelled ctx; writing the file must go on.
 	fin, err := finalize(context.WithoutCancel(ctx), p, s.sel, s.o, deviceLabel(p))

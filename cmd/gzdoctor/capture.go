@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -56,7 +57,11 @@ every timestamp inside the capture, counts that agree with the tool's and the
 primary's.
 
 With no flags, it captures the only port of the only live primary into
-<prefix>-<timestamp>.pcapng until Ctrl+C. --dry-run prints the tool's exact
+<prefix>-<timestamp>.pcapng until Ctrl+C. -w - writes the capture to stdout
+as the packets arrive (pcapng, or pcap with -F pcap; rx and tx merged in time
+order) and everything else to stderr; a reader that goes away stops the
+capture cleanly (exit 0). With -o json, progress, fatal findings and notes
+are JSON lines on stderr, the summary last. --dry-run prints the tool's exact
 command line instead, to learn or to run it by hand.
 
 A filter can be given with -f or as the trailing arguments, as with tcpdump.
@@ -69,6 +74,7 @@ capture, write its file, or the disk filled.`,
   gzdoctor capture -i net_ring0 -a duration:10 --rx /tmp/rx.pcap --tx /tmp/tx.pcap
   gzdoctor capture --port 0 -w /tmp/udp.pcapng udp port 8080
   gzdoctor capture --backend dumpcap -i net_ring0 -c 100 -w /tmp/d.pcapng
+  ssh host gzdoctor capture -w - | wireshark -k -i -
   gzdoctor capture --prefix gazelle -i 0000:01:00.0 -w /tmp/cap.pcapng --dry-run`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCapture(cmd, a, &f, args)
@@ -81,7 +87,7 @@ capture, write its file, or the disk filled.`,
 	fl.StringArrayVarP(&f.devices, "device", "i", nil, "device to capture: PCI address or vdev name (pdump's device_id); default: the primary's only port")
 	fl.StringArrayVar(&f.ports, "port", nil, "port number to capture, instead of -i")
 	fl.StringVar(&o.Queue, "queue", "*", "queue to capture, or * for all")
-	fl.StringVarP(&o.Write, "write", "w", "", "write both directions into FILE (default <prefix>-<timestamp>.pcapng)")
+	fl.StringVarP(&o.Write, "write", "w", "", "write both directions into FILE (default <prefix>-<timestamp>.pcapng); - streams to stdout as packets arrive")
 	fl.StringVar(&o.RxFile, "rx", "", "write received packets into FILE (pcap unless -F)")
 	fl.StringVar(&o.TxFile, "tx", "", "write transmitted packets into FILE (pcap unless -F)")
 	fl.StringVarP(&f.format, "format", "F", "", "output format: pcapng (default for -w) or pcap")
@@ -193,7 +199,23 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 	o := f.o
 	o.Root, o.Prefix, o.ConfigPath = a.opts.Root, a.opts.Prefix, a.opts.Config
 	o.CommandLine = append([]string{"gzdoctor"}, a.args...)
-	if !a.streams.Quiet {
+	// -w -: stdout carries the packets, so everything else goes to
+	// stderr, the summary included.
+	stream := o.Write == "-" && !o.DryRun
+	if stream {
+		if a.streams.OutTTY {
+			return usageError("-w -: stdout is a terminal; pipe it into a reader (| tshark -r -, | wireshark -k -i -) or redirect it to a file")
+		}
+		o.Stdout = a.streams.Out
+	}
+	jsonOut := a.format == ui.FormatJSON
+	switch {
+	case a.streams.Quiet:
+	case jsonOut:
+		// Event lines instead of the progress line: automation follows
+		// the capture on stderr.
+		o.Events = a.streams.Err
+	default:
 		o.Progress, o.ProgressTTY = a.streams.Err, a.streams.ErrTTY
 	}
 	if a.opts.Verbose {
@@ -214,11 +236,11 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 			return usageError("%v", err)
 		}
 		if res != nil {
-			_ = a.render("capture", res)
+			_ = a.renderCapture(stream, res)
 		}
 		return failure(err)
 	}
-	if err := a.render("capture", res); err != nil {
+	if err := a.renderCapture(stream, res); err != nil {
 		return failure(err)
 	}
 	if res.Failed() {
@@ -232,4 +254,29 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 		return errProblemFound
 	}
 	return nil
+}
+
+// renderCapture prints the capture's summary. With -o json the event
+// lines on stderr end with it as a "summary" line; the JSON document also
+// goes to stdout, unless stdout carries the packets (-w -). Text goes to
+// stdout, or to stderr with -w -.
+func (a *app) renderCapture(stream bool, res *capture.Result) error {
+	if a.format == ui.FormatJSON {
+		line := struct {
+			Type string `json:"type"`
+			Time string `json:"time"`
+			ui.Envelope
+		}{"summary", time.Now().UTC().Format(time.RFC3339Nano), ui.Envelope{SchemaVersion: ui.SchemaVersion, Command: "capture", Data: res}}
+		b, err := json.Marshal(line)
+		if err != nil {
+			return err
+		}
+		if _, err := a.streams.Err.Write(append(b, '\n')); err != nil && stream {
+			return err
+		}
+		if stream {
+			return nil
+		}
+	}
+	return a.renderReport("capture", stream, res)
 }

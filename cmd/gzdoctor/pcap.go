@@ -114,17 +114,6 @@ func isBrokenPipe(err error) bool {
 	return errors.Is(err, syscall.EPIPE)
 }
 
-// renderReport prints a pcap command's report: on stdout, or on stderr
-// when stdout carries the packets (-w -).
-func (a *app) renderReport(command string, toStderr bool, result ui.TextRenderer) error {
-	if !toStderr {
-		return a.render(command, result)
-	}
-	s := *a.streams
-	s.Out, s.OutTTY, s.OutColor = s.Err, s.ErrTTY, s.ErrColor
-	return ui.Render(&s, a.format, command, a.opts.Verbose, result)
-}
-
 // stdinName is how a report names standard input.
 const stdinName = "-"
 

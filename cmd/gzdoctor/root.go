@@ -47,6 +47,17 @@ func (a *app) render(command string, result ui.TextRenderer) error {
 	return ui.Render(a.streams, a.format, command, a.opts.Verbose, result)
 }
 
+// renderReport prints a command's result: on stdout, or on stderr when
+// stdout carries packets (-w -).
+func (a *app) renderReport(command string, toStderr bool, result ui.TextRenderer) error {
+	if !toStderr {
+		return a.render(command, result)
+	}
+	s := *a.streams
+	s.Out, s.OutTTY, s.OutColor = s.Err, s.ErrTTY, s.ErrColor
+	return ui.Render(&s, a.format, command, a.opts.Verbose, result)
+}
+
 // Main runs gzdoctor with args (without the program name) and returns the
 // process exit code. streams nil means the process's own.
 func Main(args []string, streams *ui.Streams) int {

@@ -1,0 +1,461 @@
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"golang.org/x/sys/unix"
+)
+
+// -w - streams the capture to stdout while the backend runs. The backend
+// still writes its own files (one per direction for pdump); the counter
+// reads them as they grow and hands every packet it keeps to the
+// streamer, which merges the directions in time order and writes them
+// out. Merging live cannot wait for the end as finalize does: a packet is
+// held only until every other file has shown a later one, or for
+// streamHold, whichever comes first, so a silent direction delays the
+// other by at most streamHold (plus a poll), and what is held is bounded
+// by the rate times streamHold and by streamMaxPending.
+const (
+	streamHold = 250 * time.Millisecond
+	// streamMaxPending bounds the packets held for ordering, in bytes:
+	// beyond it the oldest are written whatever the other files say.
+	streamMaxPending = 16 << 20
+	// streamMaxQueued bounds what waits for a slow reader, in bytes:
+	// beyond it gzdoctor stops reading the backend's files (which keep
+	// growing on disk, watched like any capture's) until the reader
+	// catches up. The supervisor never blocks on stdout, so Ctrl+C and
+	// the stop conditions keep working while a reader is paused.
+	streamMaxQueued = 32 << 20
+)
+
+// StreamStats is what a capture to stdout (-w -) wrote.
+type StreamStats struct {
+	// Packets and Bytes (file bytes: headers and records) reached stdout:
+	// the writes the pipe accepted (what its reader then read is its
+	// own business).
+	Packets int64 `json:"packets"`
+	Bytes   int64 `json:"bytes"`
+	// Closed: the reader closed stdout (EPIPE), which stopped the
+	// capture; the packets after that were captured but not written.
+	Closed bool `json:"stdout_closed,omitempty"`
+	// OutOfOrder counts packets written after a later one: a file that
+	// was silent for longer than the hold (250 ms) and then delivered
+	// older packets.
+	OutOfOrder int64 `json:"out_of_order,omitempty"`
+	// MaxLatencyMs is the longest a packet waited between gzdoctor
+	// reading it from the backend's file and handing it to stdout.
+	MaxLatencyMs float64 `json:"max_latency_ms"`
+}
+
+type pendingPacket struct {
+	p      pcapfile.Packet
+	dir    string
+	readAt time.Time
+}
+
+// streamer merges the packets of the backend's files and writes them to
+// the output as they arrive.
+type streamer struct {
+	p   *Plan
+	w   pcapfile.Writer
+	ifc map[string]int
+	buf bytes.Buffer // encoded records not yet handed to the pipe
+
+	q       [][]pendingPacket // per backend file
+	lastTs  []uint64          // per file: the last timestamp read
+	pending int64             // bytes in q
+
+	emitted     int64
+	lastEmitted uint64
+	counts      Counts      // emitted, per direction
+	unsent      streamChunk // records encoded since the last flush
+	first, last uint64
+	stats       StreamStats
+	written     Counts // what the pipe accepted, once finished
+
+	pipe *streamPipe
+}
+
+func newStreamer(p *Plan, o *Options, files int) (*streamer, error) {
+	if o.Stdout == nil {
+		return nil, errors.New("-w -: no standard output to write to")
+	}
+	s := &streamer{p: p, q: make([][]pendingPacket, files), lastTs: make([]uint64, files)}
+	s.pipe = newStreamPipe(o.Stdout)
+	// The header goes out at once, so a reader (wireshark -k -i -) shows
+	// the interfaces before the first packet. DPDK's pcap PMD and
+	// dpdk-dumpcap both write Ethernet; another link type stops the
+	// stream when it shows up (see add).
+	w, ifc, err := newOutputWriter(&s.buf, p.Outputs[0], p, o, deviceLabel(p), pcapLink)
+	if err != nil {
+		return nil, err
+	}
+	s.w, s.ifc = w, ifc
+	if err := s.flush(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// add takes a packet the counter kept from backend file i.
+func (s *streamer) add(i int, link pcapfile.Interface, dir string, pk *pcapfile.Packet, now time.Time) error {
+	if link.LinkType != pcapLink.LinkType {
+		return fmt.Errorf("the backend wrote link type %d; a stream to stdout is written as Ethernet (1)", link.LinkType)
+	}
+	c := *pk
+	c.Data = bytes.Clone(pk.Data)
+	s.q[i] = append(s.q[i], pendingPacket{p: c, dir: dir, readAt: now})
+	s.lastTs[i] = pk.Timestamp
+	s.pending += int64(len(c.Data))
+	return nil
+}
+
+// full reports whether the counter should stop reading for now: enough
+// is held for ordering, or waits for the reader.
+func (s *streamer) full() bool {
+	return s.pending >= streamMaxPending || s.pipe.queued() >= streamMaxQueued
+}
+
+// release writes the held packets whose turn has come: all of them when
+// final (the backend has ended and its files are read to the end).
+func (s *streamer) release(now time.Time, final bool) error {
+	n := 0
+	for {
+		best := -1
+		for i, q := range s.q {
+			if len(q) > 0 && (best < 0 || q[0].p.Timestamp < s.q[best][0].p.Timestamp) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		h := &s.q[best][0]
+		if !final && s.pending < streamMaxPending && now.Sub(h.readAt) < streamHold {
+			// Another file may still deliver an older packet: wait until
+			// each file has shown one at least as late, or for the hold.
+			wait := false
+			for j, q := range s.q {
+				if j != best && len(q) == 0 && s.lastTs[j] < h.p.Timestamp {
+					wait = true
+					break
+				}
+			}
+			if wait {
+				break
+			}
+		}
+		if err := s.emit(h, now); err != nil {
+			return err
+		}
+		s.pending -= int64(len(h.p.Data))
+		s.q[best][0] = pendingPacket{}
+		s.q[best] = s.q[best][1:]
+		n++
+	}
+	if n > 0 {
+		return s.flush()
+	}
+	return nil
+}
+
+func (s *streamer) emit(h *pendingPacket, now time.Time) error {
+	if s.p.Count > 0 && s.emitted >= s.p.Count {
+		return nil // -c: exactly Count packets, the first in time order
+	}
+	pk := &h.p
+	pk.Interface = s.ifc[h.dir]
+	pk.Flags = 0
+	if h.dir == dirRx {
+		pk.SetDirection(pcapfile.DirInbound)
+	} else {
+		pk.SetDirection(pcapfile.DirOutbound)
+	}
+	if err := s.w.WritePacket(pk); err != nil {
+		return err
+	}
+	if pk.Timestamp < s.lastEmitted {
+		s.stats.OutOfOrder++
+	}
+	s.lastEmitted = max(s.lastEmitted, pk.Timestamp)
+	if ms := float64(now.Sub(h.readAt)) / 1e6; ms > s.stats.MaxLatencyMs {
+		s.stats.MaxLatencyMs = ms
+	}
+	s.emitted++
+	s.counts.add(h.dir, len(pk.Data))
+	// The record's end, for counting what a cut-short write delivered.
+	if err := s.w.Flush(); err != nil {
+		return err
+	}
+	s.unsent.ends = append(s.unsent.ends, s.buf.Len())
+	s.unsent.dirs = append(s.unsent.dirs, h.dir)
+	s.unsent.lens = append(s.unsent.lens, len(pk.Data))
+	if s.first == 0 {
+		s.first = pk.Timestamp
+	}
+	s.first, s.last = min(s.first, pk.Timestamp), max(s.last, pk.Timestamp)
+	return nil
+}
+
+// flush hands what was encoded to the pipe, as one write.
+func (s *streamer) flush() error {
+	if err := s.w.Flush(); err != nil {
+		return err
+	}
+	if s.buf.Len() > 0 {
+		c := s.unsent
+		c.b = bytes.Clone(s.buf.Bytes())
+		s.pipe.send(c)
+		s.buf.Reset()
+		s.unsent = streamChunk{}
+	}
+	return nil
+}
+
+// finish writes what is held, the interface statistics, and waits until
+// the pipe has written everything (or its reader has gone).
+func (s *streamer) finish(now time.Time) error {
+	err := s.release(now, true)
+	if ng, ok := s.w.(*pcapfile.PcapNGWriter); ok && err == nil {
+		for d, i := range s.ifc {
+			delivered := s.counts.RxPackets
+			if d == dirTx {
+				delivered = s.counts.TxPackets
+			}
+			ng.SetStats(i, pcapfile.InterfaceStats{StartTime: s.first, EndTime: s.last, Delivered: uint64(delivered)})
+		}
+	}
+	if err == nil {
+		err = s.w.Close()
+	}
+	if err == nil {
+		err = s.flush()
+	}
+	perr := s.pipe.close()
+	var written Counts
+	written, s.stats.Bytes = s.pipe.result()
+	s.stats.Packets = written.Packets()
+	s.written = written
+	if errors.Is(perr, syscall.EPIPE) {
+		s.stats.Closed = true
+		perr = nil
+	}
+	return errors.Join(err, perr)
+}
+
+// streamPipe writes to stdout on its own goroutine: a reader that is slow
+// or paused must not stall the supervisor.
+type streamPipe struct {
+	out io.Writer
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	chunks  []streamChunk
+	nqueued int64
+	closed  bool
+	err     error
+	written Counts // packets whose records the pipe accepted
+	bytes   int64
+
+	gone chan struct{} // closed when a write failed
+	done chan struct{}
+}
+
+// streamChunk is one write: its records' end offsets and directions, so
+// a write the reader cut short still counts the records it carried whole.
+type streamChunk struct {
+	b    []byte
+	ends []int // offset in b after each record
+	dirs []string
+	lens []int // captured bytes of each record
+}
+
+func newStreamPipe(out io.Writer) *streamPipe {
+	sp := &streamPipe{out: out, gone: make(chan struct{}), done: make(chan struct{})}
+	sp.cond = sync.NewCond(&sp.mu)
+	go sp.run()
+	return sp
+}
+
+func (sp *streamPipe) run() {
+	defer close(sp.done)
+	for {
+		sp.mu.Lock()
+		for len(sp.chunks) == 0 && !sp.closed {
+			sp.cond.Wait()
+		}
+		if len(sp.chunks) == 0 {
+			sp.mu.Unlock()
+			return
+		}
+		c := sp.chunks[0]
+		sp.chunks = sp.chunks[1:]
+		failed := sp.err != nil
+		sp.mu.Unlock()
+		if failed {
+			sp.mu.Lock()
+			sp.nqueued -= int64(len(c.b))
+			sp.mu.Unlock()
+			continue // the reader is gone: what is left is dropped
+		}
+		n, err := sp.out.Write(c.b)
+		sp.mu.Lock()
+		sp.nqueued -= int64(len(c.b))
+		sp.bytes += int64(n)
+		for i, end := range c.ends {
+			if end > n {
+				break
+			}
+			sp.written.add(c.dirs[i], c.lens[i])
+		}
+		if err != nil && sp.err == nil {
+			sp.err = err
+			close(sp.gone)
+		}
+		sp.mu.Unlock()
+	}
+}
+
+func (sp *streamPipe) send(c streamChunk) {
+	b := c.b
+	sp.mu.Lock()
+	sp.chunks = append(sp.chunks, c)
+	sp.nqueued += int64(len(b))
+	sp.mu.Unlock()
+	sp.cond.Signal()
+}
+
+func (sp *streamPipe) queued() int64 {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.nqueued
+}
+
+// close waits until everything sent is written or dropped and returns
+// the first write error.
+func (sp *streamPipe) close() error {
+	sp.mu.Lock()
+	sp.closed = true
+	sp.mu.Unlock()
+	sp.cond.Signal()
+	<-sp.done
+	return sp.err
+}
+
+func (sp *streamPipe) result() (Counts, int64) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.written, sp.bytes
+}
+
+// errAbandoned is why a pipe dropped what it held: the operator
+// interrupted a capture whose reader had stopped reading.
+var errAbandoned = errors.New("interrupted while the reader of stdout was not reading")
+
+// abandon drops what is queued and what is sent later.
+func (sp *streamPipe) abandon() {
+	sp.mu.Lock()
+	if sp.err == nil {
+		sp.err = errAbandoned
+		close(sp.gone)
+	}
+	sp.mu.Unlock()
+	sp.cond.Signal()
+}
+
+// readerGone reports, without writing, whether stdout is a pipe or socket
+// whose reader has gone: tshark -c N exits between two packets, and a
+// capture on a quiet port must still notice at once.
+func readerGone(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: 0}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
+}
+
+// drainStream reads the backend's files to their end once it has exited,
+// writes what they hold, and finishes the stream. A reader that stopped
+// reading holds this up; Ctrl+C then gives up on it (errAbandoned).
+func (s *supervisor) drainStream(cnt *counter) {
+	st := s.stream
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-s.o.Interrupts:
+			st.pipe.abandon()
+		case <-stop:
+		}
+	}()
+	for s.streamErr == nil {
+		for st.pipe.queued() >= streamMaxQueued {
+			time.Sleep(10 * time.Millisecond)
+		}
+		before := cnt.records
+		if err := cnt.poll(s.p.Count); err != nil {
+			s.note("reading the backend's file failed: " + err.Error())
+			break
+		}
+		if err := st.release(time.Now(), false); err != nil {
+			s.streamErr = err
+		}
+		if cnt.records == before {
+			break
+		}
+	}
+	if err := st.finish(time.Now()); err != nil && s.streamErr == nil {
+		s.streamErr = err
+	}
+}
+
+// finishStream is finish's end for -w -: the packets are already out;
+// the backend's files are validated and removed.
+func (s *supervisor) finishStream() {
+	res, p, st := s.res, s.p, s.stream
+	res.Stream = &st.stats
+	if st.stats.Closed && res.Stopped == "" {
+		res.Stopped = StopReaderGone
+	}
+	if err := s.streamErr; err != nil {
+		// stdout failed (not a reader that left): the backend's files
+		// hold every packet; say how to write them into a file.
+		keepTemps(res, p, fmt.Errorf("writing stdout: %w", err))
+		q := *p
+		q.Outputs = []Output{{Path: "gzdoctor-stream." + p.Outputs[0].Format.String(), Format: p.Outputs[0].Format, Rx: true, Tx: true}}
+		res.Recover = recoverCommand(&q)
+		return
+	}
+	for _, t := range p.Temps {
+		// As finalize does: a record the backend left unfinished is cut,
+		// so the files can be validated.
+		if fi, err := os.Stat(t.Path); err != nil || fi.Size() == 0 {
+			continue
+		}
+		if rep, err := pcapfile.Repair(t.Path); err == nil && rep.Truncated() {
+			res.Repaired = append(res.Repaired, fmt.Sprintf("%s: cut %d bytes of an unfinished last record (%s)", t.Path, rep.Size-rep.Kept, rep.Damage))
+		}
+	}
+	validate(p, s.o, res, s.started, s.ended)
+	removeTemps(p)
+	res.Counts = st.written
+	if st.emitted == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets || res.Stopped == StopDiskFull) {
+		return
+	}
+	res.Files = []OutputFile{{Path: "-", Format: p.Outputs[0].Format, Packets: st.stats.Packets, Bytes: st.written.Bytes(), Size: st.stats.Bytes}}
+	if st.first != 0 {
+		res.First = pcapfile.TimeOf(st.first).UTC().Format(time.RFC3339Nano)
+		res.Last = pcapfile.TimeOf(st.last).UTC().Format(time.RFC3339Nano)
+		res.SpanSec = float64(int64(st.last-st.first)) / 1e9
+	}
+}

@@ -1,0 +1,183 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+)
+
+// streamBuf is a writer the stream's goroutine and the test share.
+type streamBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *streamBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *streamBuf) bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
+func parseStream(t *testing.T, b []byte) []pcapfile.Packet {
+	t.Helper()
+	r, err := pcapfile.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("stdout is not a capture: %v", err)
+	}
+	var out []pcapfile.Packet
+	for {
+		var p pcapfile.Packet
+		err := r.Next(&p)
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+}
+
+// The merge holds a packet until every other file has shown a later one,
+// or for streamHold; what comes older after that is written and counted.
+func TestStreamerHoldsForOrder(t *testing.T) {
+	p := &Plan{Backend: BackendPdump, Device: "d", Port: -1, Outputs: []Output{{Path: "-", Format: pcapfile.FormatPcapNG, Rx: true, Tx: true}}}
+	out := &streamBuf{}
+	s, err := newStreamer(p, &Options{Stdout: out}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	add := func(file int, ts uint64, at time.Time) {
+		t.Helper()
+		dir := dirRx
+		if file == 1 {
+			dir = dirTx
+		}
+		if err := s.add(file, pcapLink, dir, &pcapfile.Packet{Timestamp: ts, Data: []byte{1, 2, 3}, OrigLen: 3}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// release returns how many packets went out.
+	release := func(at time.Time) int64 {
+		t.Helper()
+		before := s.emitted
+		if err := s.release(at, false); err != nil {
+			t.Fatal(err)
+		}
+		return s.emitted - before
+	}
+	// rx 10, 30; tx 20: 10 and 20 go, 30 waits for tx (or the hold).
+	add(0, 10, t0)
+	add(0, 30, t0)
+	add(1, 20, t0)
+	if n := (release(t0.Add(time.Millisecond))); n != 2 {
+		t.Errorf("released %d, want 2 (30 waits for tx)", n)
+	}
+	if n := (release(t0.Add(streamHold / 2))); n != 0 {
+		t.Errorf("released %d inside the hold, want 0", n)
+	}
+	if n := (release(t0.Add(streamHold))); n != 1 {
+		t.Errorf("released %d once the hold passed, want 1", n)
+	}
+	// tx then delivers an older packet: written, and owned up to.
+	t1 := t0.Add(time.Second)
+	add(1, 25, t1)
+	add(0, 40, t1)
+	if n := (release(t1)); n != 1 {
+		t.Errorf("released %d, want 1 (25; 40 waits for tx)", n)
+	}
+	if err := s.finish(t1); err != nil {
+		t.Fatal(err)
+	}
+	var ts []uint64
+	for _, pk := range parseStream(t, out.bytes()) {
+		ts = append(ts, pk.Timestamp)
+	}
+	if want := []uint64{10, 20, 30, 25, 40}; len(ts) != 5 || ts[0] != 10 || ts[1] != 20 || ts[2] != 30 || ts[3] != 25 || ts[4] != 40 {
+		t.Errorf("written %v, want %v", ts, want)
+	}
+	if s.stats.OutOfOrder != 1 || s.stats.Packets != 5 || s.stats.Closed {
+		t.Errorf("stats %+v", s.stats)
+	}
+}
+
+// -w - with the fake pdump: exactly -c packets on stdout, rx and tx
+// merged in time order, the summary's counts are stdout's, nothing left
+// in TMPDIR.
+func TestStreamCountExactly(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	o := fakeOptions(t, fakeNormal)
+	o.Write, o.Count = "-", 777
+	out := &streamBuf{}
+	o.Stdout = out
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk := parseStream(t, out.bytes())
+	if len(pk) != 777 || res.Stopped != StopCount || res.Problem() || res.Stream == nil || res.Stream.Packets != 777 || res.Counts.Packets() != 777 {
+		t.Fatalf("%d packets on stdout; stopped %q, stream %+v, counts %+v", len(pk), res.Stopped, res.Stream, res.Counts)
+	}
+	var rx int64
+	for i, p := range pk {
+		if i > 0 && p.Timestamp < pk[i-1].Timestamp {
+			t.Fatalf("packet %d out of time order", i)
+		}
+		if p.Direction() == pcapfile.DirInbound {
+			rx++
+		}
+	}
+	if rx != res.Counts.RxPackets || rx == 0 || rx == 777 {
+		t.Errorf("rx %d, counts %+v", rx, res.Counts)
+	}
+	if len(res.Files) != 1 || res.Files[0].Path != "-" || res.Files[0].Size != int64(len(out.bytes())) {
+		t.Errorf("files %+v, %d bytes written", res.Files, len(out.bytes()))
+	}
+	noTemps(t, tmp)
+}
+
+// A reader that leaves stops the capture the gentle way: the backend gets
+// SIGINT and exits 0, the capture is no problem, its files are removed.
+func TestStreamReaderLeaves(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	o := fakeOptions(t, fakeNormal)
+	o.Write = "-"
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	o.Stdout = w
+	go func() {
+		// Read the header and a few packets, then go away.
+		b := make([]byte, 2000)
+		io.ReadFull(r, b)
+		r.Close()
+	}()
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != StopReaderGone || res.Problem() || res.Killed || res.ExitStatus != "exit status 0" || res.Stream == nil || !res.Stream.Closed {
+		t.Fatalf("stopped %q problem %v killed %v %s, stream %+v", res.Stopped, res.Problem(), res.Killed, res.ExitStatus, res.Stream)
+	}
+	if res.Stream.Bytes < 2000 || res.Stream.Packets == 0 {
+		t.Errorf("stream %+v: the reader read 2000 bytes", res.Stream)
+	}
+	noTemps(t, tmp)
+}

@@ -106,6 +106,8 @@ capture, write its file, or the disk filled.`,
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the capture tool's command line and stop")
 	fl.BoolVar(&o.NoPreflight, "no-preflight", false, "do not run the capture-relevant checks first")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"pcapng", "pcap"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("device", a.completeDevices(true))
+	_ = cmd.RegisterFlagCompletionFunc("port", a.completeDevices(false))
 	_ = cmd.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions([]string{"auto", "pdump", "dumpcap"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -46,6 +46,9 @@ run, 0 otherwise.`,
 	f.StringSliceVar(&o.Skip, "skip", nil, "do not run these checks (IDs or CHK-nn)")
 	f.DurationVar(&o.Timeout, "timeout", doctor.DefaultTimeout, "time limit for the whole run (a hung socket or process costs at most this)")
 	f.BoolVar(&o.List, "list", false, "list the checks and exit")
+	_ = cmd.RegisterFlagCompletionFunc("device", a.completeDevices(true))
+	_ = cmd.RegisterFlagCompletionFunc("only", completeCheckIDs)
+	_ = cmd.RegisterFlagCompletionFunc("skip", completeCheckIDs)
 	return cmd
 }
 

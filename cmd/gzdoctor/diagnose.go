@@ -51,6 +51,7 @@ least one was, 3 when a file could not be read.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&o.runbooks, "runbooks", nil, "also load the runbook YAML files in `DIR` (repeatable)")
+	_ = cmd.MarkFlagDirname("runbooks")
 	cmd.Flags().BoolVar(&o.live, "live", false, "confirm or refute each finding with its checks on this machine (or under --root)")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", doctor.DefaultTimeout, "time limit per check with --live")
 	return cmd

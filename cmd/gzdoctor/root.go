@@ -164,6 +164,8 @@ do its job (see docs/exit-codes.md).`,
 	pf.StringVar(&a.opts.Prefix, "prefix", "", "DPDK file prefix of the primary (--file-prefix)")
 	pf.StringVar(&a.opts.Config, "config", "", "lstack.conf or ltran.conf in use")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("prefix", a.completePrefixes)
+	_ = cmd.MarkPersistentFlagDirname("root")
 
 	cmd.AddCommand(
 		newVersionCmd(a),

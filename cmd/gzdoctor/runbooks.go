@@ -24,6 +24,7 @@ Entries are YAML (see docs/runbooks.md); --runbooks DIR adds local ones.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.PersistentFlags().StringArrayVar(&o.dirs, "runbooks", nil, "also load the runbook YAML files in `DIR` (repeatable)")
+	_ = cmd.MarkPersistentFlagDirname("runbooks")
 
 	list := &cobra.Command{
 		Use:   "list",

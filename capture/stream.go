@@ -340,14 +340,29 @@ func (sp *streamPipe) queued() int64 {
 }
 
 // close waits until everything sent is written or dropped and returns
-// the first write error.
+// the first write error. Abandoned, it returns at once: the goroutine may
+// be stuck in a write to a reader that never reads again, and the
+// process is about to end.
 func (sp *streamPipe) close() error {
 	sp.mu.Lock()
 	sp.closed = true
 	sp.mu.Unlock()
 	sp.cond.Signal()
-	<-sp.done
-	return sp.err
+	for {
+		select {
+		case <-sp.done:
+			return sp.err
+		case <-sp.gone:
+			sp.mu.Lock()
+			err := sp.err
+			sp.mu.Unlock()
+			if errors.Is(err, errAbandoned) {
+				return err
+			}
+			<-sp.done
+			return err
+		}
+	}
 }
 
 func (sp *streamPipe) result() (Counts, int64) {
@@ -384,6 +399,10 @@ func readerGone(w io.Writer) bool {
 	return err == nil && n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
 }
 
+// readerWait is how long the drain waits for a slow reader before it says
+// so.
+const readerWait = 2 * time.Second
+
 // drainStream reads the backend's files to their end once it has exited,
 // writes what they hold, and finishes the stream. A reader that stopped
 // reading holds this up; Ctrl+C then gives up on it (errAbandoned).
@@ -392,10 +411,22 @@ func (s *supervisor) drainStream(cnt *counter) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
-		select {
-		case <-s.o.Interrupts:
-			st.pipe.abandon()
-		case <-stop:
+		wait := time.NewTimer(readerWait)
+		defer wait.Stop()
+		for {
+			select {
+			case <-s.o.Interrupts:
+				st.pipe.abandon()
+				return
+			case <-wait.C:
+				n := fmt.Sprintf("waiting for the reader of stdout to take the last %s; Ctrl+C again gives up on it (the packets are then kept in %s)", byteSize(st.pipe.queued()), s.p.TempDir)
+				s.ev.emit(Event{Type: "note", Text: n})
+				if s.o.Progress != nil {
+					fmt.Fprintf(s.o.Progress, "\r\033[K%s\n", n)
+				}
+			case <-stop:
+				return
+			}
 		}
 	}()
 	for s.streamErr == nil {

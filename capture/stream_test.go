@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -180,4 +182,64 @@ func TestStreamReaderLeaves(t *testing.T) {
 		t.Errorf("stream %+v: the reader read 2000 bytes", res.Stream)
 	}
 	noTemps(t, tmp)
+}
+
+// A reader that stops reading (wireshark paused, a stuck ssh) holds up
+// the end of a capture: after Ctrl+C gzdoctor waits for it to take what
+// is queued and says so; a second Ctrl+C gives up on it and keeps the
+// tool's files with the command that saves them.
+func TestStreamPausedReaderCtrlC(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	o := fakeOptions(t, fakeNormal)
+	o.Write = "-"
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // nobody reads it until the end: a paused reader
+	defer w.Close()
+	o.Stdout = w
+	progress := &streamBuf{}
+	o.Progress = progress
+	sigs := make(chan os.Signal, 2)
+	o.Interrupts = sigs
+	// 2000 records of 144 bytes are more than the pipe's 64 KiB.
+	wrote := whenRecords(&o, 2000)
+	done := make(chan struct{})
+	var res *Result
+	go func() {
+		defer close(done)
+		res, err = Run(context.Background(), o)
+	}()
+	<-wrote
+	sigs <- syscall.SIGINT
+	deadline := time.Now().Add(20 * time.Second)
+	for !bytes.Contains(progress.bytes(), []byte("waiting for the reader of stdout")) {
+		select {
+		case <-done:
+			t.Fatalf("the capture ended with packets queued for a reader that did not read: %+v", res)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no word of the waiting reader: %q", progress.bytes())
+		}
+	}
+	sigs <- syscall.SIGINT
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second Ctrl+C did not give up on the reader")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.WriteError, "interrupted while the reader of stdout was not reading") || len(res.TempFiles) == 0 || !strings.Contains(res.Recover, "gzdoctor-stream.pcapng") || !res.Failed() {
+		t.Errorf("write error %q, kept %v, recover %q", res.WriteError, res.TempFiles, res.Recover)
+	}
+	for _, f := range res.TempFiles {
+		if pk, _ := readAll(t, f); len(pk) == 0 {
+			t.Errorf("%s kept without packets", f)
+		}
+	}
 }

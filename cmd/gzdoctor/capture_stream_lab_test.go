@@ -117,7 +117,7 @@ func primaryClean(t *testing.T, p *lab.Primary, dir string, traffic bool) {
 // operator, and readers that leave early.
 func TestCaptureLabStream(t *testing.T) {
 	t.Parallel()
-	needTools(t, "dpdk-pdump", "tshark", "tcpdump")
+	needTools(t, "dpdk-pdump", "dpdk-dumpcap", "tshark", "tcpdump")
 	p := lab.StartT(t, lab.Config{})
 	dir := t.TempDir()
 
@@ -178,6 +178,22 @@ func TestCaptureLabStream(t *testing.T) {
 		}
 		if !strings.Contains(stderr, "✓ captured: 200 packets reached (exit status 0)") || !strings.Contains(stderr, "stdout 200 packets") {
 			t.Errorf("summary on stderr:\n%s", stderr)
+		}
+	})
+
+	t.Run("dumpcap", func(t *testing.T) {
+		st, out, stderr := pipeline(t, dir, p.Prefix, `"$G" capture --prefix "$P" --backend dumpcap -c 100 -w - 2>"$D/err.txt" | tshark -r - -T fields -e frame.packet_flags_direction 2>/dev/null | sort | uniq -c`)
+		if len(st) != 4 || st[0] != 0 || st[1] != 0 {
+			t.Fatalf("statuses %v\n%s", st, stderr)
+		}
+		// One pcapng from dumpcap, split by its direction flags.
+		var in, outb int
+		fmt.Sscanf(strings.ReplaceAll(out, "\n", " "), "%d 0x00000001 %d 0x00000002", &in, &outb)
+		if in+outb != 100 || in == 0 || outb == 0 {
+			t.Errorf("tshark: %q, want 100 packets in both directions", out)
+		}
+		if !strings.Contains(stderr, "captured: 100 packets reached (exit status 0)") || !strings.Contains(stderr, "stdout 100 packets") {
+			t.Errorf("summary:\n%s", stderr)
 		}
 	})
 

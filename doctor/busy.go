@@ -212,7 +212,25 @@ func (b *Busy) Finding(prefix string) string {
 	if len(dead) > 0 {
 		s += fmt.Sprintf(" (capture tool %s %s%s)", plural(len(dead), "pid", "pids"), strings.Join(dead, ", "), plural(len(dead), " is gone", " are gone"))
 	}
+	if b.onlyPdumpPool() {
+		// dpdk-pdump 20.11 leaves its pool after a clean exit too, and
+		// the next pdump then captures nothing (lab, 20.11.10).
+		return s + ": a dpdk-pdump left it, killed (SIGKILL, OOM) or, before DPDK 21.11, even after a clean exit; a new capture on this primary gets nothing until the primary restarts"
+	}
 	return s + ": a capture tool was killed (SIGKILL, OOM) before it could remove them, and every new capture fails until the primary restarts"
+}
+
+// onlyPdumpPool: pdump's pool alone, without its rings or vdevs.
+func (b *Busy) onlyPdumpPool() bool {
+	if len(b.Vdevs) > 0 || len(b.Memzones) == 0 {
+		return false
+	}
+	for _, m := range b.Memzones {
+		if !strings.HasPrefix(m, "MP_pdump_pool_") {
+			return false
+		}
+	}
+	return true
 }
 
 // Fix is what ends it: wait for (or stop) the running capture, or restart
@@ -226,7 +244,7 @@ func (b *Busy) Fix(primary *host.Process) *Fix {
 		return fix("wait for the running capture to end, or stop it with SIGINT (it then removes what it created; never SIGKILL it, that leaves the primary unusable for captures)", cmds...)
 	}
 	if primary == nil {
-		return fix("only a restart of the primary frees what the killed capture tool left in it")
+		return fix("only a restart of the primary frees what the capture tool left in it")
 	}
 	how := ""
 	if len(primary.Cmdline) > 0 {

@@ -26,6 +26,10 @@ type FilterOptions struct {
 	Salvage bool
 	// Comment is the pcapng output's section comment; default the input's.
 	Comment string
+	// Live flushes the output whenever the input has nothing buffered
+	// (the next read may wait for a writer): in a pipeline (capture -w - |
+	// pcap filter - -w - | tshark) each packet goes on as soon as it came.
+	Live bool
 }
 
 // FilterResult counts what Filter read and wrote.
@@ -57,6 +61,11 @@ func Filter(ctx context.Context, r *Reader, dst io.Writer, o FilterOptions) (Fil
 	for {
 		if res.Read&4095 == 0 && ctx.Err() != nil {
 			return res, ctx.Err()
+		}
+		if o.Live && r.Buffered() == 0 {
+			if err := w.Flush(); err != nil {
+				return res, err
+			}
 		}
 		err := r.Next(&p)
 		if err == io.EOF {

@@ -148,6 +148,10 @@ func (r *Reader) Interfaces() []Interface { return r.ifaces }
 // Comment is the first section's shb_comment (pcapng only).
 func (r *Reader) Comment() string { return r.comment }
 
+// Buffered is how many bytes the reader holds unread: 0 means the next
+// record comes from the source (which may make Next wait).
+func (r *Reader) Buffered() int { return r.w - r.r }
+
 // Offset is the byte offset of the next record: everything before it has
 // been read and is intact.
 func (r *Reader) Offset() int64 { return r.off }

@@ -247,6 +247,9 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 			Format:  rep.Format,
 			Salvage: o.Salvage,
 			Matcher: compile,
+			// From a pipe to a pipe: nothing waits in a buffer for the
+			// next packet.
+			Live: o.Input == stdinName && o.Output == "-",
 		})
 		rep.FilterResult = res
 		if isBrokenPipe(err) {

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
@@ -187,5 +190,61 @@ func TestPcapStdioPipes(t *testing.T) {
 	}
 	if !strings.Contains(e.String(), "stdout closed by its reader: stopped after") {
 		t.Errorf("reader left: stderr %q", e.String())
+	}
+}
+
+// notifyBuf signals once it holds at least n bytes.
+type notifyBuf struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	n    int
+	full chan struct{}
+}
+
+func (w *notifyBuf) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if w.b.Len() >= w.n && w.full != nil {
+		close(w.full)
+		w.full = nil
+	}
+	return len(p), nil
+}
+
+// pcap filter - -w - in a live pipeline: a packet goes out as soon as it
+// came in, not when 4 MiB have gathered or the input ends.
+func TestPcapFilterStdioIsLive(t *testing.T) {
+	in, inW := io.Pipe()
+	var hdr bytes.Buffer
+	w, _ := pcapfile.NewPcapWriter(&hdr, pcapfile.LinkTypeEthernet, 0, pcapfile.Nano)
+	w.Flush()
+	pk := pcapfile.Packet{Timestamp: 1, Data: make([]byte, 60), OrigLen: 60}
+	var rec bytes.Buffer
+	rw, _ := pcapfile.NewPcapWriter(&rec, pcapfile.LinkTypeEthernet, 0, pcapfile.Nano)
+	rw.WritePacket(&pk)
+	rw.Flush()
+	one := rec.Bytes()[24:] // the record without its file header
+
+	out := &notifyBuf{n: 24 + len(one), full: make(chan struct{})}
+	full := out.full
+	s, _, _, errOut := ui.Test()
+	s.In, s.Out = in, out
+	done := make(chan int, 1)
+	go func() { done <- Main([]string{"pcap", "filter", "-", "-F", "pcap", "-w", "-"}, s) }()
+	inW.Write(hdr.Bytes())
+	inW.Write(one)
+	select {
+	case <-full:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the packet did not come out while the input stayed open (%d bytes out)", out.b.Len())
+	}
+	inW.Write(one)
+	inW.Close()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if _, pks := readBytes(t, out.b.Bytes()); len(pks) != 2 {
+		t.Errorf("%d packets out, want 2", len(pks))
 	}
 }

@@ -8,10 +8,24 @@
 # (pdump waits 5 s per unanswered mp_pdump request). It only ever touches its
 # own prefixes (gzrec*), its own scratch dirs, and the rte prefix when that
 # has no runtime dir before it starts.
+#
+# lab/record-logs.sh --releases [OUTDIR]: the same for the other DPDK releases
+# (lab/setup-releases chroots): each release's dpdk-pdump through the failures
+# gzdoctor explains on that release's lab primary, and against every other
+# release's primary, into testdata/logs/lab-releases/<release>-pdump-*.log with
+# a header that says how each was made. The Go lab helper does it
+# (lab/record_test.go, TestRecordReleaseLogs), since it owns the chroots' mounts
+# and primaries; TestReleaseLogsAreRecorded keeps that dir to exactly its logs.
+# Takes about 30 s.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+if [ "${1:-}" = --releases ]; then
+	out=$(realpath -m "${2:-$root/testdata/logs/lab-releases}")
+	export PATH=/usr/local/go/bin:$PATH
+	cd "$root" && LAB_RECORD_LOGS=$out exec go test -count=1 -run '^TestRecordReleaseLogs$' -v ./lab
+fi
 out=${1:-$root/testdata/logs/lab}
 primary=$here/build/lab-primary
 prefix=gzrec

@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"strings"
@@ -241,5 +242,45 @@ func TestStreamPausedReaderCtrlC(t *testing.T) {
 		if pk, _ := readAll(t, f); len(pk) == 0 {
 			t.Errorf("%s kept without packets", f)
 		}
+	}
+}
+
+// -o json's event lines: one JSON object per line, the start first, a
+// progress line a second with growing counts, the stop with its reason.
+func TestEventLines(t *testing.T) {
+	o := fakeOptions(t, fakeNormal)
+	o.Duration = 2500 * time.Millisecond
+	ev := &streamBuf{}
+	o.Events = ev
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []Event
+	for _, l := range bytes.Split(bytes.TrimSpace(ev.bytes()), []byte("\n")) {
+		var e Event
+		if err := json.Unmarshal(l, &e); err != nil || e.Type == "" || e.Time == "" {
+			t.Fatalf("not an event line (%v): %q", err, l)
+		}
+		evs = append(evs, e)
+	}
+	if len(evs) < 3 || evs[0].Type != "start" || evs[0].PID == 0 || evs[0].Command != res.Plan.Command {
+		t.Fatalf("events %+v", evs)
+	}
+	var progress []*Counts
+	var stop string
+	for _, e := range evs {
+		switch e.Type {
+		case "progress":
+			progress = append(progress, e.Counts)
+		case "stopping":
+			stop = e.Reason
+		}
+	}
+	if len(progress) < 1 || progress[len(progress)-1].Packets() == 0 || progress[len(progress)-1].Packets() > res.Counts.Packets() {
+		t.Errorf("progress %v, result %+v", progress, res.Counts)
+	}
+	if stop != StopDuration {
+		t.Errorf("stopping reason %q, want duration", stop)
 	}
 }

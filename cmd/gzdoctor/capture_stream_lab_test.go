@@ -171,6 +171,21 @@ func TestCaptureLabStream(t *testing.T) {
 		t.Logf("3000 packets, %d bytes on stdout, max hold %.0f ms, out of order %d", res.Stream.Bytes, res.Stream.MaxLatencyMs, res.Stream.OutOfOrder)
 	})
 
+	t.Run("json to a file: the document on stdout, event lines on stderr", func(t *testing.T) {
+		f := filepath.Join(dir, "j.pcapng")
+		code, doc, errOut := captureJSON(t, "--prefix", p.Prefix, "-c", "500", "-w", f)
+		if code != exitOK || doc == nil {
+			t.Fatalf("exit %d\n%s", code, errOut)
+		}
+		evs, sum := streamEvents(t, errOut)
+		if sum.Counts != doc.Counts || sum.Stopped != doc.Stopped || len(sum.Files) != 1 || sum.Files[0].Path != f {
+			t.Errorf("summary line %+v, document %+v", sum.Counts, doc.Counts)
+		}
+		if len(evs) < 2 || evs[0].Type != "start" || evs[0].Stream || evs[len(evs)-1].Type != "stopping" {
+			t.Errorf("events %+v", evs)
+		}
+	})
+
 	t.Run("pcap to tcpdump", func(t *testing.T) {
 		st, out, stderr := pipeline(t, dir, p.Prefix, `"$G" capture --prefix "$P" -c 200 -F pcap -w - 2>"$D/err.txt" | tcpdump -nn -r - 2>/dev/null | wc -l`)
 		if len(st) != 3 || st[0] != 0 || st[1] != 0 || strings.TrimSpace(out) != "200" {

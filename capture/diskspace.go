@@ -55,6 +55,12 @@ func newSpaceWatch(p *Plan, stat func(string) (fsSpace, error)) *spaceWatch {
 	if w.stat == nil {
 		w.stat = statSpace
 	}
+	if p.Stream {
+		// -w -: no final file anywhere (filepath.Dir("-") would be the
+		// working directory); only the tool's files take room.
+		w.out = ""
+		return w
+	}
 	var a, b unix.Stat_t
 	w.same = unix.Stat(w.temp, &a) == nil && unix.Stat(w.out, &b) == nil && a.Dev == b.Dev
 	return w
@@ -86,6 +92,9 @@ func (w *spaceWatch) check(now time.Time, tempBytes, finalBytes int64) string {
 	if err != nil {
 		return ""
 	}
+	if w.out == "" {
+		finalBytes = 0
+	}
 	need := w.margin(ts)
 	if w.same {
 		need += finalBytes
@@ -102,7 +111,7 @@ func (w *spaceWatch) check(now time.Time, tempBytes, finalBytes int64) string {
 		return fmt.Sprintf("%s free of %s on the filesystem of %s, too little for %s%s",
 			byteSize(ts.free), byteSize(ts.total), where, what, fitWords(ts.free, finalBytes, w.same))
 	}
-	if w.same {
+	if w.same || w.out == "" {
 		return ""
 	}
 	os, err := w.stat(w.out)

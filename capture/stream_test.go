@@ -284,3 +284,37 @@ func TestEventLines(t *testing.T) {
 		t.Errorf("stopping reason %q, want duration", stop)
 	}
 }
+
+// A stream has no final file: the working directory's filesystem (where
+// filepath.Dir("-") points) is none of its business, while TMPDIR's, which
+// holds the tool's files, is watched as for any capture.
+func TestStreamDiskWatch(t *testing.T) {
+	t.Run("a full working directory does not matter", func(t *testing.T) {
+		t.Chdir(smallFS(t, "256k", true))
+		t.Setenv("TMPDIR", t.TempDir())
+		o := fakeOptions(t, fakeNormal)
+		o.Write, o.Duration = "-", 1500*time.Millisecond
+		o.Stdout = &streamBuf{}
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stopped != StopDuration || res.Stream.Bytes < 512<<10 {
+			t.Errorf("stopped %q (%s) after %d bytes streamed, want duration and more than the 256 kB of the working directory", res.Stopped, res.DiskFull, res.Stream.Bytes)
+		}
+	})
+	t.Run("a full TMPDIR stops it", func(t *testing.T) {
+		t.Setenv("TMPDIR", smallFS(t, "2m", true))
+		o := fakeOptions(t, fakeNormal)
+		o.Write, o.Duration = "-", 20*time.Second
+		out := &streamBuf{}
+		o.Stdout = out
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stopped != StopDiskFull || !res.Failed() || res.Stream.Packets == 0 || len(parseStream(t, out.bytes())) != int(res.Stream.Packets) {
+			t.Errorf("stopped %q failed %v, stream %+v", res.Stopped, res.Failed(), res.Stream)
+		}
+	})
+}

@@ -83,6 +83,15 @@ func TestDryRunGolden(t *testing.T) {
 			o.Write = "/captures/" + strings.Repeat("a-long-directory-name/", 3) + "x.pcapng"
 		}},
 		{"path needing quotes", func(o *Options) { o.Device = "net_ring0"; o.Write = "/captures/it's here.pcapng" }},
+		// One pdump, one --pdump tuple per port, each with its own files.
+		{"two devices, one pdump", func(o *Options) {
+			o.Device, o.Devices = "0000:01:00.0", []string{"net_bonding0"}
+			o.Write = "/captures/ltran.pcapng"
+		}},
+		{"three ports by number, rx and tx files", func(o *Options) {
+			o.Port, o.Ports = 0, []int{1, 2}
+			o.RxFile, o.TxFile, o.Format = "/captures/rx.pcapng", "/captures/tx.pcapng", pcapfile.FormatPcapNG
+		}},
 	}
 	golden := filepath.Join(moduleRoot(t), "testdata/capture/dryrun.golden")
 	t.Chdir("/") // the default file name lands in the working directory
@@ -133,6 +142,16 @@ func TestBadOptions(t *testing.T) {
 		{"bad filter", func(o *Options) { o.Filter = "udp prot 80" }, "-f:"},
 		{"big snaplen", func(o *Options) { o.SnapLen = 1 << 20 }, "-s"},
 		{"no tool", func(o *Options) { o.lookPath = fakeTools() }, "no capture tool found"},
+		{"devices and ports", func(o *Options) { o.Devices, o.Port = []string{"net_ring1"}, 0 }, "not both"},
+		{"all ports and a device", func(o *Options) { o.AllPorts = true }, "--all-ports captures every port: give it without -i or --port"},
+		{"device twice", func(o *Options) { o.Devices = []string{"net_ring1", "net_ring0"} }, "-i net_ring0 given twice"},
+		{"port twice", func(o *Options) { o.Device, o.Port, o.Ports = "", 1, []int{1} }, "--port 1 given twice"},
+		{"two ports in pcap", func(o *Options) { o.Devices, o.Format = []string{"net_ring1"}, pcapfile.FormatPcap },
+			"a pcap file cannot tell 2 ports apart (it has no interfaces): write pcapng"},
+		{"two ports in rx pcap", func(o *Options) { o.Devices, o.Write, o.RxFile = []string{"net_ring1"}, "", "/c/rx.pcap" },
+			"/c/rx.pcap: a pcap file cannot tell 2 ports apart"},
+		{"two ports with dumpcap", func(o *Options) { o.Devices, o.Backend = []string{"net_ring1"}, BackendDumpcap },
+			"2 ports: dpdk-dumpcap 22.11 captures only the last of several -i; use the pdump backend"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := Options{Prefix: "gazelle", Device: "net_ring0", Port: -1, DryRun: true, Write: "/c/x.pcapng", lookPath: all}

@@ -22,7 +22,8 @@ type OutputFile struct {
 type finalResult struct {
 	files    []OutputFile
 	counts   Counts
-	first    uint64 // ns; 0 when no packet
+	ports    []Counts // per port of Plan.Ports
+	first    uint64   // ns; 0 when no packet
 	last     uint64
 	repaired []string
 }
@@ -41,7 +42,7 @@ type finalOutput struct {
 	out   Output
 	af    *pcapfile.AtomicFile
 	w     pcapfile.Writer
-	ifc   map[string]int // direction → pcapng interface
+	ifc   map[ifKey]int // port and direction → pcapng interface
 	res   OutputFile
 	first uint64
 	last  uint64
@@ -52,8 +53,8 @@ type finalOutput struct {
 // selector keeps (directions, filter), cuts packets to the snap length,
 // stops at the count and the size, marks directions, and writes each file
 // under a temporary name with mode 0600 before renaming it into place.
-func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device string) (*finalResult, error) {
-	res := &finalResult{}
+func finalize(ctx context.Context, p *Plan, sel *selector, o *Options) (*finalResult, error) {
+	res := &finalResult{ports: make([]Counts, len(planPorts(p)))}
 	var ins []*finalInput
 	defer func() {
 		for _, in := range ins {
@@ -97,7 +98,7 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device st
 	}
 	// size counts the final files whole (see size.go): the overhead
 	// first, then each record, so the files never exceed -C.
-	size, err := overhead(p, o, device, link)
+	size, err := overhead(p, o, link)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +113,7 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device st
 		}
 		fo := &finalOutput{out: out, af: af, res: OutputFile{Path: out.Path, Format: out.Format}}
 		outs = append(outs, fo)
-		w, ifcs, err := newOutputWriter(af, out, p, o, device, link)
+		w, ifcs, err := newOutputWriter(af, out, p, o, link)
 		if err != nil {
 			abort()
 			return nil, err
@@ -159,7 +160,9 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device st
 			abort()
 			return nil, err
 		}
-		if ok {
+		// pdump writes one file per port; dumpcap captures one port.
+		idx := best.temp.Index
+		if ok && idx >= 0 {
 			fo := outputFor(outs, dir)
 			n := sel.capLen(pk)
 			if p.MaxSize > 0 && size+recordSize(fo.out.Format, n) > p.MaxSize {
@@ -167,7 +170,7 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device st
 			}
 			size += recordSize(fo.out.Format, n)
 			pk.Data = pk.Data[:n]
-			pk.Interface = fo.ifc[dir]
+			pk.Interface = fo.ifc[ifKey{idx, dir}]
 			pk.Flags = 0
 			if dir == dirRx {
 				pk.SetDirection(pcapfile.DirInbound)
@@ -185,6 +188,7 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device st
 			}
 			fo.last = pk.Timestamp
 			res.counts.add(dir, n)
+			res.ports[idx].add(dir, n)
 			if res.first == 0 {
 				res.first = pk.Timestamp
 			}
@@ -197,12 +201,10 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options, device st
 	}
 	for _, fo := range outs {
 		if ng, ok := fo.w.(*pcapfile.PcapNGWriter); ok {
-			for d, i := range fo.ifc {
-				var delivered int64
-				if d == dirRx {
-					delivered = res.counts.RxPackets
-				} else {
-					delivered = res.counts.TxPackets
+			for k, i := range fo.ifc {
+				delivered := res.ports[k.index].TxPackets
+				if k.dir == dirRx {
+					delivered = res.ports[k.index].RxPackets
 				}
 				ng.SetStats(i, pcapfile.InterfaceStats{StartTime: fo.first, EndTime: fo.last, Delivered: uint64(delivered)})
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,13 @@ type Options struct {
 
 	Device string // -i/--device: PCI address or vdev name
 	Port   int    // --port; -1 means not given
-	Queue  string // --queue: a number or "*" (default)
+	// Devices and Ports are more ports captured at once, in one file: a
+	// second -i or --port (Device and Port hold the first). AllPorts
+	// captures every port of the primary but pdump's own vdevs.
+	Devices  []string
+	Ports    []int
+	AllPorts bool
+	Queue    string // --queue: a number or "*" (default)
 
 	Write  string          // -w: one file, both directions; "-" streams to Stdout
 	RxFile string          // --rx
@@ -185,8 +192,28 @@ func (o *Options) check() error {
 	if o.Write == "-" && o.MaxSize > 0 {
 		return usagef("-C limits the size of files; -w - writes to stdout, which has none: stop it with -c or -a duration:N")
 	}
-	if o.Device != "" && o.Port >= 0 {
+	byName, byNumber := o.Device != "" || len(o.Devices) > 0, o.Port >= 0 || len(o.Ports) > 0
+	if byName && byNumber {
 		return usagef("give the device by name (-i) or by port number (--port), not both")
+	}
+	if o.AllPorts && (byName || byNumber) {
+		return usagef("--all-ports captures every port: give it without -i or --port")
+	}
+	if len(o.Devices) > 0 && o.Device == "" || len(o.Ports) > 0 && o.Port < 0 {
+		return usagef("Devices and Ports extend Device and Port: set those first")
+	}
+	for i, d := range o.Devices {
+		if d == o.Device || slices.Contains(o.Devices[:i], d) {
+			return usagef("-i %s given twice", d)
+		}
+	}
+	for i, n := range o.Ports {
+		if n < 0 {
+			return usagef("--port %d: want a port number (0, 1, …)", n)
+		}
+		if n == o.Port || slices.Contains(o.Ports[:i], n) {
+			return usagef("--port %d given twice", n)
+		}
 	}
 	if o.Queue == "" {
 		o.Queue = "*"

@@ -237,15 +237,22 @@ func (s *supervisor) primaryBefore() {
 		s.res.PrimaryUnavailable = "the primary's runtime dir is unknown"
 		return
 	}
-	r, err := openPdumpStats(host.New(orRoot(s.o.Root)), s.p.runtimeDir, s.p.primaryPID, s.p.Port, q)
-	if err == nil {
-		_, err = r.read()
+	var readers []*pdumpStatsReader
+	for _, pp := range planPorts(s.p) {
+		r, err := openPdumpStats(host.New(orRoot(s.o.Root)), s.p.runtimeDir, s.p.primaryPID, pp.Port, q)
+		if err == nil {
+			_, err = r.read()
+		}
+		if err != nil {
+			if len(planPorts(s.p)) > 1 {
+				err = fmt.Errorf("%s: %w", pp.label(), err)
+			}
+			s.res.PrimaryUnavailable = err.Error()
+			return
+		}
+		readers = append(readers, r)
 	}
-	if err != nil {
-		s.res.PrimaryUnavailable = err.Error()
-		return
-	}
-	s.pstats = r
+	s.pstats = readers
 }
 
 // primaryAfter reads the counters once the backend has ended (its
@@ -270,20 +277,35 @@ func (s *supervisor) primaryAfter() {
 		s.res.PrimaryUnavailable = "the capture was never enabled in the primary, so its counters still hold an earlier capture's"
 		return
 	}
-	after, err := s.pstats.read()
-	if err != nil {
-		s.res.PrimaryUnavailable = "second reading: " + err.Error()
-		return
-	}
-	// pdump enables only the directions it has a file for; the other's
-	// rows were neither reset nor counted.
-	if s.p.Backend == BackendPdump {
-		if !s.p.wants(true) {
-			after.Rx = PdumpCounters{}
+	var sum PrimaryStats
+	var each []PrimaryStats
+	for _, r := range s.pstats {
+		after, err := r.read()
+		if err != nil {
+			s.res.PrimaryUnavailable = "second reading: " + err.Error()
+			return
 		}
-		if !s.p.wants(false) {
-			after.Tx = PdumpCounters{}
+		// pdump enables only the directions it has a file for; the other's
+		// rows were neither reset nor counted.
+		if s.p.Backend == BackendPdump {
+			if !s.p.wants(true) {
+				after.Rx = PdumpCounters{}
+			}
+			if !s.p.wants(false) {
+				after.Tx = PdumpCounters{}
+			}
 		}
+		sum.Rx.add(after.Rx)
+		sum.Tx.add(after.Tx)
+		each = append(each, after)
 	}
-	s.res.Primary = &after
+	s.res.Primary = &sum
+	s.primaryPorts = each
+}
+
+func (c *PdumpCounters) add(o PdumpCounters) {
+	c.Accepted += o.Accepted
+	c.Filtered += o.Filtered
+	c.NoMbuf += o.NoMbuf
+	c.RingFull += o.RingFull
 }

@@ -28,7 +28,9 @@ type Plan struct {
 	PrefixWhy string `json:"prefix_why"`
 	Device    string `json:"device,omitempty"` // device name, when known
 	Port      int    `json:"port"`             // -1 when captured by name
-	Queue     string `json:"queue"`
+	// Ports are every port captured, Device and Port the first.
+	Ports []PlanPort `json:"ports"`
+	Queue string     `json:"queue"`
 
 	// PdumpVdevs are pdump's pcap vdevs the primary already holds: another
 	// capture runs, or a killed pdump left them. Either way a new capture
@@ -78,6 +80,20 @@ type Plan struct {
 	deferred error
 }
 
+// PlanPort is one port captured.
+type PlanPort struct {
+	Device string `json:"device,omitempty"` // "" when only its number is known
+	Port   int    `json:"port"`             // -1 when captured by name and the primary did not say
+}
+
+// label names the port in interface names, messages and the summary.
+func (pp PlanPort) label() string {
+	if pp.Device != "" {
+		return pp.Device
+	}
+	return "port" + strconv.Itoa(pp.Port)
+}
+
 // Output is one final file.
 type Output struct {
 	Path   string          `json:"path"`
@@ -92,6 +108,9 @@ type Temp struct {
 	// Dir is the direction the file holds: "rx", "tx", or "both" (dumpcap
 	// marks each packet).
 	Dir string `json:"direction"`
+	// Index is the file's port in Plan.Ports (pdump: one tuple per port);
+	// dumpcap's one file holds them all, told apart by interface.
+	Index int `json:"port_index"`
 }
 
 // maxPdumpPath is the longest rx-dev/tx-dev path that survives pdump whole.
@@ -251,22 +270,32 @@ func planTemps(o *Options, p *Plan) error {
 	}
 	base := tempDirPrefix + tag
 	var names []Temp
+	longest := "rx.pcap"
 	if p.Backend == BackendDumpcap {
 		names = []Temp{{Path: "all.pcapng", Dir: dirBoth}}
 	} else {
-		for _, out := range p.Outputs {
-			if out.Rx {
-				names = append(names, Temp{Path: "rx.pcap", Dir: dirRx})
+		n := max(len(p.Ports), 1)
+		for i := range n {
+			// One port keeps the names it always had.
+			suffix := ""
+			if n > 1 {
+				suffix = strconv.Itoa(i)
+				longest = "rx" + suffix + ".pcap"
 			}
-			if out.Tx {
-				names = append(names, Temp{Path: "tx.pcap", Dir: dirTx})
+			for _, out := range p.Outputs {
+				if out.Rx {
+					names = append(names, Temp{Path: "rx" + suffix + ".pcap", Dir: dirRx, Index: i})
+				}
+				if out.Tx {
+					names = append(names, Temp{Path: "tx" + suffix + ".pcap", Dir: dirTx, Index: i})
+				}
 			}
 		}
 	}
 	maxLen := 0
 	if p.Backend == BackendPdump {
 		// "/" + base + "/" + "rx.pcap": the longest path pdump is given.
-		maxLen = maxPdumpPath - len(base) - len("/rx.pcap") - 1
+		maxLen = maxPdumpPath - len(base) - len(longest) - 2
 	}
 	outDir := filepath.Dir(p.Outputs[0].Path)
 	if p.Stream {
@@ -301,7 +330,7 @@ func planTemps(o *Options, p *Plan) error {
 	}
 	p.Temps = nil
 	for _, t := range names {
-		p.Temps = append(p.Temps, Temp{Path: filepath.Join(p.TempDir, t.Path), Dir: t.Dir})
+		p.Temps = append(p.Temps, Temp{Path: filepath.Join(p.TempDir, t.Path), Dir: t.Dir, Index: t.Index})
 	}
 	for _, t := range p.Temps {
 		if p.Backend == BackendPdump && len(t.Path) > maxPdumpPath {
@@ -332,25 +361,32 @@ func orDefault(f, def pcapfile.Format) pcapfile.Format {
 func buildArgs(o *Options, p *Plan) error {
 	switch p.Backend {
 	case BackendPdump:
-		var kv []string
-		switch {
-		case o.Port >= 0:
-			kv = append(kv, "port="+strconv.Itoa(o.Port))
-		case p.Device == "" && p.Port >= 0:
-			// The primary's telemetry gave the port's id, not its name.
-			kv = append(kv, "port="+strconv.Itoa(p.Port))
-		default:
-			kv = append(kv, "device_id="+p.Device)
+		p.Args = []string{"--file-prefix", p.Prefix, "--"}
+		// One tuple per port: pdump gives each its own mempool
+		// (pdump_pool_N), rings (rx_ring_N, tx_ring_N) and pcap vdevs.
+		for i, pp := range planPorts(p) {
+			var kv []string
+			switch {
+			case o.Port >= 0:
+				kv = append(kv, "port="+strconv.Itoa(pp.Port))
+			case pp.Device == "" && pp.Port >= 0:
+				// The primary's telemetry gave the port's id, not its name.
+				kv = append(kv, "port="+strconv.Itoa(pp.Port))
+			default:
+				kv = append(kv, "device_id="+pp.Device)
+			}
+			kv = append(kv, "queue="+p.Queue)
+			for _, t := range p.Temps {
+				if t.Index == i {
+					kv = append(kv, t.Dir+"-dev="+t.Path)
+				}
+			}
+			kv = append(kv,
+				"ring-size="+strconv.Itoa(or(o.RingSize, DefaultRingSize)),
+				"mbuf-size="+strconv.Itoa(or(o.MbufSize, DefaultMbufSize)),
+				"total-num-mbufs="+strconv.Itoa(or(o.TotalMbufs, DefaultTotalMbufs)))
+			p.Args = append(p.Args, "--pdump", strings.Join(kv, ","))
 		}
-		kv = append(kv, "queue="+p.Queue)
-		for _, t := range p.Temps {
-			kv = append(kv, t.Dir+"-dev="+t.Path)
-		}
-		kv = append(kv,
-			"ring-size="+strconv.Itoa(or(o.RingSize, DefaultRingSize)),
-			"mbuf-size="+strconv.Itoa(or(o.MbufSize, DefaultMbufSize)),
-			"total-num-mbufs="+strconv.Itoa(or(o.TotalMbufs, DefaultTotalMbufs)))
-		p.Args = []string{"--file-prefix", p.Prefix, "--", "--pdump", strings.Join(kv, ",")}
 	case BackendDumpcap:
 		if o.Queue != "*" {
 			return usagef("--queue %s: dpdk-dumpcap captures every queue; use the pdump backend to pick one", o.Queue)
@@ -358,11 +394,21 @@ func buildArgs(o *Options, p *Plan) error {
 		if o.MbufSize != 0 || o.TotalMbufs != 0 {
 			return usagef("--mbuf-size and --total-num-mbufs are pdump's; dpdk-dumpcap sizes its pool from -s and its ring")
 		}
-		iface := p.Device
-		if o.Port >= 0 || p.Device == "" && p.Port >= 0 {
-			iface = strconv.Itoa(p.Port)
+		if len(p.Ports) > 1 {
+			// Seen on the lab: dpdk-dumpcap 22.11 given -i net_ring0 -i
+			// net_ring1 says "Capturing on 'net_ring1'" and captures that
+			// one alone, exit 0.
+			return usagef("%d ports: dpdk-dumpcap 22.11 captures only the last of several -i; use the pdump backend (--backend pdump), which takes one --pdump per port", len(p.Ports))
 		}
-		p.Args = []string{"--file-prefix", p.Prefix, "-i", iface, "-w", p.Temps[0].Path, "-q"}
+		p.Args = []string{"--file-prefix", p.Prefix}
+		for _, pp := range planPorts(p) {
+			iface := pp.Device
+			if o.Port >= 0 || pp.Device == "" && pp.Port >= 0 {
+				iface = strconv.Itoa(pp.Port)
+			}
+			p.Args = append(p.Args, "-i", iface)
+		}
+		p.Args = append(p.Args, "-w", p.Temps[0].Path, "-q")
 		if p.FilterByBackend {
 			p.Args = append(p.Args, "-f", p.Filter)
 		}
@@ -376,6 +422,15 @@ func buildArgs(o *Options, p *Plan) error {
 	}
 	p.Command = shquote.Join(append([]string{p.Binary}, p.Args...))
 	return nil
+}
+
+// planPorts are the ports captured; before the target is resolved (a
+// deferred "which device?") the one Device/Port says.
+func planPorts(p *Plan) []PlanPort {
+	if len(p.Ports) > 0 {
+		return p.Ports
+	}
+	return []PlanPort{{Device: p.Device, Port: p.Port}}
 }
 
 func or(v, def int) int {

@@ -56,7 +56,7 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 		PdumpBin:    p.Binary,
 		CaptureFile: file,
 		// The hugepages check weighs the pool this capture will create.
-		CaptureMbufs: o.TotalMbufs,
+		CaptureMbufs: captureMbufs(o, p),
 	})
 	ids := preflightChecks(p.Backend)
 	// Scope: these are all the checks this backend needs, so the report
@@ -66,4 +66,13 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 		return nil, false, err
 	}
 	return &rep, rep.Summary.Fail == 0, nil
+}
+
+// captureMbufs is the capture tool's pool: pdump creates one per --pdump
+// tuple, so one per port.
+func captureMbufs(o *Options, p *Plan) int {
+	if p.Backend != BackendPdump || len(p.Ports) <= 1 {
+		return o.TotalMbufs
+	}
+	return or(o.TotalMbufs, DefaultTotalMbufs) * len(p.Ports)
 }

@@ -96,6 +96,15 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		fmt.Fprintf(&b, "  tx     %s packets, %s\n", group(r.Counts.TxPackets), byteSize(r.Counts.TxBytes))
 		fmt.Fprintf(&b, "  span   %.3f s (%s … %s)\n", r.SpanSec, orDash(r.First), orDash(r.Last))
 	}
+	if len(r.Ports) > 1 {
+		for _, pt := range r.Ports {
+			line := fmt.Sprintf("  port   %s: rx %s, tx %s packets", PlanPort{Device: pt.Device, Port: pt.Port}.label(), group(pt.Counts.RxPackets), group(pt.Counts.TxPackets))
+			if pt.Primary != nil {
+				line += fmt.Sprintf(" (primary copied rx %s, tx %s)", group(int64(pt.Primary.Rx.Copied())), group(int64(pt.Primary.Tx.Copied())))
+			}
+			fmt.Fprintln(&b, line)
+		}
+	}
 	fmt.Fprintf(&b, "  drops  %s\n", r.dropWords())
 	switch {
 	case r.Primary != nil:
@@ -165,6 +174,17 @@ func orDash(s string) string {
 }
 
 func deviceWords(p *Plan) string {
+	if len(p.Ports) > 1 {
+		var list []string
+		for _, pp := range p.Ports {
+			if pp.Device != "" && pp.Port >= 0 {
+				list = append(list, fmt.Sprintf("%s (port %d)", pp.Device, pp.Port))
+			} else {
+				list = append(list, pp.label())
+			}
+		}
+		return fmt.Sprintf("%d ports %s, queue %s", len(p.Ports), strings.Join(list, ", "), p.Queue)
+	}
 	switch {
 	case p.Device != "" && p.Port >= 0:
 		return fmt.Sprintf("device %s (port %d), queue %s", p.Device, p.Port, p.Queue)

@@ -41,7 +41,9 @@ type Result struct {
 	// LastLines are the backend's last lines when it ended early.
 	LastLines []string `json:"last_lines,omitempty"`
 
-	Counts  Counts       `json:"counts"`
+	Counts Counts `json:"counts"`
+	// Ports are each captured port's share, in Plan.Ports order.
+	Ports   []PortResult `json:"ports,omitempty"`
 	First   string       `json:"first,omitempty"` // RFC 3339, first packet
 	Last    string       `json:"last,omitempty"`
 	SpanSec float64      `json:"span_s"`
@@ -77,6 +79,21 @@ type Result struct {
 	Notes   []string `json:"notes,omitempty"`
 	// Leftovers are what dead captures left where this one writes.
 	Leftovers []pcapfile.Leftover `json:"leftovers,omitempty"`
+}
+
+// PortResult is one captured port's share of the capture.
+type PortResult struct {
+	Device string `json:"device,omitempty"`
+	Port   int    `json:"port"`
+	// Counts are the port's packets in the final file(s).
+	Counts Counts `json:"counts"`
+	// RxRecords and TxRecords are the port's records in the backend's
+	// files (before -c, -f, -s and -C), held against Primary.
+	RxRecords int64 `json:"rx_records"`
+	TxRecords int64 `json:"tx_records"`
+	// Primary are the primary's pdump counters of this port; nil when
+	// unknown (Result.PrimaryUnavailable).
+	Primary *PrimaryStats `json:"primary_stats,omitempty"`
 }
 
 // BackendStats are the counters the backend printed when it stopped.

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -114,6 +115,13 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	if err := planOutputs(o, p); err != nil {
 		return nil, err
 	}
+	if n := len(p.Ports); n > 1 {
+		for _, out := range p.Outputs {
+			if out.Format == pcapfile.FormatPcap {
+				return nil, usagef("%s: a pcap file cannot tell %d ports apart (it has no interfaces): write pcapng (-F pcapng, or -w)", out.Path, n)
+			}
+		}
+	}
 	if p.deferred == nil {
 		if err := checkQueue(t, p); err != nil {
 			return nil, err
@@ -123,7 +131,7 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 		return nil, err
 	}
 	if p.MaxSize > 0 {
-		oh, err := overhead(p, o, deviceLabel(p), pcapLink)
+		oh, err := overhead(p, o, pcapLink)
 		if err != nil {
 			return nil, err
 		}
@@ -310,8 +318,10 @@ type supervisor struct {
 	ready    bool // the backend began capturing
 	fatal    bool
 
-	pstats *pdumpStatsReader // nil when the primary's counters cannot be read
-	lock   *captureLock
+	pstats []*pdumpStatsReader // one per port; nil when the primary's counters cannot be read
+	// primaryPorts are the primary's counters per port (primaryAfter).
+	primaryPorts []PrimaryStats
+	lock         *captureLock
 	// stream writes the capture to stdout (-w -); streamErr is why it
 	// could not.
 	stream    *streamer
@@ -706,12 +716,20 @@ func (s *supervisor) finish(ctx context.Context) {
 		return
 	}
 	// The first Ctrl+C cancelled ctx; writing the file must go on.
-	fin, err := finalize(context.WithoutCancel(ctx), p, s.sel, s.o, deviceLabel(p))
+	fin, err := finalize(context.WithoutCancel(ctx), p, s.sel, s.o)
 	if err != nil {
 		keepTemps(res, p, err)
 		return
 	}
 	res.Repaired = fin.repaired
+	res.Ports = nil
+	for i, pp := range planPorts(p) {
+		pr := PortResult{Device: pp.Device, Port: pp.Port, Counts: fin.ports[i]}
+		if i < len(s.primaryPorts) {
+			pr.Primary = &s.primaryPorts[i]
+		}
+		res.Ports = append(res.Ports, pr)
+	}
 	validate(p, s.o, res, s.started, s.ended)
 	removeTemps(p)
 	if fin.counts.Packets() == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets || res.Stopped == StopDiskFull) {
@@ -733,9 +751,12 @@ func (s *supervisor) finish(ctx context.Context) {
 	}
 }
 
+// deviceLabel names the captured ports: "net_ring0", "port1",
+// "net_ring0+net_ring1".
 func deviceLabel(p *Plan) string {
-	if p.Device != "" {
-		return p.Device
+	var names []string
+	for _, pp := range planPorts(p) {
+		names = append(names, pp.label())
 	}
-	return "port" + strconv.Itoa(p.Port)
+	return strings.Join(names, "+")
 }

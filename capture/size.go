@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
@@ -34,26 +35,44 @@ func sectionComment(p *Plan, o *Options) string {
 	return comment + "\nbackend: " + p.Command
 }
 
+// ifKey is one interface of a final file: a port (its index in
+// Plan.Ports) and a direction.
+type ifKey struct {
+	index int
+	dir   string
+}
+
 // newOutputWriter starts one final file on w: its header, and for pcapng
-// one interface per direction it holds, described from link (the
+// one interface per port and direction it holds, described from link (the
 // backend's interface). It returns the writer and the interface index of
-// each direction.
-func newOutputWriter(w io.Writer, out Output, p *Plan, o *Options, device string, link pcapfile.Interface) (pcapfile.Writer, map[string]int, error) {
-	ifcs := map[string]int{}
+// each port and direction.
+func newOutputWriter(w io.Writer, out Output, p *Plan, o *Options, link pcapfile.Interface) (pcapfile.Writer, map[ifKey]int, error) {
+	ifcs := map[ifKey]int{}
 	var ifaces []pcapfile.Interface
-	for _, d := range []string{dirRx, dirTx} {
-		if d == dirRx && !out.Rx || d == dirTx && !out.Tx {
-			continue
+	for i, pp := range planPorts(p) {
+		device := pp.label()
+		for _, d := range []string{dirRx, dirTx} {
+			if d == dirRx && !out.Rx || d == dirTx && !out.Tx {
+				continue
+			}
+			ifc := link
+			// Wireshark shows if_name in its interface column and reads
+			// the direction from each packet's epb_flags.
+			ifc.Name = device + ":" + d
+			ifc.Description = map[string]string{dirRx: "packets received by ", dirTx: "packets transmitted by "}[d] + device + " (" + p.Backend + ")"
+			if pp.Device != "" && pp.Port >= 0 {
+				ifc.Description += fmt.Sprintf(", DPDK port %d", pp.Port)
+			}
+			ifc.Filter = p.Filter
+			if p.SnapLen > 0 {
+				ifc.SnapLen = uint32(p.SnapLen)
+			}
+			ifcs[ifKey{i, d}] = len(ifaces)
+			ifaces = append(ifaces, ifc)
 		}
-		ifc := link
-		ifc.Name = device + ":" + d
-		ifc.Description = map[string]string{dirRx: "packets received by ", dirTx: "packets transmitted by "}[d] + device + " (" + p.Backend + ")"
-		ifc.Filter = p.Filter
-		if p.SnapLen > 0 {
-			ifc.SnapLen = uint32(p.SnapLen)
-		}
-		ifcs[d] = len(ifaces)
-		ifaces = append(ifaces, ifc)
+	}
+	if out.Format == pcapfile.FormatPcap && len(planPorts(p)) > 1 {
+		return nil, nil, usagef("%s: a pcap file cannot tell %d ports apart (it has no interfaces): write pcapng (-F pcapng)", out.Path, len(planPorts(p)))
 	}
 	wr, err := pcapfile.NewWriter(w, out.Format, ifaces, pcapfile.NGOptions{Comment: sectionComment(p, o)})
 	return wr, ifcs, err
@@ -68,11 +87,11 @@ var pcapLink = pcapfile.Interface{LinkType: pcapfile.LinkTypeEthernet, TsResolut
 // headers and interface blocks as written at the start, and the
 // statistics blocks written at the end (their largest size: both times
 // set).
-func overhead(p *Plan, o *Options, device string, link pcapfile.Interface) (int64, error) {
+func overhead(p *Plan, o *Options, link pcapfile.Interface) (int64, error) {
 	var n int64
 	for _, out := range p.Outputs {
 		cw := &countingWriter{w: io.Discard}
-		w, ifcs, err := newOutputWriter(cw, out, p, o, device, link)
+		w, ifcs, err := newOutputWriter(cw, out, p, o, link)
 		if err != nil {
 			return 0, err
 		}

@@ -58,6 +58,7 @@ type StreamStats struct {
 type pendingPacket struct {
 	p      pcapfile.Packet
 	dir    string
+	idx    int // the packet's port in Plan.Ports
 	readAt time.Time
 }
 
@@ -66,8 +67,10 @@ type pendingPacket struct {
 type streamer struct {
 	p   *Plan
 	w   pcapfile.Writer
-	ifc map[string]int
-	buf bytes.Buffer // encoded records not yet handed to the pipe
+	ifc map[ifKey]int
+	// ports counts what was emitted per port of Plan.Ports.
+	ports []Counts
+	buf   bytes.Buffer // encoded records not yet handed to the pipe
 
 	q       [][]pendingPacket // per backend file
 	lastTs  []uint64          // per file: the last timestamp read
@@ -94,11 +97,11 @@ func newStreamer(p *Plan, o *Options, files int) (*streamer, error) {
 	// the interfaces before the first packet. DPDK's pcap PMD and
 	// dpdk-dumpcap both write Ethernet; another link type stops the
 	// stream when it shows up (see add).
-	w, ifc, err := newOutputWriter(&s.buf, p.Outputs[0], p, o, deviceLabel(p), pcapLink)
+	w, ifc, err := newOutputWriter(&s.buf, p.Outputs[0], p, o, pcapLink)
 	if err != nil {
 		return nil, err
 	}
-	s.w, s.ifc = w, ifc
+	s.w, s.ifc, s.ports = w, ifc, make([]Counts, len(planPorts(p)))
 	if err := s.flush(); err != nil {
 		return nil, err
 	}
@@ -112,7 +115,11 @@ func (s *streamer) add(i int, link pcapfile.Interface, dir string, pk *pcapfile.
 	}
 	c := *pk
 	c.Data = bytes.Clone(pk.Data)
-	s.q[i] = append(s.q[i], pendingPacket{p: c, dir: dir, readAt: now})
+	idx := 0
+	if i < len(s.p.Temps) {
+		idx = s.p.Temps[i].Index
+	}
+	s.q[i] = append(s.q[i], pendingPacket{p: c, dir: dir, idx: idx, readAt: now})
 	s.lastTs[i] = pk.Timestamp
 	s.pending += int64(len(c.Data))
 	return nil
@@ -172,7 +179,7 @@ func (s *streamer) emit(h *pendingPacket, now time.Time) error {
 		return nil // -c: exactly Count packets, the first in time order
 	}
 	pk := &h.p
-	pk.Interface = s.ifc[h.dir]
+	pk.Interface = s.ifc[ifKey{h.idx, h.dir}]
 	pk.Flags = 0
 	if h.dir == dirRx {
 		pk.SetDirection(pcapfile.DirInbound)
@@ -191,6 +198,7 @@ func (s *streamer) emit(h *pendingPacket, now time.Time) error {
 	}
 	s.emitted++
 	s.counts.add(h.dir, len(pk.Data))
+	s.ports[h.idx].add(h.dir, len(pk.Data))
 	// The record's end, for counting what a cut-short write delivered.
 	if err := s.w.Flush(); err != nil {
 		return err
@@ -225,10 +233,10 @@ func (s *streamer) flush() error {
 func (s *streamer) finish(now time.Time) error {
 	err := s.release(now, true)
 	if ng, ok := s.w.(*pcapfile.PcapNGWriter); ok && err == nil {
-		for d, i := range s.ifc {
-			delivered := s.counts.RxPackets
-			if d == dirTx {
-				delivered = s.counts.TxPackets
+		for k, i := range s.ifc {
+			delivered := s.ports[k.index].RxPackets
+			if k.dir == dirTx {
+				delivered = s.ports[k.index].TxPackets
 			}
 			ng.SetStats(i, pcapfile.InterfaceStats{StartTime: s.first, EndTime: s.last, Delivered: uint64(delivered)})
 		}

@@ -118,36 +118,65 @@ func (t *target) probePorts(ctx context.Context, h *host.Host) {
 	t.ports = rep.Ports
 }
 
-// resolveDevice fills p.Device and p.Port from the flags and, where they
-// say nothing, the primary's ports.
+// resolveDevice fills p.Ports (and p.Device and p.Port, its first) from
+// the flags and, where they say nothing, the primary's ports.
 func resolveDevice(o *Options, t *target, p *Plan) error {
 	p.Port = -1
-	switch {
-	case o.Device != "":
-		p.Device = o.Device
+	p.Ports = nil
+	byName := func(name string) PlanPort {
+		pp := PlanPort{Device: name, Port: -1}
 		for _, pt := range t.ports {
-			if pt.Name == o.Device {
-				p.Port = pt.ID
+			if pt.Name == name {
+				pp.Port = pt.ID
 			}
 		}
-	case o.Port >= 0:
-		p.Port = o.Port
+		return pp
+	}
+	byNumber := func(n int) (PlanPort, error) {
+		pp := PlanPort{Port: n}
 		found := false
 		for _, pt := range t.ports {
-			if pt.ID == o.Port {
-				p.Device, found = pt.Name, true
+			if pt.ID == n {
+				pp.Device, found = pt.Name, true
 			}
 		}
 		if !found && t.portsErr == nil && len(t.ports) > 0 {
-			return usagef("--port %d: the primary on prefix %s has no port %d; its ports: %s", o.Port, t.prefix, o.Port, portList(t.ports))
+			return pp, usagef("--port %d: the primary on prefix %s has no port %d; its ports: %s", n, t.prefix, n, portList(t.ports))
+		}
+		return pp, nil
+	}
+	var ports []host.EthPort
+	for _, pt := range t.ports {
+		if !host.IsPdumpVdev(pt.Name) {
+			ports = append(ports, pt)
+		}
+	}
+	switch {
+	case o.Device != "":
+		for _, d := range append([]string{o.Device}, o.Devices...) {
+			p.Ports = append(p.Ports, byName(d))
+		}
+	case o.Port >= 0:
+		for _, n := range append([]int{o.Port}, o.Ports...) {
+			pp, err := byNumber(n)
+			if err != nil {
+				return err
+			}
+			p.Ports = append(p.Ports, pp)
+		}
+	case o.AllPorts:
+		if t.portsErr != nil {
+			e := usagef("--all-ports: the primary's ports are unknown (%v): name them with -i DEVICE or --port N, once per port", t.portsErr)
+			e.(*UsageError).needsHealthy = true
+			return e
+		}
+		if len(ports) == 0 {
+			return fmt.Errorf("the primary on prefix %s has no ethdev ports: nothing to capture", t.prefix)
+		}
+		for _, pt := range ports {
+			p.Ports = append(p.Ports, PlanPort{Device: pt.Name, Port: pt.ID})
 		}
 	default:
-		var ports []host.EthPort
-		for _, pt := range t.ports {
-			if !host.IsPdumpVdev(pt.Name) {
-				ports = append(ports, pt)
-			}
-		}
 		if t.portsErr != nil {
 			e := usagef("which device? the primary's ports are unknown (%v): give -i DEVICE (PCI address or vdev name) or --port N", t.portsErr)
 			e.(*UsageError).needsHealthy = true
@@ -159,15 +188,30 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 		case 1:
 			// An empty name (DPDK before 21.11 lists ids only, and the EAL
 			// arguments did not tell it) makes buildArgs use port=N.
-			p.Device, p.Port = ports[0].Name, ports[0].ID
+			p.Ports = []PlanPort{{Device: ports[0].Name, Port: ports[0].ID}}
 		default:
-			e := usagef("the primary on prefix %s has %d ports: choose one with -i NAME or --port N: %s", t.prefix, len(ports), portList(ports))
+			e := usagef("the primary on prefix %s has %d ports: choose one with -i NAME or --port N (repeat it for several, or --all-ports): %s", t.prefix, len(ports), portList(ports))
 			e.(*UsageError).needsHealthy = true
 			return e
 		}
 	}
+	for i, a := range p.Ports {
+		for _, b := range p.Ports[:i] {
+			if a.Port >= 0 && a.Port == b.Port {
+				return usagef("%s and %s are both port %d: give it once", a.label(), b.label(), a.Port)
+			}
+		}
+	}
+	p.Device, p.Port = p.Ports[0].Device, p.Ports[0].Port
+	if len(p.Ports) > maxPdumpTuples {
+		return usagef("%d ports: pdump takes at most %d --pdump tuples", len(p.Ports), maxPdumpTuples)
+	}
 	return nil
 }
+
+// maxPdumpTuples is APP_ARG_TCPDUMP_MAX_TUPLES of app/pdump/main.c (20.11
+// to 24.11): pdump refuses more --pdump options.
+const maxPdumpTuples = 54
 
 // portList names ports for an error: id=name, with their queues when known.
 func portList(ports []host.EthPort) string {
@@ -190,7 +234,16 @@ func portList(ports []host.EthPort) string {
 // the primary, pdump only says "Invalid argument", which the diagnosis
 // cannot tell from a wrong device_id.
 func checkQueue(t *target, p *Plan) error {
-	if p.Queue == "*" || p.Queue == "" || p.Port < 0 || t.portsErr != nil {
+	for _, pp := range p.Ports {
+		if err := checkPortQueue(t, p, pp.Port); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkPortQueue(t *target, p *Plan, port int) error {
+	if p.Queue == "*" || p.Queue == "" || port < 0 || t.portsErr != nil {
 		return nil
 	}
 	q, err := strconv.Atoi(p.Queue)
@@ -198,7 +251,7 @@ func checkQueue(t *target, p *Plan) error {
 		return nil // Options.check refused it already
 	}
 	for _, pt := range t.ports {
-		if pt.ID != p.Port || pt.RxQueues == 0 && pt.TxQueues == 0 {
+		if pt.ID != port || pt.RxQueues == 0 && pt.TxQueues == 0 {
 			continue // not it, or its queues unknown (DPDK 20.11: no /ethdev/info)
 		}
 		var missing []string

@@ -22,7 +22,7 @@ func TestResolveDeviceSkipsPdumpVdevs(t *testing.T) {
 		wantErr string
 	}{
 		{"only port plus pdump's vdevs", leftoverPorts, "net_ring0", ""},
-		{"two real ports", append([]host.EthPort{{ID: 3, Name: "0000:01:00.0"}}, leftoverPorts...), "", "has 2 ports: choose one with -i NAME or --port N: 3=0000:01:00.0, 0=net_ring0"},
+		{"two real ports", append([]host.EthPort{{ID: 3, Name: "0000:01:00.0"}}, leftoverPorts...), "", "has 2 ports: choose one with -i NAME or --port N (repeat it for several, or --all-ports): 3=0000:01:00.0, 0=net_ring0"},
 		{"nothing but pdump's vdevs", leftoverPorts[1:], "", "no ethdev ports"},
 	}
 	for _, tt := range tests {

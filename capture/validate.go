@@ -49,11 +49,13 @@ type tempScan struct {
 	outside     int64
 	first, last uint64 // ns, of the records outside the window (when outside > 0)
 	inside      int64
+	// ports are rx and tx records per port of Plan.Ports.
+	ports [][2]int64
 }
 
 // scanTemps reads every record of the backend's (repaired) files.
 func scanTemps(p *Plan, from, to uint64) (*tempScan, error) {
-	sc := &tempScan{}
+	sc := &tempScan{ports: make([][2]int64, len(planPorts(p)))}
 	for _, t := range p.Temps {
 		f, err := os.Open(t.Path)
 		if err != nil {
@@ -79,11 +81,18 @@ func scanTemps(p *Plan, from, to uint64) (*tempScan, error) {
 				f.Close()
 				return nil, fmt.Errorf("reading %s: %w", t.Path, err)
 			}
+			i := t.Index
 			switch direction(t.Dir, &pk) {
 			case dirRx:
 				sc.rx++
+				if i >= 0 {
+					sc.ports[i][0]++
+				}
 			case dirTx:
 				sc.tx++
+				if i >= 0 {
+					sc.ports[i][1]++
+				}
 			}
 			empty := len(pk.Data) == 0 || pk.OrigLen == 0
 			if pk.Timestamp < from || pk.Timestamp > to {
@@ -153,14 +162,32 @@ func validate(p *Plan, o *Options, res *Result, started, ended time.Time) {
 		v.Problems = append(v.Problems, fmt.Sprintf("%s says it wrote %s packets, its files hold %s: packets were lost after it wrote them (a second capture truncates the files when it reopens them)",
 			tool, group(*tr), group(sc.rx+sc.tx)))
 	}
-	if pr := res.Primary; pr != nil {
+	for i := range res.Ports {
+		res.Ports[i].RxRecords, res.Ports[i].TxRecords = sc.ports[i][0], sc.ports[i][1]
+	}
+	// Each port's files against the primary's copies for that port: the
+	// sums could hide one port's loss behind another's surplus.
+	type held struct {
+		name    string
+		copied  int64
+		records int64
+		wanted  bool
+	}
+	var checks []held
+	switch pr := res.Primary; {
+	case len(res.Ports) > 1 && res.Ports[0].Primary != nil:
+		for _, pt := range res.Ports {
+			label := PlanPort{Device: pt.Device, Port: pt.Port}.label()
+			checks = append(checks,
+				held{label + " rx", int64(pt.Primary.Rx.Copied()), pt.RxRecords, p.wants(true)},
+				held{label + " tx", int64(pt.Primary.Tx.Copied()), pt.TxRecords, p.wants(false)})
+		}
+	case pr != nil:
+		checks = []held{{"rx", int64(pr.Rx.Copied()), sc.rx, p.wants(true)}, {"tx", int64(pr.Tx.Copied()), sc.tx, p.wants(false)}}
+	}
+	{
 		ring := int64(or(o.RingSize, DefaultRingSize))
-		for _, d := range []struct {
-			name    string
-			copied  int64
-			records int64
-			wanted  bool
-		}{{"rx", int64(pr.Rx.Copied()), sc.rx, p.wants(true)}, {"tx", int64(pr.Tx.Copied()), sc.tx, p.wants(false)}} {
+		for _, d := range checks {
 			if !d.wanted && p.Backend == BackendPdump {
 				continue
 			}

@@ -29,27 +29,31 @@ const (
 // portCounter returns the packets the port received and sent so far.
 type portCounter func(ctx context.Context) (uint64, error)
 
-// telemetryPortCounter asks the primary's telemetry for /ethdev/stats,N.
-// The connection stays open for the capture; close it with the returned
-// func.
-func telemetryPortCounter(ctx context.Context, h *host.Host, sock string, port int) (portCounter, func(), error) {
+// telemetryPortCounter asks the primary's telemetry for /ethdev/stats,N
+// of each port and adds them up. The connection stays open for the
+// capture; close it with the returned func.
+func telemetryPortCounter(ctx context.Context, h *host.Host, sock string, ports []int) (portCounter, func(), error) {
 	t, err := h.DialTelemetry(ctx, sock)
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := "/ethdev/stats," + strconv.Itoa(port)
 	count := func(ctx context.Context) (uint64, error) {
-		var st struct {
-			IPackets *uint64 `json:"ipackets"`
-			OPackets *uint64 `json:"opackets"`
+		var sum uint64
+		for _, port := range ports {
+			cmd := "/ethdev/stats," + strconv.Itoa(port)
+			var st struct {
+				IPackets *uint64 `json:"ipackets"`
+				OPackets *uint64 `json:"opackets"`
+			}
+			if err := t.QueryInto(ctx, cmd, &st); err != nil {
+				return 0, err
+			}
+			if st.IPackets == nil || st.OPackets == nil {
+				return 0, fmt.Errorf("telemetry %s: no ipackets/opackets", cmd)
+			}
+			sum += *st.IPackets + *st.OPackets
 		}
-		if err := t.QueryInto(ctx, cmd, &st); err != nil {
-			return 0, err
-		}
-		if st.IPackets == nil || st.OPackets == nil {
-			return 0, fmt.Errorf("telemetry %s: no ipackets/opackets", cmd)
-		}
-		return *st.IPackets + *st.OPackets, nil
+		return sum, nil
 	}
 	return count, func() { t.Close() }, nil
 }
@@ -80,14 +84,21 @@ type watchdog struct {
 func (s *supervisor) newWatchdog(ctx context.Context) (*watchdog, func()) {
 	count, closeFn := s.o.portCounter, func() {}
 	if count == nil {
-		if s.p.telemetry == "" || s.p.Port < 0 {
+		var ports []int
+		for _, pp := range planPorts(s.p) {
+			if pp.Port < 0 {
+				return nil, closeFn
+			}
+			ports = append(ports, pp.Port)
+		}
+		if s.p.telemetry == "" {
 			return nil, closeFn
 		}
 		sock := s.p.telemetry
 		if !path.IsAbs(sock) {
 			sock = path.Join(s.p.runtimeDir, sock)
 		}
-		c, cl, err := telemetryPortCounter(ctx, host.New(orRoot(s.o.Root)), sock, s.p.Port)
+		c, cl, err := telemetryPortCounter(ctx, host.New(orRoot(s.o.Root)), sock, ports)
 		if err != nil {
 			return nil, closeFn
 		}

@@ -56,6 +56,9 @@ renames the file into place with mode 0600. It never overwrites a file without
 every timestamp inside the capture, counts that agree with the tool's and the
 primary's.
 
+Several -i (or --port, or --all-ports) capture several ports with one
+backend into one pcapng, one interface per port and direction.
+
 With no flags, it captures the only port of the only live primary into
 <prefix>-<timestamp>.pcapng until Ctrl+C. -w - writes the capture to stdout
 as the packets arrive (pcapng, or pcap with -F pcap; rx and tx merged in time
@@ -73,6 +76,7 @@ capture, write its file, or the disk filled.`,
   gzdoctor capture --prefix gazelle -i 0000:01:00.0 -c 5000 -w /tmp/cap.pcapng
   gzdoctor capture -i net_ring0 -a duration:10 --rx /tmp/rx.pcap --tx /tmp/tx.pcap
   gzdoctor capture --port 0 -w /tmp/udp.pcapng udp port 8080
+  gzdoctor capture --prefix gazelle -i 0000:01:00.0 -i net_bonding0 -w /tmp/ltran.pcapng
   gzdoctor capture --backend dumpcap -i net_ring0 -c 100 -w /tmp/d.pcapng
   ssh host gzdoctor capture -w - | wireshark -k -i -
   gzdoctor capture --prefix gazelle -i 0000:01:00.0 -w /tmp/cap.pcapng --dry-run`,
@@ -84,8 +88,9 @@ capture, write its file, or the disk filled.`,
 	o := &f.o
 	// An array, so that a second -i is seen and refused rather than
 	// silently replacing the first.
-	fl.StringArrayVarP(&f.devices, "device", "i", nil, "device to capture: PCI address or vdev name (pdump's device_id); default: the primary's only port")
-	fl.StringArrayVar(&f.ports, "port", nil, "port number to capture, instead of -i")
+	fl.StringArrayVarP(&f.devices, "device", "i", nil, "device to capture: PCI address or vdev name (pdump's device_id), repeat for more, or any for every port; default: the primary's only port")
+	fl.StringArrayVar(&f.ports, "port", nil, "port number to capture, instead of -i; repeat for more")
+	fl.BoolVar(&o.AllPorts, "all-ports", false, "capture every port of the primary (as -i any)")
 	fl.StringVar(&o.Queue, "queue", "*", "queue to capture, or * for all")
 	fl.StringVarP(&o.Write, "write", "w", "", "write both directions into FILE (default <prefix>-<timestamp>.pcapng); - streams to stdout as packets arrive")
 	fl.StringVar(&o.RxFile, "rx", "", "write received packets into FILE (pcap unless -F)")
@@ -115,24 +120,32 @@ capture, write its file, or the disk filled.`,
 // parseCaptureFlags completes f.o from the flags that need parsing.
 func parseCaptureFlags(f *captureFlags, args []string) error {
 	o := &f.o
-	switch len(f.devices) {
-	case 0:
-	case 1:
-		o.Device = f.devices[0]
-	default:
-		return usageError("-i given %d times (%s): gzdoctor captures one device per run; start one capture per device", len(f.devices), strings.Join(f.devices, ", "))
+	// Every -i and --port is captured, into one file; "-i any" is
+	// tcpdump's word for every port.
+	for _, d := range f.devices {
+		switch {
+		case d == "any":
+			o.AllPorts = true
+		case o.Device == "":
+			o.Device = d
+		default:
+			o.Devices = append(o.Devices, d)
+		}
+	}
+	if o.AllPorts && len(f.devices) > 1 {
+		return usageError("-i any captures every port: give it alone")
 	}
 	o.Port = -1
-	switch len(f.ports) {
-	case 0:
-	case 1:
-		n, err := strconv.Atoi(f.ports[0])
+	for _, s := range f.ports {
+		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return usageError("--port %q: want a port number (0, 1, …)", f.ports[0])
+			return usageError("--port %q: want a port number (0, 1, …)", s)
 		}
-		o.Port = n
-	default:
-		return usageError("--port given %d times (%s): gzdoctor captures one port per run; start one capture per port", len(f.ports), strings.Join(f.ports, ", "))
+		if o.Port < 0 {
+			o.Port = n
+		} else {
+			o.Ports = append(o.Ports, n)
+		}
 	}
 	if len(args) > 0 {
 		if o.Filter != "" {

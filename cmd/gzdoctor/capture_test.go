@@ -8,19 +8,26 @@ import (
 	"github.com/gzdoctor/gzdoctor/capture"
 )
 
-// A second -i used to replace the first silently: until several devices
-// are supported, it is a usage error naming both.
+// A second -i used to replace the first silently: every -i and --port is
+// captured, by one pdump with one --pdump tuple each; what cannot be
+// honoured is a usage error.
 func TestCaptureRepeatedDevice(t *testing.T) {
+	code, out, errOut := run(t, "capture", "--prefix", "gz", "-i", "net_ring0", "-i", "net_ring1", "--dry-run", "--pdump-bin", "/bin/true", "-w", "/c/x.pcapng")
+	if code != 0 || strings.Count(out, "--pdump ") != 2 || !strings.Contains(out, "device_id=net_ring0,") || !strings.Contains(out, "device_id=net_ring1,") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"-i", "net_ring0", "-i", "net_ring1"}, "-i given 2 times (net_ring0, net_ring1): gzdoctor captures one device per run"},
-		{[]string{"--port", "0", "--port", "1"}, "--port given 2 times (0, 1): gzdoctor captures one port per run"},
+		{[]string{"-i", "any", "-i", "net_ring1"}, "-i any captures every port: give it alone"},
+		{[]string{"-i", "net_ring0", "-i", "net_ring0"}, "-i net_ring0 given twice"},
+		{[]string{"--port", "0", "--port", "0"}, "--port 0 given twice"},
 		{[]string{"--port", "x"}, `--port "x": want a port number`},
 		{[]string{"--port", "-1"}, `--port "-1": want a port number`},
+		{[]string{"--all-ports", "--port", "1"}, "--all-ports captures every port: give it without -i or --port"},
 	} {
-		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "--dry-run"}, tt.args...)...)
+		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "--dry-run", "--pdump-bin", "/bin/true"}, tt.args...)...)
 		if code != exitUsage || out != "" || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", tt.args, code, out, errOut)
 		}

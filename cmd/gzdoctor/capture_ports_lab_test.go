@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gzdoctor/gzdoctor/capture"
+	"github.com/gzdoctor/gzdoctor/lab"
+)
+
+// TestCaptureLabTwoPorts captures two ports of one primary into one
+// pcapng, with one backend: tshark must see one interface per port and
+// direction, named, each packet flagged with its direction, and each
+// port's packets must equal what the primary copied for that port.
+func TestCaptureLabTwoPorts(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump", "tshark")
+	p := lab.StartT(t, lab.Config{Vdevs: []string{"net_ring0", "net_ring1"}})
+	dir := t.TempDir()
+	wantIfcs := []string{"net_ring0:rx", "net_ring0:tx", "net_ring1:rx", "net_ring1:tx"}
+
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"pdump -i -i", []string{"-i", "net_ring0", "-i", "net_ring1"}},
+		{"pdump --port --port", []string{"--port", "0", "--port", "1"}},
+		{"pdump --all-ports", []string{"--all-ports"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".pcapng")
+			code, res, errOut := captureJSON(t, append(append([]string{"--prefix", p.Prefix}, tt.args...), "-c", "4000", "-w", f)...)
+			if code != 0 || res == nil || res.Stopped != capture.StopCount {
+				t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+			}
+			if n := strings.Count(res.Plan.Command, "--pdump "); res.Plan.Backend == capture.BackendPdump && n != 2 {
+				t.Errorf("backend command %s: %d --pdump tuples, want 2 (one pdump for both ports)", res.Plan.Command, n)
+			}
+			if len(res.Ports) != 2 || res.Ports[0].Device != "net_ring0" || res.Ports[1].Device != "net_ring1" {
+				t.Fatalf("ports %+v", res.Ports)
+			}
+			// The oracle: tshark's reading of the file, per interface.
+			rows := tsharkFields(t, f, "frame.interface_id", "frame.interface_name", "frame.packet_flags_direction")
+			if len(rows) != 4000 {
+				t.Fatalf("tshark reads %d packets, want exactly 4000", len(rows))
+			}
+			per := map[string]int64{}
+			for i, row := range rows {
+				c := strings.Split(row, "\t")
+				if len(c) != 3 {
+					t.Fatalf("packet %d: %q", i+1, row)
+				}
+				want := map[string]string{"rx": "0x00000001", "tx": "0x00000002"}[c[1][strings.LastIndex(c[1], ":")+1:]]
+				if c[0] != fmt.Sprint(indexOf(wantIfcs, c[1])) || c[2] != want {
+					t.Fatalf("packet %d: interface %s named %q, direction %s", i+1, c[0], c[1], c[2])
+				}
+				per[c[1]]++
+			}
+			for i, pt := range res.Ports {
+				rx, tx := per[wantIfcs[2*i]], per[wantIfcs[2*i+1]]
+				if rx != pt.Counts.RxPackets || tx != pt.Counts.TxPackets || rx < 500 || tx < 500 {
+					t.Errorf("%s: tshark rx %d tx %d, gzdoctor says %+v (the lab sends round-robin on both ports)", pt.Device, rx, tx, pt.Counts)
+				}
+				// Each port's records in the backend's files against the
+				// primary's copies for that port (rte_pdump_stats).
+				if pt.Primary == nil {
+					t.Fatalf("%s: no primary stats: %s", pt.Device, res.PrimaryUnavailable)
+				}
+				if int64(pt.Primary.Rx.Copied()) != pt.RxRecords || int64(pt.Primary.Tx.Copied()) != pt.TxRecords {
+					t.Errorf("%s: primary copied rx %d tx %d, the backend's files hold rx %d tx %d",
+						pt.Device, pt.Primary.Rx.Copied(), pt.Primary.Tx.Copied(), pt.RxRecords, pt.TxRecords)
+				}
+				t.Logf("%s: file rx %d tx %d; backend's files rx %d tx %d; primary copied rx %d tx %d",
+					pt.Device, rx, tx, pt.RxRecords, pt.TxRecords, pt.Primary.Rx.Copied(), pt.Primary.Tx.Copied())
+			}
+			if v := res.Validation; v == nil || len(v.Problems)+len(v.Warnings) > 0 {
+				t.Errorf("validation %+v", v)
+			}
+		})
+	}
+}
+
+func indexOf(xs []string, x string) int {
+	for i, s := range xs {
+		if s == x {
+			return i
+		}
+	}
+	return -1
+}

@@ -388,7 +388,10 @@ func (s *supervisor) run(ctx context.Context) error {
 	s.ev = &events{w: s.o.Events, start: s.started}
 	s.ev.emit(Event{Type: "start", Backend: s.p.Backend, Command: s.p.Command, PID: s.cmd.Process.Pid, Prefix: s.p.Prefix, Device: deviceLabel(s.p), Stream: s.p.Stream})
 	lines := make(chan backendLine, 256)
-	go func() {
+	// The channel is passed, not captured: the loop below sets its
+	// variable to nil when it stops reading (seen: "close of nil
+	// channel" once the backend's output outlived it).
+	go func(lines chan<- backendLine) {
 		done := make(chan struct{}, 2)
 		go func() { readLines(outR, "stdout", lines); done <- struct{}{} }()
 		go func() { readLines(errR, "stderr", lines); done <- struct{}{} }()
@@ -397,7 +400,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		outR.Close()
 		errR.Close()
 		close(lines)
-	}()
+	}(lines)
 
 	cnt, err := newCounter(s.p, s.sel)
 	if err != nil {

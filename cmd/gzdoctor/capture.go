@@ -272,11 +272,12 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 }
 
 // renderCapture prints the capture's summary. With -o json the event
-// lines on stderr end with it as a "summary" line; the JSON document also
-// goes to stdout, unless stdout carries the packets (-w -). Text goes to
+// lines on stderr end with it as a "summary" line (not with -q, which
+// prints no event lines, unless it is the only summary); the JSON document
+// also goes to stdout, unless stdout carries the packets (-w -). Text goes to
 // stdout, or to stderr with -w -.
 func (a *app) renderCapture(stream bool, res *capture.Result) error {
-	if a.format == ui.FormatJSON {
+	if a.format == ui.FormatJSON && (stream || !a.streams.Quiet) {
 		line := struct {
 			Type string `json:"type"`
 			Time string `json:"time"`

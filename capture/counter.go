@@ -44,8 +44,12 @@ type counter struct {
 	counts  Counts
 	records int64 // packet records read, before the selector
 	outSize int64 // bytes the final files will take, headers included
-	// stream, with -w -, gets every packet kept.
-	stream *streamer
+	// stream, with -w -, gets every packet kept; live scans every record
+	// for the validation, and what was read is freed (livescan.go).
+	stream   *streamer
+	live     *liveScan
+	punchErr error
+	punched  bool
 }
 
 type tailFile struct {
@@ -54,6 +58,9 @@ type tailFile struct {
 	r    *pcapfile.Reader
 	// damage stops counting a file whose writer wrote nonsense.
 	damage error
+	// w and punched: a stream frees what it read (livescan.go).
+	w       *os.File
+	punched int64
 }
 
 func newCounter(p *Plan, sel *selector) (*counter, error) {
@@ -120,6 +127,9 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int) (int, error) 
 			return n, fmt.Errorf("reading %s: %w", tf.temp.Path, err)
 		}
 		c.records++
+		if c.live != nil {
+			c.live.add(tf.temp.Dir, &p, now)
+		}
 		link := tf.r.Interfaces()[p.Interface]
 		ok, dir, err := c.sel.keep(tf.temp.Dir, link, &p)
 		if err != nil {
@@ -138,11 +148,18 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int) (int, error) 
 			}
 		}
 	}
+	if c.live != nil && n > 0 {
+		c.punch(tf)
+		c.punched = c.punched || tf.punched > 0
+	}
 	return n, nil
 }
 
 func (c *counter) close() {
 	for _, tf := range c.files {
 		tf.f.Close()
+		if tf.w != nil {
+			tf.w.Close()
+		}
 	}
 }

@@ -326,6 +326,12 @@ type supervisor struct {
 	// could not.
 	stream    *streamer
 	streamErr error
+	// scan is the stream's validation scan (livescan.go), punched whether
+	// the tool's files were freed as they were streamed.
+	scan         *tempScan
+	scanErr      error
+	scanRepaired []string
+	punched      bool
 	// ev writes -o json's event lines; told lists the findings already
 	// written there.
 	ev     *events
@@ -418,6 +424,7 @@ func (s *supervisor) run(ctx context.Context) error {
 			return err
 		}
 		cnt.stream = s.stream
+		cnt.live = &liveScan{from: uint64(s.started.Add(-windowSlack).UnixNano())}
 		readerLeft = s.stream.pipe.gone
 	}
 	prog := newProgress(s.o, s.started)

@@ -442,7 +442,9 @@ func (s *supervisor) drainStream(cnt *counter) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		before := cnt.records
-		if err := cnt.poll(s.p.Count); err != nil {
+		// To the end, past -c: the validation sees every record, as it
+		// does reading a capture's files back.
+		if err := cnt.poll(0); err != nil {
 			s.note("reading the backend's file failed: " + err.Error())
 			break
 		}
@@ -456,6 +458,11 @@ func (s *supervisor) drainStream(cnt *counter) {
 	if err := st.finish(time.Now()); err != nil && s.streamErr == nil {
 		s.streamErr = err
 	}
+	s.scan, s.scanRepaired, s.scanErr = cnt.scanEnd(uint64(s.ended.Add(windowSlack).UnixNano()))
+	s.punched = cnt.punched
+	if cnt.punchErr != nil {
+		s.note(fmt.Sprintf("the tool's files could not be freed as they were streamed (%v): they held the whole capture in %s until the end", cnt.punchErr, s.p.TempDir))
+	}
 }
 
 // finishStream is finish's end for -w -: the packets are already out;
@@ -466,6 +473,13 @@ func (s *supervisor) finishStream() {
 	if st.stats.Closed && res.Stopped == "" {
 		res.Stopped = StopReaderGone
 	}
+	if err := s.streamErr; err != nil && s.punched {
+		// What was streamed is gone from the tool's files: nothing to
+		// recover them from.
+		res.WriteError = fmt.Sprintf("writing stdout: %v; the packets not yet written were lost with it (the tool's files are freed as they are streamed)", err)
+		removeTemps(p)
+		return
+	}
 	if err := s.streamErr; err != nil {
 		// stdout failed (not a reader that left): the backend's files
 		// hold every packet; say how to write them into a file.
@@ -475,17 +489,8 @@ func (s *supervisor) finishStream() {
 		res.Recover = recoverCommand(&q)
 		return
 	}
-	for _, t := range p.Temps {
-		// As finalize does: a record the backend left unfinished is cut,
-		// so the files can be validated.
-		if fi, err := os.Stat(t.Path); err != nil || fi.Size() == 0 {
-			continue
-		}
-		if rep, err := pcapfile.Repair(t.Path); err == nil && rep.Truncated() {
-			res.Repaired = append(res.Repaired, fmt.Sprintf("%s: cut %d bytes of an unfinished last record (%s)", t.Path, rep.Size-rep.Kept, rep.Damage))
-		}
-	}
-	validate(p, s.o, res, s.started, s.ended)
+	res.Repaired = append(res.Repaired, s.scanRepaired...)
+	judge(p, s.o, res, s.started, s.ended, s.scan, s.scanErr)
 	removeTemps(p)
 	res.Counts = st.written
 	if st.emitted == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets || res.Stopped == StopDiskFull) {

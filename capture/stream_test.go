@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"golang.org/x/sys/unix"
 )
 
 // streamBuf is a writer the stream's goroutine and the test share.
@@ -317,4 +319,94 @@ func TestStreamDiskWatch(t *testing.T) {
 			t.Errorf("stopped %q failed %v, stream %+v", res.Stopped, res.Failed(), res.Stream)
 		}
 	})
+}
+
+// The live scan a stream validates with counts as reading the files back
+// at the end does (scanTemps), records stamped in the future included.
+func TestLiveScanMatchesScanTemps(t *testing.T) {
+	start := time.Now()
+	from := uint64(start.Add(-windowSlack).UnixNano())
+	end := start.Add(3 * time.Second)
+	to := uint64(end.Add(windowSlack).UnixNano())
+	ns := func(d time.Duration) uint64 { return uint64(start.Add(d).UnixNano()) }
+	recs := []struct {
+		ts    uint64
+		empty bool
+	}{
+		{1, true},                    // 1970, empty: the reopened-file damage
+		{ns(-time.Hour), false},      // before the window
+		{ns(time.Second), false},     // inside
+		{ns(time.Second), true},      // an empty frame inside
+		{ns(4 * time.Second), false}, // later than its reading, inside the final window
+		{ns(time.Hour), false},       // later, outside it
+		{ns(300 * time.Hour), true},  // later, outside, empty
+		{ns(2 * time.Second), false}, // inside
+	}
+	path := filepath.Join(t.TempDir(), "rx.pcap")
+	var b bytes.Buffer
+	w, _ := pcapfile.NewPcapWriter(&b, pcapfile.LinkTypeEthernet, 0, pcapfile.Nano)
+	live := &liveScan{from: from}
+	for _, r := range recs {
+		pk := pcapfile.Packet{Timestamp: r.ts, Data: []byte{1, 2}, OrigLen: 2}
+		if r.empty {
+			pk.Data, pk.OrigLen = nil, 0
+		}
+		w.WritePacket(&pk)
+		live.add(dirRx, &pk, start) // all read at the start
+	}
+	w.Close()
+	os.WriteFile(path, b.Bytes(), 0o600)
+	want, err := scanTemps(&Plan{Temps: []Temp{{Path: path, Dir: dirRx}}}, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := live.result(to); *got != *want {
+		t.Errorf("live scan %+v, read back %+v", *got, *want)
+	}
+}
+
+// A stream frees what it has read of the tool's files as it goes, so a
+// long one does not hold the whole capture in TMPDIR; the validation,
+// made while reading, still holds.
+func TestStreamFreesWhatItRead(t *testing.T) {
+	defer func(a, e int64) { punchAfter, punchEvery = a, e }(punchAfter, punchEvery)
+	punchAfter, punchEvery = 64<<10, 64<<10
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	o := fakeOptions(t, fakeNormal)
+	o.Write, o.Count = "-", 30000
+	out := &streamBuf{}
+	o.Stdout = out
+	var plan *Plan
+	o.beforeBackend = func(p *Plan) { plan = p }
+	var maxSize, minAllocated int64 = 0, -1
+	o.onPoll = func(int64) {
+		var size, alloc int64
+		for _, tp := range plan.Temps {
+			var st unix.Stat_t
+			if unix.Stat(tp.Path, &st) == nil {
+				size += st.Size
+				alloc += st.Blocks * 512
+			}
+		}
+		if size > 2<<20 && size > maxSize {
+			maxSize = size
+			minAllocated = alloc
+		}
+	}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != StopCount || res.Problem() || !res.Validation.OK() || res.Stream.Packets != 30000 || len(parseStream(t, out.bytes())) != 30000 {
+		t.Fatalf("stopped %q, validation %+v, stream %+v", res.Stopped, res.Validation, res.Stream)
+	}
+	if res.Validation.RxRecords+res.Validation.TxRecords < 30000 {
+		t.Errorf("validation saw %d+%d records", res.Validation.RxRecords, res.Validation.TxRecords)
+	}
+	if maxSize == 0 || minAllocated > maxSize/2 {
+		t.Errorf("the tool's files took %d bytes on disk at %d bytes long: not freed as streamed", minAllocated, maxSize)
+	}
+	t.Logf("at %d bytes long the tool's files took %d on disk", maxSize, minAllocated)
+	noTemps(t, tmp)
 }

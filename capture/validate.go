@@ -121,9 +121,16 @@ func scanTemps(p *Plan, from, to uint64) (*tempScan, error) {
 // they are removed) and the backend's and the primary's counters.
 func validate(p *Plan, o *Options, res *Result, started, ended time.Time) {
 	from, to := started.Add(-windowSlack), ended.Add(windowSlack)
+	sc, err := scanTemps(p, uint64(from.UnixNano()), uint64(to.UnixNano()))
+	judge(p, o, res, started, ended, sc, err)
+}
+
+// judge fills res.Validation from a scan of the backend's files: one read
+// back at the end (scanTemps), or one made while streaming (liveScan).
+func judge(p *Plan, o *Options, res *Result, started, ended time.Time, sc *tempScan, err error) {
+	from, to := started.Add(-windowSlack), ended.Add(windowSlack)
 	v := &Validation{WindowStart: from.UTC().Format(time.RFC3339Nano), WindowEnd: to.UTC().Format(time.RFC3339Nano)}
 	res.Validation = v
-	sc, err := scanTemps(p, uint64(from.UnixNano()), uint64(to.UnixNano()))
 	if err != nil {
 		v.Problems = append(v.Problems, "the backend's files could not be read back: "+err.Error())
 		return

@@ -128,7 +128,7 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int) (int, error) 
 		}
 		c.records++
 		if c.live != nil {
-			c.live.add(tf.temp.Dir, &p, now)
+			c.live.add(tf.temp.Dir, tf.temp.Index, &p, now)
 		}
 		link := tf.r.Interfaces()[p.Interface]
 		ok, dir, err := c.sel.keep(tf.temp.Dir, link, &p)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
@@ -41,12 +42,24 @@ type laterRecord struct {
 
 const laterCap = 1 << 16
 
-func (l *liveScan) add(dir string, pk *pcapfile.Packet, now time.Time) {
+// newLiveScan starts a scan for p's files, from the window's start.
+func newLiveScan(p *Plan, from uint64) *liveScan {
+	return &liveScan{from: from, sc: tempScan{ports: make([][2]int64, len(planPorts(p)))}}
+}
+
+// add scans one record of a file of direction dir and port index i.
+func (l *liveScan) add(dir string, i int, pk *pcapfile.Packet, now time.Time) {
 	switch direction(dir, pk) {
 	case dirRx:
 		l.sc.rx++
+		if i >= 0 && i < len(l.sc.ports) {
+			l.sc.ports[i][0]++
+		}
 	case dirTx:
 		l.sc.tx++
+		if i >= 0 && i < len(l.sc.ports) {
+			l.sc.ports[i][1]++
+		}
 	}
 	empty := len(pk.Data) == 0 || pk.OrigLen == 0
 	switch ts := pk.Timestamp; {
@@ -84,6 +97,7 @@ func (l *liveScan) inside(empty bool) {
 // result is the scan for a capture whose window ends at to.
 func (l *liveScan) result(to uint64) *tempScan {
 	r := *l
+	r.sc.ports = slices.Clone(l.sc.ports)
 	for _, rec := range l.later {
 		if rec.ts > to {
 			r.outside(rec.ts, rec.empty)

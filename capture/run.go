@@ -424,7 +424,7 @@ func (s *supervisor) run(ctx context.Context) error {
 			return err
 		}
 		cnt.stream = s.stream
-		cnt.live = &liveScan{from: uint64(s.started.Add(-windowSlack).UnixNano())}
+		cnt.live = newLiveScan(s.p, uint64(s.started.Add(-windowSlack).UnixNano()))
 		readerLeft = s.stream.pipe.gone
 	}
 	prog := newProgress(s.o, s.started)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -345,22 +346,23 @@ func TestLiveScanMatchesScanTemps(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rx.pcap")
 	var b bytes.Buffer
 	w, _ := pcapfile.NewPcapWriter(&b, pcapfile.LinkTypeEthernet, 0, pcapfile.Nano)
-	live := &liveScan{from: from}
+	plan := &Plan{Temps: []Temp{{Path: path, Dir: dirRx}}}
+	live := newLiveScan(plan, from)
 	for _, r := range recs {
 		pk := pcapfile.Packet{Timestamp: r.ts, Data: []byte{1, 2}, OrigLen: 2}
 		if r.empty {
 			pk.Data, pk.OrigLen = nil, 0
 		}
 		w.WritePacket(&pk)
-		live.add(dirRx, &pk, start) // all read at the start
+		live.add(dirRx, 0, &pk, start) // all read at the start
 	}
 	w.Close()
 	os.WriteFile(path, b.Bytes(), 0o600)
-	want, err := scanTemps(&Plan{Temps: []Temp{{Path: path, Dir: dirRx}}}, from, to)
+	want, err := scanTemps(plan, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := live.result(to); *got != *want {
+	if got := live.result(to); !reflect.DeepEqual(got, want) {
 		t.Errorf("live scan %+v, read back %+v", *got, *want)
 	}
 }

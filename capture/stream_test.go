@@ -36,6 +36,20 @@ func (s *streamBuf) bytes() []byte {
 	return bytes.Clone(s.b.Bytes())
 }
 
+// shortTmp sets TMPDIR to a fresh directory with a path short enough for
+// pdump's (t.TempDir's is not: the capture's files would go to /tmp) and
+// returns it; it is removed with what is in it.
+func shortTmp(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "gzs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Setenv("TMPDIR", dir)
+	return dir
+}
+
 func parseStream(t *testing.T, b []byte) []pcapfile.Packet {
 	t.Helper()
 	r, err := pcapfile.NewReader(bytes.NewReader(b))
@@ -124,8 +138,7 @@ func TestStreamerHoldsForOrder(t *testing.T) {
 // merged in time order, the summary's counts are stdout's, nothing left
 // in TMPDIR.
 func TestStreamCountExactly(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
+	tmp := shortTmp(t)
 	o := fakeOptions(t, fakeNormal)
 	o.Write, o.Count = "-", 777
 	out := &streamBuf{}
@@ -150,6 +163,9 @@ func TestStreamCountExactly(t *testing.T) {
 	if rx != res.Counts.RxPackets || rx == 0 || rx == 777 {
 		t.Errorf("rx %d, counts %+v", rx, res.Counts)
 	}
+	if !strings.HasPrefix(res.Plan.TempDir, tmp+"/") {
+		t.Errorf("the tool's files went to %s, not TMPDIR %s", res.Plan.TempDir, tmp)
+	}
 	if len(res.Files) != 1 || res.Files[0].Path != "-" || res.Files[0].Size != int64(len(out.bytes())) {
 		t.Errorf("files %+v, %d bytes written", res.Files, len(out.bytes()))
 	}
@@ -159,8 +175,7 @@ func TestStreamCountExactly(t *testing.T) {
 // A reader that leaves stops the capture the gentle way: the backend gets
 // SIGINT and exits 0, the capture is no problem, its files are removed.
 func TestStreamReaderLeaves(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
+	tmp := shortTmp(t)
 	o := fakeOptions(t, fakeNormal)
 	o.Write = "-"
 	r, w, err := os.Pipe()
@@ -193,8 +208,7 @@ func TestStreamReaderLeaves(t *testing.T) {
 // is queued and says so; a second Ctrl+C gives up on it and keeps the
 // tool's files with the command that saves them.
 func TestStreamPausedReaderCtrlC(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
+	shortTmp(t)
 	o := fakeOptions(t, fakeNormal)
 	o.Write = "-"
 	r, w, err := os.Pipe()
@@ -238,6 +252,7 @@ func TestStreamPausedReaderCtrlC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Kept on purpose; shortTmp's cleanup removes them.
 	if !strings.Contains(res.WriteError, "interrupted while the reader of stdout was not reading") || len(res.TempFiles) == 0 || !strings.Contains(res.Recover, "gzdoctor-stream.pcapng") || !res.Failed() {
 		t.Errorf("write error %q, kept %v, recover %q", res.WriteError, res.TempFiles, res.Recover)
 	}
@@ -294,7 +309,7 @@ func TestEventLines(t *testing.T) {
 func TestStreamDiskWatch(t *testing.T) {
 	t.Run("a full working directory does not matter", func(t *testing.T) {
 		t.Chdir(smallFS(t, "256k", true))
-		t.Setenv("TMPDIR", t.TempDir())
+		shortTmp(t)
 		o := fakeOptions(t, fakeNormal)
 		o.Write, o.Duration = "-", 1500*time.Millisecond
 		o.Stdout = &streamBuf{}
@@ -373,8 +388,7 @@ func TestLiveScanMatchesScanTemps(t *testing.T) {
 func TestStreamFreesWhatItRead(t *testing.T) {
 	defer func(a, e int64) { punchAfter, punchEvery = a, e }(punchAfter, punchEvery)
 	punchAfter, punchEvery = 64<<10, 64<<10
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
+	tmp := shortTmp(t)
 	o := fakeOptions(t, fakeNormal)
 	o.Write, o.Count = "-", 30000
 	out := &streamBuf{}

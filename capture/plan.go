@@ -27,7 +27,10 @@ type Plan struct {
 	Prefix    string `json:"prefix"`
 	PrefixWhy string `json:"prefix_why"`
 	Device    string `json:"device,omitempty"` // device name, when known
-	Port      int    `json:"port"`             // -1 when captured by name
+	// DeviceWhy says where a device gzdoctor chose was read, when not
+	// from the primary's telemetry.
+	DeviceWhy string `json:"device_why,omitempty"`
+	Port      int    `json:"port"` // -1 when captured by name
 	// Ports are every port captured, Device and Port the first.
 	Ports []PlanPort `json:"ports"`
 	Queue string     `json:"queue"`

@@ -188,6 +188,8 @@ func deviceWords(p *Plan) string {
 	switch {
 	case p.Device != "" && p.Port >= 0:
 		return fmt.Sprintf("device %s (port %d), queue %s", p.Device, p.Port, p.Queue)
+	case p.Device != "" && p.DeviceWhy != "":
+		return fmt.Sprintf("device %s (%s), queue %s", p.Device, p.DeviceWhy, p.Queue)
 	case p.Device != "":
 		return fmt.Sprintf("device %s, queue %s", p.Device, p.Queue)
 	}

@@ -83,6 +83,9 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 		}
 		// Also with -i: the ports show pdump vdevs another capture holds.
 		t.probePorts(ctx, h)
+		if o.Device == "" && o.Port < 0 {
+			t.readEAL(ctx, h, o.ConfigPath)
+		}
 	}
 	p.target = t
 	p.Prefix, p.PrefixWhy = t.prefix, t.why

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
 )
 
@@ -22,6 +23,28 @@ type target struct {
 	// portsErr says why the ports are unknown (no telemetry socket, an
 	// old DPDK...).
 	portsErr error
+	// ealDevices are the devices the primary's EAL arguments say it
+	// drives (ealFrom: where they were read), read when its telemetry
+	// cannot list its ports.
+	ealDevices []string
+	ealFrom    string
+}
+
+// readEAL names the devices the primary drives from its EAL arguments
+// (doctor's reading: the Gazelle config, else the command line, with
+// sysfs for PCI), for a primary whose telemetry cannot list its ports.
+func (t *target) readEAL(ctx context.Context, h *host.Host, configPath string) {
+	if t.portsErr == nil || t.dir == nil || t.dir.Lock.Holder == nil {
+		return
+	}
+	env := doctor.NewEnv(doctor.Config{Host: h, Prefix: t.prefix, ConfigPath: configPath})
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	devs, from := env.DrivenDevices(ctx)
+	if from == "" || from == "telemetry" {
+		return
+	}
+	t.ealDevices, t.ealFrom = devs, from
 }
 
 // resolvePrefix follows what the operator gave: --prefix, else the prefix
@@ -178,9 +201,22 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 		}
 	default:
 		if t.portsErr != nil {
-			e := usagef("which device? the primary's ports are unknown (%v): give -i DEVICE (PCI address or vdev name) or --port N", t.portsErr)
-			e.(*UsageError).needsHealthy = true
-			return e
+			// No telemetry to list the ports (DPDK 19.11, --no-telemetry):
+			// the EAL arguments name what the primary drives.
+			switch len(t.ealDevices) {
+			case 1:
+				p.Ports = []PlanPort{{Device: t.ealDevices[0], Port: -1}}
+				p.DeviceWhy = "the only device in " + t.ealFrom + "; no telemetry lists the ports (" + t.portsErr.Error() + ")"
+			case 0:
+				e := usagef("which device? the primary's ports are unknown (%v) and its EAL arguments name none: give -i DEVICE (PCI address or vdev name) or --port N", t.portsErr)
+				e.(*UsageError).needsHealthy = true
+				return e
+			default:
+				e := usagef("which device? the primary's ports are unknown (%v); its EAL arguments (%s) name %s: choose one with -i", t.portsErr, t.ealFrom, strings.Join(t.ealDevices, ", "))
+				e.(*UsageError).needsHealthy = true
+				return e
+			}
+			break
 		}
 		switch len(ports) {
 		case 0:

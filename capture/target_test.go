@@ -42,6 +42,37 @@ func TestResolveDeviceSkipsPdumpVdevs(t *testing.T) {
 	}
 }
 
+// Without telemetry (DPDK 19.11, --no-telemetry) the device comes from
+// the primary's EAL arguments; several there are asked for, one is taken
+// and says where it came from.
+func TestResolveDeviceWithoutTelemetry(t *testing.T) {
+	noTel := errors.New("the primary has no telemetry socket in /var/run/dpdk/x")
+	for _, tt := range []struct {
+		name    string
+		eal     []string
+		want    string
+		wantErr string
+	}{
+		{"one device", []string{"net_null0"}, "net_null0", ""},
+		{"two devices", []string{"0000:01:00.0", "net_bonding0"}, "", "its EAL arguments (the command line of pid 7) name 0000:01:00.0, net_bonding0: choose one with -i"},
+		{"none", nil, "", "its EAL arguments name none: give -i DEVICE"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Plan{}
+			err := resolveDevice(&Options{Port: -1}, &target{prefix: "x", portsErr: noTel, ealDevices: tt.eal, ealFrom: "the command line of pid 7"}, p)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || p.Device != tt.want || !strings.Contains(p.DeviceWhy, "the command line of pid 7") || !strings.Contains(p.DeviceWhy, "no telemetry") {
+				t.Fatalf("device %q (%s) err %v, want %s from the command line", p.Device, p.DeviceWhy, err, tt.want)
+			}
+		})
+	}
+}
+
 // --port and --queue are held against the primary's ports and queues
 // (telemetry /ethdev/info) before anything starts: left to pdump, a queue
 // the port lacks fails as "Invalid argument", which reads like a wrong

@@ -93,6 +93,19 @@ func checkDevice(ctx context.Context, env *Env) Result {
 	return fail(fmt.Sprintf("the primary does not drive %s (%s): pdump will say \"Device %s is not driven by the primary process\"", dev, from, name), f, details...)
 }
 
+// DrivenDevices names the devices the primary of the env's prefix drives
+// and where that was read (telemetry, else its EAL arguments: the Gazelle
+// config or its command line); "" when nothing tells. capture asks it when
+// the primary has no telemetry to list its ports (DPDK 19.11,
+// --no-telemetry).
+func (e *Env) DrivenDevices(ctx context.Context) ([]string, string) {
+	p, err := e.Primary(ctx)
+	if err != nil || p == nil {
+		return nil, ""
+	}
+	return e.drivenDevices(ctx, p)
+}
+
 // drivenDevices lists the devices the primary drives: its ports from
 // telemetry (without pdump's own net_pcap vdevs), else what its EAL
 // arguments allow (-a/-w and --vdev).

@@ -105,8 +105,15 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		details = append(details, "telemetry: "+err.Error())
 		return warn(finding+"; its telemetry socket could not be used ("+shortErr(err)+")",
 			fix("a capture does not need telemetry; gzdoctor used what /proc shows (ports and memzones from telemetry are missing from this report)"), details...)
+	case tel == nil && !env.h.Live():
+		details = append(details, "telemetry: not asked (a file tree under --root)")
 	case tel == nil:
-		details = append(details, "telemetry: no dpdk_telemetry.v2 socket")
+		// DPDK 19.11 has no telemetry v2; later ones may run with
+		// --no-telemetry. A capture does not need it, but the report is
+		// poorer, and says how.
+		finding += "; no telemetry socket (DPDK before 20.05, or --no-telemetry)"
+		details = append(details, "telemetry: no dpdk_telemetry.v2 socket in "+t.Dir.Dir,
+			"not established without telemetry: the ports' ids, names and queues (a capture takes the device from the EAL arguments; --port and --queue are not checked before it starts), the pdump vdevs a capture left in the primary (busy reads memzones and attached tools instead), the EAL arguments EAL really got (the command line or Gazelle config is read instead)")
 	default:
 		finding += fmt.Sprintf(", DPDK %s", tel.DPDKVersion)
 		var ports []string

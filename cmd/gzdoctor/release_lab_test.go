@@ -299,3 +299,41 @@ func TestReleaseLstackBuildMatchFails(t *testing.T) {
 		t.Errorf("elfcheck --pid %d --match dpdk-pdump: exit %d, want 1 naming dpaa2 at 11 from the measured table:\n%s\n%s", p.Pid, code, eout, eerr)
 	}
 }
+
+// TestReleaseNoTelemetry: a primary without telemetry v2 (DPDK 19.11 has
+// none; emulated by a 20.11 primary started with --no-telemetry). check
+// says what it could not establish without it; capture without -i reads
+// the device from the primary's command line instead of asking for -i,
+// and captures what it was asked for.
+func TestReleaseNoTelemetry(t *testing.T) {
+	testenv.Tool(t, "tcpdump", "Debian package tcpdump")
+	r := lab.ReleaseBullseye
+	p := lab.StartT(t, lab.Config{Release: r, ExtraEAL: []string{"--no-telemetry"}})
+	if _, err := os.Stat(filepath.Join("/var/run/dpdk", p.Prefix, "dpdk_telemetry.v2")); err == nil {
+		t.Fatal("--no-telemetry left a telemetry socket")
+	}
+	code, res, out := checkInRelease(t, r, "--prefix", p.Prefix)
+	if code != 0 {
+		t.Errorf("check exit %d, want 0:\n%s", code, out)
+	}
+	if pr := res["primary"]; !strings.HasPrefix(pr, "ok: ") || !strings.Contains(pr, "no telemetry socket") ||
+		!strings.Contains(pr, "not established without telemetry: the ports' ids, names and queues") {
+		t.Errorf("primary: %q, want ok saying what telemetry would have told", pr)
+	}
+	if want := "ok: no --device given; the primary drives one device: use device_id=" + p.Device + " | the primary drives (the command line of pid"; !strings.HasPrefix(res["device"], want) {
+		t.Errorf("device: %q, want it to start %q", res["device"], want)
+	}
+	code, args, file, cout := captureInRelease(t, r, "--prefix", p.Prefix, "-c", "20")
+	if code != 0 {
+		t.Fatalf("capture without -i: exit %d, want 0 (the device from the command line):\n%s", code, cout)
+	}
+	if a := strings.Join(args, " "); !strings.Contains(a, "device_id="+p.Device+",") {
+		t.Errorf("pdump args %q, want device_id=%s", args, p.Device)
+	}
+	if !strings.Contains(cout, "the command line of pid") || !strings.Contains(cout, "no telemetry lists the ports") {
+		t.Errorf("capture does not say where the device came from:\n%s", cout)
+	}
+	if n := countPackets(t, file, ""); n != 20 {
+		t.Errorf("capture -c 20 wrote %d packets", n)
+	}
+}

@@ -88,6 +88,11 @@ func TestDryRunGolden(t *testing.T) {
 			o.Device, o.Devices = "0000:01:00.0", []string{"net_bonding0"}
 			o.Write = "/captures/ltran.pcapng"
 		}},
+		{"more EAL arguments for pdump", func(o *Options) {
+			o.Device = "net_af_xdp0"
+			o.Write = "/captures/x.pcapng"
+			o.EALArgs = []string{"-d", "/usr/lib64/librte_net_af_xdp.so", "--log-level", "pmd.net.af_xdp:debug"}
+		}},
 		{"three ports by number, rx and tx files", func(o *Options) {
 			o.Port, o.Ports = 0, []int{1, 2}
 			o.RxFile, o.TxFile, o.Format = "/captures/rx.pcapng", "/captures/tx.pcapng", pcapfile.FormatPcapNG
@@ -150,6 +155,9 @@ func TestBadOptions(t *testing.T) {
 			"a pcap file cannot tell 2 ports apart (it has no interfaces): write pcapng"},
 		{"two ports in rx pcap", func(o *Options) { o.Devices, o.Write, o.RxFile = []string{"net_ring1"}, "", "/c/rx.pcap" },
 			"/c/rx.pcap: a pcap file cannot tell 2 ports apart"},
+		{"eal args with dumpcap", func(o *Options) { o.Backend, o.EALArgs = BackendDumpcap, []string{"-d", "x.so"} }, "--eal-args: dpdk-dumpcap takes no EAL arguments"},
+		{"eal args end", func(o *Options) { o.EALArgs = []string{"--"} }, `"--" ends the EAL arguments`},
+		{"eal args prefix", func(o *Options) { o.EALArgs = []string{"--file-prefix=x"} }, "give the prefix with --prefix"},
 		{"two ports with dumpcap", func(o *Options) { o.Devices, o.Backend = []string{"net_ring1"}, BackendDumpcap },
 			"2 ports: dpdk-dumpcap 22.11 captures only the last of several -i; use the pdump backend"},
 	} {

@@ -63,6 +63,9 @@ type Options struct {
 	RingSize   int    // --ring-size; 0: default
 	MbufSize   int    // --mbuf-size (pdump only); 0: default
 	TotalMbufs int    // --total-num-mbufs (pdump only); 0: default
+	// EALArgs are more EAL arguments for the tool (pdump only), after
+	// the -d gzdoctor derives and before "--".
+	EALArgs []string
 
 	Force       bool
 	DryRun      bool
@@ -235,6 +238,16 @@ func (o *Options) check() error {
 	case BackendAuto, BackendPdump, BackendDumpcap:
 	default:
 		return usagef("--backend %q: want auto, pdump or dumpcap", o.Backend)
+	}
+	for _, a := range o.EALArgs {
+		switch {
+		case a == "--":
+			return usagef("--eal-args: \"--\" ends the EAL arguments; gzdoctor adds it itself")
+		case a == "--file-prefix" || strings.HasPrefix(a, "--file-prefix="):
+			return usagef("--eal-args: give the prefix with --prefix, not --file-prefix")
+		case a == "--proc-type" || strings.HasPrefix(a, "--proc-type="):
+			return usagef("--eal-args: the capture tool is always a secondary; pdump sets --proc-type itself")
+		}
 	}
 	if o.RingSize < 0 || o.MbufSize < 0 || o.TotalMbufs < 0 {
 		return usagef("--ring-size, --mbuf-size and --total-num-mbufs take positive values")

@@ -35,6 +35,14 @@ type Plan struct {
 	Ports []PlanPort `json:"ports"`
 	Queue string     `json:"queue"`
 
+	// Drivers are the PMD libraries passed to the tool with -d: the
+	// primary's drivers it does not load by itself (pmds.go).
+	// DriversNote says what was left out, or why none were derived.
+	Drivers     []string `json:"eal_drivers,omitempty"`
+	DriversNote string   `json:"eal_drivers_note,omitempty"`
+	// EALArgs are the operator's own EAL arguments (--eal-args).
+	EALArgs []string `json:"eal_args,omitempty"`
+
 	// PdumpVdevs are pdump's pcap vdevs the primary already holds: another
 	// capture runs, or a killed pdump left them. Either way a new capture
 	// fails, so Run does not start one.
@@ -364,7 +372,12 @@ func orDefault(f, def pcapfile.Format) pcapfile.Format {
 func buildArgs(o *Options, p *Plan) error {
 	switch p.Backend {
 	case BackendPdump:
-		p.Args = []string{"--file-prefix", p.Prefix, "--"}
+		p.EALArgs = o.EALArgs
+		p.Args = []string{"--file-prefix", p.Prefix}
+		for _, d := range p.Drivers {
+			p.Args = append(p.Args, "-d", d)
+		}
+		p.Args = append(append(p.Args, o.EALArgs...), "--")
 		// One tuple per port: pdump gives each its own mempool
 		// (pdump_pool_N), rings (rx_ring_N, tx_ring_N) and pcap vdevs.
 		for i, pp := range planPorts(p) {
@@ -396,6 +409,11 @@ func buildArgs(o *Options, p *Plan) error {
 		}
 		if o.MbufSize != 0 || o.TotalMbufs != 0 {
 			return usagef("--mbuf-size and --total-num-mbufs are pdump's; dpdk-dumpcap sizes its pool from -s and its ring")
+		}
+		if len(o.EALArgs) > 0 {
+			// dpdk-dumpcap builds its own EAL arguments (22.11: the
+			// prefix, --proc-type, --log-level) and takes no others.
+			return usagef("--eal-args: dpdk-dumpcap takes no EAL arguments; use the pdump backend (--backend pdump)")
 		}
 		if len(p.Ports) > 1 {
 			// Seen on the lab: dpdk-dumpcap 22.11 given -i net_ring0 -i

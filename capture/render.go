@@ -19,6 +19,12 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		fmt.Fprintf(&b, "%s\n", st.Dim(fmt.Sprintf("# prefix %s (%s), %s, backend %s", p.Prefix, p.PrefixWhy, deviceWords(p), p.Backend)))
 		fmt.Fprintf(&b, "%s\n", p.Command)
 		fmt.Fprintf(&b, "%s\n", st.Dim("# then: "+r.afterWords()))
+		if len(p.Drivers) > 0 {
+			fmt.Fprintf(&b, "%s\n", st.Dim("# -d: the primary's PMDs "+filepath.Base(p.Binary)+" does not load by itself (from the primary's /proc/<pid>/maps)"))
+		}
+		if p.DriversNote != "" {
+			fmt.Fprintf(&b, "%s\n", st.Dim("# note: "+p.DriversNote))
+		}
 		if p.TempNote != "" {
 			fmt.Fprintf(&b, "%s\n", st.Dim("# note: "+p.TempNote))
 		}
@@ -158,6 +164,9 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	}
 	if p.TempNote != "" {
 		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), p.TempNote)
+	}
+	if p.DriversNote != "" && verbose {
+		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), p.DriversNote)
 	}
 	for _, l := range r.Leftovers {
 		fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), l.Words())

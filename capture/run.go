@@ -130,6 +130,7 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 			return nil, err
 		}
 	}
+	planPMDs(ctx, h, p)
 	if err := buildArgs(o, p); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
 
@@ -43,62 +44,13 @@ type LinkCheck struct {
 	OK       bool          `json:"ok"`
 }
 
-// splitShell splits a command line like a POSIX shell would for words:
-// quotes, backslash escapes and line continuations; no expansion.
+// splitShell splits a link line into words as a POSIX shell would.
 func splitShell(s string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	inWord := false
-	var quote rune
-	rs := []rune(s)
-	for i := 0; i < len(rs); i++ {
-		c := rs[i]
-		switch {
-		case quote == '\'':
-			if c == '\'' {
-				quote = 0
-			} else {
-				cur.WriteRune(c)
-			}
-		case quote == '"':
-			if c == '"' {
-				quote = 0
-			} else if c == '\\' && i+1 < len(rs) && strings.ContainsRune("\"\\$`\n", rs[i+1]) {
-				i++
-				if rs[i] != '\n' {
-					cur.WriteRune(rs[i])
-				}
-			} else {
-				cur.WriteRune(c)
-			}
-		case c == '\\':
-			if i+1 < len(rs) {
-				i++
-				if rs[i] != '\n' {
-					cur.WriteRune(rs[i])
-					inWord = true
-				}
-			}
-		case c == '\'' || c == '"':
-			quote, inWord = c, true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			if inWord {
-				out = append(out, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(c)
-			inWord = true
-		}
+	w, err := shquote.Split(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w in link line", err)
 	}
-	if quote != 0 {
-		return nil, errors.New("unterminated quote in link line")
-	}
-	if inWord {
-		out = append(out, cur.String())
-	}
-	return out, nil
+	return w, nil
 }
 
 // ParseLinkLine parses a gcc or ld command line: -l/-L/-o, library and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,7 @@ type captureFlags struct {
 	autostop []string
 	duration string
 	maxSize  string
+	ealArgs  string
 }
 
 func newCaptureCmd(a *app) *cobra.Command {
@@ -107,6 +109,7 @@ capture, write its file, or the disk filled.`,
 	fl.IntVar(&o.RingSize, "ring-size", 0, "pdump's ring size, a power of 2 (default "+strconv.Itoa(capture.DefaultRingSize)+")")
 	fl.IntVar(&o.MbufSize, "mbuf-size", 0, "pdump's mbuf data size (default "+strconv.Itoa(capture.DefaultMbufSize)+")")
 	fl.IntVar(&o.TotalMbufs, "total-num-mbufs", 0, "pdump's mempool size in mbufs (default "+strconv.Itoa(capture.DefaultTotalMbufs)+"; pdump's own 65535 takes ~150 MiB of hugepages)")
+	fl.StringVar(&f.ealArgs, "eal-args", "", "more EAL arguments for pdump, as one shell-quoted string (e.g. '-d /usr/lib64/librte_net_mlx5.so'); gzdoctor already passes -d for the primary's PMDs pdump lacks")
 	fl.BoolVar(&o.Force, "force", false, "overwrite existing output files")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the capture tool's command line and stop")
 	fl.BoolVar(&o.NoPreflight, "no-preflight", false, "do not run the capture-relevant checks first")
@@ -171,6 +174,13 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 			return usageError("--duration %q: %v", f.duration, err)
 		}
 		o.Duration = d
+	}
+	if f.ealArgs != "" {
+		args, err := shquote.Split(f.ealArgs)
+		if err != nil {
+			return usageError("--eal-args: %v", err)
+		}
+		o.EALArgs = args
 	}
 	if f.maxSize != "" {
 		n, err := capture.ParseSize(f.maxSize)

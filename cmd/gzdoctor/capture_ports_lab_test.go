@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,6 +80,31 @@ func TestCaptureLabTwoPorts(t *testing.T) {
 				t.Errorf("validation %+v", v)
 			}
 		})
+	}
+}
+
+// TestCaptureLabEALArgs: --eal-args reach pdump before "--", and a -d
+// naming a driver pdump already loads from its plugin dir is harmless.
+func TestCaptureLabEALArgs(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump")
+	b, err := os.ReadFile(filepath.Join(lab.BuildDir(), "pmds-dir"))
+	if err != nil {
+		t.Skip(err)
+	}
+	ring, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(b)), "librte_net_ring.so*"))
+	if len(ring) == 0 {
+		t.Skip("no librte_net_ring in the plugin dir")
+	}
+	p := lab.StartT(t, lab.Config{})
+	f := filepath.Join(t.TempDir(), "e.pcapng")
+	code, res, errOut := captureJSON(t, "--prefix", p.Prefix, "-i", p.Device, "--eal-args", "-d "+ring[0]+" --log-level 'pmd.net.ring:info'", "-c", "200", "-w", f)
+	if code != 0 || res == nil || res.Stopped != capture.StopCount || res.Counts.Packets() != 200 {
+		t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+	}
+	want := "--file-prefix " + p.Prefix + " -d " + ring[0] + " --log-level pmd.net.ring:info -- --pdump "
+	if !strings.Contains(res.Plan.Command, want) {
+		t.Errorf("command %s, want it to contain %q", res.Plan.Command, want)
 	}
 }
 

@@ -3,7 +3,10 @@
 // and all of them quote alike.
 package shquote
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // Quote returns s as one shell word: as it is when every byte is one sh
 // never treats specially, else in single quotes.
@@ -24,3 +27,62 @@ func Join(args []string) string {
 }
 
 const safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-"
+
+// Split splits a command line like a POSIX shell would for words: quotes,
+// backslash escapes and line continuations; no expansion. It reverses
+// Join.
+func Split(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		c := rs[i]
+		switch {
+		case quote == '\'':
+			if c == '\'' {
+				quote = 0
+			} else {
+				cur.WriteRune(c)
+			}
+		case quote == '"':
+			if c == '"' {
+				quote = 0
+			} else if c == '\\' && i+1 < len(rs) && strings.ContainsRune("\"\\$`\n", rs[i+1]) {
+				i++
+				if rs[i] != '\n' {
+					cur.WriteRune(rs[i])
+				}
+			} else {
+				cur.WriteRune(c)
+			}
+		case c == '\\':
+			if i+1 < len(rs) {
+				i++
+				if rs[i] != '\n' {
+					cur.WriteRune(rs[i])
+					inWord = true
+				}
+			}
+		case c == '\'' || c == '"':
+			quote, inWord = c, true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(c)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, errors.New("unterminated quote")
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package shquote
 
 import (
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -22,5 +23,26 @@ func TestQuoteRoundTrip(t *testing.T) {
 	}
 	if got := Quote("--file-prefix=gazelle"); got != "--file-prefix=gazelle" {
 		t.Errorf("a safe word is quoted: %s", got)
+	}
+}
+
+func TestSplit(t *testing.T) {
+	for in, want := range map[string][]string{
+		`-d /usr/lib64/librte_net_mlx5.so --log-level 'pmd.net.*:debug'`: {"-d", "/usr/lib64/librte_net_mlx5.so", "--log-level", "pmd.net.*:debug"},
+		`a\ b "c \"d\"" ''`: {"a b", `c "d"`, ""},
+		"":                  nil,
+	} {
+		got, err := Split(in)
+		if err != nil || strings.Join(got, "|") != strings.Join(want, "|") || len(got) != len(want) {
+			t.Errorf("Split(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := Split(`-d 'x`); err == nil {
+		t.Error("an unterminated quote was accepted")
+	}
+	// Split reverses Join.
+	args := []string{"--file-prefix", "it's", "a b", "*", ""}
+	if got, err := Split(Join(args)); err != nil || strings.Join(got, "|") != strings.Join(args, "|") {
+		t.Errorf("Split(Join(%q)) = %q, %v", args, got, err)
 	}
 }

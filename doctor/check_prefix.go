@@ -26,8 +26,12 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 			names = append(names, env.runningWords(ctx, p, rt.CallerBase))
 			cmds = append(cmds, env.checkAs(p, rt.CallerBase))
 		}
+		// An ltran host (ltran and its lstack applications) or a host with
+		// several lstack applications always looks like this: checking
+		// them all is as likely the intent as choosing one.
+		cmds = append(cmds, env.gzdoctorCheckAll())
 		return fail(fmt.Sprintf("several primaries are running (%s) and nothing says which one the capture is for", strings.Join(names, "; ")),
-			fix("say which primary to capture from: pass --prefix to gzdoctor (or --config with the lstack.conf/ltran.conf in use), and the same --file-prefix to the capture tool", cmds...))
+			fix("say which primary to capture from: pass --prefix to gzdoctor (or --config with the lstack.conf/ltran.conf in use), and the same --file-prefix to the capture tool; or check every running primary, one report each, with --all-prefixes", cmds...))
 	}
 	var details []string
 	details = append(details, "chosen from: "+t.Why)
@@ -113,6 +117,8 @@ func sourceWords(t *TargetPrefix) string {
 		return "from --prefix"
 	case SourceConfig:
 		return "from the config"
+	case SourceAll:
+		return "a running primary's, --all-prefixes"
 	case SourceLive:
 		return "the only running primary's"
 	case SourceDefault:

@@ -40,6 +40,27 @@ func (e *Env) gzdoctorCheck(prefix string, extra ...string) string {
 	return shquote.Join(args)
 }
 
+// gzdoctorCheckAll is `gzdoctor check --all-prefixes` with the flags the
+// operator gave that apply to every primary (--device names one
+// primary's device, and --all-prefixes refuses it).
+func (e *Env) gzdoctorCheckAll() string {
+	args := []string{"gzdoctor"}
+	if e.h.Root != "" && e.h.Root != "/" {
+		args = append(args, "--root", e.h.Root)
+	}
+	args = append(args, "check", "--all-prefixes")
+	if e.cfg.ConfigPath != "" {
+		args = append(args, "--config", e.cfg.ConfigPath)
+	}
+	if e.cfg.PdumpBin != "" {
+		args = append(args, "--pdump-bin", e.cfg.PdumpBin)
+	}
+	if e.cfg.CaptureFile != "" {
+		args = append(args, "--capture-file", e.cfg.CaptureFile)
+	}
+	return shquote.Join(args)
+}
+
 // captureCommand is the command that captures from prefix on device with
 // the capture tool this machine has (gazelle-pdump, else dpdk-pdump, else
 // dpdk-dumpcap), writing where --capture-file says (else /tmp). Without a

@@ -32,6 +32,9 @@ type Config struct {
 	CaptureMbufs int
 	// User is who runs the capture tool; nil means this process's user.
 	User *User
+	// allPrefixes: Prefix is one of the running primaries, set by RunAll,
+	// not given by the operator.
+	allPrefixes bool
 	// Env is the capture user's environment ($PATH, $LSTACK_CONF_PATH...);
 	// nil means this process's.
 	Env []string
@@ -152,8 +155,11 @@ type Target struct {
 	PrefixSource string `json:"prefix_source,omitempty"`
 	RuntimeDir   string `json:"runtime_dir,omitempty"`
 	PrimaryPID   int    `json:"primary_pid,omitempty"`
-	Config       string `json:"config,omitempty"`
-	Device       string `json:"device,omitempty"`
+	// PrimaryRole is ltran, lstack or dpdk (any other primary), when a
+	// primary holds the prefix.
+	PrimaryRole string `json:"primary_role,omitempty"`
+	Config      string `json:"config,omitempty"`
+	Device      string `json:"device,omitempty"`
 }
 
 func (e *Env) targetSummary() Target {
@@ -165,7 +171,7 @@ func (e *Env) targetSummary() Target {
 		}
 	}
 	if p, ok := e.primary.peek(); ok && p != nil {
-		t.PrimaryPID = p.PID
+		t.PrimaryPID, t.PrimaryRole = p.PID, primaryRole(p)
 	}
 	if c, ok := e.config.peek(); ok && c != nil {
 		t.Config = c.Path

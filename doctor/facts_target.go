@@ -13,6 +13,7 @@ const (
 	SourceConfig  = "config"  // lstack.conf dpdk_args / ltran.conf forward_kit_args
 	SourceLive    = "live"    // the only live prefix
 	SourceDefault = "default" // DPDK's default, rte
+	SourceAll     = "all"     // one of the running primaries, checked in turn (--all-prefixes)
 )
 
 // DefaultPrefix is DPDK's --file-prefix when none is given.
@@ -41,6 +42,8 @@ func (e *Env) Target(ctx context.Context) (*TargetPrefix, error) {
 		}
 		t := &TargetPrefix{}
 		switch {
+		case e.cfg.Prefix != "" && e.cfg.allPrefixes:
+			t.Name, t.Source, t.Why = e.cfg.Prefix, SourceAll, "a running primary's prefix (--all-prefixes checks each)"
 		case e.cfg.Prefix != "":
 			t.Name, t.Source, t.Why = e.cfg.Prefix, SourceFlag, "--prefix "+e.cfg.Prefix
 		default:

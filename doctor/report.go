@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/gzdoctor/gzdoctor/ui"
 )
@@ -14,6 +15,13 @@ type Report struct {
 	Target  Target   `json:"target"`
 	Results []Result `json:"results"`
 	Summary Summary  `json:"summary"`
+	// Machine is what the fleet watches besides the checks (stale
+	// prefixes, hugepage pools); nil unless Options.Machine asked for it,
+	// and in the reports of a run over all prefixes, which carry it once.
+	Machine *Machine `json:"machine,omitempty"`
+	// Duration is how long the run took (duration_ms on the wire).
+	Duration time.Duration `json:"-"`
+	Millis   float64       `json:"duration_ms"`
 }
 
 // Summary counts results per status and says what they mean for a capture.

@@ -33,6 +33,10 @@ func sampleReport() Report {
 	return Report{Results: rs, Summary: summarize(rs, true)}
 }
 
+// testMeta stands for the host, the time and the version a real run
+// fills in, so goldens do not change with the machine or the clock.
+var testMeta = ui.Meta{Version: "test", Revision: "0123456789ab", Host: "lab-host", Time: time.Date(2026, 12, 2, 1, 2, 3, 4_000_000, time.UTC)}
+
 func TestRenderTextGolden(t *testing.T) {
 	for _, verbose := range []bool{false, true} {
 		var b bytes.Buffer
@@ -49,7 +53,7 @@ func TestRenderTextGolden(t *testing.T) {
 
 func TestRenderJSONGolden(t *testing.T) {
 	s, _, out, _ := ui.Test()
-	if err := ui.Render(s, ui.FormatJSON, "check", false, sampleReport()); err != nil {
+	if err := ui.Render(s, ui.FormatJSON, testMeta, "check", false, sampleReport()); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "report.json", out.Bytes())

@@ -26,6 +26,9 @@ type Options struct {
 	// of the list. A capture preflight that leaves out checks its backend
 	// does not need (dumpcap: pcap-pmd, output-path) passes its own list.
 	Scope []string
+	// Machine adds the machine's facts (Report.Machine), gathered while
+	// the checks run.
+	Machine bool
 }
 
 // Run executes the selected checks against env and returns their results in
@@ -90,6 +93,12 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 		}(c)
 	}
 
+	var machine chan *Machine
+	if opts.Machine {
+		machine = make(chan *Machine, 1)
+		go func() { machine <- env.machine(runCtx) }()
+	}
+
 	rep := Report{Results: make([]Result, 0, len(sel))}
 	for _, c := range sel {
 		<-slots[c.ID].done
@@ -111,6 +120,11 @@ func Run(ctx context.Context, env *Env, opts Options) (Report, error) {
 	}
 	rep.Summary = summarize(rep.Results, complete)
 	rep.Target = env.targetSummary()
+	if machine != nil {
+		rep.Machine = <-machine
+	}
+	rep.Duration = time.Since(start)
+	rep.Millis = float64(rep.Duration.Microseconds()) / 1000
 	return rep, nil
 }
 

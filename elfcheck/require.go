@@ -1,10 +1,11 @@
 package elfcheck
 
 import (
-	"encoding/xml"
 	"fmt"
-	"io"
 	"strings"
+	"time"
+
+	"github.com/gzdoctor/gzdoctor/internal/junit"
 )
 
 // Requirement is one item of --require.
@@ -26,6 +27,8 @@ type RequirementResult struct {
 	Requirement string `json:"requirement"`
 	Met         bool   `json:"met"`
 	Reason      string `json:"reason"`
+	// Fix says what makes an unmet requirement met; omitted when met.
+	Fix string `json:"fix,omitempty"`
 }
 
 // ParseRequirements parses "pcap-pmd,pdump,dpdk=22.11,deps".
@@ -70,6 +73,7 @@ func (r *Report) Check(reqs []Requirement) []RequirementResult {
 				res.Reason = "pcap PMD reachable via " + strings.Join(d.PcapPMD.Via, ", ") + ": " + strings.Join(d.PcapPMD.Where, ", ")
 			} else {
 				res.Reason = "pcap PMD not reachable: " + d.PcapPMD.Detail
+				res.Fix = "link librte_net_pcap with the file (-lrte_net_pcap inside -Wl,--no-as-needed … -Wl,--as-needed), or have the EAL load it: -d librte_net_pcap.so in its EAL arguments (lstack.conf dpdk_args, ltran.conf forward_kit_args); a DPDK built without the pcap PMD needs a rebuild with it (gzdoctor specpatch)"
 			}
 		case "pdump":
 			switch {
@@ -77,12 +81,15 @@ func (r *Report) Check(reqs []Requirement) []RequirementResult {
 				res.Met, res.Reason = true, "rte_pdump_init referenced and defined in "+strings.Join(d.Pdump.DefinedIn, ", ")
 			case d.Pdump.Referenced:
 				res.Reason = "rte_pdump_init referenced but no library in the tree defines it (librte_pdump missing)"
+				res.Fix = "install the DPDK package that ships librte_pdump, or build DPDK with the pdump library (gzdoctor specpatch)"
 			case d.Pdump.Defined && d.Linkage != "shared":
 				res.Met, res.Reason = true, "rte_pdump_init linked in statically ("+strings.Join(d.Pdump.DefinedIn, ", ")+")"
 			case d.Pdump.Defined:
 				res.Reason = "librte_pdump is loaded but nothing calls rte_pdump_init"
+				res.Fix = "the primary must call rte_pdump_init() after rte_eal_init(): upgrade Gazelle (lstack since 2022-11, ltran since 2022-12) or add the call"
 			default:
 				res.Reason = "rte_pdump_init is neither referenced nor defined"
+				res.Fix = "the primary must call rte_pdump_init() after rte_eal_init() and link -lrte_pdump: upgrade Gazelle (lstack since 2022-11, ltran since 2022-12) or add the call"
 			}
 		case "dpdk":
 			have := d.Version
@@ -95,6 +102,9 @@ func (r *Report) Check(reqs []Requirement) []RequirementResult {
 				res.Reason = fmt.Sprintf("DPDK %s found, patch level unknown (need %s)", have, q.Value)
 			default:
 				res.Reason = fmt.Sprintf("DPDK %s, need %s", have, q.Value)
+			}
+			if !res.Met {
+				res.Fix = fmt.Sprintf("build the file against DPDK %s", q.Value)
 			}
 		case "deps":
 			res.Met = len(r.Missing) == 0 && !hasProblem(r, ProblemNoNeeded)
@@ -109,6 +119,7 @@ func (r *Report) Check(reqs []Requirement) []RequirementResult {
 					names = append(names, "(no DT_NEEDED entries)")
 				}
 				res.Reason = "missing: " + strings.Join(names, ", ")
+				res.Fix = "install the missing libraries, or name their directory with --ld-library-path (as the loader's LD_LIBRARY_PATH or ld.so.conf would at run time)"
 			}
 		}
 		out = append(out, res)
@@ -125,56 +136,26 @@ func hasProblem(r *Report, id string) bool {
 	return false
 }
 
-// WriteJUnit writes the results as JUnit XML: one test suite per file,
-// one test case per requirement, so CI servers list each.
-func WriteJUnit(w io.Writer, results []RequirementResult) error {
-	type failure struct {
-		Message string `xml:"message,attr"`
-		Text    string `xml:",chardata"`
-	}
-	type testcase struct {
-		Name      string   `xml:"name,attr"`
-		Classname string   `xml:"classname,attr"`
-		Failure   *failure `xml:"failure,omitempty"`
-		SystemOut string   `xml:"system-out,omitempty"`
-	}
-	type suite struct {
-		Name     string     `xml:"name,attr"`
-		Tests    int        `xml:"tests,attr"`
-		Failures int        `xml:"failures,attr"`
-		Cases    []testcase `xml:"testcase"`
-	}
-	type suites struct {
-		XMLName xml.Name `xml:"testsuites"`
-		Suites  []*suite `xml:"testsuite"`
-	}
-	var doc suites
-	byFile := map[string]*suite{}
+// JUnit is the results as JUnit test suites (internal/junit): one suite
+// per file, one test case per requirement, an unmet one a failure whose
+// body is its fix.
+func JUnit(host string, started time.Time, results []RequirementResult) []junit.Suite {
+	var out []junit.Suite
+	byFile := map[string]int{}
 	for _, r := range results {
-		s := byFile[r.File]
-		if s == nil {
-			s = &suite{Name: "gzdoctor elfcheck " + r.File}
-			byFile[r.File] = s
-			doc.Suites = append(doc.Suites, s)
+		i, ok := byFile[r.File]
+		if !ok {
+			i = len(out)
+			byFile[r.File] = i
+			out = append(out, junit.Suite{Name: "gzdoctor elfcheck " + r.File, Host: host, Timestamp: started})
 		}
-		tc := testcase{Name: r.Requirement, Classname: "elfcheck." + r.File}
+		c := junit.Case{Name: r.Requirement, Classname: junit.Classname(host, "elfcheck", r.File)}
 		if r.Met {
-			tc.SystemOut = r.Reason
+			c.Body = r.Reason
 		} else {
-			tc.Failure = &failure{Message: r.Reason, Text: r.Reason}
-			s.Failures++
+			c.Failure, c.Body = r.Reason, r.Fix
 		}
-		s.Tests++
-		s.Cases = append(s.Cases, tc)
+		out[i].Cases = append(out[i].Cases, c)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return out
 }

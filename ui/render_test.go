@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 )
 
 type sample struct {
@@ -16,6 +17,9 @@ func (s sample) RenderText(w io.Writer, st Style, verbose bool) error {
 	return err
 }
 
+// meta is in a zone other than UTC: the envelope's time is UTC.
+var meta = Meta{Version: "1.2.3", Host: "h1", Time: time.Date(2026, 12, 2, 2, 2, 3, 4_000_000, time.FixedZone("CET", 3600))}
+
 func TestRender(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -25,13 +29,13 @@ func TestRender(t *testing.T) {
 	}{
 		{"text", FormatText, false, "✓ lab\n"},
 		{"quiet text prints nothing", FormatText, true, ""},
-		{"json ignores quiet", FormatJSON, true, "{\n  \"schema_version\": 1,\n  \"command\": \"demo\",\n  \"data\": {\n    \"name\": \"lab\"\n  }\n}\n"},
+		{"json ignores quiet", FormatJSON, true, "{\n  \"schema_version\": 2,\n  \"command\": \"demo\",\n  \"gzdoctor_version\": \"1.2.3\",\n  \"host\": \"h1\",\n  \"time\": \"2026-12-02T01:02:03.004Z\",\n  \"data\": {\n    \"name\": \"lab\"\n  }\n}\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _, out, _ := Test()
 			s.Quiet = tt.quiet
-			if err := Render(s, tt.format, "demo", false, sample{Name: "lab"}); err != nil {
+			if err := Render(s, tt.format, meta, "demo", false, sample{Name: "lab"}); err != nil {
 				t.Fatal(err)
 			}
 			if got := out.String(); got != tt.want {

@@ -40,7 +40,7 @@ func TestRenderEscapesInputControls(t *testing.T) {
 	for _, colour := range []bool{false, true} {
 		var out bytes.Buffer
 		s := &Streams{Out: &out, OutColor: colour}
-		if err := Render(s, FormatText, "x", false, hostileResult{}); err != nil {
+		if err := Render(s, FormatText, Meta{}, "x", false, hostileResult{}); err != nil {
 			t.Fatal(err)
 		}
 		got := out.String()

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/elfcheck"
-	"github.com/gzdoctor/gzdoctor/internal/atomicfile"
+	"github.com/gzdoctor/gzdoctor/internal/junit"
 	"github.com/spf13/cobra"
 )
 
@@ -187,7 +187,8 @@ func runElfcheck(cmd *cobra.Command, a *app, o *elfcheckOptions, args []string) 
 		res.LinkLine = elfcheck.CheckLinkLine(ll, against)
 	}
 	if o.JUnit != "" {
-		if err := atomicfile.Write(o.JUnit, 0o644, true, func(w io.Writer) error { return elfcheck.WriteJUnit(w, res.Requirements) }); err != nil {
+		meta := a.meta()
+		if err := junit.WriteFile(o.JUnit, "gzdoctor elfcheck", elfcheck.JUnit(meta.Host, meta.Time, res.Requirements)...); err != nil {
 			return failure(fmt.Errorf("--junit: %w", err))
 		}
 	}

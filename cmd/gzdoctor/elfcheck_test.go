@@ -118,6 +118,14 @@ func TestElfcheckJUnitAndJSON(t *testing.T) {
 	if s.Tests != 2 || s.Failures != 1 || s.Cases[0].Name != "pcap-pmd" || s.Cases[1].Failure == nil {
 		t.Errorf("junit %s", b)
 	}
+	// The fix is the failure's body; the host leads the classname.
+	host, _ := os.Hostname()
+	for _, want := range []string{"must call rte_pdump_init() after rte_eal_init()", `classname="` + host + "/elfcheck/" + pdumpBin + `"`, `hostname="` + host + `"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("junit lacks %q:\n%s", want, b)
+		}
+	}
+	xmllintJUnit(t, junit)
 }
 
 // elfcheck prints paths and sonames from the files it reads: a file named

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/ui"
@@ -37,6 +38,8 @@ type app struct {
 	streams *ui.Streams
 	opts    globalOptions
 	format  ui.Format
+	// started is when the command started: the time every document names.
+	started time.Time
 }
 
 // host returns the machine model under --root.
@@ -44,7 +47,14 @@ func (a *app) host() *host.Host { return host.New(a.opts.Root) }
 
 // render prints a command's result in the format chosen with -o.
 func (a *app) render(command string, result ui.TextRenderer) error {
-	return ui.Render(a.streams, a.format, command, a.opts.Verbose, result)
+	return ui.Render(a.streams, a.format, a.meta(), command, a.opts.Verbose, result)
+}
+
+// meta is what every document says about itself: gzdoctor's version, the
+// host it describes (under --root, the collected one) and when.
+func (a *app) meta() ui.Meta {
+	ver, rev := buildVersion()
+	return ui.Meta{Version: ver, Revision: rev, Host: a.host().Hostname(), Time: a.started}
 }
 
 // renderReport prints a command's result: on stdout, or on stderr when
@@ -55,7 +65,7 @@ func (a *app) renderReport(command string, toStderr bool, result ui.TextRenderer
 	}
 	s := *a.streams
 	s.Out, s.OutTTY, s.OutColor = s.Err, s.ErrTTY, s.ErrColor
-	return ui.Render(&s, a.format, command, a.opts.Verbose, result)
+	return ui.Render(&s, a.format, a.meta(), command, a.opts.Verbose, result)
 }
 
 // Main runs gzdoctor with args (without the program name) and returns the
@@ -67,7 +77,7 @@ func Main(args []string, streams *ui.Streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 
-	a := &app{streams: streams, args: args}
+	a := &app{streams: streams, args: args, started: time.Now()}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	if streams != nil {
@@ -139,6 +149,9 @@ do its job (see docs/exit-codes.md).`,
 				return usageError("%v", err)
 			}
 			a.format = f
+			if f == ui.FormatPrometheus && cmd.Name() != "check" {
+				return usageError("-o prometheus is for gzdoctor check only: use -o text or -o json")
+			}
 			if a.streams == nil {
 				a.streams = ui.System(a.opts.NoColor)
 			} else if a.opts.NoColor {
@@ -156,14 +169,14 @@ do its job (see docs/exit-codes.md).`,
 	})
 
 	pf := cmd.PersistentFlags()
-	pf.StringVarP(&a.opts.Output, "output", "o", "text", "output format: text or json")
+	pf.StringVarP(&a.opts.Output, "output", "o", "text", "output format: text, json, or prometheus (check)")
 	pf.BoolVar(&a.opts.NoColor, "no-color", false, "never colour the output (also NO_COLOR=1)")
 	pf.BoolVarP(&a.opts.Quiet, "quiet", "q", false, "print nothing but errors; the exit code tells the result")
 	pf.BoolVarP(&a.opts.Verbose, "verbose", "v", false, "show details")
 	pf.StringVar(&a.opts.Root, "root", "/", "filesystem root to inspect (a fixture tree or sysroot)")
 	pf.StringVar(&a.opts.Prefix, "prefix", "", "DPDK file prefix of the primary (--file-prefix)")
 	pf.StringVar(&a.opts.Config, "config", "", "lstack.conf or ltran.conf in use")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("prefix", a.completePrefixes)
 	_ = cmd.MarkPersistentFlagDirname("root")
 

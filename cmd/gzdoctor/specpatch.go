@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/internal/junit"
 	"github.com/gzdoctor/gzdoctor/specpatch"
 	"github.com/spf13/cobra"
 )
@@ -25,6 +26,7 @@ type specpatchOptions struct {
 	Packager string
 	Branch   string
 	Force    bool
+	JUnit    string
 }
 
 func newSpecpatchCmd(a *app) *cobra.Command {
@@ -47,6 +49,7 @@ keeps pdump out (a source patch that drops app/); 3 when the file is not a
 spec specpatch can read (nothing is written then).`,
 		Example: `  gzdoctor specpatch dpdk.spec
   gzdoctor specpatch --check dpdk.spec
+  gzdoctor specpatch --check --junit specpatch.xml dpdk.spec
   gzdoctor specpatch -i --backup --bump "Build the pcap PMD and pdump for gazelle" dpdk.spec
   gzdoctor specpatch --out dpdk-pcap.spec dpdk.spec`,
 		Args: cobra.ExactArgs(1),
@@ -63,6 +66,7 @@ spec specpatch can read (nothing is written then).`,
 	f.BoolVar(&o.Check, "check", false, "change nothing; exit 1 if the spec needs a change, 0 if not")
 	f.StringVar(&o.Bump, "bump", "", "when something changes, bump Release and add this %changelog entry")
 	f.StringVar(&o.Packager, "packager", "", `%changelog author "Name <email>" (default: RPM_PACKAGER, then git config)`)
+	f.StringVar(&o.JUnit, "junit", "", "with --check, also write the findings as JUnit XML to `FILE`, atomically")
 	f.StringVar(&o.Branch, "branch", "", "edit only the %if/%ifarch arms whose directive contains this text (e.g. \"%ifarch aarch64\")")
 	cmd.MarkFlagsMutuallyExclusive("check", "write")
 	cmd.MarkFlagsMutuallyExclusive("check", "out")
@@ -76,6 +80,9 @@ func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 	}
 	if o.Force && o.Out == "" {
 		return usageError("--force needs --out")
+	}
+	if o.JUnit != "" && !o.Check {
+		return usageError("--junit needs --check")
 	}
 	data, err := specpatch.ReadSpec(o.Spec)
 	if err != nil {
@@ -97,6 +104,11 @@ func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 	}
 	res.Check = o.Check
 	switch {
+	case o.Check && o.JUnit != "":
+		meta := a.meta()
+		if err := junit.WriteFile(o.JUnit, "gzdoctor specpatch", res.JUnit(meta.Host, meta.Time, time.Since(meta.Time))); err != nil {
+			return failure(fmt.Errorf("--junit: %w", err))
+		}
 	case o.Check:
 	case o.Write && res.Diff != "":
 		if o.Backup {

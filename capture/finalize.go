@@ -33,8 +33,6 @@ type finalInput struct {
 	temp Temp
 	f    *os.File
 	r    *pcapfile.Reader
-	p    pcapfile.Packet
-	live bool
 }
 
 // finalOutput is one final file being written.
@@ -121,40 +119,29 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options) (*finalRe
 		fo.w, fo.ifc = w, ifcs
 	}
 
-	advance := func(in *finalInput) error {
-		err := in.r.Next(&in.p)
-		switch {
-		case err == nil:
-			in.live = true
-		case err == io.EOF:
-			in.live = false
-		default:
-			in.live = false
-			return fmt.Errorf("reading %s: %w", in.temp.Path, err)
-		}
-		return nil
+	rs := make([]*pcapfile.Reader, len(ins))
+	names := make([]string, len(ins))
+	for i, in := range ins {
+		rs[i], names[i] = in.r, "reading "+in.temp.Path
 	}
-	for _, in := range ins {
-		if err := advance(in); err != nil {
+	packets, err := pcapfile.NewPackets(ctx, rs, pcapfile.PacketsOptions{Names: names})
+	if err != nil {
+		abort()
+		return nil, err
+	}
+	for {
+		if p.Count > 0 && res.counts.Packets() >= p.Count {
+			break
+		}
+		i, pk, err := packets.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
 			abort()
 			return nil, err
 		}
-	}
-	for n := 0; ; n++ {
-		if n&4095 == 0 && ctx.Err() != nil {
-			abort()
-			return nil, ctx.Err()
-		}
-		var best *finalInput
-		for _, in := range ins {
-			if in.live && (best == nil || in.p.Timestamp < best.p.Timestamp) {
-				best = in
-			}
-		}
-		if best == nil || (p.Count > 0 && res.counts.Packets() >= p.Count) {
-			break
-		}
-		pk := &best.p
+		best := ins[i]
 		ok, dir, err := sel.keep(best.temp.Dir, best.r.Interfaces()[pk.Interface], pk)
 		if err != nil {
 			abort()
@@ -193,10 +180,6 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options) (*finalRe
 				res.first = pk.Timestamp
 			}
 			res.last = pk.Timestamp
-		}
-		if err := advance(best); err != nil {
-			abort()
-			return nil, err
 		}
 	}
 	for _, fo := range outs {

@@ -2,7 +2,6 @@ package pcapfile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -57,26 +56,20 @@ func Filter(ctx context.Context, r *Reader, dst io.Writer, o FilterOptions) (Fil
 	ng, _ := w.(*PcapNGWriter)
 	written := len(r.Interfaces()) // interfaces already in the output
 	var matchers []Matcher
-	var p Packet
+	po := PacketsOptions{Salvage: o.Salvage}
+	if o.Live {
+		po.Flush = w.Flush
+	}
+	pk, err := NewPackets(ctx, []*Reader{r}, po)
+	if err != nil {
+		return res, err
+	}
 	for {
-		if res.Read&4095 == 0 && ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		if o.Live && r.Buffered() == 0 {
-			if err := w.Flush(); err != nil {
-				return res, err
-			}
-		}
-		err := r.Next(&p)
+		_, p, err := pk.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var fe *FormatError
-			if o.Salvage && errors.As(err, &fe) {
-				res.Damage = fe.Error()
-				break
-			}
 			return res, err
 		}
 		res.Read++
@@ -103,11 +96,14 @@ func Filter(ctx context.Context, r *Reader, dst io.Writer, o FilterOptions) (Fil
 				return res, err
 			}
 		}
-		if err := w.WritePacket(&p); err != nil {
+		if err := w.WritePacket(p); err != nil {
 			return res, err
 		}
 		res.Matched++
 		res.Bytes += int64(len(p.Data))
+	}
+	if len(pk.Damage) > 0 {
+		res.Damage = pk.Damage[0]
 	}
 	return res, w.Close()
 }

@@ -32,16 +32,14 @@ type MergeResult struct {
 
 type mergeIn struct {
 	r     *Reader
-	p     Packet
-	live  bool
 	ifmap []int // input interface index → output interface index
 	dir   Direction
 	name  string
 }
 
 // Merge writes the packets of srcs to dst in timestamp order, as mergecap
-// does: at each step the earliest pending packet; among equal timestamps the
-// one from the last input in srcs (mergecap's choice). pcapng output has one
+// does (Packets: among equal timestamps the one from the last input in
+// srcs). pcapng output has one
 // interface per input interface, so nothing about where a packet came from
 // is lost; pcap output needs all inputs to share a link type.
 func Merge(ctx context.Context, dst io.Writer, srcs []*Reader, o MergeOptions) (MergeResult, error) {
@@ -97,44 +95,25 @@ func Merge(ctx context.Context, dst io.Writer, srcs []*Reader, o MergeOptions) (
 		}
 		w = ng
 	}
-	advance := func(in *mergeIn) error {
-		err := in.r.Next(&in.p)
-		switch {
-		case err == nil:
-			in.live = true
-			return nil
-		case err == io.EOF:
-			in.live = false
-			return nil
-		}
-		in.live = false
-		var fe *FormatError
-		if o.Salvage && errors.As(err, &fe) {
-			res.Damage = append(res.Damage, fmt.Sprintf("%s: %v", in.name, err))
-			return nil
-		}
-		return fmt.Errorf("%s: %w", in.name, err)
-	}
+	rs := make([]*Reader, len(ins))
+	names := make([]string, len(ins))
 	for i := range ins {
-		if err := advance(&ins[i]); err != nil {
-			return res, err
-		}
+		rs[i], names[i] = ins[i].r, ins[i].name
 	}
-	for n := 0; ; n++ {
-		if n&4095 == 0 && ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		best := -1
-		for i := range ins {
-			if ins[i].live && (best < 0 || ins[i].p.Timestamp <= ins[best].p.Timestamp) {
-				best = i
-			}
-		}
-		if best < 0 {
+	pk, err := NewPackets(ctx, rs, PacketsOptions{Names: names, Salvage: o.Salvage})
+	if err != nil {
+		return res, err
+	}
+	for {
+		i, p, err := pk.Next()
+		if err == io.EOF {
 			break
 		}
-		in := &ins[best]
-		p := &in.p
+		if err != nil {
+			res.Damage = pk.Damage
+			return res, err
+		}
+		in := &ins[i]
 		if err := mapInterface(in, ng, p, o.Format); err != nil {
 			return res, err
 		}
@@ -146,10 +125,8 @@ func Merge(ctx context.Context, dst io.Writer, srcs []*Reader, o MergeOptions) (
 		}
 		res.Packets++
 		res.Bytes += int64(len(p.Data))
-		if err := advance(in); err != nil {
-			return res, err
-		}
 	}
+	res.Damage = pk.Damage
 	return res, w.Close()
 }
 

@@ -2,7 +2,6 @@ package pcapfile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -386,26 +385,23 @@ func ComputeStats(ctx context.Context, r *Reader, o StatsOptions) (*Stats, error
 		o.Top = 10
 	}
 	c := NewStatsCollector()
-	var p Packet
-	var damage string
-	for n := 0; ; n++ {
-		if n&4095 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		err := r.Next(&p)
+	pk, err := NewPackets(ctx, []*Reader{r}, PacketsOptions{Salvage: o.Salvage})
+	if err != nil {
+		return nil, err
+	}
+	for {
+		_, p, err := pk.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var fe *FormatError
-			if o.Salvage && errors.As(err, &fe) {
-				damage = fe.Error()
-				break
-			}
 			return nil, err
 		}
-		ifs := r.Interfaces()
-		c.Add(ifs[p.Interface].LinkType, &p)
+		c.Add(r.Interfaces()[p.Interface].LinkType, p)
+	}
+	var damage string
+	if len(pk.Damage) > 0 {
+		damage = pk.Damage[0]
 	}
 	s := c.Result(o.Top)
 	s.Format = r.Format()

@@ -265,7 +265,10 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 		}
 		return failure(err)
 	}
-	if err := a.renderCapture(stream, res); err != nil {
+	if err := a.renderCapture(stream, res); err != nil && !(stream && isBrokenPipe(err)) {
+		// A stream's SSH session that ended took stderr with stdout:
+		// the capture itself ended as it should, only nobody reads the
+		// summary.
 		return failure(err)
 	}
 	if res.Failed() {

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -225,6 +227,46 @@ func TestCaptureLabStream(t *testing.T) {
 		t.Logf("the capture ended %s after it started", took.Round(time.Millisecond))
 		primaryClean(t, p, dir, true)
 	})
+}
+
+// TestCaptureLabStreamSessionEnds: an SSH session that ends closes
+// stdout and stderr together and sends SIGHUP: the capture stops the
+// gentle way and exits 0 though nobody reads its summary.
+func TestCaptureLabStreamSessionEnds(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump")
+	p := lab.StartT(t, lab.Config{})
+	dir := t.TempDir()
+	outR, outW, _ := os.Pipe()
+	errR, errW, _ := os.Pipe()
+	cmd := exec.Command(testenv.Binary(t), "capture", "--prefix", p.Prefix, "-w", "-")
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	outW.Close()
+	errW.Close()
+	// Packets flow: the capture runs.
+	b := make([]byte, 64<<10)
+	if _, err := io.ReadAtLeast(outR, b, len(b)); err != nil {
+		t.Fatalf("reading the stream: %v", err)
+	}
+	outR.Close()
+	errR.Close()
+	cmd.Process.Signal(syscall.SIGHUP)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("gzdoctor after its session ended: %v, want exit 0", err)
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Signal(syscall.SIGINT)
+		t.Fatal("gzdoctor did not end after its session did")
+	}
+	primaryClean(t, p, dir, true)
 }
 
 // TestCaptureLabStreamQuietReaderLeaves: on a port without traffic nothing

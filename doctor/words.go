@@ -20,6 +20,7 @@ const (
 	kindDead     = "dead"      // config present, nobody holds it: the primary is gone
 	kindDebris   = "debris"    // no config, nobody uses it: a failed secondary's leftover
 	kindNoShconf = "no-shconf" // no config, a process runs with that prefix (--in-memory/--no-shconf)
+	kindStarting = "starting"  // no config, no socket bound, a process names the prefix: starting, or without shared config
 	kindUnknown  = "unknown"   // could not be read
 )
 
@@ -44,8 +45,12 @@ func (e *Env) prefixKind(ctx context.Context, p host.Prefix) (kind string, pid i
 			}
 		}
 	}
+	// Nothing bound there, but a process's arguments name the prefix: a
+	// primary between EAL's mkdir of the dir and its config (lab: an
+	// lstack's dir is empty for a moment while it starts), or one without
+	// shared config or telemetry. Never debris.
 	if pid := e.pidUsingDir(ctx, p); pid > 0 {
-		return kindNoShconf, pid
+		return kindStarting, pid
 	}
 	return kindDebris, 0
 }
@@ -75,7 +80,9 @@ func (e *Env) pidUsingDir(ctx context.Context, p host.Prefix) int {
 }
 
 // pidsWithPrefixArg are the processes (not secondaries) whose command line
-// gives --file-prefix name. It reads only command lines: the full
+// gives --file-prefix name, or whose LSTACK_CONF_PATH names a config whose
+// dpdk_args do (an lstack application: its command line has no EAL
+// arguments). It reads only command lines and environments: the full
 // process scan (maps of every process) is too slow for runtime-dir, which
 // every run needs.
 func (e *Env) pidsWithPrefixArg(ctx context.Context, name string) []int {
@@ -85,6 +92,7 @@ func (e *Env) pidsWithPrefixArg(ctx context.Context, name string) []int {
 			return nil, err
 		}
 		m := map[string][]int{}
+		confs := map[string]string{}
 		for _, pid := range pids {
 			b, err := e.h.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 			if err != nil || len(b) == 0 {
@@ -92,6 +100,9 @@ func (e *Env) pidsWithPrefixArg(ctx context.Context, name string) []int {
 			}
 			args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 			if len(args) < 2 || !host.LooksLikeEAL(args) {
+				if pfx := e.lstackConfPrefix(pid, confs); pfx != "" {
+					m[pfx] = append(m[pfx], pid)
+				}
 				continue
 			}
 			a := host.ParseEALArgs(args[1:])
@@ -106,6 +117,31 @@ func (e *Env) pidsWithPrefixArg(ctx context.Context, name string) []int {
 		return nil
 	}
 	return byPrefix[name]
+}
+
+// lstackConfPrefix is the --file-prefix of the lstack.conf a process's
+// LSTACK_CONF_PATH names ("" when none); confs caches the configs read.
+func (e *Env) lstackConfPrefix(pid int, confs map[string]string) string {
+	b, err := e.h.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return ""
+	}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		v, ok := strings.CutPrefix(kv, "LSTACK_CONF_PATH=")
+		if !ok || !path.IsAbs(v) {
+			continue
+		}
+		pfx, seen := confs[v]
+		if !seen {
+			// ltran mode: lstack is ltran's secondary, not a primary.
+			if c, err := e.h.ReadGazelleConfig(v); err == nil && c.EAL != nil && c.EAL.ProcType != "secondary" {
+				pfx = c.EAL.Prefix()
+			}
+			confs[v] = pfx
+		}
+		return pfx
+	}
+	return ""
 }
 
 // kindWords says what a prefix dir is.
@@ -124,6 +160,8 @@ func (e *Env) kindWords(ctx context.Context, p host.Prefix) string {
 			return "an empty dir a capture tool left when it failed to attach (no config, nothing uses it)"
 		}
 		return "leftovers of a capture tool that failed to attach (no config, nothing uses them)"
+	case kindStarting:
+		return fmt.Sprintf("named by pid %d, which has no config or socket in it yet: a primary still starting (or stopped while starting), or one without shared config (--in-memory/--no-shconf); it is not debris", pid)
 	case kindNoShconf:
 		if pid > 0 {
 			return fmt.Sprintf("used by pid %d, which runs without shared config (--in-memory or --no-shconf): no capture tool can attach to it", pid)

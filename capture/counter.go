@@ -140,7 +140,7 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int) (int, error) 
 		}
 		kept := c.sel.capLen(&p)
 		c.counts.add(dir, kept)
-		c.outSize += recordSize(c.format(dir), kept)
+		c.outSize += pcapfile.RecordSize(c.format(dir), kept)
 		if c.stream != nil {
 			p.Data = p.Data[:kept]
 			if err := c.stream.add(i, link, dir, &p, now); err != nil {

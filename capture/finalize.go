@@ -152,10 +152,10 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options) (*finalRe
 		if ok && idx >= 0 {
 			fo := outputFor(outs, dir)
 			n := sel.capLen(pk)
-			if p.MaxSize > 0 && size+recordSize(fo.out.Format, n) > p.MaxSize {
+			if p.MaxSize > 0 && size+pcapfile.RecordSize(fo.out.Format, n) > p.MaxSize {
 				break
 			}
-			size += recordSize(fo.out.Format, n)
+			size += pcapfile.RecordSize(fo.out.Format, n)
 			pk.Data = pk.Data[:n]
 			pk.Interface = fo.ifc[ifKey{idx, dir}]
 			pk.Flags = 0

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/capture/bpf"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
@@ -111,7 +112,7 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	}
 	if o.Filter != "" {
 		// Compile now: a typo is a usage error, not a failed capture.
-		if _, err := (&selector{progs: map[[2]int]*bpfProgram{}, filter: o.Filter}).compile(ethernet); err != nil {
+		if _, err := bpf.NewPrograms(o.Filter).For(int(ethernet.LinkType), int(ethernet.SnapLen)); err != nil {
 			return nil, usagef("-f: %v", err)
 		}
 	}

@@ -15,29 +15,21 @@ type selector struct {
 	wantRx, wantTx bool
 	filter         string // applied by gzdoctor; "" when none or the backend filters
 	snapLen        int
-	progs          map[[2]int]*bpf.Program
+	progs          *bpf.Programs
 }
 
 func newSelector(p *Plan) *selector {
-	s := &selector{wantRx: p.wants(true), wantTx: p.wants(false), snapLen: p.SnapLen, progs: map[[2]int]*bpf.Program{}}
+	s := &selector{wantRx: p.wants(true), wantTx: p.wants(false), snapLen: p.SnapLen}
 	if !p.FilterByBackend {
 		s.filter = p.Filter
 	}
+	s.progs = bpf.NewPrograms(s.filter)
 	return s
 }
 
 // compile returns the filter program for an interface's link type.
 func (s *selector) compile(ifc pcapfile.Interface) (*bpf.Program, error) {
-	k := [2]int{int(ifc.LinkType), int(ifc.SnapLen)}
-	if prog, ok := s.progs[k]; ok {
-		return prog, nil
-	}
-	prog, err := bpf.Compile(s.filter, k[0], k[1])
-	if err != nil {
-		return nil, err
-	}
-	s.progs[k] = prog
-	return prog, nil
+	return s.progs.For(int(ifc.LinkType), int(ifc.SnapLen))
 }
 
 // direction of a packet read from a temp file holding dir.
@@ -82,17 +74,6 @@ func (s *selector) capLen(p *pcapfile.Packet) int {
 	}
 	return len(p.Data)
 }
-
-// recordSize is the bytes a packet of caplen n takes in format f, as
-// pcapfile's writers write it (pcapng with its epb_flags option).
-func recordSize(f pcapfile.Format, n int) int64 {
-	if f == pcapfile.FormatPcap {
-		return 16 + int64(n)
-	}
-	return 32 + int64(n+(4-n&3)&3) + 12
-}
-
-type bpfProgram = bpf.Program
 
 // ethernet is the interface a filter is checked against before capturing.
 var ethernet = pcapfile.Interface{LinkType: pcapfile.LinkTypeEthernet, SnapLen: 262144}

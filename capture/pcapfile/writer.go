@@ -360,3 +360,14 @@ func NewWriter(w io.Writer, f Format, ifaces []Interface, o NGOptions) (Writer, 
 	}
 	return nil, fmt.Errorf("unknown capture format %v", f)
 }
+
+// RecordSize is the bytes a packet of captured length n takes in format f,
+// as the writers here write it (pcapng: an enhanced packet block with its
+// epb_flags option), so a size limit (-C) is kept before a record is
+// written.
+func RecordSize(f Format, n int) int64 {
+	if f == FormatPcap {
+		return 16 + int64(n)
+	}
+	return 32 + int64(n+(4-n&3)&3) + 12
+}

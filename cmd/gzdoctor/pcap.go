@@ -207,11 +207,7 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 	defer in.Close()
 	// Compile once up front so that a bad expression is a usage error
 	// before any output exists.
-	type key struct {
-		link pcapfile.LinkType
-		snap uint32
-	}
-	progs := map[key]*bpf.Program{}
+	progs := bpf.NewPrograms(o.Expr)
 	compile := func(ifc pcapfile.Interface) (pcapfile.Matcher, error) {
 		if strings.TrimSpace(o.Expr) == "" {
 			// Nothing to compile: every packet is kept, whatever the link
@@ -219,18 +215,13 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 			// an empty expression).
 			return matchAll{}, nil
 		}
-		k := key{ifc.LinkType, ifc.SnapLen}
-		if p := progs[k]; p != nil {
-			return p, nil
-		}
-		p, err := bpf.Compile(o.Expr, int(ifc.LinkType), int(ifc.SnapLen))
+		p, err := progs.For(int(ifc.LinkType), int(ifc.SnapLen))
 		if errors.Is(err, bpf.ErrNoLibpcap) {
 			return nil, failure(err)
 		}
 		if err != nil {
 			return nil, usageError("%v", err)
 		}
-		progs[k] = p
 		return p, nil
 	}
 	for _, ifc := range r.Interfaces() {

@@ -23,6 +23,8 @@ type target struct {
 	// portsErr says why the ports are unknown (no telemetry socket, an
 	// old DPDK...).
 	portsErr error
+	// telemetry is the primary's telemetry report, nil when none.
+	telemetry *host.TelemetryReport
 	// ealDevices are the devices the primary's EAL arguments say it
 	// drives (ealFrom: where they were read), read when its telemetry
 	// cannot list its ports.
@@ -134,6 +136,7 @@ func (t *target) probePorts(ctx context.Context, h *host.Host) {
 		t.portsErr = err
 		return
 	}
+	t.telemetry = rep
 	if e, ok := rep.Errors["ports"]; ok {
 		t.portsErr = fmt.Errorf("telemetry: %s", e)
 		return

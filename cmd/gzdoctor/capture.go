@@ -16,6 +16,7 @@ import (
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // captureFlags are the flags as typed; parseCaptureFlags turns them into
@@ -29,6 +30,7 @@ type captureFlags struct {
 	duration string
 	maxSize  string
 	ealArgs  string
+	list     bool
 }
 
 func newCaptureCmd(a *app) *cobra.Command {
@@ -110,6 +112,7 @@ capture, write its file, or the disk filled.`,
 	fl.IntVar(&o.MbufSize, "mbuf-size", 0, "pdump's mbuf data size (default "+strconv.Itoa(capture.DefaultMbufSize)+")")
 	fl.IntVar(&o.TotalMbufs, "total-num-mbufs", 0, "pdump's mempool size in mbufs (default "+strconv.Itoa(capture.DefaultTotalMbufs)+"; pdump's own 65535 takes ~150 MiB of hugepages)")
 	fl.StringVar(&f.ealArgs, "eal-args", "", "more EAL arguments for pdump, as one shell-quoted string (e.g. '-d /usr/lib64/librte_net_mlx5.so'); gzdoctor already passes -d for the primary's PMDs pdump lacks")
+	fl.BoolVarP(&f.list, "list-interfaces", "D", false, "list every live primary and its ports (and whether a capture holds it), then exit")
 	fl.BoolVar(&o.Force, "force", false, "overwrite existing output files")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the capture tool's command line and stop")
 	fl.BoolVar(&o.NoPreflight, "no-preflight", false, "do not run the capture-relevant checks first")
@@ -218,6 +221,9 @@ func parseSeconds(s string) (time.Duration, error) {
 }
 
 func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) error {
+	if f.list {
+		return listInterfaces(cmd, a, args)
+	}
 	if err := parseCaptureFlags(f, args); err != nil {
 		return err
 	}
@@ -308,4 +314,26 @@ func (a *app) renderCapture(stream bool, res *capture.Result) error {
 		}
 	}
 	return a.renderReport("capture", stream, res)
+}
+
+// listInterfaces is -D: every live primary with its ports. Capture flags
+// given with it would be ignored, so they are refused.
+func listInterfaces(cmd *cobra.Command, a *app, args []string) error {
+	var other []string
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if fl.Name != "list-interfaces" && cmd.InheritedFlags().Lookup(fl.Name) == nil {
+			other = append(other, "--"+fl.Name)
+		}
+	})
+	if len(other) > 0 || len(args) > 0 {
+		return usageError("-D lists the primaries and their ports; it takes no capture flags or filter (%s)", strings.Join(append(other, args...), " "))
+	}
+	list, err := capture.ListInterfaces(cmd.Context(), capture.Options{Root: a.opts.Root, Prefix: a.opts.Prefix, Port: -1})
+	if err != nil {
+		if a.opts.Prefix != "" {
+			return &exitError{code: exitProblem, err: err}
+		}
+		return failure(err)
+	}
+	return a.render("capture", list)
 }

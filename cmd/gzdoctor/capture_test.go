@@ -59,3 +59,14 @@ func TestCaptureWithoutDevicePreflightFirst(t *testing.T) {
 		})
 	}
 }
+
+// -D lists; capture flags or a filter with it would be ignored, so they
+// are refused.
+func TestCaptureListInterfacesRefusesCaptureFlags(t *testing.T) {
+	for _, args := range [][]string{{"-D", "-w", "x.pcapng"}, {"-D", "-i", "net_ring0"}, {"--list-interfaces", "udp"}} {
+		code, out, errOut := run(t, append([]string{"capture"}, args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "-D lists the primaries and their ports; it takes no capture flags or filter") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}

@@ -106,5 +106,34 @@ func Checks() []Check {
 			CaptureRelevant: true,
 			Run:             checkAddressSpace,
 		},
+		{
+			ID: "gazelle-hugepages", Title: "Gazelle's mbuf pools fit in the hugepages",
+			Covers: []string{"CHK-05", "CHK-06"},
+			Run:    checkGazelleHugepages,
+		},
+		{
+			ID: "gazelle-settings", Title: "Gazelle settings that lstack or ltran refuse",
+			Covers: []string{"CHK-04"},
+			Run:    checkGazelleSettings,
+		},
+		{
+			ID: "gazelle-devices", Title: "The NICs and CPUs the Gazelle config names",
+			Covers: []string{"CHK-07", "CHK-16"},
+			Run:    checkGazelleDevices,
+		},
+		{
+			ID: "gazelle-kernel", Title: "Kernel settings and CPU features Gazelle's guide requires",
+			Run: checkGazelleKernel,
+		},
+		{
+			ID: "gazelle-ltran", Title: "use_ltran against the ltran that runs",
+			Covers: []string{"CHK-02"},
+			Run:    checkGazelleLtran,
+		},
+		{
+			ID: "gazelle-sockets", Title: "gazellectl's control sockets",
+			Covers: []string{"CHK-02", "CHK-03"},
+			Run:    checkGazelleSockets,
+		},
 	}
 }

@@ -34,7 +34,8 @@ func fixtureCases() []fixtureCase {
 		{
 			name: "healthy 22.11 lstack", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "0000:01:00.0"},
 			status: map[string]Status{"runtime-dir": OK, "config": OK, "prefix": OK, "primary": OK, "permissions": OK, "namespaces": OK,
-				"device": OK, "pcap-pmd": OK, "pdump": OK, "busy": OK, "build-match": OK, "hugepages": OK, "iommu": OK, "aslr": OK, "address-space": OK},
+				"device": OK, "pcap-pmd": OK, "pdump": OK, "busy": OK, "build-match": OK, "hugepages": OK, "iommu": OK, "aslr": OK, "address-space": OK,
+				"gazelle-hugepages": OK, "gazelle-settings": OK, "gazelle-devices": OK, "gazelle-kernel": OK, "gazelle-ltran": OK, "gazelle-sockets": OK},
 			says: map[string][]string{
 				"prefix":      {`prefix "gazelle" (from the config) has a running primary`},
 				"primary":     {"pid 4242 redis-server holds prefix gazelle", "mp_socket bound"},
@@ -58,7 +59,8 @@ func fixtureCases() []fixtureCase {
 		},
 		{
 			name: "ltran mode on 21.11: the capture attaches to ltran's prefix", tree: "chk-ltran-2111", cfg: Config{User: root},
-			status: map[string]Status{"config": OK, "prefix": OK, "primary": OK, "pcap-pmd": OK, "pdump": OK},
+			status: map[string]Status{"config": OK, "prefix": OK, "primary": OK, "pcap-pmd": OK, "pdump": OK,
+				"gazelle-hugepages": OK, "gazelle-settings": OK, "gazelle-ltran": OK, "gazelle-sockets": OK},
 			says: map[string][]string{
 				"prefix":  {`prefix "ltran" (from the config) has a running primary`},
 				"primary": {"pid 3100 ltran holds prefix ltran"},
@@ -74,7 +76,7 @@ func fixtureCases() []fixtureCase {
 		},
 		{
 			name: "killed primary left its files", tree: "chk-stale", cfg: Config{User: root},
-			status: map[string]Status{"runtime-dir": Fail, "prefix": OK, "primary": Fail},
+			status: map[string]Status{"runtime-dir": Fail, "prefix": OK, "primary": Fail, "gazelle-hugepages": Fail},
 			says: map[string][]string{
 				"runtime-dir": {"no running primary", "gazelle", "rm -rf /var/run/dpdk/gazelle /mnt/hugepages-lstack/gazellemap_*", "fuser -s"},
 				"primary":     {"primary of prefix gazelle is gone", "4 hugepage files", "the command under runtime-dir"},
@@ -134,7 +136,7 @@ func fixtureCases() []fixtureCase {
 		{
 			name: "lstack.conf devices= is the MAC of a NIC on its kernel driver", tree: "chk-healthy-2211",
 			cfg:    Config{User: root, ConfigPath: "/etc/gazelle/lstack-kernelnic.conf"},
-			status: map[string]Status{"device": Fail},
+			status: map[string]Status{"device": Fail, "gazelle-devices": Fail, "gazelle-hugepages": Fail},
 			says: map[string][]string{"device": {
 				"0000:03:00.0 (devices=aa:bb:cc:dd:ee:03 (/etc/gazelle/lstack-kernelnic.conf:10), the MAC of 0000:03:00.0)",
 				"kernel driver ixgbe", "dpdk-devbind.py -b vfio-pci 0000:03:00.0",
@@ -167,7 +169,7 @@ func fixtureCases() []fixtureCase {
 		},
 		{
 			name: "config gotchas with line numbers", tree: "chk-config", cfg: Config{User: root},
-			status: map[string]Status{"config": Fail},
+			status: map[string]Status{"config": Fail, "gazelle-ltran": Fail},
 			says: map[string][]string{"config": {
 				"lstack.conf:3", "--map-perfect without --legacy-mem",
 				`"--file-prefix=gazelle" is one token`, "use_ltran is not set",
@@ -195,7 +197,7 @@ func fixtureCases() []fixtureCase {
 		},
 		{
 			name: "nothing ran", tree: "chk-no-runtime", cfg: Config{User: root},
-			status: map[string]Status{"runtime-dir": Fail, "primary": Fail},
+			status: map[string]Status{"runtime-dir": Fail, "primary": Fail, "gazelle-hugepages": Fail},
 			says:   map[string][]string{"runtime-dir": {"no DPDK runtime dir"}, "primary": {`no primary runs with prefix "gazelle"`}},
 		},
 		{
@@ -285,6 +287,53 @@ func fixtureCases() []fixtureCase {
 			name: "capture file in an immutable dir", tree: "chk-output", cfg: Config{User: root, CaptureFile: "/srv/frozen/x.pcap"},
 			status: map[string]Status{"output-path": Fail},
 			says:   map[string][]string{"output-path": {"/srv/frozen is immutable (chattr +i)", "chattr -i /srv/frozen"}},
+		},
+		{
+			name: "healthy lstack: the Gazelle checks say why they pass", tree: "chk-healthy-2211", cfg: Config{User: root},
+			only: []string{"gazelle-hugepages", "gazelle-ltran", "gazelle-sockets"},
+			says: map[string][]string{
+				"gazelle-hugepages": {"lstack.conf: pools of about 744 MiB; redis-server (pid 4242) runs with it, so they fit"},
+				"gazelle-ltran":     {"use_ltran=0 (/etc/gazelle/lstack.conf:3)"},
+				"gazelle-sockets":   {"gazellectl's socket is listening"},
+			},
+		},
+		{
+			name: "ltran mode: ltran runs and listens where lstack registers", tree: "chk-ltran-2111", cfg: Config{User: root},
+			only: []string{"gazelle-hugepages", "gazelle-ltran", "gazelle-sockets"},
+			says: map[string][]string{
+				"gazelle-hugepages": {"ltran.conf: pools of about 805 MiB; ltran (pid 3100) runs with it"},
+				"gazelle-ltran":     {"use_ltran=1 and ltran runs (pid 3100), listening at /var/run/gazelle/ltran_client.sock"},
+			},
+		},
+		{
+			name: "Gazelle's own rules broken: pools, exclusive settings, NIC, CPUs, kernel, ltran, flag file", tree: "chk-gazelle", cfg: Config{User: root},
+			only:   []string{"gazelle-hugepages", "gazelle-settings", "gazelle-devices", "gazelle-kernel", "gazelle-ltran", "gazelle-sockets"},
+			status: map[string]Status{"gazelle-hugepages": Fail, "gazelle-settings": Fail, "gazelle-devices": Fail, "gazelle-kernel": Warn, "gazelle-ltran": Fail, "gazelle-sockets": Warn},
+			says: map[string][]string{
+				"gazelle-hugepages": {
+					"lstack.conf's pools need at least 4283 MiB on node 0 but --socket-mem gives 2048 MB with --legacy-mem (--socket-mem in /etc/gazelle/lstack.conf:1)",
+					"lower tcp_conn_count=10000 (/etc/gazelle/lstack.conf:6) or mbuf_count_per_conn=170 (/etc/gazelle/lstack.conf:7)",
+					"in ltran mode both must use hugepages of one size",
+					"--socket-mem in /etc/gazelle/ltran.conf:2: give it at least 1064 MB in --socket-mem",
+				},
+				"gazelle-settings": {
+					"/etc/gazelle/lstack.conf:3: kni_switch=1 with use_ltran=1 (/etc/gazelle/lstack.conf:2)",
+					"/etc/gazelle/lstack.conf:4: keep one: flow_bifurcation",
+					"/etc/gazelle/lstack.conf:8: set nic_rxqueue_size to one of 512",
+					"/etc/gazelle/ltran.conf:3: rename it to rx_mbuf_pool_size",
+					"/etc/gazelle/lstack.conf:9: give both files the same unix_prefix",
+					`/etc/gazelle/lstack.conf:13: set devices="aa:bb:cc:dd:ee:01"`,
+				},
+				"gazelle-devices": {
+					"devices=aa:bb:cc:dd:ee:03 is eth1 of 0000:03:00.0, still on its kernel driver ixgbe",
+					"dpdk-devbind.py -b vfio-pci 0000:03:00.0",
+					"/etc/gazelle/lstack.conf:5: use online CPUs only",
+					"ethtool -l eth1",
+				},
+				"gazelle-kernel":  {"transparent hugepages are [always] on", "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled", "sysctl -w net.ipv4.conf.eth1.rp_filter=1", "build Gazelle on this machine"},
+				"gazelle-ltran":   {"/etc/gazelle/lstack.conf:2: lstack runs in ltran mode (use_ltran=1) but no ltran runs", "/var/run/gazelle/altran_client.sock", "ltran --config-file /etc/gazelle/ltran.conf"},
+				"gazelle-sockets": {"gazelle_primary exists but no lstack runs", "rm -f /var/run/gazelle/gazelle_primary"},
+			},
 		},
 		{
 			name: "capture file in a writable dir", tree: "chk-output", cfg: Config{User: root, CaptureFile: "/srv/open/x.pcap"},

@@ -169,6 +169,8 @@ lstack() {
 	hugefiles /mnt/hugepages-lstack "$2" 4
 	lstack_maps "/var/run/dpdk/$2" "$3" "$4" | proc "$1" redis-server 0 /usr/bin/redis-server 4026531841 redis-server /etc/redis.conf
 	PID=$1 environ 'LD_PRELOAD=/usr/lib64/liblstack.so' 'GAZELLE_BIND_PROCNAME=redis-server' 'LSTACK_CONF_PATH=/etc/gazelle/lstack.conf'
+	# lstack without ltran listens for gazellectl (gazelle-sockets).
+	bound 917600 /var/run/gazelle/lstack_cmd.sock
 }
 
 LSTACK_CONF='dpdk_args=["--socket-mem", "2048,0,0,0", "--huge-dir", "/mnt/hugepages-lstack", "--proc-type", "primary", "--file-prefix", "gazelle", "-a", "0000:01:00.0"]
@@ -213,6 +215,9 @@ proc 3100 ltran 0 /usr/bin/ltran 4026531841 ltran --config-file /etc/gazelle/ltr
 7f2a00400000-7f2a00420000 r-xp 00000000 fd:00 524330                     /usr/lib64/librte_net_pcap.so.22
 7f2a00500000-7f2a00510000 r-xp 00000000 fd:00 524340                     /usr/lib64/librte_pdump.so.22
 M
+# ltran's registration and gazellectl sockets (gazelle-ltran, gazelle-sockets).
+bound 700010 /var/run/gazelle/ltran_client.sock
+bound 700011 /var/run/gazelle/ltran_cmd.sock
 # lstack registered with ltran runs as a primary of its own gazelle_<pid> prefix.
 prefix /var/run/dpdk/gazelle_5000 0 5000 700101 nopdump
 lstack_maps /var/run/dpdk/gazelle_5000 22 - | proc 5000 redis-server 0 /usr/bin/redis-server 4026531841 redis-server
@@ -481,6 +486,51 @@ stat "/srv/open uid=0 gid=0 mode=0755"
 echo "$LSTACK_CONF" | conf lstack.conf
 healthy_pci
 tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
+# --- chk-gazelle: nothing runs yet; lstack.conf and ltran.conf break Gazelle's own rules (gazelle-* checks) ---
+new chk-gazelle
+{
+	echo '/dev/vda1 / ext4 rw,relatime 0 0'
+	echo 'nodev /mnt/hugepages-lstack hugetlbfs rw,relatime,pagesize=2M 0 0'
+	echo 'nodev /mnt/hugepages-ltran hugetlbfs rw,relatime,pagesize=1G 0 0'
+} >"$T/proc/mounts"
+mkdir -p "$T/mnt/hugepages-lstack" "$T/mnt/hugepages-ltran" "$T/sys/devices/system/cpu" "$T/sys/kernel/mm/transparent_hugepage" \
+	"$T/sys/class/net/eth1/queues/rx-0" "$T/sys/class/net/eth1/queues/rx-1" "$T/proc/sys/net/ipv4/conf/eth1" "$T/var/run/gazelle"
+stat "/mnt/hugepages-lstack uid=0 gid=0 mode=0700"
+stat "/mnt/hugepages-ltran uid=0 gid=0 mode=0700"
+echo 0-1 >"$T/sys/devices/system/cpu/online"
+echo 0-1 >"$T/sys/devices/system/node/node0/cpulist"
+echo '[always] madvise never' >"$T/sys/kernel/mm/transparent_hugepage/enabled"
+printf 'processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx\n' >"$T/proc/cpuinfo"
+echo 2 >"$T/proc/sys/net/ipv4/conf/eth1/rp_filter"
+: >"$T/var/run/gazelle/gazelle_primary"
+conf lstack.conf <<'C'
+dpdk_args=["--socket-mem", "2048,0,0,0", "--huge-dir", "/mnt/hugepages-lstack", "--proc-type", "primary", "--legacy-mem", "--map-perfect"]
+use_ltran=1
+kni_switch=1
+flow_bifurcation=1
+num_cpus="0-3"
+tcp_conn_count=10000
+mbuf_count_per_conn=170
+nic_rxqueue_size=3000
+unix_prefix="a"
+host_addr="192.168.1.10"
+mask_addr="255.255.255.0"
+gateway_addr="192.168.1.1"
+devices="aa:bb:cc:dd:ee:03"
+C
+conf ltran.conf <<'C'
+forward_kit="dpdk"
+forward_kit_args="-l 0,1 --socket-mem 1024,0,0,0 --huge-dir /mnt/hugepages-ltran --proc-type primary --legacy-mem --map-perfect --syslog daemon --file-prefix ltran -a 0000:01:00.0"
+rx_pool_mbuf_size=100000
+dispatch_subnet="192.168.1.0"
+dispatch_subnet_length=8
+dispatch_max_clients=30
+bond_mode=1
+bond_ports="0x1"
+bond_macs="aa:bb:cc:dd:ee:01"
+C
+healthy_pci
 
 # git keeps no empty directories; some of these matter (mount points,
 # /sys/module/<m>, a runtime base dir).

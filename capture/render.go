@@ -122,6 +122,9 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	case r.PrimaryUnavailable != "" && verbose:
 		fmt.Fprintf(&b, "         primary: unknown (%s)\n", r.PrimaryUnavailable)
 	}
+	for _, l := range r.lstackLines(st.Symbol, verbose) {
+		fmt.Fprintln(&b, l)
+	}
 	for _, f := range r.Files {
 		if f.Path == "-" {
 			fmt.Fprintf(&b, "  stdout %s packets, %s written (%s)\n", group(f.Packets), byteSize(f.Size), f.Format)

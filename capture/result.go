@@ -55,6 +55,11 @@ type Result struct {
 	// PrimaryUnavailable says why.
 	Primary            *PrimaryStats `json:"primary_stats,omitempty"`
 	PrimaryUnavailable string        `json:"primary_stats_unavailable,omitempty"`
+	// Lstack are lstack's own counters over the capture (gazellectl, when
+	// the primary is an lstack and gazellectl is on PATH): drops after the
+	// NIC, and the NIC's missed packets. LstackUnavailable says why not.
+	Lstack            *LstackStats `json:"lstack_stats,omitempty"`
+	LstackUnavailable string       `json:"lstack_stats_unavailable,omitempty"`
 	// Holder is the capture that made this one stop busy: the gzdoctor
 	// holding the primary's capture lock, or a capture tool gzdoctor did
 	// not start.

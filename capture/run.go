@@ -326,6 +326,7 @@ type supervisor struct {
 	pstats []*pdumpStatsReader // one per port; nil when the primary's counters cannot be read
 	// primaryPorts are the primary's counters per port (primaryAfter).
 	primaryPorts []PrimaryStats
+	gzctl        *gazellectl // nil when lstack's counters cannot be read
 	lock         *captureLock
 	// stream writes the capture to stdout (-w -); streamErr is why it
 	// could not.
@@ -368,6 +369,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		return err
 	}
 	s.primaryBefore()
+	s.lstackBefore(ctx)
 	dog, closeDog := s.newWatchdog(ctx)
 	defer closeDog()
 	s.cmd = exec.Command(s.p.Binary, s.p.Args...)
@@ -572,6 +574,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		s.drainStream(cnt)
 	}
 	s.primaryAfter()
+	s.lstackAfter(context.WithoutCancel(ctx))
 	s.res.Elapsed = time.Since(s.started).Seconds()
 	s.res.ExitStatus = "exit status 0"
 	if waitErr != nil {

@@ -322,3 +322,29 @@ func TestCheckTemplateGuards(t *testing.T) {
 		}
 	}
 }
+
+// TestFixCommandsHaveNoPlaceholders: a fix command is the next command to
+// type. Its values come from the log, the context or the live machine; a
+// value none of them may give is an entry's unknown text, which speaks to
+// the reader (<your prefix>). A placeholder written into the command
+// itself (<driver>, <bdf>, <core on the primary's node>) could never be
+// filled: the step's text says how to find the value instead.
+func TestFixCommandsHaveNoPlaceholders(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := regexp.MustCompile(`\{\{.*?\}\}`)
+	raw := regexp.MustCompile(`<[A-Za-z][^<>]*>`)
+	for _, n := range c.nodes {
+		e := n.entry
+		if e == nil {
+			continue
+		}
+		for i, st := range e.Fix {
+			if m := raw.FindString(tmpl.ReplaceAllString(st.Command, "")); m != "" {
+				t.Errorf("%s fix step %d: command holds %s: %s", e.ID, i+1, m, st.Command)
+			}
+		}
+	}
+}

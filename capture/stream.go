@@ -335,6 +335,12 @@ func (sp *streamPipe) run() {
 func (sp *streamPipe) send(c streamChunk) {
 	b := c.b
 	sp.mu.Lock()
+	if sp.err != nil {
+		// Failed or given up on: nothing more is queued (the writer may
+		// be stuck in a write that never returns).
+		sp.mu.Unlock()
+		return
+	}
 	sp.chunks = append(sp.chunks, c)
 	sp.nqueued += int64(len(b))
 	sp.mu.Unlock()
@@ -377,6 +383,14 @@ func (sp *streamPipe) result() (Counts, int64) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	return sp.written, sp.bytes
+}
+
+// failed reports whether a write failed or the pipe was given up on:
+// what is queued is being dropped.
+func (sp *streamPipe) failed() bool {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.err != nil
 }
 
 // errAbandoned is why a pipe dropped what it held: the operator
@@ -427,7 +441,7 @@ func (s *supervisor) drainStream(cnt *counter) {
 				st.pipe.abandon()
 				return
 			case <-wait.C:
-				n := fmt.Sprintf("waiting for the reader of stdout to take the last %s; Ctrl+C again gives up on it (the packets are then kept in %s)", byteSize(st.pipe.queued()), s.p.TempDir)
+				n := fmt.Sprintf("waiting for the reader of stdout to take the last %s; Ctrl+C again gives up on it", byteSize(st.pipe.queued()))
 				s.ev.emit(Event{Type: "note", Text: n})
 				if s.o.Progress != nil {
 					fmt.Fprintf(s.o.Progress, "\r\033[K%s\n", n)
@@ -438,7 +452,9 @@ func (s *supervisor) drainStream(cnt *counter) {
 		}
 	}()
 	for s.streamErr == nil {
-		for st.pipe.queued() >= streamMaxQueued {
+		// A reader that does not keep up: wait for it, unless it was
+		// given up on (its writer may be stuck for good).
+		for st.pipe.queued() >= streamMaxQueued && !st.pipe.failed() {
 			time.Sleep(10 * time.Millisecond)
 		}
 		before := cnt.records

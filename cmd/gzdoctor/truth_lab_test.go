@@ -169,3 +169,87 @@ func TestCheckSilentTelemetryReal(t *testing.T) {
 		t.Errorf("after the telemetry thread resumed, check still fails %q:\n%s", rep.firstFail(), rep.summary())
 	}
 }
+
+// TestCheckZombiePrimary makes a real zombie primary: the lab primary's
+// parent is a shell that exec'd sleep, which never reaps, and the primary
+// is killed with -9. A zombie has released its config lock, files and
+// hugepages with its exit, so it is a primary that is gone: check fails
+// `primary` and offers the cleanup, which, run for real while the zombie
+// is still there, removes that prefix's files; nothing kills the parent.
+// (A zombie cannot be tied to its prefix: its cmdline, environ and locks
+// are gone with its exit.)
+func TestCheckZombiePrimary(t *testing.T) {
+	lab.Require(t)
+	bin := filepath.Join(lab.LabDir(), "build", "lab-primary")
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("lab not built (%v): make -C lab", err)
+	}
+	prefix := fmt.Sprintf("gztruth_zombie_%d", os.Getpid())
+	dir := t.TempDir()
+	sh := exec.Command("sh", "-c", `"$0" --file-prefix "$1" --no-pci --vdev net_ring0 -- --rate 100 >"$2/primary.log" 2>&1 & echo $!; exec sleep 600`,
+		bin, prefix, dir)
+	sh.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := sh.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rd := filepath.Join("/var/run/dpdk", prefix)
+	defer func() {
+		sh.Process.Kill() // the zombie goes with its parent
+		sh.Wait()
+		exec.Command("sh", "-c", `fuser -s "$0"/* /mnt/huge/"$1"map_* 2>/dev/null; [ $? = 1 ] && rm -rf "$0" /mnt/huge/"$1"map_*`, rd, prefix).Run()
+	}()
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil || pid <= 0 {
+		t.Fatalf("no primary pid from the shell: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, _ := os.ReadFile(filepath.Join(dir, "primary.log")); strings.Contains(string(b), "lab-primary: ready") {
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "primary.log"))
+			t.Fatalf("the primary did not get ready:\n%s", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("primary %d ready", pid)
+	syscall.Kill(pid, syscall.SIGKILL)
+	mxWaitState(t, pid, 'Z')
+
+	code, res, outJSON := checkJSON(t, "--prefix", prefix)
+	if code != 1 || res["primary"].Status != "fail" {
+		t.Errorf("check: exit %d, primary %s; want 1, fail:\n%s", code, res["primary"].Status, outJSON)
+	}
+	all := res["primary"].Finding + "\n" + res["primary"].Fix + "\n" + strings.Join(res["primary"].Details, "\n") + "\n" + res["runtime-dir"].Fix
+	if !strings.Contains(all, "rm -rf "+rd) {
+		t.Errorf("no cleanup of %s offered:\n%s", rd, all)
+	}
+	if strings.Contains(all, fmt.Sprintf("kill %d", sh.Process.Pid)) || strings.Contains(all, fmt.Sprintf("kill -9 %d", sh.Process.Pid)) {
+		t.Errorf("check kills the zombie's parent:\n%s", all)
+	}
+	// The cleanup, run for real (this prefix's line only: the machine
+	// may hold other workers' leftovers), removes the dir while the
+	// zombie is still there: it holds nothing.
+	var line string
+	for _, l := range strings.Split(all, "\n") {
+		if strings.Contains(l, "rm -rf "+rd+" ") || strings.HasSuffix(l, "rm -rf "+rd) {
+			line = strings.TrimSpace(l)
+		}
+	}
+	if line == "" {
+		t.Fatalf("no cleanup line for %s:\n%s", rd, all)
+	}
+	if b, err := exec.Command("sh", "-c", line).CombinedOutput(); err != nil {
+		t.Errorf("%s: %v\n%s", line, err, b)
+	}
+	if _, err := os.Stat(rd); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after the cleanup (%v)", rd, err)
+	}
+	mxWaitState(t, pid, 'Z')
+	t.Logf("primary: %s | fix: %s", res["primary"].Finding, res["primary"].Fix)
+}

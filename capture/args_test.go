@@ -97,6 +97,19 @@ func TestDryRunGolden(t *testing.T) {
 			o.Port, o.Ports = 0, []int{1, 2}
 			o.RxFile, o.TxFile, o.Format = "/captures/rx.pcapng", "/captures/tx.pcapng", pcapfile.FormatPcapNG
 		}},
+		{"ring buffer with -z", func(o *Options) {
+			o.Device = "net_ring0"
+			o.Write = "/captures/lb.pcapng"
+			o.Ring = Ring{FileSize: 100_000_000, Duration: time.Hour, Files: 10}
+			o.StopFiles = 50
+			o.PostRotate = "/bin/true"
+		}},
+		{"dumpcap asked for promiscuous mode", func(o *Options) {
+			o.Backend = BackendDumpcap
+			o.Device = "net_ring0"
+			o.Write = "/captures/d.pcapng"
+			o.Promisc = true
+		}},
 	}
 	golden := filepath.Join(moduleRoot(t), "testdata/capture/dryrun.golden")
 	t.Chdir("/") // the default file name lands in the working directory
@@ -182,7 +195,7 @@ func TestParseAutostopAndSize(t *testing.T) {
 	if o.Duration != 2500*time.Millisecond || o.Count != 10 || o.MaxSize != 300_000 {
 		t.Errorf("%+v", o)
 	}
-	for _, bad := range []string{"duration", "duration:-1", "files:3", "packets:x"} {
+	for _, bad := range []string{"duration", "duration:-1", "files:0", "frames:3", "packets:x"} {
 		if err := o.ParseAutostop(bad); err == nil {
 			t.Errorf("-a %s accepted", bad)
 		}

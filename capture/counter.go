@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
@@ -50,7 +51,36 @@ type counter struct {
 	live     *liveScan
 	punchErr error
 	punched  bool
+	// ring, with -b, gets every packet kept, merged in time order across
+	// the files (pending); it needs live too, as the files are freed.
+	ring    *ringWriter
+	pending []ringPacket
+	// ringLimit is -c: the ring gets no packet past it, also when the
+	// files are read on to their end for the validation.
+	ringLimit, ringAdded int64
+	// ahead is the most a record's stamp was ahead of the time it was
+	// read (ns, two's complement): a packet is read after it was stamped,
+	// so a backend whose clock is off by X shows X here, to within a poll.
+	ahead     int64
+	haveAhead bool
 }
+
+// ringPacket is one packet read, waiting to be merged in time order with
+// the other direction's file.
+type ringPacket struct {
+	idx  int // the port's index (Temp.Index)
+	dir  string
+	n    int
+	p    pcapfile.Packet
+	link pcapfile.Interface
+	read time.Time
+}
+
+// ringHold is how long a packet waits for an older one in the other
+// direction's file: pdump's rx and tx files fill side by side, each
+// flushed per burst, so the other file's older packets come within a
+// poll or two. A file with nothing new for this long holds nothing back.
+const ringHold = time.Second
 
 type tailFile struct {
 	temp Temp
@@ -61,6 +91,10 @@ type tailFile struct {
 	// w and punched: a stream frees what it read (livescan.go).
 	w       *os.File
 	punched int64
+	// lastTs and lastRead are the stamp of the last packet read and when
+	// it was read (ring only).
+	lastTs   uint64
+	lastRead time.Time
 }
 
 func newCounter(p *Plan, sel *selector) (*counter, error) {
@@ -88,31 +122,73 @@ func newCounter(p *Plan, sel *selector) (*counter, error) {
 // in turns of pollSlice records, so that a stream (-w -) gets every
 // direction's packets in step.
 func (c *counter) poll(limit int64) error {
+	now := time.Now()
 	for {
 		progress := false
 		for i, tf := range c.files {
-			n, err := c.read(i, tf, limit, pollSlice)
+			n, err := c.read(i, tf, limit, pollSlice, now)
 			if err != nil {
 				return err
 			}
 			progress = progress || n > 0
 		}
 		if !progress || limit > 0 && c.counts.Packets() >= limit || c.stream != nil && c.stream.full() {
-			return nil
+			break
 		}
 	}
+	if c.ring == nil {
+		return nil
+	}
+	return c.emit(now, false)
 }
+
+// emit writes the pending packets into the ring in time order: those no
+// file can still precede (stamped at or before every active file's last
+// packet), those held for ringHold, or all of them (the backend ended).
+// The pending packets are copies: the files can be freed under them.
+func (c *counter) emit(now time.Time, all bool) error {
+	sort.SliceStable(c.pending, func(i, j int) bool { return c.pending[i].p.Timestamp < c.pending[j].p.Timestamp })
+	upTo := uint64(1<<64 - 1)
+	if !all {
+		for _, tf := range c.files {
+			if !tf.lastRead.IsZero() && now.Sub(tf.lastRead) < ringHold {
+				upTo = min(upTo, tf.lastTs)
+			}
+		}
+		for _, b := range c.pending {
+			if now.Sub(b.read) >= ringHold {
+				upTo = max(upTo, b.p.Timestamp)
+			}
+		}
+	}
+	n := 0
+	for n < len(c.pending) && c.pending[n].p.Timestamp <= upTo {
+		b := &c.pending[n]
+		if err := c.ring.write(b.idx, b.dir, &b.p, b.n, b.link, now); err != nil {
+			c.pending = c.pending[:0]
+			return &ringError{err}
+		}
+		n++
+	}
+	c.pending = append(c.pending[:0], c.pending[n:]...)
+	return nil
+}
+
+// ringError is a ring file that could not be written.
+type ringError struct{ err error }
+
+func (e *ringError) Error() string { return e.err.Error() }
+func (e *ringError) Unwrap() error { return e.err }
 
 const pollSlice = 512
 
 // read reads up to most records of file i.
-func (c *counter) read(i int, tf *tailFile, limit int64, most int) (int, error) {
+func (c *counter) read(i int, tf *tailFile, limit int64, most int, now time.Time) (int, error) {
 	var p pcapfile.Packet
 	if tf.damage != nil {
 		return 0, nil
 	}
 	n := 0
-	now := time.Now()
 	for ; n < most && (limit == 0 || c.counts.Packets() < limit); n++ {
 		err := tf.r.Next(&p)
 		if errors.Is(err, pcapfile.ErrNeedMore) || err == io.EOF {
@@ -127,6 +203,9 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int) (int, error) 
 			return n, fmt.Errorf("reading %s: %w", tf.temp.Path, err)
 		}
 		c.records++
+		if d := int64(p.Timestamp - uint64(now.UnixNano())); !c.haveAhead || d > c.ahead {
+			c.ahead, c.haveAhead = d, true
+		}
 		if c.live != nil {
 			c.live.add(tf.temp.Dir, tf.temp.Index, &p, now)
 		}
@@ -146,6 +225,13 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int) (int, error) 
 			if err := c.stream.add(i, link, dir, &p, now); err != nil {
 				return 0, err
 			}
+		}
+		if c.ring != nil && (c.ringLimit == 0 || c.ringAdded < c.ringLimit) {
+			c.ringAdded++
+			rp := ringPacket{idx: tf.temp.Index, dir: dir, n: kept, p: p, link: tf.r.Interfaces()[0], read: now}
+			rp.p.Data = append([]byte(nil), p.Data[:kept]...)
+			c.pending = append(c.pending, rp)
+			tf.lastTs, tf.lastRead = p.Timestamp, now
 		}
 	}
 	if c.live != nil && n > 0 {

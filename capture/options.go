@@ -52,11 +52,19 @@ type Options struct {
 	TxFile string          // --tx
 	Format pcapfile.Format // -F; 0: pcapng for -w, pcap for --rx/--tx
 
-	Count    int64         // -c; 0 means no limit
-	Duration time.Duration // -a duration:N / --duration; 0 means none
-	MaxSize  int64         // -C/--max-size in bytes, for all output files together; 0 means none
-	Filter   string        // -f: tcpdump filter expression
-	SnapLen  int           // -s; 0 means whole packets
+	Count int64 // -c; 0 means no limit
+	// Ring is dumpcap's -b: a ring buffer of files instead of one file.
+	Ring Ring
+	// StopFiles is dumpcap's -a files:N: stop once N ring files were
+	// written; 0 means none.
+	StopFiles int
+	// PostRotate is -z: a program run on every closed file (tcpdump's
+	// postrotate-command), with the file as its one argument.
+	PostRotate string
+	Duration   time.Duration // -a duration:N / --duration; 0 means none
+	MaxSize    int64         // -C/--max-size in bytes, for all output files together; 0 means none
+	Filter     string        // -f: tcpdump filter expression
+	SnapLen    int           // -s; 0 means whole packets
 
 	Backend    string // auto, pdump, dumpcap
 	PdumpBin   string // --pdump-bin
@@ -66,6 +74,10 @@ type Options struct {
 	// EALArgs are more EAL arguments for the tool (pdump only), after
 	// the -d gzdoctor derives and before "--".
 	EALArgs []string
+
+	// Promisc lets dpdk-dumpcap put the port in promiscuous mode for the
+	// capture; without it gzdoctor passes -p (the port is left alone).
+	Promisc bool
 
 	Force       bool
 	DryRun      bool
@@ -158,8 +170,70 @@ func (o *Options) ParseAutostop(s string) error {
 			return usagef("-a filesize:%s: want a positive size in kB", v)
 		}
 		o.MaxSize = n * 1000
+	case "files":
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return usagef("-a files:%s: want a positive number of files", v)
+		}
+		o.StopFiles = n
 	default:
-		return usagef("-a %q: unknown condition %q (duration, packets, filesize)", s, k)
+		return usagef("-a %q: unknown condition %q (duration, packets, filesize, files)", s, k)
+	}
+	return nil
+}
+
+// Ring is dumpcap's ring buffer (-b): the capture goes into a series of
+// files, each closed (and renamed into place) when it is full or old
+// enough, the oldest removed beyond Files.
+type Ring struct {
+	FileSize int64         // -b filesize:KB, in bytes (KB × 1000); 0: none
+	Duration time.Duration // -b duration:S; 0: none
+	Packets  int64         // -b packets:N; 0: none
+	Files    int           // -b files:N; 0: keep every file
+}
+
+// On reports whether a ring buffer was asked for: it needs a condition
+// that closes a file (dumpcap's rule; files:N alone is refused).
+func (r Ring) On() bool { return r.FileSize > 0 || r.Duration > 0 || r.Packets > 0 }
+
+func (r Ring) given() bool { return r.On() || r.Files > 0 }
+
+// ParseRing applies one dumpcap-style -b option to o: filesize:KB,
+// duration:SECONDS, packets:N or files:N.
+func (o *Options) ParseRing(s string) error {
+	k, v, ok := strings.Cut(s, ":")
+	if !ok {
+		return usagef("-b %q: want filesize:KB, duration:SECONDS, packets:N or files:N", s)
+	}
+	switch k {
+	case "filesize":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 || n > 1<<40 {
+			return usagef("-b filesize:%s: want a positive size in kB (1 kB = 1000 bytes, as dumpcap)", v)
+		}
+		o.Ring.FileSize = n * 1000
+	case "duration":
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs <= 0 || secs > 1e9 {
+			return usagef("-b duration:%s: want a positive number of seconds", v)
+		}
+		o.Ring.Duration = time.Duration(secs * float64(time.Second))
+	case "packets":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return usagef("-b packets:%s: want a positive count", v)
+		}
+		o.Ring.Packets = n
+	case "files":
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > maxRingFiles {
+			return usagef("-b files:%s: want a number of files from 1 to %d", v, maxRingFiles)
+		}
+		o.Ring.Files = n
+	case "interval", "printname", "nametimenum":
+		return usagef("-b %s: dumpcap's, not supported by gzdoctor (filesize, duration, packets, files are)", k)
+	default:
+		return usagef("-b %q: unknown option %q (filesize, duration, packets, files)", s, k)
 	}
 	return nil
 }
@@ -228,6 +302,19 @@ func (o *Options) check() error {
 	}
 	if o.Count < 0 || o.MaxSize < 0 || o.Duration < 0 || o.SnapLen < 0 {
 		return usagef("-c, -C, --duration and -s take positive values")
+	}
+	if o.Ring.given() || o.StopFiles > 0 {
+		switch {
+		case !o.Ring.On():
+			// dumpcap's rule: files:N alone would never switch files.
+			return usagef("-b files:N and -a files:N need a condition that closes a file: -b filesize:KB, -b duration:SECONDS or -b packets:N")
+		case o.RxFile != "" || o.TxFile != "":
+			return usagef("-b writes a ring of -w files (both directions in each); it does not take --rx/--tx")
+		case o.MaxSize > 0:
+			return usagef("-C / -a filesize stop the whole capture at a size; with -b, bound the disk with -b files:N (at most N files of -b filesize:KB) or stop after N files with -a files:N")
+		case o.Write == "-":
+			return usagef("-b writes files; it cannot write to stdout (-w -)")
+		}
 	}
 	if o.SnapLen > 262144 {
 		return usagef("-s %d: at most 262144", o.SnapLen)

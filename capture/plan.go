@@ -64,6 +64,11 @@ type Plan struct {
 	FilterByBackend bool   `json:"filter_by_backend,omitempty"`
 	SnapLen         int    `json:"snaplen,omitempty"`
 
+	// Ring is the ring buffer (-b); nil for one file.
+	Ring *RingPlan `json:"ring,omitempty"`
+	// PostRotate is -z's program, resolved on PATH.
+	PostRotate string `json:"post_rotate,omitempty"`
+
 	Count    int64   `json:"count,omitempty"`
 	Duration float64 `json:"duration_s,omitempty"`
 	MaxSize  int64   `json:"max_size,omitempty"`
@@ -256,7 +261,10 @@ func planOutputs(o *Options, p *Plan) error {
 			}
 		}
 	}
-	if !o.Force && !o.DryRun {
+	p.Ring = newRingPlan(o, p.Outputs[0].Path)
+	if !o.Force && !o.DryRun && p.Ring == nil {
+		// A ring never writes -w's own name; each of its files is
+		// created without overwriting.
 		for _, out := range p.Outputs {
 			if _, err := os.Lstat(out.Path); err == nil {
 				return usagef("%s exists; gzdoctor never overwrites a capture (use --force, or another -w)", out.Path)
@@ -372,6 +380,9 @@ func orDefault(f, def pcapfile.Format) pcapfile.Format {
 func buildArgs(o *Options, p *Plan) error {
 	switch p.Backend {
 	case BackendPdump:
+		if o.Promisc {
+			return usagef("--promisc: pdump never changes the port's promiscuous mode (it captures what the port receives); only --backend dumpcap can turn it on for the capture")
+		}
 		p.EALArgs = o.EALArgs
 		p.Args = []string{"--file-prefix", p.Prefix}
 		for _, d := range p.Drivers {
@@ -430,6 +441,14 @@ func buildArgs(o *Options, p *Plan) error {
 			p.Args = append(p.Args, "-i", iface)
 		}
 		p.Args = append(p.Args, "-w", p.Temps[0].Path, "-q")
+		// dpdk-dumpcap (22.11) turns promiscuous mode on by default and
+		// off again when it exits, whatever the port had before: on the
+		// lab a port that was promiscuous was left off. -p leaves the
+		// port alone; --promisc lets dumpcap turn it on only where it is
+		// off (and so back off at its exit).
+		if on := p.target.promiscuous(p.Port); !o.Promisc || on != nil && *on {
+			p.Args = append(p.Args, "-p")
+		}
 		if p.FilterByBackend {
 			p.Args = append(p.Args, "-f", p.Filter)
 		}

@@ -79,11 +79,13 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		sym, head = st.Symbol("fail"), "capture stopped"
 	case r.Stopped == StopDiskFull:
 		sym, head = st.Symbol("fail"), "capture stopped"
+	case r.Stopped == StopWriteError, r.Stopped == StopStalled:
+		sym, head = st.Symbol("fail"), "capture stopped"
 	case !r.Validation.OK():
 		sym, head = st.Symbol("fail"), "captured, but the file failed validation"
 	case r.Drops() > 0:
 		sym, head = st.Symbol("warn"), "captured with losses"
-	case r.Killed || r.Validation != nil && len(r.Validation.Warnings) > 0:
+	case r.Killed || r.Validation != nil && len(r.Validation.Warnings) > 0 || r.PostRotate != nil && r.PostRotate.Failures > 0:
 		sym = st.Symbol("warn")
 	}
 	if r.WriteError != "" {
@@ -125,7 +127,23 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	for _, l := range r.lstackLines(st.Symbol, verbose) {
 		fmt.Fprintln(&b, l)
 	}
-	for _, f := range r.Files {
+	if pr := r.Promisc; pr != nil && (p.Backend == BackendDumpcap || pr.Changed()) {
+		fmt.Fprintf(&b, "  promisc %s\n", pr.words(deviceLabel(p), tool))
+	}
+	if rg := r.Ring; rg != nil {
+		fmt.Fprintf(&b, "  ring   %d file%s written", rg.Written, plural(rg.Written))
+		if rg.Removed > 0 {
+			fmt.Fprintf(&b, ", the oldest %d removed (files:%d) with %s packets", rg.Removed, p.Ring.Files, group(rg.RemovedPackets))
+		}
+		fmt.Fprintf(&b, "; %s\n", p.Ring.words())
+	}
+	for i, f := range r.Files {
+		if n := len(r.Files); n > maxFileLines && i >= maxFileLines/2 && i < n-maxFileLines/2 {
+			if i == maxFileLines/2 {
+				fmt.Fprintf(&b, "  file   … %d more\n", n-maxFileLines)
+			}
+			continue
+		}
 		if f.Path == "-" {
 			fmt.Fprintf(&b, "  stdout %s packets, %s written (%s)\n", group(f.Packets), byteSize(f.Size), f.Format)
 			continue
@@ -151,6 +169,28 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		}
 		for _, w := range v.Warnings {
 			fmt.Fprintf(&b, "  %s %s\n", st.Symbol("warn"), w)
+		}
+	}
+	if pr := r.PostRotate; pr != nil {
+		sym := st.Symbol("ok")
+		if pr.Failures > 0 || len(pr.Unfinished) > 0 {
+			sym = st.Symbol("fail")
+		}
+		fmt.Fprintf(&b, "  %s %s\n", sym, pr.words())
+		for _, f := range pr.Failed {
+			line := fmt.Sprintf("-z on %s: %s", f.File, f.Status)
+			if f.Output != "" {
+				line += ": " + f.Output
+			}
+			fmt.Fprintf(&b, "    %s %s (the file is left as it was)\n", st.Symbol("fail"), line)
+		}
+		for _, f := range pr.Unfinished {
+			fmt.Fprintf(&b, "    %s -z not finished on %s\n", st.Symbol("fail"), f)
+		}
+	}
+	if rg := r.Ring; rg != nil {
+		for _, e := range rg.RemoveErrors {
+			fmt.Fprintf(&b, "  %s could not remove an old ring file: %s\n", st.Symbol("warn"), e)
 		}
 	}
 	for _, rp := range r.Repaired {
@@ -239,11 +279,41 @@ func (r *Result) afterWords() string {
 		}
 		outs = append(outs, fmt.Sprintf("%s (%s, %s)", o.Path, o.Format, dirs))
 	}
+	if r := p.Ring; r != nil && r.StopFiles > 0 {
+		stops = append(stops[:len(stops)-1], fmt.Sprintf("%d files", r.StopFiles), "Ctrl+C")
+	}
 	s := fmt.Sprintf("stop at %s with SIGINT; ", strings.Join(stops, " or "))
 	if p.Filter != "" && !p.FilterByBackend {
 		s += fmt.Sprintf("keep packets matching %q; ", p.Filter)
 	}
-	return s + "write " + strings.Join(outs, ", ") + " (mode 0600)"
+	if p.Ring != nil {
+		s += "write " + p.Ring.words() + " (mode 0600)"
+	} else {
+		s += "write " + strings.Join(outs, ", ") + " (mode 0600)"
+	}
+	if p.PostRotate != "" {
+		s += "; run " + p.PostRotate + " FILE on each closed file"
+	}
+	return s
+}
+
+// words says how the ring rotates, for the dry run and the summary.
+func (r *RingPlan) words() string {
+	var when []string
+	if r.FileSize > 0 {
+		when = append(when, byteSize(r.FileSize))
+	}
+	if r.Packets > 0 {
+		when = append(when, fmt.Sprintf("%d packets", r.Packets))
+	}
+	if r.Duration > 0 {
+		when = append(when, fmt.Sprintf("%gs", r.Duration))
+	}
+	keep := "keeping every file"
+	if r.Files > 0 {
+		keep = fmt.Sprintf("keeping the last %d", r.Files)
+	}
+	return fmt.Sprintf("a ring of files %s, the next one at %s, %s", r.Names, strings.Join(when, " or "), keep)
 }
 
 func stopWords(why string, p *Plan) string {
@@ -266,6 +336,12 @@ func stopWords(why string, p *Plan) string {
 		return "output filesystem full"
 	case StopReaderGone:
 		return "stdout closed by its reader"
+	case StopRingFiles:
+		return fmt.Sprintf("%d files written", p.Ring.StopFiles)
+	case StopWriteError:
+		return "a file could not be written"
+	case StopStalled:
+		return "the capture stalled"
 	}
 	return why
 }
@@ -319,6 +395,9 @@ func (r *Result) FailureLine(st ui.Style) string {
 	switch {
 	case r.WriteError != "":
 		where := "nothing was kept"
+		if r.Ring != nil {
+			where = fmt.Sprintf("the %d file(s) closed before are kept", len(r.Files))
+		}
 		if len(r.TempFiles) > 0 {
 			where = "the packets are kept in " + r.Plan.TempDir + "/"
 		}
@@ -336,3 +415,7 @@ func (r *Result) FailureLine(st ui.Style) string {
 	}
 	return ""
 }
+
+// maxFileLines is how many files the summary names; a long ring's middle
+// is counted, not listed (JSON lists them all).
+const maxFileLines = 10

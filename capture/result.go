@@ -19,6 +19,9 @@ const (
 	StopNoPackets  = "no-packets"   // the backend ran, the port had traffic, the files stayed empty
 	StopDiskFull   = "disk-full"    // the output's filesystem (or the temporaries') ran out of space
 	StopReaderGone = "reader-gone"  // -w -: the reader of stdout closed it
+	StopRingFiles  = "files"        // -a files:N ring files written
+	StopWriteError = "write-error"  // a ring file could not be written
+	StopStalled    = "stalled"      // packets came, then the files stopped growing while the port counted
 )
 
 // Result is the outcome of `gzdoctor capture`.
@@ -68,9 +71,17 @@ type Result struct {
 	// may say ✓; nil when the capture did not run to the end.
 	Validation *Validation  `json:"validation,omitempty"`
 	Files      []OutputFile `json:"files"`
+	// Promisc is the port's promiscuous mode before and after the
+	// capture; nil when the port or its telemetry is unknown.
+	Promisc *PromiscState `json:"promiscuous,omitempty"`
 	// Stream is what reached stdout with -w -.
-	Stream   *StreamStats `json:"stream,omitempty"`
-	Repaired []string     `json:"repaired,omitempty"`
+	Stream *StreamStats `json:"stream,omitempty"`
+	// Ring is what the ring buffer (-b) did; Files are then the files
+	// it kept, oldest first.
+	Ring *RingResult `json:"ring,omitempty"`
+	// PostRotate is what -z did.
+	PostRotate *PostRotateResult `json:"post_rotate,omitempty"`
+	Repaired   []string          `json:"repaired,omitempty"`
 	// TempFiles are left behind only when the final file could not be
 	// written: they hold the packets.
 	TempFiles []string `json:"temp_files_kept,omitempty"`
@@ -153,8 +164,13 @@ func (r *Result) Problem() bool {
 	if !r.Validation.OK() {
 		return true
 	}
+	if pr := r.PostRotate; pr != nil && (pr.Failures > 0 || len(pr.Unfinished) > 0) {
+		// The files are fine, but what the operator set up to run on
+		// them did not (all) happen.
+		return true
+	}
 	switch r.Stopped {
-	case StopPreflight, StopBusy, StopDiagnosis, StopBackendEnd, StopNoPackets:
+	case StopPreflight, StopBusy, StopDiagnosis, StopBackendEnd, StopNoPackets, StopStalled, StopWriteError:
 		return true
 	}
 	return r.Killed && r.Stopped != StopInterrupt

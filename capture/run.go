@@ -126,6 +126,17 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 			}
 		}
 	}
+	if o.PostRotate != "" {
+		// Found now: a typo must not wait for the first closed file.
+		bin, err := exec.LookPath(o.PostRotate)
+		if err != nil {
+			return nil, usagef("-z %s: %v (give a program, run as PROGRAM FILE without a shell)", o.PostRotate, err)
+		}
+		if bin, err = filepath.Abs(bin); err != nil {
+			return nil, err
+		}
+		p.PostRotate = bin
+	}
 	if p.deferred == nil {
 		if err := checkQueue(t, p); err != nil {
 			return nil, err
@@ -298,6 +309,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	s.matcher.SetContext(fixContext(&o, p))
 	runErr := s.run(ctx)
 	if runErr != nil {
+		if s.ring != nil {
+			s.ring.abort()
+			s.post.close()
+		}
 		res.TempFiles = tempPaths(p)
 		releaseTemps(p)
 		return res, runErr
@@ -340,8 +355,13 @@ type supervisor struct {
 	punched      bool
 	// ev writes -o json's event lines; told lists the findings already
 	// written there.
-	ev     *events
-	told   map[string]bool
+	ev   *events
+	told map[string]bool
+	cnt  *counter
+	// ring writes the ring buffer's files (-b) as packets are read; post
+	// runs -z and removes old ring files. Both nil without -b.
+	ring   *ringWriter
+	post   *postRunner
 	ended  time.Time
 	warned bool // said that the backend is slow to exit
 }
@@ -370,6 +390,9 @@ func (s *supervisor) run(ctx context.Context) error {
 	}
 	s.primaryBefore()
 	s.lstackBefore(ctx)
+	if before := s.readPromisc(ctx); before != nil {
+		s.res.Promisc = &PromiscState{Port: s.p.Port, Before: before, Asked: s.o.Promisc}
+	}
 	dog, closeDog := s.newWatchdog(ctx)
 	defer closeDog()
 	s.cmd = exec.Command(s.p.Binary, s.p.Args...)
@@ -397,6 +420,9 @@ func (s *supervisor) run(ctx context.Context) error {
 		return fmt.Errorf("starting %s: %w", s.p.Binary, err)
 	}
 	s.started = time.Now()
+	if dog != nil {
+		dog.pid = s.cmd.Process.Pid
+	}
 	s.lock.backendStarted(s.cmd.Process.Pid, s.p.Command)
 	s.ev = &events{w: s.o.Events, start: s.started}
 	s.ev.emit(Event{Type: "start", Backend: s.p.Backend, Command: s.p.Command, PID: s.cmd.Process.Pid, Prefix: s.p.Prefix, Device: deviceLabel(s.p), Stream: s.p.Stream})
@@ -422,6 +448,15 @@ func (s *supervisor) run(ctx context.Context) error {
 		return err
 	}
 	defer cnt.close()
+	s.cnt = cnt
+	if s.p.Ring != nil {
+		s.post = newPostRunner(s.p.PostRotate)
+		s.ring = newRingWriter(s.p, s.o, s.post)
+		// The tool's files are freed as they are read (a ring runs for
+		// days), so they are validated as they are read too.
+		cnt.ring, cnt.ringLimit = s.ring, s.p.Count
+		cnt.live = newLiveScan(s.p, uint64(s.started.Add(-windowSlack).UnixNano()))
+	}
 	var readerLeft <-chan struct{}
 	if s.p.Stream {
 		s.stream, err = newStreamer(s.p, s.o, len(cnt.files))
@@ -484,8 +519,15 @@ func (s *supervisor) run(ctx context.Context) error {
 			// are read once it has caught up (streamMaxQueued).
 			if s.stream == nil || s.stream.pipe.queued() < streamMaxQueued {
 				if err := cnt.poll(s.p.Count); err != nil {
-					s.stop(StopBackendEnd, diagnosisGrace)
-					s.note("reading the backend's file failed: " + err.Error())
+					s.pollFailed(err)
+				}
+			}
+			if s.ring != nil {
+				if err := s.ring.tick(time.Now()); err != nil {
+					s.pollFailed(&ringError{err})
+				}
+				if s.ring.full {
+					s.stop(StopRingFiles, stopGrace)
 				}
 			}
 			if s.stream != nil && s.streamErr == nil {
@@ -504,9 +546,16 @@ func (s *supervisor) run(ctx context.Context) error {
 			if !s.stopping {
 				if why := dog.check(ctx, now, s.started, readyAt, cnt.records); why != "" {
 					s.note(why)
-					s.stop(StopNoPackets, stopGrace)
+					if dog.stalled {
+						s.stop(StopStalled, stopGrace)
+					} else {
+						s.stop(StopNoPackets, stopGrace)
+					}
 				}
 				prog.note = dog.note()
+				if s.ring != nil && s.ring.cur != nil {
+					prog.note = strings.TrimPrefix(prog.note+"; file "+filepath.Base(s.ring.cur.res.Path), "; ")
+				}
 				prog.update(now, cnt.counts)
 			}
 			if s.o.afterPoll != nil {
@@ -516,7 +565,12 @@ func (s *supervisor) run(ctx context.Context) error {
 				s.o.onPoll(cnt.records)
 			}
 			if !s.stopping {
-				if why := space.check(now, tempSize(s.p), cnt.outSize); why != "" {
+				final := cnt.outSize
+				if s.ring != nil {
+					// The ring's files are written in place as it goes.
+					final = 0
+				}
+				if why := space.check(now, tempSize(s.p), final); why != "" {
 					s.res.DiskFull = why
 					s.stop(StopDiskFull, stopGrace)
 				}
@@ -570,11 +624,21 @@ func (s *supervisor) run(ctx context.Context) error {
 	}
 	prog.done()
 	s.ended = time.Now()
+	if s.ring != nil {
+		s.drainRing(cnt)
+	}
 	if s.stream != nil {
 		s.drainStream(cnt)
 	}
 	s.primaryAfter()
 	s.lstackAfter(context.WithoutCancel(ctx))
+	if pr := s.res.Promisc; pr != nil {
+		pr.After = s.readPromisc(ctx)
+		if pr.Changed() {
+			s.note(fmt.Sprintf("%s's promiscuous mode was %s before the capture and is %s now: %s changed it (gzdoctor passes dpdk-dumpcap -p to leave it alone)",
+				deviceLabel(s.p), onOff(pr.Before), onOff(pr.After), filepath.Base(s.p.Binary)))
+		}
+	}
 	s.res.Elapsed = time.Since(s.started).Seconds()
 	s.res.ExitStatus = "exit status 0"
 	if waitErr != nil {
@@ -671,6 +735,21 @@ func (s *supervisor) stats(text string) {
 	}
 }
 
+// pollFailed stops the capture when the backend's files cannot be read
+// or a ring file cannot be written.
+func (s *supervisor) pollFailed(err error) {
+	var re *ringError
+	if errors.As(err, &re) {
+		if s.res.WriteError == "" {
+			s.res.WriteError = re.Error()
+		}
+		s.stop(StopWriteError, stopGrace)
+		return
+	}
+	s.stop(StopBackendEnd, diagnosisGrace)
+	s.note("reading the backend's file failed: " + err.Error())
+}
+
 // stop asks the backend to stop (SIGINT: both backends flush and exit)
 // and records why, once.
 func (s *supervisor) stop(why string, grace time.Duration) {
@@ -719,7 +798,7 @@ func (s *supervisor) finish(ctx context.Context) {
 	res, p := s.res, s.p
 	rep := s.matcher.Report()
 	res.Findings = rep.Findings
-	if res.Stopped == StopBackendEnd || res.Stopped == StopDiagnosis || res.Stopped == StopNoPackets {
+	if res.Stopped == StopBackendEnd || res.Stopped == StopDiagnosis || res.Stopped == StopNoPackets || res.Stopped == StopStalled {
 		res.LastLines = s.tail
 	}
 	if res.Killed && p.Backend == BackendPdump {
@@ -728,6 +807,10 @@ func (s *supervisor) finish(ctx context.Context) {
 	if res.Stopped == StopBackendEnd && len(res.Findings) == 0 {
 		s.note(fmt.Sprintf("%s exited by itself (%s) before any stop condition; no known cause in its output (run with -v to see it all)",
 			filepath.Base(p.Binary), res.ExitStatus))
+	}
+	if s.ring != nil {
+		s.finishRing()
+		return
 	}
 	if p.Stream {
 		s.finishStream()
@@ -749,6 +832,7 @@ func (s *supervisor) finish(ctx context.Context) {
 		res.Ports = append(res.Ports, pr)
 	}
 	validate(p, s.o, res, s.started, s.ended)
+	s.clockWords()
 	removeTemps(p)
 	if fin.counts.Packets() == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets || res.Stopped == StopDiskFull) {
 		// Nothing was captured and the capture failed: an empty file
@@ -760,6 +844,13 @@ func (s *supervisor) finish(ctx context.Context) {
 	}
 	res.Files = fin.files
 	res.Counts = fin.counts
+	if p.PostRotate != "" {
+		s.post = newPostRunner(p.PostRotate)
+		for _, f := range fin.files {
+			s.post.run(f.Path)
+		}
+		s.waitPost()
+	}
 	if fin.first != 0 {
 		res.First = pcapfile.TimeOf(fin.first).UTC().Format(time.RFC3339Nano)
 		res.Last = pcapfile.TimeOf(fin.last).UTC().Format(time.RFC3339Nano)
@@ -777,4 +868,142 @@ func deviceLabel(p *Plan) string {
 		names = append(names, pp.label())
 	}
 	return strings.Join(names, "+")
+}
+
+// failedCapture reports whether the capture failed in a way that makes an
+// empty file look like a result.
+func failedCapture(stopped string) bool {
+	switch stopped {
+	case StopDiagnosis, StopBackendEnd, StopNoPackets, StopDiskFull:
+		return true
+	}
+	return false
+}
+
+// drainRing reads the backend's files to their end once it has ended
+// (past -c: the validation sees every record, the ring gets none past
+// it), writes what was held for ordering, and ends the live scan.
+func (s *supervisor) drainRing(cnt *counter) {
+	for {
+		before := cnt.records
+		if err := cnt.poll(0); err != nil {
+			s.pollFailed(err)
+			break
+		}
+		if cnt.records == before {
+			break
+		}
+	}
+	if err := cnt.emit(time.Now(), true); err != nil {
+		s.pollFailed(err)
+	}
+	s.scan, s.scanRepaired, s.scanErr = cnt.scanEnd(uint64(s.ended.Add(windowSlack).UnixNano()))
+	if cnt.punchErr != nil {
+		s.note(fmt.Sprintf("the tool's files could not be freed as they were read (%v): they held the whole capture in %s until the end", cnt.punchErr, s.p.TempDir))
+	}
+}
+
+// finishRing closes the ring's last file and sums the capture up.
+func (s *supervisor) finishRing() {
+	res, p, r := s.res, s.p, s.ring
+	keep := r.total.Packets() > 0 || !failedCapture(res.Stopped)
+	if err := r.finish(keep); err != nil && res.WriteError == "" {
+		res.WriteError = err.Error()
+	}
+	res.Repaired = append(res.Repaired, s.scanRepaired...)
+	judge(p, s.o, res, s.started, s.ended, s.scan, s.scanErr)
+	s.clockWords()
+	removeTemps(p)
+	res.Files = append([]OutputFile{}, r.kept...)
+	res.Counts = r.total
+	res.Ports = nil
+	for i, pp := range planPorts(p) {
+		pr := PortResult{Device: pp.Device, Port: pp.Port, Counts: r.ports[i]}
+		if i < len(s.primaryPorts) {
+			pr.Primary = &s.primaryPorts[i]
+		}
+		res.Ports = append(res.Ports, pr)
+	}
+	if r.first != 0 {
+		res.First = pcapfile.TimeOf(r.first).UTC().Format(time.RFC3339Nano)
+		res.Last = pcapfile.TimeOf(r.last).UTC().Format(time.RFC3339Nano)
+		res.SpanSec = float64(int64(r.last-r.first)) / 1e9
+	}
+	s.waitPost()
+	rr := r.res
+	res.Ring = &rr
+}
+
+// postWaitNote is how long -z may keep gzdoctor before it says why it
+// has not exited.
+const postWaitNote = time.Second
+
+// waitPost waits for -z and the ring's removals to finish. A Ctrl+C (or
+// SIGTERM, SIGHUP) stops the waiting, not the command: it runs in its own
+// process group and finishes its file; the summary lists what was left.
+func (s *supervisor) waitPost() {
+	if s.post == nil {
+		return
+	}
+	s.post.close()
+	said := time.NewTimer(postWaitNote)
+	defer said.Stop()
+	unfinished := false
+wait:
+	for {
+		select {
+		case <-s.post.done:
+			break wait
+		case <-said.C:
+			if cur, queued := s.post.busy(); cur != "" && s.o.Progress != nil {
+				fmt.Fprintf(s.o.Progress, "waiting for -z %s on %s (%d more queued); Ctrl+C stops waiting\n", filepath.Base(s.p.PostRotate), cur, queued)
+			}
+		case <-s.o.Interrupts:
+			unfinished = true
+			break wait
+		}
+	}
+	pr, rmErrs := s.post.result(unfinished)
+	if s.p.PostRotate != "" {
+		s.res.PostRotate = pr
+		if unfinished && len(pr.Unfinished) > 0 {
+			s.note(fmt.Sprintf("gzdoctor stopped waiting for -z: it goes on in the background on %s, and does not run on %d more queued file(s)", pr.Unfinished[0], len(pr.Unfinished)-1))
+		}
+	}
+	if s.ring != nil {
+		s.ring.res.RemoveErrors = rmErrs
+	}
+}
+
+// clockWords completes dpdk-dumpcap's clock warning with how far ahead its
+// clock is, measured against when gzdoctor read the packets, and the
+// command that writes a copy with the dates shifted back. gzdoctor does
+// not shift them itself: it knows the offset to within a poll (0.1 s) and
+// the tool's flush, not each packet's true time; the file keeps what the
+// tool stamped, the evidence as taken.
+func (s *supervisor) clockWords() {
+	v := s.res.Validation
+	if v == nil || v.clockWarning == 0 || s.cnt == nil || !s.cnt.haveAhead {
+		return
+	}
+	secs := float64(s.cnt.ahead) / 1e9
+	v.ToolClockAhead = secs
+	in := s.p.Outputs[0].Path
+	if len(s.res.Files) > 0 {
+		in = s.res.Files[0].Path
+	}
+	shift := strconv.FormatFloat(-secs, 'f', 1, 64)
+	ext := filepath.Ext(in)
+	fixed := strings.TrimSuffix(in, ext) + "-clock" + ext
+	each := ""
+	if s.ring != nil {
+		each = " (each file)"
+	}
+	if s.p.Stream {
+		v.Warnings[v.clockWarning-1] += fmt.Sprintf("; its clock is %s s ahead of the time gzdoctor read the packets (to within about 0.2 s): shift a saved copy with editcap -t %s",
+			strconv.FormatFloat(secs, 'f', 1, 64), shift)
+		return
+	}
+	v.Warnings[v.clockWarning-1] += fmt.Sprintf("; its clock is %s s (%.1f years) ahead of the time gzdoctor read the packets (to within about 0.2 s). The file keeps the stamps as the tool wrote them; a copy with the dates shifted back%s: %s",
+		strconv.FormatFloat(secs, 'f', 1, 64), secs/(365.25*86400), each, shquote.Join([]string{"editcap", "-t", shift, in, fixed}))
 }

@@ -507,6 +507,7 @@ func (s *supervisor) finishStream() {
 	}
 	res.Repaired = append(res.Repaired, s.scanRepaired...)
 	judge(p, s.o, res, s.started, s.ended, s.scan, s.scanErr)
+	s.clockWords()
 	removeTemps(p)
 	res.Counts = st.written
 	if st.emitted == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets || res.Stopped == StopDiskFull) {

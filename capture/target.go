@@ -329,3 +329,21 @@ func plural(n int) string {
 	}
 	return "s"
 }
+
+// promiscuous is the port's promiscuous mode as telemetry said it
+// (/ethdev/info); nil when unknown (no telemetry, DPDK 20.11, a port not
+// listed).
+func (t *target) promiscuous(port int) *bool {
+	if t == nil || t.portsErr != nil {
+		return nil
+	}
+	for _, pt := range t.ports {
+		// A name read from the EAL arguments means no /ethdev/info
+		// (20.11): its promiscuous bit was never read.
+		if pt.ID == port && pt.Error == "" && pt.Name != "" && pt.NameFrom == "" {
+			on := pt.Promiscuous
+			return &on
+		}
+	}
+	return nil
+}

@@ -36,6 +36,13 @@ type Validation struct {
 	Problems []string `json:"problems,omitempty"`
 	// Warnings are flagged (!) without failing the capture.
 	Warnings []string `json:"warnings,omitempty"`
+	// ToolClockAhead is how far dpdk-dumpcap's stamps are ahead of the
+	// time gzdoctor read the packets (the most any packet was ahead: a
+	// packet cannot be read before it was stamped), in seconds; set only
+	// with the clock issue's warning.
+	ToolClockAhead float64 `json:"tool_clock_ahead_s,omitempty"`
+	// clockWarning is the index of the clock issue's warning, +1.
+	clockWarning int
 }
 
 // OK reports whether nothing failed.
@@ -158,6 +165,7 @@ func judge(p *Plan, o *Options, res *Result, started, ended time.Time, sc *tempS
 			// file.
 			v.Warnings = append(v.Warnings, fmt.Sprintf("%s stamped every packet outside the capture window (%s … %s, the capture ran %s … %s): a known clock issue of dpdk-dumpcap 22.11 on some machines; the times between packets are right, the dates are not",
 				tool, stamp(pcapfile.TimeOf(sc.first)), stamp(pcapfile.TimeOf(sc.last)), stamp(started), stamp(ended)))
+			v.clockWarning = len(v.Warnings)
 		} else {
 			v.Problems = append(v.Problems, fmt.Sprintf("%s of the %s records carry timestamps outside the capture window (%s … %s, the capture ran %s … %s): the files were written by something else too (a second capture on the same primary reopens them) and cannot be trusted",
 				group(sc.outside), group(sc.rx+sc.tx), stamp(pcapfile.TimeOf(sc.first)), stamp(pcapfile.TimeOf(sc.last)), stamp(started), stamp(ended)))

@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
@@ -77,6 +78,28 @@ type watchdog struct {
 	// empty files on a busy port may only mean nothing matched yet.
 	filtered  bool
 	unmatched bool
+
+	// The middle of a capture: once packets came, the files must keep
+	// growing while the port (or the primary's copies for the capture)
+	// counts. pid is the backend's, pstats the primary's counters for
+	// the capture (nil: unreadable), allQueues whether the port's own
+	// counters speak for the capture (not with --queue N).
+	pid       int
+	pstats    []*pdumpStatsReader
+	allQueues bool
+	flowing   bool
+	// The last time the files grew, and the readings taken then (the
+	// offered count, and the primary's counters when readable).
+	grewAt    time.Time
+	records   int64
+	grewN     uint64
+	haveGrewN bool
+	grewStats PrimaryStats
+	// lastN is the reading before the latest: a packet counted then and
+	// not in the files a whole watch period later is late, not in flight.
+	lastN   uint64
+	root    string
+	stalled bool
 }
 
 // newWatchdog takes the port's first reading; nil when the port cannot be
@@ -105,7 +128,7 @@ func (s *supervisor) newWatchdog(ctx context.Context) (*watchdog, func()) {
 		count, closeFn = c, cl
 	}
 	w := &watchdog{count: count, device: deviceLabel(s.p), tool: filepath.Base(s.p.Binary), readyGrace: readyGrace, startGrace: startGrace, every: watchEvery,
-		filtered: s.p.FilterByBackend}
+		filtered: s.p.FilterByBackend, pstats: s.pstats, allQueues: s.p.Queue == "*", root: orRoot(s.o.Root)}
 	if t := s.o.watchTimes; t[0] > 0 {
 		w.readyGrace, w.startGrace, w.every = t[0], t[1], t[2]
 	}
@@ -128,9 +151,11 @@ func (w *watchdog) check(ctx context.Context, now, started, readyAt time.Time, r
 	if w == nil || w.off {
 		return ""
 	}
-	if records > 0 {
-		w.off, w.idle = true, false
-		return ""
+	if records > 0 || w.flowing {
+		if !w.flowing {
+			w.flowing, w.idle, w.unmatched = true, false, false
+		}
+		return w.stall(ctx, now, records)
 	}
 	if now.Before(w.next) {
 		return ""
@@ -175,4 +200,122 @@ func (w *watchdog) note() string {
 		return w.device + " has traffic; none matched the filter yet"
 	}
 	return ""
+}
+
+// offered is what the capture should be receiving, counted by the primary:
+// its copies for the capture (rte_pdump_stats: accepted, ring full
+// included, and no-mbuf; not what a filter in the primary rejected), else
+// the port's packets when every queue is captured and nothing filters.
+func (w *watchdog) offered(ctx context.Context) (uint64, PrimaryStats, bool) {
+	if w.pstats != nil {
+		var sum PrimaryStats
+		var err error
+		for _, r := range w.pstats {
+			var st PrimaryStats
+			if st, err = r.read(); err != nil {
+				break
+			}
+			sum.Rx.add(st.Rx)
+			sum.Tx.add(st.Tx)
+		}
+		if err == nil {
+			return sum.Rx.Accepted + sum.Rx.NoMbuf + sum.Tx.Accepted + sum.Tx.NoMbuf, sum, true
+		}
+		w.pstats = nil
+	}
+	if !w.allQueues || w.filtered {
+		return 0, PrimaryStats{}, false
+	}
+	qctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	n, err := w.count(qctx)
+	return n, PrimaryStats{}, err == nil
+}
+
+// stall watches the middle of a capture: the backend alive, packets
+// offered to it, its files not growing for readyGrace. It says why: the
+// backend's process state (stopped, traced, blocked on its disk) and what
+// the primary did with the packets meanwhile (ring full: nobody empties
+// the ring; no copies: the capture's callbacks are gone).
+func (w *watchdog) stall(ctx context.Context, now time.Time, records int64) string {
+	if records != w.records || w.grewAt.IsZero() {
+		w.records, w.grewAt, w.haveGrewN = records, now, false
+		w.stalled = false
+		return ""
+	}
+	if now.Before(w.next) {
+		return ""
+	}
+	w.next = now.Add(w.every)
+	n, st, ok := w.offered(ctx)
+	if !ok {
+		w.off = true // nothing left to judge by
+		return ""
+	}
+	if !w.haveGrewN || n < w.grewN {
+		w.grewN, w.grewStats, w.haveGrewN, w.lastN = n, st, true, n
+		return ""
+	}
+	late := w.lastN > w.grewN
+	w.lastN = n
+	if !late {
+		// Nothing offered since the files last grew (a quiet port): not
+		// a stall; the quiet time does not count.
+		w.grewAt = now
+		return ""
+	}
+	stuck := now.Sub(w.grewAt)
+	if stuck < w.readyGrace {
+		return ""
+	}
+	w.stalled = true
+	what := fmt.Sprintf("%s counted %s packets (rx+tx)", w.device, group(int64(n-w.grewN)))
+	if w.pstats != nil {
+		what = fmt.Sprintf("the primary offered it %s packets of %s (rx+tx)", group(int64(n-w.grewN)), w.device)
+		full := st.Rx.RingFull + st.Tx.RingFull - w.grewStats.Rx.RingFull - w.grewStats.Tx.RingFull
+		nombuf := st.Rx.NoMbuf + st.Tx.NoMbuf - w.grewStats.Rx.NoMbuf - w.grewStats.Tx.NoMbuf
+		var lost []string
+		if full > 0 {
+			lost = append(lost, group(int64(full))+" of them for a full ring")
+		}
+		if nombuf > 0 {
+			lost = append(lost, group(int64(nombuf))+" for lack of mbufs")
+		}
+		if len(lost) > 0 {
+			what += fmt.Sprintf(" and dropped %s: %s is not emptying its ring", strings.Join(lost, " and "), w.tool)
+		}
+	}
+	why := fmt.Sprintf("the capture stalled: %s's files have not grown for %s while %s", w.tool, stuck.Round(time.Second), what)
+	if state := w.procState(); state != "" {
+		why += "; " + state
+	}
+	return why
+}
+
+// procState says what the backend's process is doing, from
+// /proc/<pid>/stat, when that explains a stall.
+func (w *watchdog) procState() string {
+	if w.pid <= 0 {
+		return ""
+	}
+	b, err := host.New(w.root).ReadFile(fmt.Sprintf("/proc/%d/stat", w.pid))
+	if err != nil {
+		return ""
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return ""
+	}
+	switch b[i+2] {
+	case 'T':
+		return fmt.Sprintf("%s (pid %d) is stopped (state T: SIGSTOP, ^Z or a debugger; kill -CONT %d resumes it)", w.tool, w.pid, w.pid)
+	case 't':
+		return fmt.Sprintf("%s (pid %d) is held by a debugger (state t)", w.tool, w.pid)
+	case 'D':
+		return fmt.Sprintf("%s (pid %d) is blocked in the kernel (state D: waiting for its disk?)", w.tool, w.pid)
+	case 'Z':
+		return fmt.Sprintf("%s (pid %d) has exited", w.tool, w.pid)
+	}
+	return fmt.Sprintf("%s (pid %d) runs (state %c)", w.tool, w.pid, b[i+2])
 }

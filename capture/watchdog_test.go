@@ -3,9 +3,13 @@ package capture
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -116,5 +120,72 @@ func TestWatchdogBackendFilter(t *testing.T) {
 		} else if !strings.Contains(why, "receives nothing") {
 			t.Errorf("unfiltered: check = %q, want a stop", why)
 		}
+	}
+}
+
+// A backend stopped in the middle of a capture (SIGSTOP, on purpose here)
+// writes no more while the port counts: the watchdog stops the capture and
+// says why, naming the process state. On a quiet port it waits.
+func TestWatchdogMidCaptureStall(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		count   portCounter
+		stopped string
+	}{
+		{"port counts", rising(), StopStalled},
+		{"quiet port", flat, StopInterrupt},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := fakeOptions(t, fakeNormal)
+			log := filepath.Join(t.TempDir(), "fake.log")
+			t.Setenv(fakeBackendLog, log)
+			o.portCounter = tc.count
+			o.watchTimes = [3]time.Duration{500 * time.Millisecond, time.Hour, 100 * time.Millisecond}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var pid int
+			var stoppedAt time.Time
+			o.onPoll = func(records int64) {
+				if pid == 0 && records >= 200 {
+					b, _ := os.ReadFile(log)
+					if _, err := fmt.Sscanf(string(b), "pid %d", &pid); err == nil {
+						syscall.Kill(pid, syscall.SIGSTOP)
+						stoppedAt = time.Now()
+					}
+				}
+				// Four graces after the stop: a stall was caught by then.
+				if !stoppedAt.IsZero() && time.Since(stoppedAt) > 4*500*time.Millisecond+time.Second {
+					cancel()
+				}
+			}
+			res, err := Run(ctx, o)
+			if pid != 0 {
+				syscall.Kill(pid, syscall.SIGCONT)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Stopped != tc.stopped {
+				t.Fatalf("stopped %q, want %q; notes %q", res.Stopped, tc.stopped, res.Notes)
+			}
+			if tc.stopped != StopStalled {
+				return
+			}
+			want := fmt.Sprintf("(pid %d) is stopped (state T: SIGSTOP, ^Z or a debugger; kill -CONT %d resumes it)", pid, pid)
+			if !res.Problem() || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "the capture stalled: ") ||
+				!strings.Contains(res.Notes[0], "net_fake0 counted") || !strings.Contains(res.Notes[0], want) {
+				t.Errorf("problem %v, notes %q; want %q", res.Problem(), res.Notes, want)
+			}
+			// What came before the stall is written.
+			if pkts, _ := readAll(t, o.Write); len(pkts) < 200 || int64(len(pkts)) != res.Counts.Packets() {
+				t.Errorf("file holds %d packets, result %+v", len(pkts), res.Counts)
+			}
+			var b strings.Builder
+			res.RenderText(&b, noStyle, false)
+			if !strings.Contains(b.String(), "✗ capture stopped: the capture stalled") {
+				t.Errorf("summary:\n%s", b.String())
+			}
+			t.Logf("%s", res.Notes[0])
+		})
 	}
 }

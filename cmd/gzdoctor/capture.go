@@ -31,6 +31,10 @@ type captureFlags struct {
 	maxSize  string
 	ealArgs  string
 	list     bool
+	ring     []string
+	// tcpdump's rotation flags, refused with their -b translation.
+	tcpdumpW string
+	tcpdumpG string
 }
 
 func newCaptureCmd(a *app) *cobra.Command {
@@ -47,7 +51,8 @@ nothing starts), then runs the capture-relevant checks of 'gzdoctor check' and
 stops with their fix if one fails. While the tool runs, every line it prints
 is matched against the runbooks: a known failure stops the capture with its
 cause and fix. gzdoctor counts packets from the files as they grow and stops
-the capture itself at -c, -a duration:N or -C, on Ctrl+C, SIGTERM or SIGHUP,
+the capture itself at -c, -a duration:N or -C (a stop, not tcpdump's
+rotation), on Ctrl+C, SIGTERM or SIGHUP,
 or when the disk fills, and waits for the tool to exit: it never kills it on
 its own (a killed pdump leaves its vdevs in the primary); a second Ctrl+C does.
 The tool writes into a fresh directory no other user can enter (in the output's
@@ -62,6 +67,12 @@ primary's.
 
 Several -i (or --port, or --all-ports) capture several ports with one
 backend into one pcapng, one interface per port and direction.
+With -b (dumpcap's ring buffer) it writes a series of files instead,
+NAME_00001_YYYYmmddHHMMSS.pcapng and on, each renamed into place complete
+when it is full (-b filesize:KB, -b packets:N) or old (-b duration:S),
+keeping the last N with -b files:N; no packet is lost or doubled between
+two files. -z PROGRAM runs on every closed file (tcpdump's -z). tcpdump's
+own -W and -G are refused with the -b that does what they do.
 
 With no flags, it captures the only port of the only live primary into
 <prefix>-<timestamp>.pcapng until Ctrl+C. -w - writes the capture to stdout
@@ -83,6 +94,7 @@ capture, write its file, or the disk filled.`,
   gzdoctor capture --prefix gazelle -i 0000:01:00.0 -i net_bonding0 -w /tmp/ltran.pcapng
   gzdoctor capture --backend dumpcap -i net_ring0 -c 100 -w /tmp/d.pcapng
   ssh host gzdoctor capture -w - | wireshark -k -i -
+  gzdoctor capture -i net_ring0 -w /var/cap/lb.pcapng -b filesize:100000 -b files:10 -z gzip
   gzdoctor capture --prefix gazelle -i 0000:01:00.0 -w /tmp/cap.pcapng --dry-run`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCapture(cmd, a, &f, args)
@@ -103,7 +115,13 @@ capture, write its file, or the disk filled.`,
 	fl.Int64VarP(&o.Count, "count", "c", 0, "stop after exactly COUNT packets")
 	fl.StringArrayVarP(&f.autostop, "autostop", "a", nil, "stop condition, as dumpcap: duration:SECONDS, packets:N, filesize:KB")
 	fl.StringVar(&f.duration, "duration", "", "stop after this long (seconds, or 1m30s)")
-	fl.StringVarP(&f.maxSize, "max-size", "C", "", "stop when full: the output files together never exceed SIZE, headers included (millions of bytes as tcpdump -C, or 500k, 20m, 1g)")
+	fl.StringVarP(&f.maxSize, "max-size", "C", "", "STOP the capture when the output reaches SIZE (headers included; millions of bytes, or 500k, 20m, 1g). Not tcpdump's rotation: for a ring of files use -b")
+	fl.StringArrayVarP(&f.ring, "ring-buffer", "b", nil, "ring buffer, as dumpcap: filesize:KB, duration:SECONDS, packets:N (start the next file), files:N (keep at most N); files are NAME_NNNNN_YYYYmmddHHMMSS.EXT")
+	fl.StringVarP(&o.PostRotate, "postrotate-command", "z", "", "run PROGRAM FILE on every closed file, the last included (tcpdump's -z; no shell: a program, not a command line)")
+	fl.StringVarP(&f.tcpdumpW, "tcpdump-W", "W", "", "tcpdump's file count: refused; use -b files:N")
+	fl.StringVarP(&f.tcpdumpG, "tcpdump-G", "G", "", "tcpdump's rotate seconds: refused; use -b duration:SECONDS")
+	_ = fl.MarkHidden("tcpdump-W")
+	_ = fl.MarkHidden("tcpdump-G")
 	fl.StringVarP(&o.Filter, "filter", "f", "", "keep only packets matching this tcpdump filter expression")
 	fl.IntVarP(&o.SnapLen, "snaplen", "s", 0, "keep at most SNAPLEN bytes of each packet (0: all)")
 	fl.StringVar(&o.Backend, "backend", capture.BackendAuto, "capture tool: auto, pdump (gazelle-pdump/dpdk-pdump) or dumpcap (dpdk-dumpcap)")
@@ -113,6 +131,7 @@ capture, write its file, or the disk filled.`,
 	fl.IntVar(&o.TotalMbufs, "total-num-mbufs", 0, "pdump's mempool size in mbufs (default "+strconv.Itoa(capture.DefaultTotalMbufs)+"; pdump's own 65535 takes ~150 MiB of hugepages)")
 	fl.StringVar(&f.ealArgs, "eal-args", "", "more EAL arguments for pdump, as one shell-quoted string (e.g. '-d /usr/lib64/librte_net_mlx5.so'); gzdoctor already passes -d for the primary's PMDs pdump lacks")
 	fl.BoolVarP(&f.list, "list-interfaces", "D", false, "list every live primary and its ports (and whether a capture holds it), then exit")
+	fl.BoolVar(&o.Promisc, "promisc", false, "let dpdk-dumpcap put the port in promiscuous mode for the capture (default: dumpcap gets -p and the port is left as it is)")
 	fl.BoolVar(&o.Force, "force", false, "overwrite existing output files")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the capture tool's command line and stop")
 	fl.BoolVar(&o.NoPreflight, "no-preflight", false, "do not run the capture-relevant checks first")
@@ -166,8 +185,16 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 		}
 		o.Format = ft
 	}
+	if f.tcpdumpW != "" || f.tcpdumpG != "" {
+		return usageError("%s", tcpdumpRotation(f))
+	}
 	for _, a := range f.autostop {
 		if err := o.ParseAutostop(a); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	for _, b := range f.ring {
+		if err := o.ParseRing(b); err != nil {
 			return usageError("%v", err)
 		}
 	}
@@ -193,6 +220,30 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 		o.MaxSize = n
 	}
 	return nil
+}
+
+// tcpdumpRotation says why tcpdump's -W and -G are refused, with the -b
+// options that do what they do. gzdoctor's -C is a stop condition, so
+// tcpdump's "-C 100 -W 10" cannot mean what it means to tcpdump; half of
+// tcpdump's rotation beside dumpcap's would mix two schemes.
+func tcpdumpRotation(f *captureFlags) string {
+	var b []string
+	if f.maxSize != "" {
+		if n, err := capture.ParseSize(f.maxSize); err == nil {
+			b = append(b, "-b filesize:"+strconv.FormatInt(max(n/1000, 1), 10))
+		}
+	}
+	if f.tcpdumpG != "" {
+		b = append(b, "-b duration:"+f.tcpdumpG)
+	}
+	if f.tcpdumpW != "" {
+		b = append(b, "-b files:"+f.tcpdumpW)
+	}
+	flag := "-W"
+	if f.tcpdumpW == "" {
+		flag = "-G"
+	}
+	return fmt.Sprintf("%s is tcpdump's rotation; gzdoctor rotates with dumpcap's -b (and its -C only stops the capture): use %s", flag, strings.Join(b, " "))
 }
 
 // survivePipes keeps a write to a closed stdout or stderr (the SSH session

@@ -70,3 +70,22 @@ func TestCaptureListInterfacesRefusesCaptureFlags(t *testing.T) {
 		}
 	}
 }
+
+// tcpdump's rotation flags are refused with the -b options that do what
+// they mean: gzdoctor's -C is a stop, not tcpdump's rotation.
+func TestCaptureTcpdumpRotationRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-C", "100", "-W", "10"}, "-W is tcpdump's rotation; gzdoctor rotates with dumpcap's -b (and its -C only stops the capture): use -b filesize:100000 -b files:10"},
+		{[]string{"-G", "60"}, "-G is tcpdump's rotation; gzdoctor rotates with dumpcap's -b (and its -C only stops the capture): use -b duration:60"},
+		{[]string{"-b", "files:3"}, "-b files:N and -a files:N need a condition that closes a file"},
+		{[]string{"-b", "filesize:10", "-C", "5"}, "bound the disk with -b files:N"},
+	} {
+		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "-i", "net_ring0", "--dry-run"}, tc.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", tc.args, code, out, errOut)
+		}
+	}
+}

@@ -69,7 +69,7 @@ printf '%-16s %10s %10s %10s %8s %8s\n' "" gzdoctor reference floor "ref/gz" "gz
 row() { # name gz ref floor target
 	local g r f
 	g=$(t "$2"); r=$(t "$3"); f=$(t "$4")
-	printf '%-16s %9.3fs %9.3fs %9.3fs %7sx %7sx   (target ≥%s×)\n' "$1" "$g" "$r" "$f" "$(ratio "$r" "$g")" "$(ratio "$g" "$f")" "$5"
+	printf '%-16s %9.3fs %9.3fs %9.3fs %7sx %7sx   (target ref/gz ≥%s×, gz/floor ≤2.5×)\n' "$1" "$g" "$r" "$f" "$(ratio "$r" "$g")" "$(ratio "$g" "$f")" "$5"
 }
 row "filter/tcpdump" gz-filter tcpdump floor 1.5
 row "merge/mergecap" gz-merge mergecap floor-merge 1.5

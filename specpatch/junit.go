@@ -16,7 +16,7 @@ import (
 func (r *Result) JUnit(host string, started time.Time, elapsed time.Duration) junit.Suite {
 	s := junit.Suite{Name: "gzdoctor specpatch --check " + r.File, Host: host, Timestamp: started, Duration: elapsed}
 	class := junit.Classname(host, "specpatch", r.File)
-	apply := shquote.Join([]string{"gzdoctor", "specpatch", "-i", "--backup", r.File})
+	apply := shquote.Join([]string{"gzdoctor", "specpatch", "--in-place", "--backup", r.File})
 	failed := false
 	for _, f := range r.Findings {
 		name := f.ID

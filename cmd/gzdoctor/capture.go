@@ -100,6 +100,7 @@ capture, write its file, or the disk filled.`,
 			return runCapture(cmd, a, &f, args)
 		},
 	}
+	a.bindTarget(cmd)
 	fl := cmd.Flags()
 	o := &f.o
 	// An array, so that a second -i is seen and refused rather than

@@ -64,6 +64,7 @@ writes it to DIR/gzdoctor.prom for node_exporter's textfile collector, and
 			return runCheck(cmd, a, o)
 		},
 	}
+	a.bindTarget(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.Device, "device", "", "device to capture on: PCI address or vdev name (pdump's device_id)")
 	f.StringVar(&o.PdumpBin, "pdump-bin", "", "capture tool to check (default: gazelle-pdump, dpdk-pdump or dpdk-dumpcap on PATH)")

@@ -50,10 +50,11 @@ least one was, 3 when a file could not be read.`,
 			return runDiagnose(a, cmd, o)
 		},
 	}
+	a.bindTarget(cmd)
 	cmd.Flags().StringArrayVar(&o.runbooks, "runbooks", nil, "also load the runbook YAML files in `DIR` (repeatable)")
 	_ = cmd.MarkFlagDirname("runbooks")
 	cmd.Flags().BoolVar(&o.live, "live", false, "confirm or refute each finding with its checks on this machine (or under --root)")
-	cmd.Flags().DurationVar(&o.timeout, "timeout", doctor.DefaultTimeout, "time limit per check with --live")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", doctor.DefaultTimeout, "with --live: time limit for the whole run of checks, as check --timeout (not per check)")
 	return cmd
 }
 

@@ -46,7 +46,7 @@ ELF or cannot be read. See docs/elfcheck.md.`,
   gzdoctor elfcheck --match /usr/local/bin/gazelle-pdump /usr/bin/ltran
   gzdoctor elfcheck --suggest-pdump-link /usr/lib64/liblstack.so
   gzdoctor elfcheck --link-line build.log /usr/lib64/liblstack.so
-  gzdoctor elfcheck --symbols --filter 'socket|epoll' ./app
+  gzdoctor elfcheck --symbols --regexp 'socket|epoll' ./app
   gzdoctor elfcheck --pid 1234`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runElfcheck(cmd, a, &o, args)
@@ -60,7 +60,11 @@ ELF or cannot be read. See docs/elfcheck.md.`,
 	f.StringVar(&o.LinkLine, "link-line", "", "check the gcc/ld command line in `FILE` (- for stdin), against FILE if given")
 	f.StringVar(&o.SuggestPdump, "suggest-pdump-link", "", "print the gazelle-pdump link command matching `LIB` (liblstack.so, ltran)")
 	f.BoolVar(&o.Symbols, "symbols", false, "list the dynamic symbols, C++ names demangled")
-	f.StringVar(&o.Filter, "filter", "", "with --symbols: keep names matching this `REGEXP`")
+	f.StringVar(&o.Filter, "regexp", "", "with --symbols: keep names matching this `REGEXP`")
+	// The first releases' spelling; --filter is a tcpdump expression in
+	// capture and pcap (docs/design.md, one vocabulary).
+	f.StringVar(&o.Filter, "filter", "", "same as --regexp")
+	_ = f.MarkHidden("filter")
 	f.IntVar(&o.PID, "pid", 0, "inspect running process `N`: its executable and the libraries it mapped")
 	f.StringVar(&o.EALArgs, "eal-args", "", "EAL arguments the primary runs with (their -d options load drivers)")
 	f.StringVar(&o.LDLibraryPath, "ld-library-path", "", "search these `DIRS` like LD_LIBRARY_PATH (never taken from the environment)")
@@ -75,7 +79,7 @@ func runElfcheck(cmd *cobra.Command, a *app, o *elfcheckOptions, args []string) 
 		opts.EALArgs = strings.Fields(o.EALArgs)
 	}
 	if o.Filter != "" && !o.Symbols {
-		return usageError("--filter needs --symbols")
+		return usageError("--regexp needs --symbols")
 	}
 	if o.JUnit != "" && o.Require == "" {
 		return usageError("--junit needs --require")
@@ -99,7 +103,7 @@ func runElfcheck(cmd *cobra.Command, a *app, o *elfcheckOptions, args []string) 
 		if o.Filter != "" {
 			var err error
 			if re, err = regexp.Compile(o.Filter); err != nil {
-				return usageError("--filter: %v", err)
+				return usageError("--regexp: %v", err)
 			}
 		}
 		list, err := elfcheck.DynamicSymbols(ctx, a.opts.Root, elfcheckPath(a, args[0]), re)

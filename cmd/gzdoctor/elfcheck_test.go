@@ -39,8 +39,9 @@ func TestElfcheckExitCodes(t *testing.T) {
 		{"missing file", []string{"elfcheck", "/nonexistent/x"}, exitFailure, "", "no such file"},
 		{"bad requirement", []string{"elfcheck", "--require", "frob", pdumpBin}, exitUsage, "", `unknown requirement "frob"`},
 		{"no file", []string{"elfcheck"}, exitUsage, "", "give at least one FILE"},
-		{"filter without symbols", []string{"elfcheck", "--filter", "x", pdumpBin}, exitUsage, "", "--filter needs --symbols"},
-		{"symbols", []string{"elfcheck", "--symbols", "--filter", "^rte_pdump_enable$", pdumpBin}, exitOK, "U rte_pdump_enable@DPDK_23", ""},
+		{"regexp without symbols", []string{"elfcheck", "--regexp", "x", pdumpBin}, exitUsage, "", "--regexp needs --symbols"},
+		{"symbols --regexp", []string{"elfcheck", "--symbols", "--regexp", "^rte_pdump_enable$", pdumpBin}, exitOK, "U rte_pdump_enable@DPDK_23", ""},
+		{"symbols --filter (hidden alias)", []string{"elfcheck", "--symbols", "--filter", "^rte_pdump_enable$", pdumpBin}, exitOK, "U rte_pdump_enable@DPDK_23", ""},
 		{"match", []string{"elfcheck", "--match", pdumpBin, "/usr/bin/dpdk-testpmd"}, exitProblem, "[mempool-ops]", ""},
 		{"link line missing pcap", []string{"elfcheck", "--link-line", linkFile}, exitProblem, "no pcap PMD", ""},
 	}

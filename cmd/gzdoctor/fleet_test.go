@@ -163,7 +163,7 @@ func TestSpecpatchJUnit(t *testing.T) {
 		want     int
 		contains []string
 	}{
-		{"openeuler-19.11-33cc19f.spec", exitProblem, []string{`failures="1"`, `<testcase name="pcap-pmd-off (line 69)"`, "after line 68 insert: sed -ri", "fix: gzdoctor specpatch -i --backup "}},
+		{"openeuler-19.11-33cc19f.spec", exitProblem, []string{`failures="1"`, `<testcase name="pcap-pmd-off (line 69)"`, "after line 68 insert: sed -ri", "fix: gzdoctor specpatch --in-place --backup "}},
 		{"fedora-22.11.1-d484aba.spec", exitOK, []string{`failures="0"`, `<testcase name="pcap-pmd-and-pdump"`}},
 	}
 	for _, tt := range tests {

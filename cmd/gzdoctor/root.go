@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -91,7 +92,8 @@ func Main(args []string, streams *ui.Streams) int {
 	}
 	var ee *exitError
 	if !errors.As(err, &ee) && isFlagError(err) {
-		err = usageError("%v", err) // cobra's own argument errors are untyped
+		// cobra's own argument errors are untyped; said in gzdoctor's words.
+		err = usageError("%s", inOurWords(err.Error()))
 	}
 	code := exitCode(err)
 	if errors.As(err, &ee) && ee.err == nil {
@@ -132,6 +134,16 @@ func commandPath(root *cobra.Command, args []string) string {
 	return root.Name()
 }
 
+// bindTarget adds --prefix and --config, the flags that name the primary,
+// to the commands that read them (check, capture, diagnose): on any other
+// command they would be accepted and ignored.
+func (a *app) bindTarget(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&a.opts.Prefix, "prefix", "", "DPDK file prefix of the primary (its --file-prefix)")
+	f.StringVar(&a.opts.Config, "config", "", "the lstack.conf or ltran.conf in use")
+	_ = cmd.RegisterFlagCompletionFunc("prefix", a.completePrefixes)
+}
+
 func newRootCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gzdoctor",
@@ -165,7 +177,7 @@ do its job (see docs/exit-codes.md).`,
 		},
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return usageError("%v", err)
+		return usageError("%s", inOurWords(err.Error()))
 	})
 
 	pf := cmd.PersistentFlags()
@@ -174,10 +186,7 @@ do its job (see docs/exit-codes.md).`,
 	pf.BoolVarP(&a.opts.Quiet, "quiet", "q", false, "print nothing but errors; the exit code tells the result")
 	pf.BoolVarP(&a.opts.Verbose, "verbose", "v", false, "show details")
 	pf.StringVar(&a.opts.Root, "root", "/", "filesystem root to inspect (a fixture tree or sysroot)")
-	pf.StringVar(&a.opts.Prefix, "prefix", "", "DPDK file prefix of the primary (--file-prefix)")
-	pf.StringVar(&a.opts.Config, "config", "", "lstack.conf or ltran.conf in use")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("prefix", a.completePrefixes)
 	_ = cmd.MarkPersistentFlagDirname("root")
 
 	cmd.AddCommand(
@@ -191,4 +200,44 @@ do its job (see docs/exit-codes.md).`,
 		newRunbooksCmd(a),
 	)
 	return cmd
+}
+
+// inOurWords rewrites cobra's and pflag's stock usage messages the way the
+// rest of gzdoctor speaks: flags named as typed, what to do, no "(s)".
+func inOurWords(msg string) string {
+	flagList := func(names string) []string {
+		var out []string
+		for _, n := range strings.Fields(strings.NewReplacer(`"`, " ", ",", " ").Replace(names)) {
+			out = append(out, "--"+n)
+		}
+		return out
+	}
+	and := func(l []string) string {
+		if len(l) < 2 {
+			return strings.Join(l, "")
+		}
+		return strings.Join(l[:len(l)-1], ", ") + " and " + l[len(l)-1]
+	}
+	if m := regexp.MustCompile(`^required flag\(s\) (.+) not set$`).FindStringSubmatch(msg); m != nil {
+		l := flagList(m[1])
+		if len(l) == 1 {
+			return l[0] + " is required"
+		}
+		return and(l) + " are required"
+	}
+	if m := regexp.MustCompile(`^if any flags in the group \[([^]]*)\] are set none of the others can be; \[([^]]*)\] were all set$`).FindStringSubmatch(msg); m != nil {
+		return and(flagList(m[2])) + " cannot be used together"
+	}
+	if m := regexp.MustCompile(`^(accepts|requires at least|requires at most) (\d+) arg\(s\), (?:only )?received (\d+)$`).FindStringSubmatch(msg); m != nil {
+		want := map[string]string{"accepts": "", "requires at least": "at least ", "requires at most": "at most "}[m[1]]
+		unit := "arguments"
+		if m[2] == "1" {
+			unit = "argument"
+		}
+		return fmt.Sprintf("expected %s%s %s, got %s", want, m[2], unit, m[3])
+	}
+	if m := regexp.MustCompile(`^unknown flag: --(prefix|config)$`).FindStringSubmatch(msg); m != nil {
+		return msg + " (only check, capture and diagnose read --" + m[1] + ")"
+	}
+	return msg
 }

@@ -38,7 +38,7 @@ func newSpecpatchCmd(a *app) *cobra.Command {
 make + setconf, make + a config file from a Source, meson, %meson, shell-array
 allowlists) and shows the smallest change that makes it build and package the
 pcap PMD and dpdk-pdump, as a unified diff with one line of explanation per
-change. Nothing is written unless --write or --out is given.
+change. Nothing is written unless --in-place or --out is given.
 
 -o is the global output format (text or json); write the patched spec to
 another file with --out (-O).
@@ -50,7 +50,7 @@ spec specpatch can read (nothing is written then).`,
 		Example: `  gzdoctor specpatch dpdk.spec
   gzdoctor specpatch --check dpdk.spec
   gzdoctor specpatch --check --junit specpatch.xml dpdk.spec
-  gzdoctor specpatch -i --backup --bump "Build the pcap PMD and pdump for gazelle" dpdk.spec
+  gzdoctor specpatch --in-place --backup --bump "Build the pcap PMD and pdump for gazelle" dpdk.spec
   gzdoctor specpatch --out dpdk-pcap.spec dpdk.spec`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -59,8 +59,12 @@ spec specpatch can read (nothing is written then).`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVarP(&o.Write, "write", "i", false, "write the patched spec in place (atomically, keeping its mode)")
-	f.BoolVar(&o.Backup, "backup", false, "with --write, keep the original as SPEC.orig")
+	f.BoolVar(&o.Write, "in-place", false, "write the patched spec in place (atomically, keeping its owner and mode)")
+	// The spelling of the first releases: -w/--write names an output file
+	// and -i a device everywhere else (docs/design.md, one vocabulary).
+	f.BoolVarP(&o.Write, "write", "i", false, "same as --in-place")
+	_ = f.MarkHidden("write")
+	f.BoolVar(&o.Backup, "backup", false, "with --in-place, keep the original as SPEC.orig")
 	f.StringVarP(&o.Out, "out", "O", "", "write the patched spec to this new file instead (-o is the output format)")
 	f.BoolVar(&o.Force, "force", false, "with --out, replace the file if it exists")
 	f.BoolVar(&o.Check, "check", false, "change nothing; exit 1 if the spec needs a change, 0 if not")
@@ -68,15 +72,16 @@ spec specpatch can read (nothing is written then).`,
 	f.StringVar(&o.Packager, "packager", "", `%changelog author "Name <email>" (default: RPM_PACKAGER, then git config)`)
 	f.StringVar(&o.JUnit, "junit", "", "with --check, also write the findings as JUnit XML to `FILE`, atomically")
 	f.StringVar(&o.Branch, "branch", "", "edit only the %if/%ifarch arms whose directive contains this text (e.g. \"%ifarch aarch64\")")
-	cmd.MarkFlagsMutuallyExclusive("check", "write")
-	cmd.MarkFlagsMutuallyExclusive("check", "out")
-	cmd.MarkFlagsMutuallyExclusive("write", "out")
+	for _, w := range []string{"in-place", "write"} {
+		cmd.MarkFlagsMutuallyExclusive("check", w)
+		cmd.MarkFlagsMutuallyExclusive(w, "out")
+	}
 	return cmd
 }
 
 func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 	if o.Backup && !o.Write {
-		return usageError("--backup needs --write")
+		return usageError("--backup needs --in-place")
 	}
 	if o.Force && o.Out == "" {
 		return usageError("--force needs --out")

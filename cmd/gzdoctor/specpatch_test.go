@@ -42,10 +42,12 @@ func TestSpecpatchCLI(t *testing.T) {
 		{"check needs change", "openeuler-19.11-abfe846.spec", []string{"--check"}, exitProblem, "needs 1 change", false},
 		{"check good", "fedora-22.11.1-d484aba.spec", []string{"--check"}, exitOK, "already builds", false},
 		{"blocked", "daos-21.11.2-5f4a8cf.spec", nil, exitProblem, "pdump-dropped-by-patch", false},
-		{"write", "rhel9-22.11-e5a5f71.spec", []string{"-i", "--backup", "--bump", "Build pdump"}, exitOK, "written to", true},
+		{"write", "rhel9-22.11-e5a5f71.spec", []string{"--in-place", "--backup", "--bump", "Build pdump"}, exitOK, "written to", true},
+		{"write, -i (hidden alias)", "rhel9-22.11-e5a5f71.spec", []string{"-i", "--backup", "--bump", "Build pdump"}, exitOK, "written to", true},
 		{"write good spec", "fedora-22.11.1-d484aba.spec", []string{"--write"}, exitOK, "already builds", false},
 		{"backup without write", "fedora-22.11.1-d484aba.spec", []string{"--backup"}, exitUsage, "", false},
 		{"check and write", "fedora-22.11.1-d484aba.spec", []string{"--check", "-i"}, exitUsage, "", false},
+		{"check and in-place", "fedora-22.11.1-d484aba.spec", []string{"--check", "--in-place"}, exitUsage, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -83,6 +83,37 @@ func TestCaptureLabTwoPorts(t *testing.T) {
 	}
 }
 
+// TestCaptureLabLtranBothPorts captures ltran's two ports, the NIC
+// (net_af_packet0) and the bond over it (net_bonding0), with --all-ports:
+// what the primary sends out of the bond leaves through its member, so
+// tshark sees it on both interfaces, and each port's records equal the
+// primary's copies for that port.
+func TestCaptureLabLtranBothPorts(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump", "tshark")
+	p := lab.StartT(t, lab.Config{Kind: lab.KindLtran})
+	f := filepath.Join(t.TempDir(), "ltran.pcapng")
+	code, res, errOut := captureJSON(t, "--prefix", p.Prefix, "--all-ports", "-a", "duration:1", "-w", f)
+	if code != 0 || res == nil || res.Stopped != capture.StopDuration || len(res.Ports) != 2 {
+		t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+	}
+	per := map[string]int64{}
+	for _, row := range tsharkFields(t, f, "frame.interface_name") {
+		per[row]++
+	}
+	for _, pt := range res.Ports {
+		rx, tx := per[pt.Device+":rx"], per[pt.Device+":tx"]
+		if rx != pt.Counts.RxPackets || tx != pt.Counts.TxPackets || tx < 1000 {
+			t.Errorf("%s: tshark rx %d tx %d, gzdoctor says %+v", pt.Device, rx, tx, pt.Counts)
+		}
+		if pt.Primary == nil || int64(pt.Primary.Rx.Copied()) != pt.RxRecords || int64(pt.Primary.Tx.Copied()) != pt.TxRecords {
+			t.Errorf("%s: primary %+v, the backend's files rx %d tx %d (%s)", pt.Device, pt.Primary, pt.RxRecords, pt.TxRecords, res.PrimaryUnavailable)
+		}
+		t.Logf("%s: file rx %d tx %d; primary copied rx %d tx %d", pt.Device, rx, tx, pt.Primary.Rx.Copied(), pt.Primary.Tx.Copied())
+	}
+	t.Logf("backend ran %.1f s", res.Elapsed)
+}
+
 // TestCaptureLabEALArgs: --eal-args reach pdump before "--", and a -d
 // naming a driver pdump already loads from its plugin dir is harmless.
 func TestCaptureLabEALArgs(t *testing.T) {

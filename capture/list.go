@@ -48,11 +48,13 @@ type ListedPort struct {
 	Name string `json:"name,omitempty"`
 	// Driver is the kernel driver a PCI device is bound to (sysfs), or
 	// the vdev's driver its name says (net_ring0: net_ring).
-	Driver   string `json:"driver,omitempty"`
-	MAC      string `json:"mac_addr,omitempty"`
-	Link     string `json:"link,omitempty"` // "up 10 Gbps full-duplex", "down"; "" unknown
-	RxQueues int    `json:"nb_rx_queues"`
-	TxQueues int    `json:"nb_tx_queues"`
+	Driver string `json:"driver,omitempty"`
+	MAC    string `json:"mac_addr,omitempty"`
+	Link   string `json:"link,omitempty"` // "up 10 Gbps full-duplex", "down"; "" unknown
+	// RxQueues and TxQueues are nil when unknown: DPDK 20.11's
+	// telemetry has no /ethdev/info.
+	RxQueues *int `json:"nb_rx_queues,omitempty"`
+	TxQueues *int `json:"nb_tx_queues,omitempty"`
 	// PdumpVdev: one of pdump's own pcap vdevs, a capture's, not a port
 	// to capture.
 	PdumpVdev bool `json:"pdump_vdev,omitempty"`
@@ -117,8 +119,15 @@ func listPrimary(ctx context.Context, h *host.Host, o *Options, pre *host.Prefix
 	}
 	links := linkStatus(ctx, h, pre, t.ports)
 	for _, pt := range t.ports {
-		lp.Ports = append(lp.Ports, ListedPort{ID: pt.ID, Name: pt.Name, Driver: portDriver(h, pt.Name), MAC: pt.MAC,
-			Link: links[pt.ID], RxQueues: pt.RxQueues, TxQueues: pt.TxQueues, PdumpVdev: host.IsPdumpVdev(pt.Name)})
+		lpt := ListedPort{ID: pt.ID, Name: pt.Name, Driver: portDriver(h, pt.Name), MAC: pt.MAC,
+			Link: links[pt.ID], PdumpVdev: host.IsPdumpVdev(pt.Name)}
+		// /ethdev/info gave the name, and the queues with it; a name from
+		// the EAL arguments (20.11) comes without them.
+		if pt.Name != "" && pt.NameFrom == "" && pt.Error == "" {
+			rx, tx := pt.RxQueues, pt.TxQueues
+			lpt.RxQueues, lpt.TxQueues = &rx, &tx
+		}
+		lp.Ports = append(lp.Ports, lpt)
 	}
 	lp.Capture, lp.Unknown = listHolder(h, o, pre, t)
 	return lp
@@ -247,8 +256,11 @@ func (l *Interfaces) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 			fmt.Fprintf(&b, "  %s\n", st.Dim("runtime dir "+p.RuntimeDir))
 		}
 		for _, pt := range p.Ports {
-			name := orDash(pt.Name)
-			line := fmt.Sprintf("  %d. %-14s %-14s %-17s %-24s %d rx, %d tx queues", pt.ID, name, orDash(pt.Driver), orDash(pt.MAC), orDash(pt.Link), pt.RxQueues, pt.TxQueues)
+			queues := "queues unknown"
+			if pt.RxQueues != nil && pt.TxQueues != nil {
+				queues = fmt.Sprintf("%d rx, %d tx queues", *pt.RxQueues, *pt.TxQueues)
+			}
+			line := fmt.Sprintf("  %d. %-14s %-14s %-17s %-24s %s", pt.ID, orDash(pt.Name), orDash(pt.Driver), orDash(pt.MAC), orDash(pt.Link), queues)
 			if pt.PdumpVdev {
 				line += "  (a capture's vdev)"
 			}

@@ -77,7 +77,7 @@ func TestCaptureLabListInterfaces(t *testing.T) {
 			t.Fatalf("%s: ports %+v", tt.p.Prefix, lp.Ports)
 		}
 		for i, pt := range lp.Ports {
-			if pt.ID != i || pt.Name != tt.ports[i] || pt.Driver != tt.drv[i] || pt.RxQueues != 1 || pt.TxQueues != 1 || !strings.HasPrefix(pt.Link, "up") || pt.MAC == "" {
+			if pt.ID != i || pt.Name != tt.ports[i] || pt.Driver != tt.drv[i] || pt.RxQueues == nil || *pt.RxQueues != 1 || pt.TxQueues == nil || *pt.TxQueues != 1 || !strings.HasPrefix(pt.Link, "up") || pt.MAC == "" {
 				t.Errorf("%s port %d: %+v", tt.p.Prefix, i, pt)
 			}
 		}
@@ -129,5 +129,25 @@ func TestCaptureLabListInterfaces(t *testing.T) {
 	}
 	if code, _, errOut := listJSON(t, "gz_no_such_prefix"); code != exitProblem || !strings.Contains(errOut, "no live DPDK primary with prefix gz_no_such_prefix") {
 		t.Errorf("unknown prefix: exit %d, %s", code, errOut)
+	}
+}
+
+// TestCaptureLabListInterfaces2011: a DPDK 20.11 primary's telemetry lists
+// port ids only (no /ethdev/info): -D names the port from its EAL
+// arguments, as a capture does, and says its queues are unknown.
+func TestCaptureLabListInterfaces2011(t *testing.T) {
+	t.Parallel()
+	p := lab.StartT(t, lab.Config{Release: lab.ReleaseBullseye})
+	code, l, errOut := listJSON(t, p.Prefix)
+	lp := listed(l, p.Prefix)
+	if code != 0 || lp == nil {
+		t.Fatalf("exit %d, %+v\n%s", code, l, errOut)
+	}
+	if !strings.HasPrefix(lp.DPDK, "20.11") || lp.PID != p.Pid || len(lp.Ports) != 1 || lp.Ports[0].Name != p.Device || lp.Ports[0].RxQueues != nil {
+		t.Errorf("%+v", lp)
+	}
+	code, out, _ := run(t, "--prefix", p.Prefix, "capture", "-D")
+	if want := "  0. " + p.Device; code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "queues unknown") || !strings.Contains(out, "DPDK 20.11.") {
+		t.Errorf("exit %d, want %q and queues unknown:\n%s", code, want, out)
 	}
 }

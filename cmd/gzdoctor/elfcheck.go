@@ -69,6 +69,7 @@ ELF or cannot be read. See docs/elfcheck.md.`,
 	f.StringVar(&o.EALArgs, "eal-args", "", "EAL arguments the primary runs with (their -d options load drivers)")
 	f.StringVar(&o.LDLibraryPath, "ld-library-path", "", "search these `DIRS` like LD_LIBRARY_PATH (never taken from the environment)")
 	f.StringVar(&o.Platform, "platform", "", "value of $PLATFORM (default: from the ELF machine)")
+	cmd.MarkFlagsMutuallyExclusive("symbols", "suggest-pdump-link", "pid")
 	return cmd
 }
 
@@ -83,15 +84,6 @@ func runElfcheck(cmd *cobra.Command, a *app, o *elfcheckOptions, args []string) 
 	}
 	if o.JUnit != "" && o.Require == "" {
 		return usageError("--junit needs --require")
-	}
-	modes := 0
-	for _, on := range []bool{o.Symbols, o.SuggestPdump != "", o.PID != 0} {
-		if on {
-			modes++
-		}
-	}
-	if modes > 1 {
-		return usageError("--symbols, --suggest-pdump-link and --pid do not combine")
 	}
 
 	switch {

@@ -39,6 +39,7 @@ func TestElfcheckExitCodes(t *testing.T) {
 		{"missing file", []string{"elfcheck", "/nonexistent/x"}, exitFailure, "", "no such file"},
 		{"bad requirement", []string{"elfcheck", "--require", "frob", pdumpBin}, exitUsage, "", `unknown requirement "frob"`},
 		{"no file", []string{"elfcheck"}, exitUsage, "", "give at least one FILE"},
+		{"two modes", []string{"elfcheck", "--symbols", "--pid", "1", pdumpBin}, exitUsage, "", "--pid and --symbols cannot be used together"},
 		{"regexp without symbols", []string{"elfcheck", "--regexp", "x", pdumpBin}, exitUsage, "", "--regexp needs --symbols"},
 		{"symbols --regexp", []string{"elfcheck", "--symbols", "--regexp", "^rte_pdump_enable$", pdumpBin}, exitOK, "U rte_pdump_enable@DPDK_23", ""},
 		{"symbols --filter (hidden alias)", []string{"elfcheck", "--symbols", "--filter", "^rte_pdump_enable$", pdumpBin}, exitOK, "U rte_pdump_enable@DPDK_23", ""},

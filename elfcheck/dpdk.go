@@ -175,9 +175,28 @@ func initOrderRoots(roots []*Library) []*Library {
 
 func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, preload []*Library, process bool) DPDKFacts {
 	var f DPDKFacts
-	var eal *Library
-	shared, static := false, false
 	all := append([]*Library{main}, order...)
+	eal, shared, static := f.scanLibraries(main, all)
+	f.Linkage = linkage(shared, static)
+	f.versionFrom(eal)
+	loaded, later := f.registrants(main, order, preload, process)
+	// A running process's table is read from its memory when it can be;
+	// walking the plugin directory again would be wasted then.
+	f.predict = func(t *DPDKFacts) { t.predictOps(fs, loaded, later) }
+	if !process {
+		f.predict(&f)
+	}
+	f.pdumpInit(all)
+	pluginPcap, ealPcap := f.driverArgs(fs, ealArgs)
+	f.pcapPMD(pluginPcap, ealPcap)
+	sort.SliceStable(f.Drivers, func(i, j int) bool { return f.Drivers[i].Class < f.Drivers[j].Class })
+	return f
+}
+
+// scanLibraries scans the main object and its libraries: which are DPDK's
+// (shared), which hold DPDK linked in (static), their drivers, version
+// and plugin directory, and the pdump that a stripped static link keeps.
+func (f *DPDKFacts) scanLibraries(main *Library, all []*Library) (eal *Library, shared, static bool) {
 	for _, l := range all {
 		d, ok := parseLibrte(l.Name)
 		if !ok && l.Soname != "" {
@@ -251,16 +270,27 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 			f.Drivers = append(f.Drivers, Driver{Name: l.DPDK.Component, Class: l.DPDK.Class, Via: via, File: l.Path})
 		}
 	}
+	return eal, shared, static
+}
+
+// linkage names how DPDK is linked.
+func linkage(shared, static bool) string {
 	switch {
 	case shared && static:
-		f.Linkage = "mixed"
+		return "mixed"
 	case shared:
-		f.Linkage = "shared"
+		return "shared"
 	case static:
-		f.Linkage = "static"
+		return "static"
 	default:
-		f.Linkage = "none"
+		return "none"
 	}
+}
+
+// versionFrom settles the version, ABI and release: EAL's own (its
+// version code or string, its SONAME), else the plugin directory's ABI,
+// else what the static scan found.
+func (f *DPDKFacts) versionFrom(eal *Library) {
 	if eal != nil {
 		f.ABI, f.Release = eal.DPDK.ABI, eal.DPDK.Release
 		if eal.obj != nil {
@@ -300,6 +330,12 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 		f.Version, f.VersionSource = f.Release, f.PluginDirFrom+": plugin directory ABI"
 	}
 
+}
+
+// registrants lists the mempool ops and tailqs in constructor order, and
+// returns which DPDK components were loaded at start and the libraries a
+// process mapped later.
+func (f *DPDKFacts) registrants(main *Library, order, preload []*Library, process bool) (map[string]bool, []*Library) {
 	// Registrants in constructor order. A process's LD_PRELOAD libraries
 	// (liblstack.so) come with the executable; what it mapped otherwise
 	// (the plugin directory, dlopen) registered later.
@@ -349,14 +385,11 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 		}
 	}
 
-	// A running process's table is read from its memory when it can be;
-	// walking the plugin directory again would be wasted then.
-	f.predict = func(t *DPDKFacts) { t.predictOps(fs, loaded, later) }
-	if !process {
-		f.predict(&f)
-	}
+	return loaded, later
+}
 
-	// rte_pdump_init.
+// pdumpInit finds who references and who defines rte_pdump_init.
+func (f *DPDKFacts) pdumpInit(all []*Library) {
 	for _, l := range all {
 		if l.obj == nil || l.obj.scan == nil {
 			continue
@@ -371,9 +404,12 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 		}
 	}
 
-	// -d arguments and the plugin directory.
+}
+
+// driverArgs reads -d arguments and the plugin directory: the drivers they
+// load, and the pcap PMD among them.
+func (f *DPDKFacts) driverArgs(fs rootFS, ealArgs []string) (pluginPcap, ealPcap []string) {
 	f.EALDrivers = ealDriverArgs(ealArgs)
-	var pluginPcap []string
 	if f.PluginDir != "" && f.PluginDirUsed {
 		ents, err := fs.readDir(f.PluginDir)
 		if err != nil {
@@ -389,7 +425,6 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 			}
 		}
 	}
-	var ealPcap []string
 	for _, a := range f.EALDrivers {
 		if dirExists(fs, a) {
 			ents, _ := fs.readDir(a)
@@ -408,7 +443,11 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 		}
 	}
 
-	// The pcap PMD.
+	return pluginPcap, ealPcap
+}
+
+// pcapPMD says whether and how the pcap PMD is reachable.
+func (f *DPDKFacts) pcapPMD(pluginPcap, ealPcap []string) {
 	p := &f.PcapPMD
 	for _, d := range f.Drivers {
 		if (d.Via == "needed" || d.Via == "mapped") && isPcapPMD(d.Name) {
@@ -436,8 +475,6 @@ func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, pre
 	default:
 		p.Detail = "not linked and not named by -d"
 	}
-	sort.SliceStable(f.Drivers, func(i, j int) bool { return f.Drivers[i].Class < f.Drivers[j].Class })
-	return f
 }
 
 // strippedEvidence says which surviving strings showed DPDK.

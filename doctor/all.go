@@ -64,7 +64,7 @@ func RunAll(ctx context.Context, cfg Config, opts Options) (AllReport, error) {
 	scan.factTimeout, scan.runCtx, scan.runDeadline = timeout, runCtx, start.Add(timeout)
 	rt, err := scan.Runtime(runCtx)
 	if err != nil {
-		return AllReport{}, fmt.Errorf("listing the DPDK runtime dirs: %w", err)
+		return AllReport{}, &ScanError{Err: err}
 	}
 	all := AllReport{Prefixes: []string{}}
 	seen := map[string]bool{}
@@ -109,6 +109,13 @@ func RunAll(ctx context.Context, cfg Config, opts Options) (AllReport, error) {
 	all.Millis = float64(all.Duration.Microseconds()) / 1000
 	return all, nil
 }
+
+// ScanError is RunAll's failure to list the running primaries: gzdoctor
+// could not do its job (exit 3), unlike a bad selection (a usage error).
+type ScanError struct{ Err error }
+
+func (e *ScanError) Error() string { return "listing the DPDK runtime dirs: " + e.Err.Error() }
+func (e *ScanError) Unwrap() error { return e.Err }
 
 func listOf(opts Options) []Check {
 	if opts.Checks != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -148,6 +149,10 @@ func runCheck(cmd *cobra.Command, a *app, o checkOptions) error {
 	meta := a.meta()
 	if o.AllPrefixes {
 		all, err := doctor.RunAll(cmd.Context(), cfg, opts)
+		var scan *doctor.ScanError
+		if errors.As(err, &scan) {
+			return failure(err)
+		}
 		if err != nil {
 			return usageError("%v", err)
 		}

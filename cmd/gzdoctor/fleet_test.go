@@ -50,6 +50,14 @@ func TestCheckExitPolicy(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "missing")); err == nil {
 		t.Error("a refused output was created")
 	}
+	// --all-prefixes cannot list the runtime dirs: gzdoctor could not do
+	// its job (3), whatever --exit-zero says; not a usage error.
+	broken := t.TempDir()
+	os.MkdirAll(filepath.Join(broken, "var", "run"), 0o755)
+	os.WriteFile(filepath.Join(broken, "var", "run", "dpdk"), []byte("not a dir"), 0o644)
+	if code, _, stderr := run(t, "--root", broken, "check", "--all-prefixes", "--exit-zero"); code != exitFailure || !strings.Contains(stderr, "listing the DPDK runtime dirs") {
+		t.Errorf("unlistable runtime dir: exit %d, %s", code, stderr)
+	}
 }
 
 // TestCheckEnvelope: every JSON document names gzdoctor's version, the

@@ -650,13 +650,17 @@ func mxRows() []mxRow {
 			live:        []string{"--prefix", "{P}", "-i", "net_bogus", "-c", "10", "-a", "duration:10", "-w", "{D}/live.pcapng", "--no-preflight"},
 			wantLive:    mxWant{exit: 1, stopped: "diagnosis", firstCause: "pdump-device-not-in-primary"},
 			wantDiag:    mxWant{exit: 1, firstCause: "pdump-device-not-in-primary"},
-			after: func(t *testing.T, s *mxSit, r *mxResults) {
-				// Item 8: one device per run; a second -i is refused.
-				o := mxGz(t, s, "capture", "--prefix", s.prefix, "-i", "net_ring0", "-i", "net_bogus", "-c", "10", "-w", s.dir+"/two.pcapng")
-				if o.code != exitUsage {
-					t.Errorf("capture -i net_ring0 -i net_bogus: exit %d, want 2:\n%s", o.code, o.all())
-				}
-			},
+		},
+		{
+			// Item 8 since several ports are captured at once (-i repeated):
+			// a second -i the primary does not drive is the preflight's
+			// device failure, as a single one is.
+			name:        "two -i, one the primary does not drive",
+			knownGap:    "issue 11 item 8 with multi-port capture (capture -D / repeated -i, landed by another helper): capture -i net_ring0 -i net_bogus passes the preflight, its diagnosis says the primary has no port called net_ring0, and its fix prints -i net_ring0 -i net_ring0",
+			build:       shared(func(m *mxShared) *lab.Primary { return m.plain }),
+			capture:     []string{"--prefix", "{P}", "-i", "net_ring0", "-i", "net_bogus", "-c", "10", "-a", "duration:10", "-w", "{D}/two.pcapng"},
+			wantCapture: mxWant{exit: 1, firstFail: "device", stopped: "preflight", says: []string{"net_bogus"}},
+			wantDiag:    mxWant{exit: -1},
 		},
 		{
 			// Item 9: a queue the port does not have.

@@ -373,7 +373,8 @@ func (a *app) renderCapture(stream bool, res *capture.Result) error {
 func listInterfaces(cmd *cobra.Command, a *app, args []string) error {
 	var other []string
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		if fl.Name != "list-interfaces" && cmd.InheritedFlags().Lookup(fl.Name) == nil {
+		// --prefix picks the primary to list.
+		if fl.Name != "list-interfaces" && fl.Name != "prefix" && cmd.InheritedFlags().Lookup(fl.Name) == nil {
 			other = append(other, "--"+fl.Name)
 		}
 	})

@@ -603,6 +603,13 @@ func TestCaptureLabOneCapturePerPrimary(t *testing.T) {
 			!res.Holder.Foreign || !strings.Contains(strings.Join(res.Notes, " "), fmt.Sprintf("pid %d (dpdk-pdump --file-prefix %s", hand.Process.Pid, p.Prefix)) {
 			t.Errorf("attached: exit %d, notes %q", code, res.Notes)
 		}
+		// -D names the same holder, and marks pdump's vdevs.
+		if lcode, l, lerr := listJSON(t, p.Prefix); listed(l, p.Prefix) == nil || listed(l, p.Prefix).Capture == nil ||
+			listed(l, p.Prefix).Capture.By != "tool" || listed(l, p.Prefix).Capture.PID != hand.Process.Pid {
+			t.Errorf("-D while a hand-started pdump is attached: exit %d, %+v\n%s", lcode, listed(l, p.Prefix), lerr)
+		} else if lp := listed(l, p.Prefix); !slices.ContainsFunc(lp.Ports, func(pt capture.ListedPort) bool { return pt.PdumpVdev }) {
+			t.Errorf("-D: no port marked as pdump's vdev: %+v", lp.Ports)
+		}
 		hand.Process.Signal(syscall.SIGINT)
 		select {
 		case err := <-handDone:

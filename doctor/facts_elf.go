@@ -87,7 +87,7 @@ func (e *Env) elf(ctx context.Context) (*elfFacts, error) {
 		default:
 			// The process's maps, not the executable's DT_NEEDED tree: an
 			// LD_PRELOADed liblstack.so and dlopen()ed drivers count too.
-			opts := elfcheck.Options{Root: e.h.Root}
+			opts := elfcheck.Options{Root: e.h.Root, Recorder: e.h.Recorder}
 			if a, _ := e.PrimaryEAL(ctx, p); a != nil {
 				opts.EALArgs = a.Argv // their -d options load drivers
 			}
@@ -95,7 +95,7 @@ func (e *Env) elf(ctx context.Context) (*elfFacts, error) {
 		}
 		f.toolPath, f.toolErr = e.CaptureTool()
 		if f.toolErr == nil {
-			f.tool, f.toolErr = elfcheck.Analyze(ctx, f.toolPath, elfcheck.Options{Root: e.h.Root})
+			f.tool, f.toolErr = elfcheck.Analyze(ctx, f.toolPath, elfcheck.Options{Root: e.h.Root, Recorder: e.h.Recorder})
 		}
 		if f.toolErr == nil && f.tool != nil {
 			// The tool's table measured, not predicted: on 24.11 the

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gzdoctor/gzdoctor/host"
 )
@@ -9,12 +10,20 @@ import (
 // Telemetry asks the target primary's telemetry socket for its version,
 // EAL params, ports and memzones, once per run. nil, nil when the prefix
 // has no telemetry socket (DPDK < 20.05, telemetry disabled, or no live
-// primary).
+// primary). On a tree (--root), the answer gzdoctor collect recorded on
+// the live machine, if any.
 func (e *Env) Telemetry(ctx context.Context) (*host.TelemetryReport, error) {
 	return e.telemetry.await(ctx, "the primary's telemetry socket", func() (*host.TelemetryReport, error) {
 		t, err := e.Target(ctx)
-		if err != nil || t.Dir == nil || t.Dir.State != "live" || len(t.Dir.Telemetry) == 0 || !e.h.Live() {
+		if err != nil || t.Dir == nil || t.Dir.State != "live" || len(t.Dir.Telemetry) == 0 {
 			return nil, err
+		}
+		if !e.h.Live() {
+			r, err := e.h.RecordedTelemetry(t.Dir.Telemetry[0])
+			if errors.Is(err, host.ErrNotRecorded) {
+				return nil, nil
+			}
+			return r, err
 		}
 		ctx, cancel := e.factContext(ctx)
 		defer cancel()

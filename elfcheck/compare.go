@@ -86,11 +86,14 @@ func Compare(primary, capture *Report) *Match {
 			"without rte_pdump_init() the primary has no mp_pdump action: \"Fail to recv reply for request ...:mp_pdump\"")
 	}
 	fs := newRootFS(primary.Root)
+	fs.rec = primary.rec
 	compareOps(p, c, func(id, sev, msg, why, compared string) {
 		m.Differences = append(m.Differences, Difference{ID: id, Severity: sev, Message: msg, Why: why, Compared: compared})
 	})
 	pTq, pOK := tailqOwners(fs, p)
-	cTq, cOK := tailqOwners(newRootFS(capture.Root), c)
+	cfs := newRootFS(capture.Root)
+	cfs.rec = capture.rec
+	cTq, cOK := tailqOwners(cfs, c)
 	if pOK && cOK {
 		var extra []string
 		for t := range cTq {

@@ -20,6 +20,7 @@ func AnalyzePID(ctx context.Context, pid int, opts Options) (_ *Report, err erro
 		return nil, fmt.Errorf("invalid pid %d", pid)
 	}
 	fs := newRootFS(opts.Root)
+	fs.rec = opts.Recorder
 	procDir := "/proc/" + strconv.Itoa(pid)
 	exeLink, err := fs.hostPathNoFollow(procDir + "/exe")
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host"
 )
 
 // Options control how a file is analysed.
@@ -26,6 +28,9 @@ type Options struct {
 	// them from /proc/N/environ when empty): their constructors run with
 	// the executable's, before anything the process dlopen()s.
 	Preload []string
+	// Recorder, when set, is told every machine path read (gzdoctor
+	// collect takes what check's ELF analysis read).
+	Recorder host.Recorder
 	// NoMemory makes AnalyzePID predict the mempool ops table instead of
 	// reading it from the process's memory.
 	NoMemory bool
@@ -81,6 +86,7 @@ type Report struct {
 	Problems    []Problem  `json:"problems,omitempty"`
 
 	main *Library
+	rec  host.Recorder // Options.Recorder, for Compare's reads
 }
 
 // Analyze reads the ELF file at path (a machine path; relative paths are
@@ -92,6 +98,7 @@ type Report struct {
 func Analyze(ctx context.Context, file string, opts Options) (_ *Report, err error) {
 	defer faultGuard()(&err)
 	fs := newRootFS(opts.Root)
+	fs.rec = opts.Recorder
 	if !path.IsAbs(file) {
 		if !fs.live() {
 			return nil, fmt.Errorf("%s: give an absolute path inside --root %s", file, fs.root)
@@ -121,7 +128,7 @@ func analyzeObject(ctx context.Context, fs rootFS, o *object, opts Options, mapp
 	rep := &Report{
 		Path: o.path, RealPath: main.RealPath, Root: fs.root, Kind: o.kind(), Type: objectType(o),
 		Interpreter: o.interp, Soname: o.soname, Needed: o.needed, RPath: o.rpath, RunPath: o.runpath,
-		Libraries: []*Library{}, Warnings: o.warnings, main: main,
+		Libraries: []*Library{}, Warnings: o.warnings, main: main, rec: fs.rec,
 	}
 	if rep.Needed == nil {
 		rep.Needed = []string{}

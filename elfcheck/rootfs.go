@@ -2,6 +2,7 @@ package elfcheck
 
 import (
 	"fmt"
+	"github.com/gzdoctor/gzdoctor/host"
 	"io"
 	"io/fs"
 	"os"
@@ -17,6 +18,8 @@ import (
 type rootFS struct {
 	root  string   // cleaned; "/" for the live machine
 	trace *fsTrace // nil but in tests
+	// rec is told every machine path read (Options.Recorder).
+	rec host.Recorder
 }
 
 // fsTrace counts what a rootFS does, for tests that assert how much work a
@@ -42,6 +45,9 @@ const maxSymlinks = 40 // the kernel's limit (MAXSYMLINKS)
 func (r rootFS) hostPath(p string) (string, error) {
 	if !path.IsAbs(p) {
 		return "", fmt.Errorf("%s: not an absolute path", p)
+	}
+	if r.rec != nil {
+		r.rec.Accessed(p)
 	}
 	if r.live() {
 		return path.Clean(p), nil
@@ -141,6 +147,9 @@ func (r rootFS) glob(pattern string) []string {
 	if r.trace != nil {
 		r.trace.globs++
 	}
+	if r.rec != nil {
+		r.rec.Accessed(pattern)
+	}
 	hostPattern := pattern
 	if !r.live() {
 		hostPattern = filepath.Join(r.root, pattern)
@@ -187,6 +196,9 @@ func (r rootFS) readDirOrder(p string) ([]string, error) {
 // hostPathNoFollow maps p without resolving its last component (for
 // /proc/N/exe, whose link target is a machine path).
 func (r rootFS) hostPathNoFollow(p string) (string, error) {
+	if r.rec != nil {
+		r.rec.Accessed(p)
+	}
 	if r.live() {
 		return p, nil
 	}

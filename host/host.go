@@ -14,6 +14,20 @@ import (
 type Host struct {
 	// Root is the filesystem root; "/" for the live machine.
 	Root string
+	// Recorder, when set, is told every machine path the Host maps and
+	// every telemetry answer it gets: gzdoctor collect takes exactly what
+	// a check read. It must be safe for concurrent use.
+	Recorder Recorder
+}
+
+// Recorder watches what a Host reads (see Host.Recorder).
+type Recorder interface {
+	// Accessed is called with each machine path before it is read,
+	// listed or stat'ed (a glob pattern for a glob).
+	Accessed(p string)
+	// Telemetry is called with what ProbeTelemetry returned for the
+	// socket at machine path p.
+	Telemetry(p string, r *TelemetryReport, err error)
 }
 
 // New returns a Host reading under root ("" means "/").
@@ -32,6 +46,9 @@ func (h *Host) Live() bool {
 
 // Path maps an absolute machine path to the path under Root.
 func (h *Host) Path(p string) string {
+	if h.Recorder != nil {
+		h.Recorder.Accessed(p)
+	}
 	if h.Live() {
 		return p
 	}

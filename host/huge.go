@@ -225,16 +225,28 @@ func (h *Host) HugepageFiles(mounts []HugetlbfsMount) ([]HugepageFiles, error) {
 				continue
 			}
 			var blocks int64
-			if fi, err := os.Lstat(h.Path(path.Join(m.Path, e.Name()))); err == nil {
-				if key, ok := devIno(fi); ok {
+			if h.Live() {
+				if fi, err := os.Lstat(h.Path(path.Join(m.Path, e.Name()))); err == nil {
+					if key, ok := devIno(fi); ok {
+						if seen[key] {
+							continue
+						}
+						seen[key] = true
+					}
+					if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+						blocks = st.Blocks
+					}
+				}
+			} else if st, err := h.Stat(path.Join(m.Path, e.Name())); err == nil {
+				// A collected tree holds empty stand-ins for hugepage
+				// files: .fixture/stat carries their dev, ino and blocks.
+				if key, ok := statKey(st); ok {
 					if seen[key] {
 						continue
 					}
 					seen[key] = true
 				}
-				if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-					blocks = st.Blocks
-				}
+				blocks = st.Blocks
 			}
 			g := groups[sm[1]]
 			if g == nil {
@@ -266,4 +278,15 @@ func HugepageFilesOf(all []HugepageFiles, prefix string) []HugepageFiles {
 		}
 	}
 	return out
+}
+
+// statKey identifies a file by device and inode as FileStat gives them.
+func statKey(st *FileStat) ([2]uint64, bool) {
+	maj, min, ok := strings.Cut(st.Dev, ":")
+	a, err1 := strconv.ParseUint(maj, 16, 32)
+	b, err2 := strconv.ParseUint(min, 16, 32)
+	if !ok || err1 != nil || err2 != nil || st.Ino == 0 {
+		return [2]uint64{}, false
+	}
+	return [2]uint64{a<<32 | b, st.Ino}, true
 }

@@ -38,6 +38,8 @@ type FileStat struct {
 	// Dev is the device as /proc/locks prints it ("fe:00", hex major:minor).
 	Dev string `json:"-"`
 	Ino uint64 `json:"-"`
+	// Blocks is st_blocks (512-byte units): what a hugepage file holds.
+	Blocks int64 `json:"-"`
 }
 
 // Stat describes the machine file p (without following a final symlink).
@@ -78,6 +80,7 @@ func statFromInfo(fi fs.FileInfo) *FileStat {
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 		st.UID, st.GID = int(sys.Uid), int(sys.Gid)
 		st.Ino = sys.Ino
+		st.Blocks = sys.Blocks
 		st.Dev = fmt.Sprintf("%02x:%02x", unix.Major(sys.Dev), unix.Minor(sys.Dev))
 	}
 	return st
@@ -124,6 +127,12 @@ func (o statOverride) apply(st *FileStat) error {
 				return fmt.Errorf("size %q: %w", v, err)
 			}
 			st.Size = n
+		case "blocks":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("blocks %q: %w", v, err)
+			}
+			st.Blocks = n
 		case "attr":
 			// file attributes (chattr): read by Host.Immutable
 		default:

@@ -166,7 +166,10 @@ type TelemetryReport struct {
 // asks for the DPDK version, EAL params, ports and memzones. Every
 // exchange has its own deadline (DefaultTelemetryTimeout unless ctx sets
 // one); a dead or hung socket costs at most that per exchange.
-func (h *Host) ProbeTelemetry(ctx context.Context, p string) (*TelemetryReport, error) {
+func (h *Host) ProbeTelemetry(ctx context.Context, p string) (rep *TelemetryReport, err error) {
+	if h.Recorder != nil {
+		defer func() { h.Recorder.Telemetry(p, rep, err) }()
+	}
 	t, err := h.DialTelemetry(ctx, p)
 	if err != nil {
 		return nil, err

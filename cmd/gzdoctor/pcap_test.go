@@ -113,7 +113,7 @@ func TestPcapCommandErrors(t *testing.T) {
 		{"bad expression", []string{"pcap", "filter", cut, "-f", "hots 1.2.3.4", "-w", out}, exitUsage, "syntax error"},
 		{"both expression forms", []string{"pcap", "filter", cut, "udp", "-f", "tcp", "-w", out}, exitUsage, "not both"},
 		{"no -w", []string{"pcap", "filter", cut}, exitUsage, "--write is required"},
-		{"--prefix is not pcap's", []string{"pcap", "stats", "--prefix", "x", cut}, exitUsage, "unknown flag: --prefix (only check, capture and diagnose read --prefix)"},
+		{"--prefix is not pcap's", []string{"pcap", "stats", "--prefix", "x", cut}, exitUsage, "unknown flag: --prefix (only check, capture, collect and diagnose read --prefix)"},
 		{"bad -F", []string{"pcap", "merge", cut, "-w", out, "-F", "erf"}, exitUsage, "unknown capture format"},
 		{"truncated", []string{"pcap", "filter", cut, "-w", out}, exitFailure, "at byte offset 164: file truncated in a packet record"},
 		{"wrong magic", []string{"pcap", "stats", junk}, exitFailure, "not a pcap or pcapng file"},

@@ -41,10 +41,17 @@ type app struct {
 	format  ui.Format
 	// started is when the command started: the time every document names.
 	started time.Time
+	// recorder, when set, watches every file the command's host reads
+	// (gzdoctor collect runs check in-process with one).
+	recorder host.Recorder
 }
 
 // host returns the machine model under --root.
-func (a *app) host() *host.Host { return host.New(a.opts.Root) }
+func (a *app) host() *host.Host {
+	h := host.New(a.opts.Root)
+	h.Recorder = a.recorder
+	return h
+}
 
 // render prints a command's result in the format chosen with -o.
 func (a *app) render(command string, result ui.TextRenderer) error {
@@ -78,13 +85,17 @@ func Main(args []string, streams *ui.Streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 
-	a := &app{streams: streams, args: args, started: time.Now()}
+	return execute(ctx, &app{streams: streams, args: args, started: time.Now()}, args)
+}
+
+// execute runs the command line args in a and returns its exit code.
+func execute(ctx context.Context, a *app, args []string) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
-	if streams != nil {
-		root.SetIn(streams.In)
-		root.SetOut(streams.Out)
-		root.SetErr(streams.Err)
+	if a.streams != nil {
+		root.SetIn(a.streams.In)
+		root.SetOut(a.streams.Out)
+		root.SetErr(a.streams.Err)
 	}
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -135,7 +146,7 @@ func commandPath(root *cobra.Command, args []string) string {
 }
 
 // bindTarget adds --prefix and --config, the flags that name the primary,
-// to the commands that read them (check, capture, diagnose): on any other
+// to the commands that read them (check, capture, collect, diagnose): on any other
 // command they would be accepted and ignored.
 func (a *app) bindTarget(cmd *cobra.Command) {
 	f := cmd.Flags()
@@ -198,6 +209,8 @@ do its job (see docs/exit-codes.md).`,
 		newCaptureCmd(a),
 		newDiagnoseCmd(a),
 		newRunbooksCmd(a),
+		newCollectCmd(a),
+		newGenManCmd(a),
 	)
 	return cmd
 }
@@ -237,7 +250,7 @@ func inOurWords(msg string) string {
 		return fmt.Sprintf("expected %s%s %s, got %s", want, m[2], unit, m[3])
 	}
 	if m := regexp.MustCompile(`^unknown flag: --(prefix|config)$`).FindStringSubmatch(msg); m != nil {
-		return msg + " (only check, capture and diagnose read --" + m[1] + ")"
+		return msg + " (only check, capture, collect and diagnose read --" + m[1] + ")"
 	}
 	return msg
 }

@@ -16,7 +16,7 @@ func checkBusy(ctx context.Context, env *Env) Result {
 	if err != nil {
 		return errored(err.Error())
 	}
-	if t.Dir == nil || t.Dir.State != "live" {
+	if t.Dir == nil || t.Dir.State != host.PrefixLive {
 		return skip("no running primary to look at")
 	}
 	b := env.Busy(ctx)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path"
 	"strconv"
+
+	"github.com/gzdoctor/gzdoctor/host"
 )
 
 // checkNamespaces (CHK-15): the capture tool must see the primary's runtime
@@ -17,7 +19,7 @@ func checkNamespaces(ctx context.Context, env *Env) Result {
 	if err != nil {
 		return errored(err.Error())
 	}
-	if t.Dir != nil && t.Dir.State == "live" && t.Dir.Lock.Holder != nil && t.Dir.Lock.Holder.PID == 0 {
+	if t.Dir != nil && t.Dir.State == host.PrefixLive && t.Dir.Lock.Holder != nil && t.Dir.Lock.Holder.PID == 0 {
 		return warn(fmt.Sprintf("prefix %s is locked by a process in another pid namespace (a container?)", t.Name),
 			fix("run the capture inside the primary's container (docker exec / nsenter), where its files and hugepages are the same"))
 	}

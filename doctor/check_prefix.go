@@ -39,7 +39,7 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 		details = append(details, fmt.Sprintf("note: %s implies --file-prefix %s (%s)", cf.Path, cf.Prefix, cf.PrefixWhy))
 	}
 	from := sourceWords(t)
-	if t.Dir != nil && t.Dir.State == "live" {
+	if t.Dir != nil && t.Dir.State == host.PrefixLive {
 		return ok(fmt.Sprintf("prefix %q (%s) has a running primary: use --file-prefix %s", t.Name, from, t.Name), details...)
 	}
 	// The chosen prefix has no running primary. If another one runs, the

@@ -29,9 +29,9 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 			fix(fmt.Sprintf("start the Gazelle application (or ltran) with --file-prefix %s, or point gzdoctor at the prefix it uses (--prefix / --config)", t.Name)))
 	}
 	switch t.Dir.State {
-	case "stale":
+	case host.PrefixStale:
 		return stalePrimary(ctx, env, t)
-	case "no-config":
+	case host.PrefixNoConfig:
 		kind, pid := env.prefixKind(ctx, *t.Dir)
 		if kind == kindDebris {
 			f := fix(fmt.Sprintf("start the primary with --file-prefix %s, or point gzdoctor at the prefix a running primary uses (--prefix / --config)", t.Name))

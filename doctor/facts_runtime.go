@@ -93,7 +93,7 @@ func (e *Env) unlistablePrefixes(ctx context.Context, bases []host.RuntimeBaseDi
 				Name: name, Dir: path.Join(b.Path, name), Base: b.Path,
 				// The base's owner: the prefix dir itself cannot be stat'ed
 				// through a base the user may not enter.
-				Owner: owner, State: "live", MPSocketBound: &bound,
+				Owner: owner, State: host.PrefixLive, MPSocketBound: &bound,
 				HugepageFilePrefix: name + "map_",
 				Error:              fmt.Sprintf("listing %s: %s; a primary runs there: %s/mp_socket is bound (/proc/net/unix)", b.Path, b.Error, dir),
 				Lock:               host.LockCheck{Method: lockBySocket},
@@ -133,12 +133,12 @@ func (e *Env) pidByFilePrefix(ctx context.Context, name string) int {
 }
 
 // Live returns the prefixes a process holds, in scan order.
-func (r *Runtime) Live() []host.Prefix { return r.withState("live") }
+func (r *Runtime) Live() []host.Prefix { return r.withState(host.PrefixLive) }
 
 // Stale returns the prefixes whose config nobody holds.
-func (r *Runtime) Stale() []host.Prefix { return r.withState("stale") }
+func (r *Runtime) Stale() []host.Prefix { return r.withState(host.PrefixStale) }
 
-func (r *Runtime) withState(s string) []host.Prefix {
+func (r *Runtime) withState(s host.PrefixState) []host.Prefix {
 	var out []host.Prefix
 	for _, p := range r.Prefixes {
 		if p.State == s {

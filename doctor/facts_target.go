@@ -80,7 +80,7 @@ func (e *Env) Primary(ctx context.Context) (*host.Process, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t.Dir == nil || t.Dir.State != "live" {
+		if t.Dir == nil || t.Dir.State != host.PrefixLive {
 			return nil, nil
 		}
 		pid := 0

@@ -15,7 +15,7 @@ import (
 func (e *Env) Telemetry(ctx context.Context) (*host.TelemetryReport, error) {
 	return e.telemetry.await(ctx, "the primary's telemetry socket", func() (*host.TelemetryReport, error) {
 		t, err := e.Target(ctx)
-		if err != nil || t.Dir == nil || t.Dir.State != "live" || len(t.Dir.Telemetry) == 0 {
+		if err != nil || t.Dir == nil || t.Dir.State != host.PrefixLive || len(t.Dir.Telemetry) == 0 {
 			return nil, err
 		}
 		if !e.h.Live() {

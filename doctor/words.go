@@ -28,11 +28,11 @@ const (
 // dir, when one does.
 func (e *Env) prefixKind(ctx context.Context, p host.Prefix) (kind string, pid int) {
 	switch p.State {
-	case "live":
+	case host.PrefixLive:
 		return kindRunning, 0
-	case "stale":
+	case host.PrefixStale:
 		return kindDead, 0
-	case "no-config":
+	case host.PrefixNoConfig:
 	default:
 		return kindUnknown, 0
 	}

@@ -46,7 +46,7 @@ type PdumpUse struct {
 
 // DPDKFacts is the DPDK a file carries or loads.
 type DPDKFacts struct {
-	Linkage       string       `json:"linkage"` // none, shared, static, mixed
+	Linkage       Linkage      `json:"linkage"`
 	Version       string       `json:"version,omitempty"`
 	Release       string       `json:"release,omitempty"` // "22.11"
 	ABI           string       `json:"abi,omitempty"`
@@ -173,6 +173,17 @@ func initOrderRoots(roots []*Library) []*Library {
 	return out
 }
 
+// Linkage is how a file has DPDK: none, shared (librte_*.so), static
+// (linked in) or mixed.
+type Linkage string
+
+const (
+	LinkageNone   Linkage = "none"
+	LinkageShared Linkage = "shared"
+	LinkageStatic Linkage = "static"
+	LinkageMixed  Linkage = "mixed"
+)
+
 func dpdkFacts(fs rootFS, main *Library, order []*Library, ealArgs []string, preload []*Library, process bool) DPDKFacts {
 	var f DPDKFacts
 	all := append([]*Library{main}, order...)
@@ -274,16 +285,16 @@ func (f *DPDKFacts) scanLibraries(main *Library, all []*Library) (eal *Library, 
 }
 
 // linkage names how DPDK is linked.
-func linkage(shared, static bool) string {
+func linkage(shared, static bool) Linkage {
 	switch {
 	case shared && static:
-		return "mixed"
+		return LinkageMixed
 	case shared:
-		return "shared"
+		return LinkageShared
 	case static:
-		return "static"
+		return LinkageStatic
 	default:
-		return "none"
+		return LinkageNone
 	}
 }
 
@@ -465,12 +476,12 @@ func (f *DPDKFacts) pcapPMD(pluginPcap, ealPcap []string) {
 	}
 	p.Reachable = len(p.Via) > 0
 	switch {
-	case f.Linkage == "none":
+	case f.Linkage == LinkageNone:
 		p.Detail = "no DPDK in this file or its dependencies"
 	case p.Reachable:
 	case f.PluginDir != "" && f.PluginDirUsed:
 		p.Detail = "not linked, not in the plugin directory " + f.PluginDir + ", not named by -d"
-	case f.Linkage == "static" && f.PluginDir != "":
+	case f.Linkage == LinkageStatic && f.PluginDir != "":
 		p.Detail = "not linked in; a static EAL does not load its plugin directory " + f.PluginDir + "; not named by -d"
 	default:
 		p.Detail = "not linked and not named by -d"

@@ -69,7 +69,7 @@ func renderNode(w io.Writer, st ui.Style, n *Node, depth int) {
 }
 
 func (f *DPDKFacts) render(w io.Writer, st ui.Style, verbose bool) {
-	if f.Linkage == "none" {
+	if f.Linkage == LinkageNone {
 		fmt.Fprintln(w, st.Dim("DPDK: none (no librte library, no DPDK linked in)"))
 		return
 	}

@@ -82,7 +82,7 @@ func (r *Report) Check(reqs []Requirement) []RequirementResult {
 			case d.Pdump.Referenced:
 				res.Reason = "rte_pdump_init referenced but no library in the tree defines it (librte_pdump missing)"
 				res.Fix = "install the DPDK package that ships librte_pdump, or build DPDK with the pdump library (gzdoctor specpatch)"
-			case d.Pdump.Defined && d.Linkage != "shared":
+			case d.Pdump.Defined && d.Linkage != LinkageShared:
 				res.Met, res.Reason = true, "rte_pdump_init linked in statically ("+strings.Join(d.Pdump.DefinedIn, ", ")+")"
 			case d.Pdump.Defined:
 				res.Reason = "librte_pdump is loaded but nothing calls rte_pdump_init"

@@ -28,7 +28,7 @@ type PdumpLink struct {
 // its other libraries. The object is DPDK's app/pdump/main.c compiled with
 // the primary's CFLAGS.
 func SuggestPdumpLink(primary *Report) (*PdumpLink, error) {
-	if primary.DPDK.Linkage == "none" {
+	if primary.DPDK.Linkage == LinkageNone {
 		return nil, fmt.Errorf("%s carries no DPDK: nothing to match", primary.Path)
 	}
 	pl := &PdumpLink{From: primary.Path}
@@ -60,7 +60,7 @@ func SuggestPdumpLink(primary *Report) (*PdumpLink, error) {
 			other = append(other, libFlag(n))
 		}
 	}
-	if primary.DPDK.Linkage == "static" {
+	if primary.DPDK.Linkage == LinkageStatic {
 		pl.Warnings = append(pl.Warnings, "the primary has DPDK linked in statically: link gazelle-pdump with the same archives inside -Wl,--whole-archive (pkg-config --static --libs libdpdk, same driver list)")
 	}
 	if !haveComp["pdump"] {

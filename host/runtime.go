@@ -109,6 +109,22 @@ func (h *Host) dedupeSameDir(in []RuntimeBaseDir) []RuntimeBaseDir {
 	return out
 }
 
+// PrefixState is what a runtime directory's config lock says about its
+// primary.
+type PrefixState string
+
+const (
+	// PrefixLive: a process holds the config lock.
+	PrefixLive PrefixState = "live"
+	// PrefixStale: the config is there, nobody holds it.
+	PrefixStale PrefixState = "stale"
+	// PrefixNoConfig: no config file (an --in-memory/--no-shconf process,
+	// or leftovers).
+	PrefixNoConfig PrefixState = "no-config"
+	// PrefixUnknown: the lock could not be read.
+	PrefixUnknown PrefixState = "unknown"
+)
+
 // Prefix is one DPDK runtime dir, <base>/<file-prefix>.
 type Prefix struct {
 	Name  string        `json:"name"`
@@ -116,12 +132,8 @@ type Prefix struct {
 	Base  string        `json:"base"`
 	Owner *FileStat     `json:"owner,omitempty"`
 	Files []RuntimeFile `json:"files"`
-	// State is "live" (a process holds the config lock), "stale" (config
-	// present, nobody holds it), "no-config" (no config file: an
-	// --in-memory/--no-shconf process or leftovers) or "unknown" (the lock
-	// could not be read).
-	State string    `json:"state"`
-	Lock  LockCheck `json:"lock"`
+	State PrefixState   `json:"state"`
+	Lock  LockCheck     `json:"lock"`
 	// MPSocketBound says whether /proc/net/unix shows mp_socket bound;
 	// nil when mp_socket is absent or /proc/net/unix unreadable.
 	MPSocketBound *bool `json:"mp_socket_bound,omitempty"`
@@ -332,17 +344,17 @@ func (h *Host) scanPrefix(dir string, socks UnixSockets, sockErr error) (*Prefix
 	})
 	switch {
 	case !p.Has("config"):
-		p.State = "no-config"
+		p.State = PrefixNoConfig
 		p.Lock = LockCheck{Errors: []string{"no config file"}}
 	default:
 		p.Lock = h.ConfigLock(path.Join(dir, "config"))
 		switch {
 		case p.Lock.Holder != nil:
-			p.State = "live"
+			p.State = PrefixLive
 		case p.Lock.Method != "":
-			p.State = "stale"
+			p.State = PrefixStale
 		default:
-			p.State = "unknown"
+			p.State = PrefixUnknown
 		}
 	}
 	return p, nil

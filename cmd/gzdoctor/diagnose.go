@@ -224,14 +224,14 @@ func liveFact(a *app, f *runbooks.Finding, when string) (holds, ok bool, why str
 	return false, false, ""
 }
 
-func prefixStateWords(state string) string {
+func prefixStateWords(state host.PrefixState) string {
 	switch state {
-	case "no-config":
+	case host.PrefixNoConfig:
 		return "it has no config file"
-	case "unknown":
+	case host.PrefixUnknown:
 		return "its lock could not be read"
 	}
-	return state
+	return string(state)
 }
 
 func coversAny(covers, want []string) bool {

@@ -48,22 +48,45 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 		// directory gzdoctor creates in TMPDIR: ask about TMPDIR.
 		file = filepath.Join(filepath.Dir(p.TempDir), filepath.Base(p.Temps[0].Path))
 	}
-	env := doctor.NewEnv(doctor.Config{
-		Host:        h,
-		Prefix:      p.Prefix,
-		ConfigPath:  o.ConfigPath,
-		Device:      p.Device,
-		PdumpBin:    p.Binary,
-		CaptureFile: file,
-		// The hugepages check weighs the pool this capture will create.
-		CaptureMbufs: captureMbufs(o, p),
-	})
+	env := func(device string) *doctor.Env {
+		return doctor.NewEnv(doctor.Config{
+			Host:        h,
+			Prefix:      p.Prefix,
+			ConfigPath:  o.ConfigPath,
+			Device:      device,
+			PdumpBin:    p.Binary,
+			CaptureFile: file,
+			// The hugepages check weighs the pool this capture will create.
+			CaptureMbufs: captureMbufs(o, p),
+		})
+	}
 	ids := preflightChecks(p.Backend)
 	// Scope: these are all the checks this backend needs, so the report
 	// may vouch for the capture (its summary is not a "subset").
-	rep, err := doctor.Run(ctx, env, doctor.Options{Only: ids, Scope: ids, Timeout: preflightTimeout})
+	rep, err := doctor.Run(ctx, env(p.Device), doctor.Options{Only: ids, Scope: ids, Timeout: preflightTimeout})
 	if err != nil {
 		return nil, false, err
+	}
+	if rep.Summary.Fail == 0 && len(p.Ports) > 1 && slices.Contains(ids, "device") {
+		// The device check knows one device: the others are checked
+		// alone, and the first that fails gets the whole preflight, so
+		// the report names it as it would a single -i.
+		for _, pp := range p.Ports[1:] {
+			if pp.Device == "" {
+				continue
+			}
+			one, err := doctor.Run(ctx, env(pp.Device), doctor.Options{Only: []string{"device"}, Scope: []string{"device"}, Timeout: preflightTimeout})
+			if err != nil {
+				return nil, false, err
+			}
+			if r, ok := one.Result("device"); ok && r.Status == "fail" {
+				rep, err = doctor.Run(ctx, env(pp.Device), doctor.Options{Only: ids, Scope: ids, Timeout: preflightTimeout})
+				if err != nil {
+					return nil, false, err
+				}
+				break
+			}
+		}
 	}
 	return &rep, rep.Summary.Fail == 0, nil
 }

@@ -22,6 +22,17 @@ func TestCaptureLabTwoPorts(t *testing.T) {
 	dir := t.TempDir()
 	wantIfcs := []string{"net_ring0:rx", "net_ring0:tx", "net_ring1:rx", "net_ring1:tx"}
 
+	// A device the primary lacks, second of two, gets the preflight's
+	// verdict as a single -i does, not a diagnosis blaming the first.
+	t.Run("second device unknown", func(t *testing.T) {
+		code, res, errOut := captureJSON(t, "--prefix", p.Prefix, "-i", "net_ring0", "-i", "net_bogus", "-c", "10", "-w", filepath.Join(dir, "bogus.pcapng"))
+		if code != exitProblem || res == nil || res.Stopped != capture.StopPreflight || res.Preflight == nil {
+			t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
+		}
+		if r, ok := res.Preflight.Result("device"); !ok || r.Status != "fail" || !strings.Contains(r.Finding, "net_bogus") {
+			t.Errorf("device check %+v", r)
+		}
+	})
 	for _, tt := range []struct {
 		name string
 		args []string

@@ -656,7 +656,6 @@ func mxRows() []mxRow {
 			// a second -i the primary does not drive is the preflight's
 			// device failure, as a single one is.
 			name:        "two -i, one the primary does not drive",
-			knownGap:    "issue 11 item 8 with multi-port capture (capture -D / repeated -i, landed by another helper): capture -i net_ring0 -i net_bogus passes the preflight, its diagnosis says the primary has no port called net_ring0, and its fix prints -i net_ring0 -i net_ring0",
 			build:       shared(func(m *mxShared) *lab.Primary { return m.plain }),
 			capture:     []string{"--prefix", "{P}", "-i", "net_ring0", "-i", "net_bogus", "-c", "10", "-a", "duration:10", "-w", "{D}/two.pcapng"},
 			wantCapture: mxWant{exit: 1, firstFail: "device", stopped: "preflight", says: []string{"net_bogus"}},

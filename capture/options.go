@@ -303,6 +303,9 @@ func (o *Options) check() error {
 	if o.Count < 0 || o.MaxSize < 0 || o.Duration < 0 || o.SnapLen < 0 {
 		return usagef("-c, -C, --duration and -s take positive values")
 	}
+	if o.PostRotate != "" && o.Write == "-" {
+		return usagef("-z runs on files; -w - writes no file (run it on what reads stdout instead)")
+	}
 	if o.Ring.given() || o.StopFiles > 0 {
 		switch {
 		case !o.Ring.On():

@@ -63,6 +63,7 @@ func TestRingOptionRules(t *testing.T) {
 		{"rx tx", Options{Ring: Ring{Packets: 5}, RxFile: "r.pcap"}, "does not take --rx/--tx"},
 		{"with -C", Options{Ring: Ring{Packets: 5}, MaxSize: 1000}, "bound the disk with -b files:N"},
 		{"stdout", Options{Ring: Ring{Packets: 5}, Write: "-"}, "cannot write to stdout"},
+		{"-z and stdout", Options{PostRotate: "gzip", Write: "-"}, "-z runs on files; -w - writes no file"},
 		{"fine", Options{Ring: Ring{Packets: 5, Files: 2}, StopFiles: 4}, ""},
 	} {
 		tc.o.Port = -1

@@ -34,57 +34,11 @@ var funcDef = sync.OnceValue(func() *regexp.Regexp {
 // when %build has no `make … config` step.
 func (p *plan) analyzeMake(build int) bool {
 	lls := p.s.Logical(build)
-	cfg, dir := -1, ""
-	for i, ll := range lls {
-		if ll.Comment {
-			continue
-		}
-		for _, cmd := range commands(p.s.words(ll)) {
-			w := commandWord(cmd)
-			if w < 0 || cmd[w].Value != "make" {
-				continue
-			}
-			hasConfig, o := false, ""
-			for _, t := range cmd[w+1:] {
-				if t.Value == "config" {
-					hasConfig = true
-				}
-				if strings.HasPrefix(t.Value, "O=") {
-					o = t.Value[2:]
-				}
-			}
-			if hasConfig && o != "" && cfg < 0 {
-				cfg, dir = i, o
-			}
-		}
-	}
+	cfg, dir := p.makeConfigStep(lls)
 	if cfg < 0 {
 		return false
 	}
-	compile := -1
-	for i := cfg + 1; i < len(lls) && compile < 0; i++ {
-		if lls[i].Comment {
-			continue
-		}
-		for _, cmd := range commands(p.s.words(lls[i])) {
-			w := commandWord(cmd)
-			if w < 0 || cmd[w].Value != "make" {
-				continue
-			}
-			o, other := "", false
-			for _, t := range cmd[w+1:] {
-				switch {
-				case strings.HasPrefix(t.Value, "O="):
-					o = t.Value[2:]
-				case t.Value == "config" || t.Value == "install" || strings.HasPrefix(t.Value, "doc"):
-					other = true
-				}
-			}
-			if o == dir && !other {
-				compile = i
-			}
-		}
-	}
+	compile := p.makeCompileStep(lls, cfg, dir)
 	cfgFile := dir + "/.config"
 	funcs := p.configFuncs(lls, cfgFile)
 	p.style = StyleMakeSed
@@ -98,35 +52,9 @@ func (p *plan) analyzeMake(build int) bool {
 	compileLine := lls[compile].Lines[0]
 	compileDepth := p.s.Depth(compileLine)
 
-	var edits []configEdit
-	var commented []LogicalLine
-	for i := cfg + 1; i < compile; i++ {
-		ll := lls[i]
-		if ll.Comment {
-			if len(ll.Lines) == 1 {
-				commented = append(commented, ll)
-			}
-			continue
-		}
-		for _, cmd := range commands(p.s.words(ll)) {
-			if e, ok := classifyConfigEdit(cmd, cfgFile, funcs); ok {
-				e.ll, e.last, e.depth = ll, ll.Lines[len(ll.Lines)-1], p.s.Depth(ll.Lines[0])
-				edits = append(edits, e)
-				if e.kind == "source" {
-					p.style = StyleMakeSource
-				}
-			}
-		}
-	}
+	edits, commented := p.configEdits(lls, cfg, compile, cfgFile, funcs)
 
-	m := p.s.MacrosOf()
-	if strings.HasPrefix(p.dpdk, "18.") || strings.HasPrefix(p.dpdk, "17.") || strings.HasPrefix(p.dpdk, "16.") {
-		p.pmdPaths = []string{expandOr(m, "%{_libdir}") + "/librte_pmd_pcap.so.1"}
-	} else {
-		p.pmdPaths = []string{expandOr(m, "%{_libdir}") + "/librte_pmd_pcap.so.20.0"}
-	}
-	p.pmdLine = "%{_libdir}/librte_pmd_pcap.so.*"
-	p.pdumpPaths = []string{expandOr(m, "%{_bindir}") + "/dpdk-pdump"}
+	p.makePaths()
 
 	for _, k := range makeKeys {
 		vals := map[string]bool{k.def: true}
@@ -390,4 +318,103 @@ func (p *plan) makeSetLine(key, short, cfgFile string, anchor *configEdit, funcs
 func expandOr(m Macros, s string) string {
 	v, _ := m.Expand(s)
 	return v
+}
+
+// makeConfigStep finds the `make O=DIR … config` step: its logical line and
+// DIR; -1 when there is none.
+func (p *plan) makeConfigStep(lls []LogicalLine) (int, string) {
+	cfg, dir := -1, ""
+	for i, ll := range lls {
+		if ll.Comment {
+			continue
+		}
+		for _, cmd := range commands(p.s.words(ll)) {
+			w := commandWord(cmd)
+			if w < 0 || cmd[w].Value != "make" {
+				continue
+			}
+			hasConfig, o := false, ""
+			for _, t := range cmd[w+1:] {
+				if t.Value == "config" {
+					hasConfig = true
+				}
+				if strings.HasPrefix(t.Value, "O=") {
+					o = t.Value[2:]
+				}
+			}
+			if hasConfig && o != "" && cfg < 0 {
+				cfg, dir = i, o
+			}
+		}
+	}
+	return cfg, dir
+}
+
+// makeCompileStep finds the compile after the config step: the first
+// `make O=DIR` that is not config, install or doc; -1 when there is none.
+func (p *plan) makeCompileStep(lls []LogicalLine, cfg int, dir string) int {
+	compile := -1
+	for i := cfg + 1; i < len(lls) && compile < 0; i++ {
+		if lls[i].Comment {
+			continue
+		}
+		for _, cmd := range commands(p.s.words(lls[i])) {
+			w := commandWord(cmd)
+			if w < 0 || cmd[w].Value != "make" {
+				continue
+			}
+			o, other := "", false
+			for _, t := range cmd[w+1:] {
+				switch {
+				case strings.HasPrefix(t.Value, "O="):
+					o = t.Value[2:]
+				case t.Value == "config" || t.Value == "install" || strings.HasPrefix(t.Value, "doc"):
+					other = true
+				}
+			}
+			if o == dir && !other {
+				compile = i
+			}
+		}
+	}
+	return compile
+}
+
+// configEdits lists the edits of DIR/.config between the config step and
+// the compile, and the one-line commented-out commands there (a fix may
+// uncomment one). A config copied from a Source makes the style make-source.
+func (p *plan) configEdits(lls []LogicalLine, cfg, compile int, cfgFile string, funcs map[string]bool) ([]configEdit, []LogicalLine) {
+	var edits []configEdit
+	var commented []LogicalLine
+	for i := cfg + 1; i < compile; i++ {
+		ll := lls[i]
+		if ll.Comment {
+			if len(ll.Lines) == 1 {
+				commented = append(commented, ll)
+			}
+			continue
+		}
+		for _, cmd := range commands(p.s.words(ll)) {
+			if e, ok := classifyConfigEdit(cmd, cfgFile, funcs); ok {
+				e.ll, e.last, e.depth = ll, ll.Lines[len(ll.Lines)-1], p.s.Depth(ll.Lines[0])
+				edits = append(edits, e)
+				if e.kind == "source" {
+					p.style = StyleMakeSource
+				}
+			}
+		}
+	}
+	return edits, commented
+}
+
+// makePaths are where a make build installs the pcap PMD and dpdk-pdump.
+func (p *plan) makePaths() {
+	m := p.s.MacrosOf()
+	if strings.HasPrefix(p.dpdk, "18.") || strings.HasPrefix(p.dpdk, "17.") || strings.HasPrefix(p.dpdk, "16.") {
+		p.pmdPaths = []string{expandOr(m, "%{_libdir}") + "/librte_pmd_pcap.so.1"}
+	} else {
+		p.pmdPaths = []string{expandOr(m, "%{_libdir}") + "/librte_pmd_pcap.so.20.0"}
+	}
+	p.pmdLine = "%{_libdir}/librte_pmd_pcap.so.*"
+	p.pdumpPaths = []string{expandOr(m, "%{_bindir}") + "/dpdk-pdump"}
 }

@@ -120,6 +120,12 @@ func runCheck(cmd *cobra.Command, a *app, o checkOptions) error {
 	if o.AllPrefixes && a.opts.Prefix != "" {
 		return usageError("--all-prefixes checks every running primary: drop --prefix, or drop --all-prefixes to check one")
 	}
+	if err := notStdout("--textfile-dir", o.TextfileDir, "-o prometheus prints the series on stdout"); err != nil {
+		return err
+	}
+	if err := notStdout("--junit", o.JUnit, "give a FILE (./- if you mean that name)"); err != nil {
+		return err
+	}
 	// Refuse an output that cannot be written before running anything: a
 	// timer's broken --textfile-dir must not look like a healthy run.
 	if o.TextfileDir != "" {

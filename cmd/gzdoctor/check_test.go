@@ -119,3 +119,33 @@ func TestCheckEscapesProcCmdline(t *testing.T) {
 		t.Errorf("the command line reaches the terminal raw, or not at all:\nstdout %q\nstderr %q", stdout, stderr)
 	}
 }
+
+// TestDashIsNotAFile: "-" means stdout for capture and pcap -w alone; the
+// report-side file flags refuse it (exit 2) rather than create ./-.
+func TestDashIsNotAFile(t *testing.T) {
+	failing, err := filepath.Abs(fixtureHosts + "chk-hugepages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--root", failing, "check", "--junit", "-", "-o", "prometheus"}, "--junit -: only capture and pcap -w"},
+		{[]string{"--root", failing, "check", "--textfile-dir", "-"}, "-o prometheus prints the series"},
+		{[]string{"collect", "-w", "-"}, "-w -: only capture and pcap -w"},
+		{[]string{"collect", "--logs-since", "-1h"}, "--logs-since must not be negative"},
+		{[]string{"specpatch", "--check", "--junit", "-", "x.spec"}, "--junit -:"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := run(t, tt.args...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tt.args, code, stderr, tt.want)
+		}
+		if _, err := os.Lstat("-"); err == nil {
+			t.Errorf("%v created ./-", tt.args)
+			os.Remove("-")
+		}
+	}
+}

@@ -121,6 +121,14 @@ func runCollect(ctx context.Context, a *app, o collectOptions) error {
 	if o.MaxSize <= 0 {
 		return usageError("--max-size must be positive, got %d", o.MaxSize)
 	}
+	if o.LogsSince < 0 {
+		return usageError("--logs-since must not be negative, got %s (the last hour is --logs-since 1h)", o.LogsSince)
+	}
+	// The bundle is not streamed: collect replays it before writing it and
+	// prints where it went on stdout.
+	if err := notStdout("-w", o.File, "give a FILE (./- if you mean that name)"); err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	hostname, _ := os.Hostname()
 	name := "gzdoctor-collect-" + safeName(hostname) + "-" + now.Format("20060102T150405Z")

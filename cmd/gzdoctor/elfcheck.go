@@ -85,6 +85,9 @@ func runElfcheck(cmd *cobra.Command, a *app, o *elfcheckOptions, args []string) 
 	if o.JUnit != "" && o.Require == "" {
 		return usageError("--junit needs --require")
 	}
+	if err := notStdout("--junit", o.JUnit, "give a FILE (./- if you mean that name)"); err != nil {
+		return err
+	}
 
 	switch {
 	case o.Symbols:

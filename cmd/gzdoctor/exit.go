@@ -61,3 +61,14 @@ func exitCode(err error) int {
 	}
 	return exitFailure
 }
+
+// notStdout refuses "-" for a file or directory flag. Only the packet
+// outputs (capture and pcap -w) take "-" for stdout; elsewhere stdout
+// carries the report, and a file literally named "-" in the working
+// directory is never what was meant (docs/design.md, the flag vocabulary).
+func notStdout(flag, value, instead string) error {
+	if value != "-" {
+		return nil
+	}
+	return usageError("%s -: only capture and pcap -w take \"-\" for stdout; %s", flag, instead)
+}

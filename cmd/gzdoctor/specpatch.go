@@ -89,6 +89,9 @@ func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 	if o.JUnit != "" && !o.Check {
 		return usageError("--junit needs --check")
 	}
+	if err := notStdout("--junit", o.JUnit, "give a FILE (./- if you mean that name)"); err != nil {
+		return err
+	}
 	data, err := specpatch.ReadSpec(o.Spec)
 	if err != nil {
 		return failure(fmt.Errorf("reading %s: %w", o.Spec, err))

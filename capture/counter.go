@@ -55,9 +55,14 @@ type counter struct {
 	// the files (pending); it needs live too, as the files are freed.
 	ring    *ringWriter
 	pending []ringPacket
-	// ringLimit is -c: the ring gets no packet past it, also when the
-	// files are read on to their end for the validation.
+	// ringLimit is -c: the ring gets the first ringLimit packets in time
+	// order, counted as they are merged (emit), never as the files are
+	// read: pdump's rx file is read before its tx file, and counting
+	// there kept rx packets whose older tx twins were then dropped.
 	ringLimit, ringAdded int64
+	// ringLost counts packets left out of the ring although older than
+	// one it holds: a hole inside the saved span, never a ✓.
+	ringLost int64
 	// ahead is the most a record's stamp was ahead of the time it was
 	// read (ns, two's complement): a packet is read after it was stamped,
 	// so a backend whose clock is off by X shows X here, to within a poll.
@@ -150,8 +155,10 @@ func (c *counter) emit(now time.Time, all bool) error {
 	sort.SliceStable(c.pending, func(i, j int) bool { return c.pending[i].p.Timestamp < c.pending[j].p.Timestamp })
 	upTo := uint64(1<<64 - 1)
 	if !all {
+		// A file not read yet holds back too (its lastTs is 0): with -c
+		// the counter may have stopped before reading it at all.
 		for _, tf := range c.files {
-			if !tf.lastRead.IsZero() && now.Sub(tf.lastRead) < ringHold {
+			if tf.damage == nil && (tf.lastRead.IsZero() || now.Sub(tf.lastRead) < ringHold) {
 				upTo = min(upTo, tf.lastTs)
 			}
 		}
@@ -164,11 +171,18 @@ func (c *counter) emit(now time.Time, all bool) error {
 	n := 0
 	for n < len(c.pending) && c.pending[n].p.Timestamp <= upTo {
 		b := &c.pending[n]
+		n++
+		if c.ringLimit > 0 && c.ringAdded >= c.ringLimit {
+			if b.p.Timestamp < c.ring.maxTs {
+				c.ringLost++
+			}
+			continue
+		}
+		c.ringAdded++
 		if err := c.ring.write(b.idx, b.dir, &b.p, b.n, b.link, now); err != nil {
 			c.pending = c.pending[:0]
 			return &ringError{err}
 		}
-		n++
 	}
 	c.pending = append(c.pending[:0], c.pending[n:]...)
 	return nil
@@ -203,6 +217,8 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int, now time.Time
 			return n, fmt.Errorf("reading %s: %w", tf.temp.Path, err)
 		}
 		c.records++
+		// Every record, kept or not, shows how far this file has come.
+		tf.lastTs, tf.lastRead = p.Timestamp, now
 		if d := int64(p.Timestamp - uint64(now.UnixNano())); !c.haveAhead || d > c.ahead {
 			c.ahead, c.haveAhead = d, true
 		}
@@ -226,12 +242,10 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int, now time.Time
 				return 0, err
 			}
 		}
-		if c.ring != nil && (c.ringLimit == 0 || c.ringAdded < c.ringLimit) {
-			c.ringAdded++
+		if c.ring != nil {
 			rp := ringPacket{idx: tf.temp.Index, dir: dir, n: kept, p: p, link: tf.r.Interfaces()[0], read: now}
 			rp.p.Data = append([]byte(nil), p.Data[:kept]...)
 			c.pending = append(c.pending, rp)
-			tf.lastTs, tf.lastRead = p.Timestamp, now
 		}
 	}
 	if c.live != nil && n > 0 {

@@ -82,6 +82,7 @@ type ringWriter struct {
 	// err is the first write error: later writes fail with it.
 	err         error
 	first, last uint64
+	maxTs       uint64 // the newest packet written
 	total       Counts // every packet written, removed files' included
 	ports       []Counts
 }
@@ -177,6 +178,7 @@ func (r *ringWriter) write(idx int, dir string, pk *pcapfile.Packet, n int, link
 		r.first = pk.Timestamp
 	}
 	r.last = pk.Timestamp
+	r.maxTs = max(r.maxTs, pk.Timestamp)
 	return nil
 }
 

@@ -363,3 +363,39 @@ func TestRingStopsAtCountExactly(t *testing.T) {
 		t.Errorf("stopped %q, %d files holding %d packets, counts %+v; want 8 files, 777", res.Stopped, len(files), sum, res.Counts)
 	}
 }
+
+// -c keeps the first N packets in time order across the directions, as
+// -w file and -w - do: the fake writes rx and tx in turns, so N packets
+// are (N+1)/2 rx and N/2 tx. Counting as the files were read kept 8 rx
+// and no tx for -c 8 (pdump's rx file is read first).
+func TestRingCountFirstInTimeOrder(t *testing.T) {
+	for _, n := range []int64{8, 777} {
+		o := fakeOptions(t, fakeNormal)
+		o.Ring = Ring{Packets: 1000}
+		o.Count = n
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rx, tx int64
+		var last uint64
+		for _, f := range ringFiles(t, o.Write) {
+			pkts, _ := readAll(t, f)
+			for _, p := range pkts {
+				if p.Timestamp < last {
+					t.Errorf("-c %d: %s: out of time order", n, f)
+				}
+				last = p.Timestamp
+				if p.Direction() == pcapfile.DirInbound {
+					rx++
+				} else {
+					tx++
+				}
+			}
+		}
+		if rx != (n+1)/2 || tx != n/2 || res.Counts.RxPackets != rx || res.Counts.TxPackets != tx || res.Problem() {
+			t.Errorf("-c %d: files hold rx %d tx %d, counts %+v, problem %v %+v; want rx %d tx %d",
+				n, rx, tx, res.Counts, res.Problem(), res.Validation, (n+1)/2, n/2)
+		}
+	}
+}

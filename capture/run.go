@@ -518,7 +518,13 @@ func (s *supervisor) run(ctx context.Context) error {
 			// With -w - and a reader that does not keep up, the files
 			// are read once it has caught up (streamMaxQueued).
 			if s.stream == nil || s.stream.pipe.queued() < streamMaxQueued {
-				if err := cnt.poll(s.p.Count); err != nil {
+				// The ring reads every file on past -c: its first N in
+				// time order may lie in a file not read yet (emit).
+				limit := s.p.Count
+				if s.ring != nil {
+					limit = 0
+				}
+				if err := cnt.poll(limit); err != nil {
 					s.pollFailed(err)
 				}
 			}
@@ -912,6 +918,10 @@ func (s *supervisor) finishRing() {
 	}
 	res.Repaired = append(res.Repaired, s.scanRepaired...)
 	judge(p, s.o, res, s.started, s.ended, s.scan, s.scanErr)
+	if s.cnt != nil && s.cnt.ringLost > 0 && res.Validation != nil {
+		res.Validation.Problems = append(res.Validation.Problems, fmt.Sprintf("%s packets read from %s's files are not in the ring's files although older than the newest one saved: the saved span has holes",
+			group(s.cnt.ringLost), filepath.Base(p.Binary)))
+	}
 	s.clockWords()
 	removeTemps(p)
 	res.Files = append([]OutputFile{}, r.kept...)

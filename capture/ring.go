@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,15 @@ type RingResult struct {
 	RemovedPackets int64 `json:"packets_removed"`
 	// RemoveErrors are removals that failed (the file stays).
 	RemoveErrors []string `json:"remove_errors,omitempty"`
+	// NamesTaken are ring names that existed when their file was to
+	// open: never replaced without --force, the file took the next
+	// number instead.
+	NamesTaken []string `json:"names_taken,omitempty"`
 }
+
+// maxNameTries bounds the search for a free name: past it, the directory
+// is someone else's ring and the capture stops (its packets kept).
+const maxNameTries = 100
 
 func newRingPlan(o *Options, base string) *RingPlan {
 	if !o.Ring.On() {
@@ -219,6 +228,14 @@ func (r *ringWriter) open(link pcapfile.Interface, now time.Time) error {
 	r.num++
 	path := r.name(r.num, now)
 	af, err := pcapfile.CreateAtomic(path, 0o600, r.o.Force)
+	for tries := 1; errors.Is(err, pcapfile.ErrExists) && tries < maxNameTries; tries++ {
+		// dumpcap would replace it; gzdoctor replaces nothing without
+		// --force, and stopping would lose the capture: next number.
+		r.res.NamesTaken = append(r.res.NamesTaken, path)
+		r.num++
+		path = r.name(r.num, now)
+		af, err = pcapfile.CreateAtomic(path, 0o600, r.o.Force)
+	}
 	if err != nil {
 		return err
 	}

@@ -399,3 +399,60 @@ func TestRingCountFirstInTimeOrder(t *testing.T) {
 		}
 	}
 }
+
+// A ring name that exists is never replaced and never costs the capture:
+// the file takes the next free number. When no name is free the capture
+// stops and the tool's files are kept with the packets (before: the
+// capture stopped at the first taken name and deleted them).
+func TestRingNameTaken(t *testing.T) {
+	for _, taken := range []int{1, maxNameTries + 5} {
+		o := fakeOptions(t, fakeNormal)
+		o.Write = filepath.Join(t.TempDir(), "r.pcapng")
+		o.Ring = Ring{Packets: 300}
+		o.Count = 600
+		dir, prefix, suffix := ringParts(o.Write)
+		now := time.Now()
+		for s := -1; s < 8; s++ {
+			stamp := now.Add(time.Duration(s) * time.Second).Format("20060102150405")
+			for n := 1; n <= taken; n++ {
+				f := filepath.Join(dir, fmt.Sprintf("%s_%05d_%s%s", prefix, n, stamp, suffix))
+				if err := os.WriteFile(f, []byte("theirs"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if taken == 1 {
+			var sum int
+			for _, f := range res.Files {
+				pkts, _ := readAll(t, f.Path)
+				sum += len(pkts)
+			}
+			if res.WriteError != "" || res.Problem() || len(res.Files) != 2 || sum != 600 || len(res.Ring.NamesTaken) == 0 {
+				t.Errorf("taken 1: write error %q, files %+v (%d packets), ring %+v; want 2 files of 600 packets", res.WriteError, res.Files, sum, res.Ring)
+			}
+		} else {
+			if res.WriteError == "" || len(res.TempFiles) == 0 || res.Recover == "" {
+				t.Fatalf("taken all: write error %q, temps %v, recover %q", res.WriteError, res.TempFiles, res.Recover)
+			}
+			var sum int
+			for _, f := range res.TempFiles {
+				pkts, _ := readAll(t, f)
+				sum += len(pkts)
+			}
+			if sum == 0 {
+				t.Errorf("the kept files %v hold no packet", res.TempFiles)
+			}
+			os.RemoveAll(res.Plan.TempDir)
+		}
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if b, err := os.ReadFile(filepath.Join(dir, e.Name())); strings.Contains(e.Name(), "_00001_") && (err != nil || string(b) != "theirs") {
+				t.Errorf("%s was replaced", e.Name())
+			}
+		}
+	}
+}

@@ -923,7 +923,23 @@ func (s *supervisor) finishRing() {
 			group(s.cnt.ringLost), filepath.Base(p.Binary)))
 	}
 	s.clockWords()
-	removeTemps(p)
+	for _, n := range r.res.NamesTaken {
+		s.note(fmt.Sprintf("%s existed: the ring never replaces a file without --force, so that file took the next number", n))
+	}
+	if res.WriteError != "" && len(p.Temps) > 0 {
+		// The ring could not go on: the tool's files hold what it had
+		// not freed yet (it frees what it read, per MiB), at least every
+		// packet the ring's files do not; they are kept, as for -w FILE.
+		res.TempFiles = tempPaths(p)
+		releaseTemps(p)
+		if s.cnt == nil || !s.cnt.punched {
+			res.Recover = recoverCommand(p)
+		} else {
+			s.note(fmt.Sprintf("the tool's files kept in %s lack what gzdoctor had read and freed before the failure; those packets are in the ring's files kept", p.TempDir))
+		}
+	} else {
+		removeTemps(p)
+	}
 	res.Files = append([]OutputFile{}, r.kept...)
 	res.Counts = r.total
 	res.Ports = nil

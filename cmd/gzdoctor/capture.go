@@ -349,11 +349,14 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 // stdout, or to stderr with -w -.
 func (a *app) renderCapture(stream bool, res *capture.Result) error {
 	if a.format == ui.FormatJSON && (stream || !a.streams.Quiet) {
+		// The same envelope values as the stdout document: a reader of
+		// stderr alone must not see a summary from nowhere.
+		meta := a.meta()
 		line := struct {
 			Type string `json:"type"`
 			Time string `json:"time"`
 			ui.Envelope
-		}{"summary", time.Now().UTC().Format(time.RFC3339Nano), ui.Envelope{SchemaVersion: ui.SchemaVersion, Command: "capture", Data: res}}
+		}{"summary", time.Now().UTC().Format(time.RFC3339Nano), ui.Envelope{SchemaVersion: ui.SchemaVersion, Command: "capture", Version: meta.Version, Host: meta.Host, Data: res}}
 		b, err := json.Marshal(line)
 		if err != nil {
 			return err

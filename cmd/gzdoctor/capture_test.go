@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture"
+	"github.com/gzdoctor/gzdoctor/ui"
 )
 
 // A second -i used to replace the first silently: every -i and --port is
@@ -86,6 +89,28 @@ func TestCaptureTcpdumpRotationRefused(t *testing.T) {
 		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "-i", "net_ring0", "--dry-run"}, tc.args...)...)
 		if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", tc.args, code, out, errOut)
+		}
+	}
+}
+
+// TestCaptureSummaryLineEnvelope: the -o json summary line on stderr
+// carries the envelope's version and host, as the stdout document does.
+func TestCaptureSummaryLineEnvelope(t *testing.T) {
+	streams, _, out, errOut := ui.Test()
+	a := &app{streams: streams, format: ui.FormatJSON, opts: globalOptions{Root: "/"}, started: time.Now()}
+	if err := a.renderCapture(false, &capture.Result{}); err != nil {
+		t.Fatal(err)
+	}
+	var doc, line map[string]any
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("stdout: %v\n%s", err, out)
+	}
+	if err := json.Unmarshal(errOut.Bytes(), &line); err != nil {
+		t.Fatalf("stderr: %v\n%s", err, errOut)
+	}
+	for _, k := range []string{"gzdoctor_version", "host", "command", "schema_version"} {
+		if doc[k] == "" || line[k] != doc[k] {
+			t.Errorf("%s: summary line %q, document %q", k, line[k], doc[k])
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -273,6 +274,12 @@ func parseSeconds(s string) (time.Duration, error) {
 }
 
 func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) error {
+	// --root replays a bundle for check; the packets are this machine's,
+	// so a capture (or -D's list) under --root would check one machine and
+	// capture from another.
+	if filepath.Clean(a.opts.Root) != "/" && !a.fixtureCapture {
+		return usageError("capture runs on this machine: --root %s is for replaying a bundle (gzdoctor --root DIR check); drop --root", a.opts.Root)
+	}
 	if f.list {
 		return listInterfaces(cmd, a, args)
 	}

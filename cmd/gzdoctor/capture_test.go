@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -52,7 +53,7 @@ func TestCaptureWithoutDevicePreflightFirst(t *testing.T) {
 			root := filepath.Join("..", "..", "testdata", "hosts", tt.root)
 			args := append([]string{"--root", root}, tt.args...)
 			args = append(args, "-c", "1", "-w", filepath.Join(t.TempDir(), "c.pcapng"))
-			code, res, errOut := captureJSON(t, args...)
+			code, res, errOut := captureFixtureJSON(t, args...)
 			if code != exitProblem || res == nil || res.Stopped != capture.StopPreflight || res.Preflight == nil || res.Preflight.Summary.Fail == 0 {
 				t.Fatalf("exit %d, result %+v\n%s", code, res, errOut)
 			}
@@ -111,6 +112,41 @@ func TestCaptureSummaryLineEnvelope(t *testing.T) {
 	for _, k := range []string{"gzdoctor_version", "host", "command", "schema_version"} {
 		if doc[k] == "" || line[k] != doc[k] {
 			t.Errorf("%s: summary line %q, document %q", k, line[k], doc[k])
+		}
+	}
+}
+
+// captureFixtureJSON is captureJSON on a fixture tree: users cannot
+// capture under --root, tests of the preflight's verdict may.
+func captureFixtureJSON(t *testing.T, args ...string) (int, *capture.Result, string) {
+	t.Helper()
+	streams, _, out, errOut := ui.Test()
+	args = append([]string{"-o", "json", "capture"}, args...)
+	code := execute(context.Background(), &app{streams: streams, args: args, started: time.Now(), fixtureCapture: true}, args)
+	if out.Len() == 0 {
+		return code, nil, errOut.String()
+	}
+	var env struct {
+		Data *capture.Result `json:"data"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &env); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return code, env.Data, errOut.String()
+}
+
+// TestCaptureRefusesRoot: a bundle under --root has no primary to capture
+// from; capture would check the bundle and capture from this machine.
+func TestCaptureRefusesRoot(t *testing.T) {
+	root := filepath.Join("..", "..", "testdata", "hosts", "chk-healthy-2211")
+	for _, args := range [][]string{
+		{"capture", "-c", "1", "-w", filepath.Join(t.TempDir(), "c.pcapng")},
+		{"capture", "-D"},
+		{"capture", "--dry-run", "-i", "net_ring0", "-w", "x.pcapng"},
+	} {
+		code, out, errOut := run(t, append([]string{"--root", root}, args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "capture runs on this machine: --root") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
 	}
 }

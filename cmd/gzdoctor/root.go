@@ -44,6 +44,10 @@ type app struct {
 	// recorder, when set, watches every file the command's host reads
 	// (gzdoctor collect runs check in-process with one).
 	recorder host.Recorder
+	// fixtureCapture lets a test run capture's preflight on a fixture
+	// tree (--root); users cannot set it: a bundle has no primary to
+	// capture from.
+	fixtureCapture bool
 }
 
 // host returns the machine model under --root.

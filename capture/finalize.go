@@ -16,6 +16,9 @@ type OutputFile struct {
 	Packets int64           `json:"packets"`
 	Bytes   int64           `json:"bytes"` // captured bytes
 	Size    int64           `json:"size"`  // file size
+	// State is set with -z, once it finished: "exists" or "missing"
+	// (-z moved or renamed it, gzip); the path is what gzdoctor wrote.
+	State string `json:"state,omitempty"`
 }
 
 // finalResult is what finalize wrote.

@@ -58,6 +58,10 @@ type postRunner struct {
 	done    chan struct{}
 	res     PostRotateResult
 	rmErrs  []string
+	// removed and gone are the ring's removals done, and those that
+	// found nothing: -z had moved or renamed the file (gzip).
+	removed, gone int
+	gonePaths     []string
 }
 
 // maxPostFailures bounds the failures kept: a -z that fails on every file
@@ -110,11 +114,20 @@ func (r *postRunner) loop() {
 		r.mu.Unlock()
 		if j.remove {
 			// -z may have moved the file (gzip): then it is gone already.
-			if err := os.Remove(j.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				r.mu.Lock()
+			err := os.Remove(j.path)
+			r.mu.Lock()
+			switch {
+			case err == nil:
+				r.removed++
+			case errors.Is(err, fs.ErrNotExist):
+				r.gone++
+				if len(r.gonePaths) < maxPostFailures {
+					r.gonePaths = append(r.gonePaths, j.path)
+				}
+			default:
 				r.rmErrs = append(r.rmErrs, err.Error())
-				r.mu.Unlock()
 			}
+			r.mu.Unlock()
 		} else {
 			f := r.exec(j.path)
 			r.mu.Lock()

@@ -132,7 +132,10 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 	}
 	if rg := r.Ring; rg != nil {
 		fmt.Fprintf(&b, "  ring   %d file%s written", rg.Written, plural(rg.Written))
-		if rg.Removed > 0 {
+		switch {
+		case rg.Gone > 0:
+			fmt.Fprintf(&b, ", %d removed (files:%d); %d more were gone when the ring came to remove them (-z moved or renamed them), so what -z made of them stays: files:%d does not bound the disk", rg.Removed, p.Ring.Files, rg.Gone, p.Ring.Files)
+		case rg.Removed > 0:
 			fmt.Fprintf(&b, ", the oldest %d removed (files:%d) with %s packets", rg.Removed, p.Ring.Files, group(rg.RemovedPackets))
 		}
 		fmt.Fprintf(&b, "; %s\n", p.Ring.words())
@@ -148,7 +151,11 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 			fmt.Fprintf(&b, "  stdout %s packets, %s written (%s)\n", group(f.Packets), byteSize(f.Size), f.Format)
 			continue
 		}
-		fmt.Fprintf(&b, "  file   %s (%s, %s packets, %s)\n", st.Bold(f.Path), f.Format, group(f.Packets), byteSize(f.Size))
+		gone := ""
+		if f.State == "missing" {
+			gone = "; no longer there after -z"
+		}
+		fmt.Fprintf(&b, "  file   %s (%s, %s packets, %s%s)\n", st.Bold(f.Path), f.Format, group(f.Packets), byteSize(f.Size), gone)
 	}
 	if s := r.Stream; s != nil {
 		if s.Closed {

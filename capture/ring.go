@@ -36,9 +36,16 @@ type RingPlan struct {
 // RingResult is what the ring buffer did.
 type RingResult struct {
 	Written int `json:"files_written"`
+	// Removed are the files the ring deleted beyond -b files:N.
 	Removed int `json:"files_removed"`
-	// RemovedPackets are the packets of the files removed beyond
-	// -b files:N: with the kept files' packets, every packet captured.
+	// Gone are the files the ring let go but found gone: -z had moved
+	// or renamed them (gzip), so what -z made of them stays on disk and
+	// files:N does not bound it. GonePaths are the first 20.
+	Gone      int      `json:"files_gone_before_removal,omitempty"`
+	GonePaths []string `json:"files_gone_paths,omitempty"`
+	// RemovedPackets are the packets of the files the ring let go
+	// (removed or gone): with the kept files' packets, every packet
+	// captured.
 	RemovedPackets int64 `json:"packets_removed"`
 	// RemoveErrors are removals that failed (the file stays).
 	RemoveErrors []string `json:"remove_errors,omitempty"`
@@ -221,7 +228,6 @@ func (r *ringWriter) open(link pcapfile.Interface, now time.Time) error {
 	for r.rp.Files > 0 && len(r.kept) >= r.rp.Files {
 		old := r.kept[0]
 		r.kept = r.kept[1:]
-		r.res.Removed++
 		r.res.RemovedPackets += old.Packets
 		r.post.remove(old.Path)
 	}

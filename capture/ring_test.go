@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/ui"
 )
 
 func TestParseRing(t *testing.T) {
@@ -454,5 +456,50 @@ func TestRingNameTaken(t *testing.T) {
 				t.Errorf("%s was replaced", e.Name())
 			}
 		}
+	}
+}
+
+// -z gzip moves every file: the ring finds nothing to remove, and the
+// summary says so instead of claiming files:N bounds the disk, and marks
+// the files as missing (before: "the oldest 3 removed (files:2)" and
+// .pcapng paths that did not exist).
+func TestRingPostRotateMovesFiles(t *testing.T) {
+	gz, err := exec.LookPath("gzip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := fakeOptions(t, fakeNormal)
+	o.Write = filepath.Join(t.TempDir(), "g.pcapng")
+	o.Ring = Ring{Packets: 100, Files: 2}
+	o.StopFiles = 5
+	o.PostRotate = gz
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Ring
+	if r == nil || r.Written != 5 || r.Removed != 0 || r.Gone != 3 || len(r.GonePaths) != 3 {
+		t.Fatalf("ring %+v; want 5 written, 0 removed, 3 gone", r)
+	}
+	for _, f := range res.Files {
+		if f.State != "missing" {
+			t.Errorf("%s: state %q, want missing", f.Path, f.State)
+		}
+		if _, err := os.Stat(f.Path + ".gz"); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, f := range r.GonePaths {
+		if _, err := os.Stat(f + ".gz"); err != nil {
+			t.Errorf("gone file %s: %v", f, err)
+		}
+	}
+	var sb strings.Builder
+	if err := res.RenderText(&sb, ui.Style{}, false); err != nil {
+		t.Fatal(err)
+	}
+	text := sb.String()
+	if strings.Contains(text, "oldest 3 removed") || !strings.Contains(text, "files:2 does not bound the disk") || !strings.Contains(text, "no longer there after -z") {
+		t.Errorf("summary:\n%s", text)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -998,6 +999,20 @@ wait:
 	}
 	if s.ring != nil {
 		s.ring.res.RemoveErrors = rmErrs
+		s.post.mu.Lock()
+		s.ring.res.Removed, s.ring.res.Gone = s.post.removed, s.post.gone
+		s.ring.res.GonePaths = append([]string(nil), s.post.gonePaths...)
+		s.post.mu.Unlock()
+	}
+	if s.p.PostRotate != "" {
+		// The summary says what is on disk, not what was written: -z
+		// may have moved the files.
+		for i := range s.res.Files {
+			s.res.Files[i].State = "exists"
+			if _, err := os.Lstat(s.res.Files[i].Path); errors.Is(err, fs.ErrNotExist) {
+				s.res.Files[i].State = "missing"
+			}
+		}
 	}
 }
 

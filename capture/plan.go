@@ -199,6 +199,14 @@ func planOutputs(o *Options, p *Plan) error {
 		if f == "-" {
 			return "", usagef("%s -: stdout carries one stream: use -w - (both directions in one pcapng, each packet's direction flagged; -F pcap for pcap)", flag)
 		}
+		// The directory as given, before filepath.Abs cleans it: the
+		// kernel would refuse "rel/../x" when rel is missing, and so
+		// does gzdoctor, rather than write next to it.
+		if i := strings.LastIndex(f, "/"); i > 0 && !o.DryRun {
+			if fi, err := os.Stat(f[:i]); err != nil || !fi.IsDir() {
+				return "", usagef("%s: no such directory %s", f, f[:i])
+			}
+		}
 		a, err := filepath.Abs(f)
 		if err != nil {
 			return "", fmt.Errorf("%s %s: %w", flag, f, err)

@@ -25,6 +25,7 @@ import (
 type captureFlags struct {
 	o        capture.Options
 	devices  []string
+	writes   []string
 	ports    []string
 	format   string
 	autostop []string
@@ -110,7 +111,7 @@ capture, write its file, or the disk filled.`,
 	fl.StringArrayVar(&f.ports, "port", nil, "port number to capture, instead of -i; repeat for more")
 	fl.BoolVar(&o.AllPorts, "all-ports", false, "capture every port of the primary (as -i any)")
 	fl.StringVar(&o.Queue, "queue", "*", "queue to capture, or * for all")
-	fl.StringVarP(&o.Write, "write", "w", "", "write both directions into FILE (default <prefix>-<timestamp>.pcapng); - streams to stdout as packets arrive")
+	fl.StringArrayVarP(&f.writes, "write", "w", nil, "write both directions into FILE (default <prefix>-<timestamp>.pcapng); - streams to stdout as packets arrive")
 	fl.StringVar(&o.RxFile, "rx", "", "write received packets into FILE (pcap unless -F)")
 	fl.StringVar(&o.TxFile, "tx", "", "write transmitted packets into FILE (pcap unless -F)")
 	fl.StringVarP(&f.format, "format", "F", "", "output format: pcapng (default for -w) or pcap")
@@ -195,7 +196,23 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 			return usageError("%v", err)
 		}
 	}
+	// A repeated -w or -b key would silently take the last: refused, as a
+	// repeated -i is not (each -i is captured).
+	switch {
+	case len(f.writes) > 1:
+		return usageError("-w given %d times (%s): one capture writes one -w; --rx/--tx split the directions", len(f.writes), strings.Join(f.writes, ", "))
+	case len(f.writes) == 1 && f.writes[0] == "":
+		return usageError("-w \"\": give a file name, - for stdout, or leave -w out for the default name")
+	case len(f.writes) == 1:
+		o.Write = f.writes[0]
+	}
+	seen := map[string]string{}
 	for _, b := range f.ring {
+		k, _, _ := strings.Cut(b, ":")
+		if prev, ok := seen[k]; ok {
+			return usageError("-b %s and -b %s: give each -b key once", prev, b)
+		}
+		seen[k] = b
 		if err := o.ParseRing(b); err != nil {
 			return usageError("%v", err)
 		}

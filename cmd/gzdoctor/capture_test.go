@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,6 +31,9 @@ func TestCaptureRepeatedDevice(t *testing.T) {
 		{[]string{"--port", "x"}, `--port "x": want a port number`},
 		{[]string{"--port", "-1"}, `--port "-1": want a port number`},
 		{[]string{"--all-ports", "--port", "1"}, "--all-ports captures every port: give it without -i or --port"},
+		{[]string{"-w", ""}, `-w "": give a file name`},
+		{[]string{"-w", "-", "-w", "/tmp/x.pcapng"}, "-w given 2 times (-, /tmp/x.pcapng)"},
+		{[]string{"-b", "filesize:10", "-b", "filesize:20"}, "-b filesize:10 and -b filesize:20: give each -b key once"},
 	} {
 		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "--dry-run", "--pdump-bin", "/bin/true"}, tt.args...)...)
 		if code != exitUsage || out != "" || !strings.Contains(errOut, tt.want) {
@@ -148,5 +152,19 @@ func TestCaptureRefusesRoot(t *testing.T) {
 		if code != exitUsage || out != "" || !strings.Contains(errOut, "capture runs on this machine: --root") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
+	}
+}
+
+// TestCaptureOutputDirAsGiven: a missing directory in -w is refused even
+// when a ".." after it would make the cleaned path exist.
+func TestCaptureOutputDirAsGiven(t *testing.T) {
+	dir := t.TempDir()
+	w := dir + "/rel/../o2.pcapng"
+	code, _, errOut := run(t, "capture", "--prefix", "gz", "-i", "net_ring0", "--pdump-bin", "/bin/true", "-c", "1", "-w", w)
+	if code != exitUsage || !strings.Contains(errOut, "no such directory "+dir+"/rel/..") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "o2.pcapng")); err == nil {
+		t.Error("wrote o2.pcapng beside the missing directory")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/internal/atomicfile"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
 	"github.com/spf13/cobra"
 )
@@ -207,7 +208,7 @@ func runCollect(ctx context.Context, a *app, o collectOptions) error {
 	sub("version.json", "version", "-o", "json")
 	built.SetPIDs(interestingPIDs())
 	built.TakeLater()
-	replayCmd := fmt.Sprintf("mkdir b && tar -xzf %s -C b && gzdoctor --root b/%s %s", filepath.Base(file), name, strings.Join(runs[0].args, " "))
+	replayCmd := replayCommand(file, name, runs[0].args)
 	built.SetReplay(replayCmd)
 	for _, l := range collect.Logs(ctx, o.LogsSince) {
 		built.AddOutput(l)
@@ -255,6 +256,14 @@ func runCollect(ctx context.Context, a *app, o collectOptions) error {
 		return failure(err)
 	}
 	return nil
+}
+
+// replayCommand is the command that unpacks the bundle and replays its
+// check, typed where collect ran: the bundle's path as -w gave it (a
+// base name would not be found from another directory), quoted.
+func replayCommand(file, name string, args []string) string {
+	return fmt.Sprintf("mkdir b && tar -xzf %s -C b && gzdoctor --root %s %s",
+		shquote.Quote(file), shquote.Quote("b/"+name), shquote.Join(args))
 }
 
 type checkRun struct {

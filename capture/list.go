@@ -65,7 +65,8 @@ type ListedCapture struct {
 	// By is "gzdoctor" (a gzdoctor capture holds its lock), "tool" (a
 	// capture tool gzdoctor did not start is attached) or "leftovers" (a
 	// killed capture's vdevs, rings or pools: no capture starts until the
-	// primary restarts).
+	// primary restarts) or "stopped" (the primary is stopped or exited:
+	// state T, t, Z or X).
 	By      string `json:"by"`
 	PID     int    `json:"pid,omitempty"`
 	Command string `json:"command,omitempty"`
@@ -130,7 +131,31 @@ func listPrimary(ctx context.Context, h *host.Host, o *Options, pre *host.Prefix
 		lp.Ports = append(lp.Ports, lpt)
 	}
 	lp.Capture, lp.Unknown = listHolder(h, o, pre, t)
+	if lp.Capture == nil && lp.PID > 0 {
+		// The state check and the preflight's primary check read (host's
+		// /proc/<pid>/status State): a stopped primary is not free, it
+		// answers no capture tool.
+		if proc, err := h.ReadProcess(lp.PID); err == nil {
+			if why := stoppedWhy(proc); why != "" {
+				lp.Capture, lp.Unknown = &ListedCapture{By: "stopped", PID: lp.PID, Detail: why}, nil
+			}
+		}
+	}
 	return lp
+}
+
+// stoppedWhy says why a primary in state T, t, Z or X answers no capture
+// tool, with what makes it answer again; "" when it runs.
+func stoppedWhy(p *host.Process) string {
+	switch p.State {
+	case "T":
+		return fmt.Sprintf("stopped (state T: SIGSTOP or Ctrl-Z): it answers no capture tool until it continues (kill -CONT %d)", p.PID)
+	case "t":
+		return fmt.Sprintf("held stopped by a debugger (state t, tracer pid %d): it answers no capture tool until the debugger lets it run", p.TracerPID)
+	case "Z", "X":
+		return fmt.Sprintf("exited (state %s, zombie): there is no primary to capture from", p.State)
+	}
+	return ""
 }
 
 // portDriver names a port's driver: a PCI device's kernel driver, or the
@@ -274,7 +299,7 @@ func (l *Interfaces) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 			fmt.Fprintf(&b, "  capture: free as far as gzdoctor can tell (unread: %s)\n", strings.Join(p.Unknown, ", "))
 		case c == nil:
 			fmt.Fprintf(&b, "  capture: free\n")
-		case c.By == "leftovers":
+		case c.By == "leftovers" || c.By == "stopped":
 			fmt.Fprintf(&b, "  %s capture: blocked: %s\n", st.Symbol("fail"), c.Detail)
 		default:
 			s := fmt.Sprintf("held by %s pid %d (%s)", map[string]string{"gzdoctor": "gzdoctor", "tool": "capture tool"}[c.By], c.PID, c.Command)

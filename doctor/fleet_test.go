@@ -259,3 +259,37 @@ func TestReportJUnit(t *testing.T) {
 		t.Errorf("warn under --fail-on warn is not a failure: %+v", got.Cases[2])
 	}
 }
+
+// TestMetricsTimedOutIsError: a check that runs out of --timeout is
+// status="error" in gzdoctor_check_status, never "fail"; build_match says
+// nothing (no verdict), and capture_ready is 0 as for any errored check,
+// which is why unattended runs give an honest --timeout (docs/fleet.md).
+func TestMetricsTimedOutIsError(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	list := []Check{
+		{ID: "primary", Run: fixed(ok("runs"))},
+		{ID: "build-match", Run: func(context.Context, *Env) Result { <-hang; return ok("never") }},
+	}
+	rep, err := Run(context.Background(), testEnv(t), Options{Checks: list, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := ui.Metrics(rep, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := ui.WriteMetrics(&b, reg); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`check="build-match",chk="",prefix="",status="error"} 1`, `check="build-match",chk="",prefix="",status="fail"} 0`, `gzdoctor_capture_ready{prefix=""} 0`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "gzdoctor_build_match{") {
+		t.Errorf("a timed-out build-match has a build_match series:\n%s", out)
+	}
+}

@@ -163,3 +163,28 @@ func TestFleetAnsibleFact(t *testing.T) {
 		t.Errorf("ansible_local.gzdoctor = %+v\n%s", g, out)
 	}
 }
+
+// TestFleetTextfileRunsHaveTimeout: every unattended textfile run (the
+// RPM's service, the fleet page, the README) gives --timeout: the default
+// 1 s, meant for a terminal, runs out on a loaded host and turns healthy
+// primaries' gzdoctor_capture_ready to 0.
+func TestFleetTextfileRunsHaveTimeout(t *testing.T) {
+	n := 0
+	for _, f := range []string{"../../packaging/gzdoctor-textfile.service", "../../docs/fleet.md", "../../README.md"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "check --all-prefixes") && strings.Contains(line, "--textfile-dir /") {
+				n++
+				if !strings.Contains(line, "--timeout 30s") {
+					t.Errorf("%s: no --timeout 30s: %s", f, line)
+				}
+			}
+		}
+	}
+	if n < 4 {
+		t.Errorf("found %d textfile runs, want the service's, fleet.md's two and the README's", n)
+	}
+}

@@ -441,10 +441,19 @@ func (s *supervisor) drainStream(cnt *counter) {
 				st.pipe.abandon()
 				return
 			case <-wait.C:
-				n := fmt.Sprintf("waiting for the reader of stdout to take the last %s; Ctrl+C again gives up on it", byteSize(st.pipe.queued()))
+				// Ctrl+C and the line-clearing escape are for a terminal;
+				// a log or a script's pipe gets the signal's name, plainly.
+				how := "a second SIGINT or SIGTERM gives up on it"
+				if s.o.ProgressTTY {
+					how = "Ctrl+C again gives up on it"
+				}
+				n := fmt.Sprintf("waiting for the reader of stdout to take the last %s; %s", byteSize(st.pipe.queued()), how)
 				s.ev.emit(Event{Type: "note", Text: n})
-				if s.o.Progress != nil {
+				switch {
+				case s.o.Progress != nil && s.o.ProgressTTY:
 					fmt.Fprintf(s.o.Progress, "\r\033[K%s\n", n)
+				case s.o.Progress != nil:
+					fmt.Fprintln(s.o.Progress, n)
 				}
 			case <-stop:
 				return

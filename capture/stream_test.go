@@ -243,6 +243,10 @@ func TestStreamPausedReaderCtrlC(t *testing.T) {
 			t.Fatalf("no word of the waiting reader: %q", progress.bytes())
 		}
 	}
+	// Not a terminal: no line-clearing escape, no Ctrl+C.
+	if p := progress.bytes(); bytes.Contains(p, []byte("\033[K")) || bytes.Contains(p, []byte("Ctrl+C")) || !bytes.Contains(p, []byte("a second SIGINT or SIGTERM gives up on it")) {
+		t.Errorf("non-tty progress: %q", p)
+	}
 	sigs <- syscall.SIGINT
 	select {
 	case <-done:

@@ -191,6 +191,9 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 	if f.tcpdumpW != "" || f.tcpdumpG != "" {
 		return usageError("%s", tcpdumpRotation(f))
 	}
+	if err := oncePerKey("-a", f.autostop); err != nil {
+		return err
+	}
 	for _, a := range f.autostop {
 		if err := o.ParseAutostop(a); err != nil {
 			return usageError("%v", err)
@@ -206,13 +209,10 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 	case len(f.writes) == 1:
 		o.Write = f.writes[0]
 	}
-	seen := map[string]string{}
+	if err := oncePerKey("-b", f.ring); err != nil {
+		return err
+	}
 	for _, b := range f.ring {
-		k, _, _ := strings.Cut(b, ":")
-		if prev, ok := seen[k]; ok {
-			return usageError("-b %s and -b %s: give each -b key once", prev, b)
-		}
-		seen[k] = b
 		if err := o.ParseRing(b); err != nil {
 			return usageError("%v", err)
 		}
@@ -416,4 +416,18 @@ func listInterfaces(cmd *cobra.Command, a *app, args []string) error {
 		return failure(err)
 	}
 	return a.render("capture", list)
+}
+
+// oncePerKey refuses a dumpcap-style KEY:VALUE flag whose key is repeated:
+// the parser would silently keep the last value.
+func oncePerKey(flag string, vals []string) error {
+	seen := map[string]string{}
+	for _, v := range vals {
+		k, _, _ := strings.Cut(v, ":")
+		if prev, ok := seen[k]; ok {
+			return usageError("%s %s and %s %s: give each %s key once", flag, prev, flag, v, flag)
+		}
+		seen[k] = v
+	}
+	return nil
 }

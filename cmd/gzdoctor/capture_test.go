@@ -34,6 +34,7 @@ func TestCaptureRepeatedDevice(t *testing.T) {
 		{[]string{"-w", ""}, `-w "": give a file name`},
 		{[]string{"-w", "-", "-w", "/tmp/x.pcapng"}, "-w given 2 times (-, /tmp/x.pcapng)"},
 		{[]string{"-b", "filesize:10", "-b", "filesize:20"}, "-b filesize:10 and -b filesize:20: give each -b key once"},
+		{[]string{"-a", "duration:5", "-a", "duration:9"}, "-a duration:5 and -a duration:9: give each -a key once"},
 	} {
 		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "--dry-run", "--pdump-bin", "/bin/true"}, tt.args...)...)
 		if code != exitUsage || out != "" || !strings.Contains(errOut, tt.want) {

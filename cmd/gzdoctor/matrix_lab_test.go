@@ -1213,38 +1213,7 @@ func mxPdumpOn(t *testing.T, m *mxShared, kill bool) *mxSit {
 	rx := filepath.Join(dir, "foreign-rx.pcap")
 	cmd := exec.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--",
 		"--pdump", "port=0,queue=*,rx-dev="+rx+",tx-dev="+dir+"/foreign-tx.pcap,ring-size=1024,total-num-mbufs=4095")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	// Attached: packets reach its rx file (past the 24-byte pcap header).
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if fi, err := os.Stat(rx); err == nil && fi.Size() > 24 {
-			break
-		}
-		select {
-		case <-done:
-			t.Fatalf("dpdk-pdump ended before it captured:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dpdk-pdump captured nothing in 20 s:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	done := startAttached(t, cmd, rx, "dpdk-pdump")
 	s := &mxSit{prefix: p.Prefix, device: p.Device, p: p, dir: dir, healthy: !kill,
 		vars: map[string]string{"pdump": strconv.Itoa(cmd.Process.Pid)}}
 	if kill {
@@ -1363,4 +1332,43 @@ func mxSmallHugeDir(t *testing.T, m *mxShared) *mxSit {
 	p := lab.StartT(t, lab.Config{ExtraEAL: []string{"--huge-dir", mnt}})
 	return &mxSit{prefix: p.Prefix, device: p.Device, p: p, dir: filepath.Dir(mnt), healthy: true,
 		vars: map[string]string{"hugedir": mnt}}
+}
+
+// startAttached starts a capture tool that is not gzdoctor and waits until
+// it has attached: packets reach its rx file (past the 24-byte pcap
+// header). The test's cleanup stops it with SIGINT (-9 after 15 s). who
+// names it in failures.
+func startAttached(t *testing.T, cmd *exec.Cmd, rx, who string) chan struct{} {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if fi, err := os.Stat(rx); err == nil && fi.Size() > 24 {
+			return done
+		}
+		select {
+		case <-done:
+			t.Fatalf("%s ended before it captured:\n%s", who, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s captured nothing in 20 s:\n%s", who, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

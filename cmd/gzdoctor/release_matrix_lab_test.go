@@ -158,38 +158,7 @@ func relForeignPdump(t *testing.T, r lab.Release, p *lab.Primary, dir, inside st
 	t.Helper()
 	cmd := r.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--",
 		"--pdump", "port=0,queue=*,rx-dev="+inside+"/foreign-rx.pcap,tx-dev="+inside+"/foreign-tx.pcap,ring-size=1024,total-num-mbufs=4095")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	rx := filepath.Join(dir, "foreign-rx.pcap")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if fi, err := os.Stat(rx); err == nil && fi.Size() > 24 {
-			return cmd, done
-		}
-		select {
-		case <-done:
-			t.Fatalf("%s's dpdk-pdump ended before it captured:\n%s", r, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s's dpdk-pdump captured nothing in 20 s:\n%s", r, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return cmd, startAttached(t, cmd, filepath.Join(dir, "foreign-rx.pcap"), r.String()+"'s dpdk-pdump")
 }
 
 // relWatchdog: the release's pdump, stopped (SIGSTOP) once gzdoctor

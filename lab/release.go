@@ -391,16 +391,30 @@ func (r Release) Build() (string, error) {
 }
 
 // Install copies a host file (the gzdoctor binary `make build` made) into
-// the release at /opt/gzdoctor-lab/bin/<pid>/<name> and returns its path
+// the release at /opt/gzdoctor-lab/bin/<pid>/i<n>/<name> and returns its path
 // inside the release, as an operator of that release would run it.
 func (r Release) Install(hostFile string) (string, error) {
 	if r == ReleaseHost {
 		return hostFile, nil
 	}
-	in := fmt.Sprintf("/opt/gzdoctor-lab/bin/%d/%s", os.Getpid(), filepath.Base(hostFile))
-	dst := r.HostPath(in)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	// A directory per call, not per process: parallel tests remove their
+	// copy at cleanup, and a shared one vanished under another test's run
+	// (chroot: failed to run command … No such file or directory).
+	base := r.HostPath(fmt.Sprintf("/opt/gzdoctor-lab/bin/%d", os.Getpid()))
+	if err := os.MkdirAll(base, 0o755); err != nil {
 		return "", err
+	}
+	d, err := os.MkdirTemp(base, "i")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(d, filepath.Base(hostFile))
+	in := strings.TrimPrefix(dst, r.HostPath("/"))
+	if !strings.HasPrefix(in, "/") {
+		in = "/" + in
 	}
 	return in, copyFile(hostFile, dst, 0o755)
 }

@@ -136,26 +136,12 @@ func listPrimary(ctx context.Context, h *host.Host, o *Options, pre *host.Prefix
 		// /proc/<pid>/status State): a stopped primary is not free, it
 		// answers no capture tool.
 		if proc, err := h.ReadProcess(lp.PID); err == nil {
-			if why := stoppedWhy(proc); why != "" {
-				lp.Capture, lp.Unknown = &ListedCapture{By: "stopped", PID: lp.PID, Detail: why}, nil
+			if halt := proc.Halted(); halt != nil {
+				lp.Capture, lp.Unknown = &ListedCapture{By: "stopped", PID: lp.PID, Detail: halt.String()}, nil
 			}
 		}
 	}
 	return lp
-}
-
-// stoppedWhy says why a primary in state T, t, Z or X answers no capture
-// tool, with what makes it answer again; "" when it runs.
-func stoppedWhy(p *host.Process) string {
-	switch p.State {
-	case "T":
-		return fmt.Sprintf("stopped (state T: SIGSTOP or Ctrl-Z): it answers no capture tool until it continues (kill -CONT %d)", p.PID)
-	case "t":
-		return fmt.Sprintf("held stopped by a debugger (state t, tracer pid %d): it answers no capture tool until the debugger lets it run", p.TracerPID)
-	case "Z", "X":
-		return fmt.Sprintf("exited (state %s, zombie): there is no primary to capture from", p.State)
-	}
-	return ""
 }
 
 // portDriver names a port's driver: a PCI device's kernel driver, or the

@@ -216,30 +216,26 @@ func orUnknown(s string) string {
 	return s
 }
 
-// stoppedPrimary fails a primary that holds its prefix but cannot answer:
-// stopped by a signal (T), by a debugger (t), or exited and not reaped
-// (Z/X). Its telemetry and mp_socket would only time out, and a capture
-// tool attaching to it hangs.
+// stoppedPrimary fails a primary that holds its prefix but cannot answer
+// (host.Process.Halted, which capture -D reads too): its telemetry and
+// mp_socket would only time out, and a capture tool attaching to it hangs.
 func stoppedPrimary(env *Env, p *host.Process, finding string, details []string) (Result, bool) {
-	switch p.State {
-	case "T":
-		return fail(finding+" but is stopped (state T: SIGSTOP or Ctrl-Z): it answers no capture tool until it continues",
-			fix(fmt.Sprintf("continue it (it was stopped, not ended; pid %d, %s)", p.PID, orUnknown(p.Exe)), fmt.Sprintf("kill -CONT %d", p.PID)),
-			details...), true
-	case "t":
-		tracer := "a debugger"
-		if p.TracerPID > 0 {
-			tracer = fmt.Sprintf("a debugger (pid %d%s)", p.TracerPID, procName(env, p.TracerPID))
-		}
-		return fail(finding+fmt.Sprintf(" but %s holds it stopped (state t): it answers no capture tool until the debugger lets it run", tracer),
-			fix(fmt.Sprintf("continue pid %d in the debugger, or detach the debugger; kill -CONT does not resume a traced process", p.PID)),
-			details...), true
-	case "Z", "X":
-		return fail(finding+fmt.Sprintf(" but has exited (state %s, zombie): there is no primary to capture from; its parent (pid %d%s) has not reaped it", p.State, p.PPID, procName(env, p.PPID)),
-			fix(fmt.Sprintf("pid %d is dead: its parent (pid %d) must reap it (it does when it calls wait, or when it ends); then start the primary again", p.PID, p.PPID)),
-			details...), true
+	halt := p.Halted()
+	if halt == nil {
+		return Result{}, false
 	}
-	return Result{}, false
+	finding += " but " + halt.Verb + " " + halt.Words + ": " + halt.Effect
+	var f *Fix
+	switch halt.State {
+	case "T":
+		f = fix(fmt.Sprintf("continue it (it was stopped, not ended; pid %d, %s)", p.PID, orUnknown(p.Exe)), halt.Resume)
+	case "t":
+		f = fix(fmt.Sprintf("continue pid %d in the debugger, or detach the debugger; kill -CONT does not resume a traced process", p.PID))
+	default:
+		finding += fmt.Sprintf("; its parent (pid %d%s) has not reaped it", p.PPID, procName(env, p.PPID))
+		f = fix(fmt.Sprintf("pid %d is dead: its parent (pid %d) must reap it (it does when it calls wait, or when it ends); then start the primary again", p.PID, p.PPID))
+	}
+	return fail(finding, f, details...), true
 }
 
 // procName is ", <name>" of a pid, or "" when it cannot be read.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/libconfig"
 )
 
 // checkConfig (CHK-04): the lstack.conf / ltran.conf in use parses, and the
@@ -18,7 +18,7 @@ func checkConfig(ctx context.Context, env *Env) Result {
 	case errors.Is(err, errNoConfig):
 		return skip(err.Error())
 	case err != nil:
-		var le *host.LibconfigError
+		var le *libconfig.Error
 		if errors.As(err, &le) {
 			return fail(fmt.Sprintf("%s does not parse: %s", orUnknown(le.Pos.File), err),
 				fix(fmt.Sprintf("fix the syntax at %s; lstack/ltran refuse to start with it (`Read config file ... error`)", le.Pos)))

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/libconfig"
 )
 
 // errNoConfig: no --config, no LSTACK_CONF_PATH (the live lstack's or the
@@ -141,7 +142,7 @@ func (e *Env) GazelleConfig(ctx context.Context) (*GazelleConfig, error) {
 }
 
 // posWords prints a config position as file:line.
-func posWords(p host.Pos, file string) string {
+func posWords(p libconfig.Pos, file string) string {
 	f := p.File
 	if f == "" {
 		f = file

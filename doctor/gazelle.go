@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/libconfig"
 )
 
 // The Gazelle group of checks (gazelle-*) looks at Gazelle's own
@@ -162,7 +163,7 @@ type gzSetting struct {
 	// IsStr: a string key (its default may be "").
 	IsStr bool
 	Set   bool
-	Pos   host.Pos
+	Pos   libconfig.Pos
 }
 
 // where names the setting's place for a finding: file:line, or that the

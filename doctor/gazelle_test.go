@@ -4,11 +4,12 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/libconfig"
 )
 
 func parseGazelle(t *testing.T, name, src string) *host.GazelleConfig {
 	t.Helper()
-	lc, err := host.ParseLibconfig(name, []byte(src), nil)
+	lc, err := libconfig.Parse(name, []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host/libconfig"
 )
 
 // GazelleRole says which Gazelle program a config file is for.
@@ -54,11 +56,11 @@ type GazelleConfig struct {
 	// Gazelle adds its own options.
 	DPDKArgs []string `json:"dpdk_args"`
 	// ArgsPos is where dpdk_args / forward_kit_args is set.
-	ArgsPos Pos `json:"args_pos"`
+	ArgsPos libconfig.Pos `json:"args_pos"`
 	// ArgPos is the position of each DPDKArgs element (for ltran, all
 	// point at the one string).
-	ArgPos []Pos    `json:"-"`
-	EAL    *EALArgs `json:"eal"`
+	ArgPos []libconfig.Pos `json:"-"`
+	EAL    *EALArgs        `json:"eal"`
 
 	// Prefix is the DPDK file prefix this process runs with. For lstack in
 	// ltran mode without --file-prefix it is "gazelle_<pid>", a pattern.
@@ -71,15 +73,15 @@ type GazelleConfig struct {
 	// belongs to ltran, whose prefix comes from ltran.conf).
 	CapturePrimary GazelleRole `json:"capture_primary"`
 
-	Devices    string   `json:"devices,omitempty"` // lstack: MAC, normalised
-	DevicesPos Pos      `json:"devices_pos"`
-	NumCPUs    string   `json:"num_cpus,omitempty"`
-	UnixPrefix string   `json:"unix_prefix,omitempty"`
-	HostAddr   string   `json:"host_addr,omitempty"`
-	NumProcess int64    `json:"num_process,omitempty"`
-	KNISwitch  bool     `json:"kni_switch,omitempty"`
-	BondMode   int64    `json:"bond_mode,omitempty"`
-	BondSlaves []string `json:"bond_slave_mac,omitempty"`
+	Devices    string        `json:"devices,omitempty"` // lstack: MAC, normalised
+	DevicesPos libconfig.Pos `json:"devices_pos"`
+	NumCPUs    string        `json:"num_cpus,omitempty"`
+	UnixPrefix string        `json:"unix_prefix,omitempty"`
+	HostAddr   string        `json:"host_addr,omitempty"`
+	NumProcess int64         `json:"num_process,omitempty"`
+	KNISwitch  bool          `json:"kni_switch,omitempty"`
+	BondMode   int64         `json:"bond_mode,omitempty"`
+	BondSlaves []string      `json:"bond_slave_mac,omitempty"`
 
 	// ltran.
 	DispatchSubnet       string   `json:"dispatch_subnet,omitempty"`
@@ -91,16 +93,16 @@ type GazelleConfig struct {
 	Gotchas []ConfigGotcha `json:"gotchas,omitempty"`
 
 	// Raw is the parsed file, for keys not modelled here.
-	Raw *Libconfig `json:"-"`
+	Raw *libconfig.Config `json:"-"`
 }
 
 // ConfigGotcha is a configuration mistake that affects capture, with where
 // it is. IDs are stable.
 type ConfigGotcha struct {
-	ID       string `json:"id"`
-	Severity string `json:"severity"` // "error" (the process fails or capture cannot work), "warn", "info"
-	Pos      Pos    `json:"pos"`      // Line 0 when the problem is an absent key
-	Message  string `json:"message"`
+	ID       string        `json:"id"`
+	Severity string        `json:"severity"` // "error" (the process fails or capture cannot work), "warn", "info"
+	Pos      libconfig.Pos `json:"pos"`      // Line 0 when the problem is an absent key
+	Message  string        `json:"message"`
 }
 
 // Gotcha IDs.
@@ -160,7 +162,7 @@ var (
 
 // DetectRole tells lstack.conf from ltran.conf by their keys; when the
 // keys do not decide, by the file name.
-func DetectRole(lc *Libconfig, name string) (GazelleRole, error) {
+func DetectRole(lc *libconfig.Config, name string) (GazelleRole, error) {
 	count := func(keys []string) int {
 		n := 0
 		for _, k := range keys {
@@ -186,7 +188,7 @@ func DetectRole(lc *Libconfig, name string) (GazelleRole, error) {
 
 // NewGazelleConfig models a parsed lstack.conf or ltran.conf. name (the
 // file's base name) breaks ties when the keys do not tell the role.
-func NewGazelleConfig(lc *Libconfig, name string) (*GazelleConfig, error) {
+func NewGazelleConfig(lc *libconfig.Config, name string) (*GazelleConfig, error) {
 	role, err := DetectRole(lc, name)
 	if err != nil {
 		return nil, err
@@ -204,18 +206,18 @@ func NewGazelleConfig(lc *Libconfig, name string) (*GazelleConfig, error) {
 	return c, nil
 }
 
-func (c *GazelleConfig) gotcha(id, sev string, p Pos, format string, args ...any) {
+func (c *GazelleConfig) gotcha(id, sev string, p libconfig.Pos, format string, args ...any) {
 	c.Gotchas = append(c.Gotchas, ConfigGotcha{ID: id, Severity: sev, Pos: p, Message: fmt.Sprintf(format, args...)})
 }
 
-func (c *GazelleConfig) filePos() Pos { return Pos{File: c.File} }
+func (c *GazelleConfig) filePos() libconfig.Pos { return libconfig.Pos{File: c.File} }
 
 // str reads a string key; a key of another type is a gotcha (Gazelle's
 // config_lookup_string fails and the program exits).
-func (c *GazelleConfig) str(lc *Libconfig, key string) (string, Pos, bool) {
+func (c *GazelleConfig) str(lc *libconfig.Config, key string) (string, libconfig.Pos, bool) {
 	s := lc.Lookup(key)
 	if s == nil {
-		return "", Pos{}, false
+		return "", libconfig.Pos{}, false
 	}
 	v, ok := s.Value.AsString()
 	if !ok {
@@ -227,10 +229,10 @@ func (c *GazelleConfig) str(lc *Libconfig, key string) (string, Pos, bool) {
 
 // integer reads an int key; a quoted number is a string, and Gazelle's
 // int getter then fails.
-func (c *GazelleConfig) integer(lc *Libconfig, key string) (int64, Pos, bool) {
+func (c *GazelleConfig) integer(lc *libconfig.Config, key string) (int64, libconfig.Pos, bool) {
 	s := lc.Lookup(key)
 	if s == nil {
-		return 0, Pos{}, false
+		return 0, libconfig.Pos{}, false
 	}
 	v, ok := s.Value.AsInt()
 	if !ok {
@@ -240,7 +242,7 @@ func (c *GazelleConfig) integer(lc *Libconfig, key string) (int64, Pos, bool) {
 	return v, s.Pos, true
 }
 
-func (c *GazelleConfig) modelLstack(lc *Libconfig) {
+func (c *GazelleConfig) modelLstack(lc *libconfig.Config) {
 	c.UseLtran = true // lstack's default when the key is absent
 	if v, p, ok := c.integer(lc, "use_ltran"); ok {
 		c.UseLtran, c.UseLtranSet = v != 0, true
@@ -298,7 +300,7 @@ func (c *GazelleConfig) modelLstack(lc *Libconfig) {
 	}
 }
 
-func (c *GazelleConfig) modelLtran(lc *Libconfig) {
+func (c *GazelleConfig) modelLtran(lc *libconfig.Config) {
 	if v, p, ok := c.str(lc, "forward_kit_args"); ok {
 		c.ArgsPos = p
 		// ltran splits on single spaces without quoting; empty fields
@@ -350,7 +352,7 @@ func (c *GazelleConfig) derivePrefix() {
 	}
 }
 
-func (c *GazelleConfig) argPos(i int) Pos {
+func (c *GazelleConfig) argPos(i int) libconfig.Pos {
 	if i >= 0 && i < len(c.ArgPos) {
 		return c.ArgPos[i]
 	}
@@ -420,7 +422,7 @@ func (c *GazelleConfig) checkEAL() {
 }
 
 // checkOctal flags integers written with a leading 0 anywhere in the file.
-func (c *GazelleConfig) checkOctal(v *LibconfigValue) {
+func (c *GazelleConfig) checkOctal(v *libconfig.Value) {
 	if v == nil {
 		return
 	}

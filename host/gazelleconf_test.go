@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gzdoctor/gzdoctor/host/libconfig"
 	gold "github.com/gzdoctor/gzdoctor/internal/golden"
 )
 
@@ -181,7 +182,7 @@ func TestGazelleConfigDetails(t *testing.T) {
 }
 
 func TestGazelleConfigOctal(t *testing.T) {
-	lc, err := ParseLibconfig("o.conf", []byte("dpdk_args = [\"-l\", \"0\"]\nuse_ltran = 0\nnic_vlan_mode = 010\n"), nil)
+	lc, err := libconfig.Parse("o.conf", []byte("dpdk_args = [\"-l\", \"0\"]\nuse_ltran = 0\nnic_vlan_mode = 010\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestGazelleConfigOctal(t *testing.T) {
 }
 
 func TestDetectRoleUndecided(t *testing.T) {
-	lc, err := ParseLibconfig("x.conf", []byte("a = 1\n"), nil)
+	lc, err := libconfig.Parse("x.conf", []byte("a = 1\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
 /*
  * lcdump: parse a libconfig file with the real libconfig and print the tree
- * in the canonical form of host.Libconfig.Dump (one line per node: path,
- * type, value, and the line of named settings). On a parse error it prints
- * "ERROR<TAB>line<TAB>text" and exits 1. Built by host's oracle test.
+ * in the canonical form of host/libconfig's Config.Dump (one line per node:
+ * path, type, value, and the line of named settings). On a parse error it
+ * prints "ERROR<TAB>line<TAB>text" and exits 1. Built by host/libconfig's
+ * oracle test.
  */
 #include <libconfig.h>
 #include <libgen.h>

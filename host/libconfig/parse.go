@@ -1,4 +1,4 @@
-package host
+package libconfig
 
 import (
 	"errors"
@@ -18,44 +18,45 @@ import (
 // Limits that keep hostile input from exhausting the stack or looping.
 const (
 	// libconfig's own MAX_INCLUDE_DEPTH.
-	libconfigMaxIncludeDepth = 10
+	maxIncludeDepth = 10
 	// libconfig has no nesting limit of its own (bison stops at 10000
 	// states); this one is far beyond any real configuration.
-	libconfigMaxNesting = 256
-	// LibconfigMaxBytes bounds one configuration: the file and everything it
+	maxNesting = 256
+	// MaxBytes bounds one configuration: the file and everything it
 	// includes, together. Real lstack.conf/ltran.conf files are a few kB;
 	// without a bound `--config /dev/zero` grew to 10 GB. Documented in
 	// docs/host.md.
-	LibconfigMaxBytes = 4 << 20
+	MaxBytes = 4 << 20
 )
 
 // IncludeReader reads the file an @include directive names. The path is
 // already resolved (absolute, or relative to the including file's dir).
 type IncludeReader func(path string) ([]byte, error)
 
-// ParseLibconfig parses src, the contents of the file named file. read
-// opens @include files; nil means includes are an error.
+// Parse parses src, the contents of the file named file. read
+// opens @include files; nil means includes are an error. A syntax error is an
+// *Error with the file, line and column.
 //
 // Relative include paths are resolved against the including file's
 // directory. libconfig itself resolves them against the include dir set by
 // the application, or the process's working directory when none is set
 // (Gazelle sets none); for a file read by a daemon the file's own directory
 // is the only sensible guess.
-func ParseLibconfig(file string, src []byte, read IncludeReader) (*Libconfig, error) {
-	cfg, _, err := parseLibconfig(file, src, read)
+func Parse(file string, src []byte, read IncludeReader) (*Config, error) {
+	cfg, _, err := parse(file, src, read)
 	return cfg, err
 }
 
-// parseLibconfig is ParseLibconfig that also returns the parser, whose
-// counters the tests read.
-func parseLibconfig(file string, src []byte, read IncludeReader) (*Libconfig, *lcParser, error) {
+// parse is Parse that also returns the parser, whose counters the tests
+// read.
+func parse(file string, src []byte, read IncludeReader) (*Config, *lcParser, error) {
 	p := &lcParser{read: read}
-	if len(src) > LibconfigMaxBytes {
+	if len(src) > MaxBytes {
 		return nil, p, errAt(Pos{File: file, Line: 1, Col: 1}, "%s", tooBig(len(src)))
 	}
 	p.lex.push(file, src)
-	cfg := &Libconfig{File: file, Files: []string{file}}
-	root := &LibconfigValue{Kind: LibconfigGroup, Pos: Pos{File: file, Line: 1, Col: 1}}
+	cfg := &Config{File: file, Files: []string{file}}
+	root := &Value{Kind: Group, Pos: Pos{File: file, Line: 1, Col: 1}}
 	if err := p.settings(root, lcEOF); err != nil {
 		return nil, p, err
 	}
@@ -66,20 +67,7 @@ func parseLibconfig(file string, src []byte, read IncludeReader) (*Libconfig, *l
 
 func tooBig(n int) string {
 	return fmt.Sprintf("configuration too large: %d bytes or more with its includes, the limit is %d (%d MiB)",
-		n, LibconfigMaxBytes, LibconfigMaxBytes>>20)
-}
-
-// ReadLibconfig reads and parses the machine file p, with includes read
-// under the same root. Only regular files are read, each at most
-// LibconfigMaxBytes: a device, FIFO or directory named by --config or by an
-// @include is refused before a byte is read.
-func (h *Host) ReadLibconfig(p string) (*Libconfig, error) {
-	read := func(p string) ([]byte, error) { return h.ReadRegularFile(p, LibconfigMaxBytes) }
-	src, err := read(p)
-	if err != nil {
-		return nil, fmt.Errorf("reading config %s: %w", p, err)
-	}
-	return ParseLibconfig(p, src, read)
+		n, MaxBytes, MaxBytes>>20)
 }
 
 type lcTokKind int
@@ -194,7 +182,7 @@ func (s *lcSource) pos(off int) Pos {
 type lcLexer struct {
 	stack   []*lcSource
 	files   []string
-	bytes   int // read so far, includes too, against LibconfigMaxBytes
+	bytes   int // read so far, includes too, against MaxBytes
 	colWork int
 }
 
@@ -204,8 +192,8 @@ func (l *lcLexer) push(file string, src []byte) {
 	l.bytes += len(src)
 }
 
-func errAt(p Pos, format string, args ...any) *LibconfigError {
-	return &LibconfigError{Pos: p, Msg: fmt.Sprintf(format, args...)}
+func errAt(p Pos, format string, args ...any) *Error {
+	return &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
 }
 
 func isNameStart(c byte) bool {
@@ -251,8 +239,8 @@ func (l *lcLexer) include(from *lcSource, at Pos, name string, read IncludeReade
 	if read == nil {
 		return errAt(at, "cannot open include file %q: includes are not allowed here", name)
 	}
-	if len(l.stack) > libconfigMaxIncludeDepth {
-		return errAt(at, "include file nesting too deep (more than %d levels)", libconfigMaxIncludeDepth)
+	if len(l.stack) > maxIncludeDepth {
+		return errAt(at, "include file nesting too deep (more than %d levels)", maxIncludeDepth)
 	}
 	p := name
 	if !path.IsAbs(p) {
@@ -276,7 +264,7 @@ func (l *lcLexer) include(from *lcSource, at Pos, name string, read IncludeReade
 		}
 		return errAt(at, "cannot open include file %q: %s", p, why)
 	}
-	if l.bytes+len(src) > LibconfigMaxBytes {
+	if l.bytes+len(src) > MaxBytes {
 		return errAt(at, "include file %q: %s", p, tooBig(l.bytes+len(src)))
 	}
 	l.push(p, src)
@@ -604,7 +592,7 @@ func (p *lcParser) take() (lcToken, error) {
 }
 
 // settings parses settings into g until the token end (EOF or '}').
-func (p *lcParser) settings(g *LibconfigValue, end lcTokKind) error {
+func (p *lcParser) settings(g *Value, end lcTokKind) error {
 	seen := map[string]Pos{}
 	for {
 		t, err := p.take()
@@ -635,7 +623,7 @@ func (p *lcParser) settings(g *LibconfigValue, end lcTokKind) error {
 		if err != nil {
 			return err
 		}
-		g.Settings = append(g.Settings, &LibconfigSetting{Name: t.text, Pos: t.pos, Value: v})
+		g.Settings = append(g.Settings, &Setting{Name: t.text, Pos: t.pos, Value: v})
 		term, err := p.peek()
 		if err != nil {
 			return err
@@ -647,31 +635,31 @@ func (p *lcParser) settings(g *LibconfigValue, end lcTokKind) error {
 }
 
 // value parses one value; scalarOnly is set inside arrays.
-func (p *lcParser) value(scalarOnly bool) (*LibconfigValue, error) {
+func (p *lcParser) value(scalarOnly bool) (*Value, error) {
 	t, err := p.take()
 	if err != nil {
 		return nil, err
 	}
-	v := &LibconfigValue{Pos: t.pos}
+	v := &Value{Pos: t.pos}
 	switch t.kind {
 	case lcBool:
-		v.Kind = LibconfigBool
+		v.Kind = Bool
 		v.Bool = strings.EqualFold(t.text, "true")
 	case lcInt:
 		n, octal, err := parseCInt(t.text)
 		if err != nil {
 			return nil, errAt(t.pos, "%v", err)
 		}
-		v.Kind, v.Int, v.Octal = LibconfigInt, n, octal
+		v.Kind, v.Int, v.Octal = Int, n, octal
 		if n < math.MinInt32 || n > math.MaxInt32 {
-			v.Kind = LibconfigInt64 // libconfig promotes a large int to int64
+			v.Kind = Int64 // libconfig promotes a large int to int64
 		}
 	case lcInt64:
 		n, err := strconv.ParseInt(strings.TrimRight(t.text, "L"), 10, 64)
 		if err != nil {
 			return nil, errAt(t.pos, "integer %s is out of range", t.text)
 		}
-		v.Kind, v.Int = LibconfigInt64, n
+		v.Kind, v.Int = Int64, n
 	case lcHex, lcHex64:
 		u, err := strconv.ParseUint(strings.TrimRight(t.text[2:], "L"), 16, 64)
 		if err != nil {
@@ -681,15 +669,15 @@ func (p *lcParser) value(scalarOnly bool) (*LibconfigValue, error) {
 		if t.kind == lcHex {
 			// libconfig stores a plain hex literal in a C int: the high bits
 			// are dropped.
-			v.Kind, v.Int = LibconfigInt, int64(int32(uint32(u)))
+			v.Kind, v.Int = Int, int64(int32(uint32(u)))
 		} else {
-			v.Kind, v.Int = LibconfigInt64, int64(u)
+			v.Kind, v.Int = Int64, int64(u)
 		}
 	case lcFloat:
-		v.Kind = LibconfigFloat
+		v.Kind = Float
 		v.Float = parseCFloat(t.text)
 	case lcString:
-		v.Kind = LibconfigString
+		v.Kind = String
 		var b strings.Builder
 		b.WriteString(t.str)
 		for { // adjacent strings are concatenated
@@ -708,20 +696,20 @@ func (p *lcParser) value(scalarOnly bool) (*LibconfigValue, error) {
 		if scalarOnly {
 			return nil, errAt(t.pos, "an array holds only scalar values, found %s", t.describe())
 		}
-		if p.depth >= libconfigMaxNesting {
-			return nil, errAt(t.pos, "values nested more than %d deep", libconfigMaxNesting)
+		if p.depth >= maxNesting {
+			return nil, errAt(t.pos, "values nested more than %d deep", maxNesting)
 		}
 		p.depth++
 		defer func() { p.depth-- }()
 		switch t.kind {
 		case lcArrayStart:
-			v.Kind = LibconfigArray
+			v.Kind = Array
 			return v, p.elems(v, lcArrayEnd, true)
 		case lcListStart:
-			v.Kind = LibconfigList
+			v.Kind = List
 			return v, p.elems(v, lcListEnd, false)
 		default:
-			v.Kind = LibconfigGroup
+			v.Kind = Group
 			return v, p.settings(v, lcGroupEnd)
 		}
 	default:
@@ -731,7 +719,7 @@ func (p *lcParser) value(scalarOnly bool) (*LibconfigValue, error) {
 }
 
 // elems parses the comma-separated elements of an array or list.
-func (p *lcParser) elems(v *LibconfigValue, end lcTokKind, array bool) error {
+func (p *lcParser) elems(v *Value, end lcTokKind, array bool) error {
 	t, err := p.peek()
 	if err != nil {
 		return err

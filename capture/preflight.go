@@ -48,6 +48,18 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 		// directory gzdoctor creates in TMPDIR: ask about TMPDIR.
 		file = filepath.Join(filepath.Dir(p.TempDir), filepath.Base(p.Temps[0].Path))
 	}
+	var devices []string
+	for _, pp := range p.Ports {
+		if pp.Device != "" {
+			devices = append(devices, pp.Device)
+		}
+	}
+	rerun := func(device string) func(string) string {
+		if len(o.CommandLine) == 0 {
+			return nil
+		}
+		return func(use string) string { return replaceDevice(o.CommandLine, device, use) }
+	}
 	env := func(device string) *doctor.Env {
 		return doctor.NewEnv(doctor.Config{
 			Host:        h,
@@ -58,6 +70,8 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 			CaptureFile: file,
 			// The hugepages check weighs the pool this capture will create.
 			CaptureMbufs: captureMbufs(o, p),
+			Devices:      devices,
+			Rerun:        rerun(device),
 		})
 	}
 	ids := preflightChecks(p.Backend)

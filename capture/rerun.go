@@ -176,3 +176,42 @@ func dropFlag(args []string, flag string) []string {
 	}
 	return out
 }
+
+// replaceDevice is the operator's gzdoctor command line with the device
+// old, in whichever spelling they gave it (-i X, -iX, -i=X, --device X,
+// --device=X), replaced by new, or dropped when new is "". The other
+// devices of a multi-port capture stay as they were. "" when old is not
+// on the line: a fix must not guess which flag to change.
+func replaceDevice(argv []string, old, new string) string {
+	var out []string
+	found := false
+	for i := 0; i < len(argv); i++ {
+		a := argv[i]
+		flag, val, next := "", "", false
+		switch {
+		case (a == "-i" || a == "--device") && i+1 < len(argv):
+			flag, val, next = a, argv[i+1], true
+		case strings.HasPrefix(a, "--device="):
+			flag, val = "--device", strings.TrimPrefix(a, "--device=")
+		case strings.HasPrefix(a, "-i="):
+			flag, val = "-i", strings.TrimPrefix(a, "-i=")
+		case strings.HasPrefix(a, "-i") && len(a) > 2:
+			flag, val = "-i", a[2:]
+		}
+		if flag == "" || val != old || found {
+			out = append(out, a)
+			continue
+		}
+		found = true
+		if next {
+			i++
+		}
+		if new != "" {
+			out = append(out, flag, new)
+		}
+	}
+	if !found {
+		return ""
+	}
+	return shquote.Join(out)
+}

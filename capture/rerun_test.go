@@ -40,3 +40,36 @@ func TestRerunCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestReplaceDevice(t *testing.T) {
+	argv := func(s ...string) []string { return append([]string{"gzdoctor", "capture", "--prefix", "p"}, s...) }
+	tests := []struct {
+		name     string
+		argv     []string
+		old, new string
+		want     string
+	}{
+		{"replace the bad one, keep the good", argv("-i", "net_ring0", "-i", "net_bogus", "-c", "10"), "net_bogus", "net_ring1",
+			"gzdoctor capture --prefix p -i net_ring0 -i net_ring1 -c 10"},
+		{"drop the bad one", argv("-i", "net_ring0", "-i", "net_bogus", "-w", "/tmp/x y.pcap"), "net_bogus", "",
+			"gzdoctor capture --prefix p -i net_ring0 -w '/tmp/x y.pcap'"},
+		{"--device=", argv("--device=net_bogus", "-i", "net_ring0"), "net_bogus", "net_ring1",
+			"gzdoctor capture --prefix p --device net_ring1 -i net_ring0"},
+		{"--device", argv("--device", "net_bogus"), "net_bogus", "net_ring0",
+			"gzdoctor capture --prefix p --device net_ring0"},
+		{"-iX", argv("-inet_bogus"), "net_bogus", "net_ring0", "gzdoctor capture --prefix p -i net_ring0"},
+		{"-i=X", argv("-i=net_bogus"), "net_bogus", "", "gzdoctor capture --prefix p"},
+		{"a value equal to the device under another flag stays", argv("-w", "net_bogus", "-i", "net_bogus"), "net_bogus", "net_ring0",
+			"gzdoctor capture --prefix p -w net_bogus -i net_ring0"},
+		{"the same device twice: only the first", argv("-i", "net_bogus", "-i", "net_bogus"), "net_bogus", "",
+			"gzdoctor capture --prefix p -i net_bogus"},
+		{"not on the line (from --port or the config)", argv("--port", "1"), "net_ring1", "net_ring0", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := replaceDevice(tt.argv, tt.old, tt.new); got != tt.want {
+				t.Errorf("replaceDevice(%q, %q, %q)\n got %s\nwant %s", tt.argv, tt.old, tt.new, got, tt.want)
+			}
+		})
+	}
+}

@@ -16,6 +16,15 @@ var pciAddr = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 })
 
+// sameDevice reports whether two device names are one device: PCI
+// addresses with and without the domain are.
+func sameDevice(a, b string) bool {
+	if pciAddr().MatchString(a) && pciAddr().MatchString(b) {
+		return normPCI(a) == normPCI(b)
+	}
+	return a == b
+}
+
 // normPCI writes a PCI address the way DPDK names its ports
 // (0000:01:00.0).
 func normPCI(s string) string {
@@ -173,7 +182,9 @@ func (e *Env) unnamedPorts(ctx context.Context) []string {
 	return out
 }
 
-// useInstead is the fix naming the device_id the primary does drive.
+// useInstead is the fix naming the device_id the primary does drive: the
+// first it drives that the capture does not have already. When the capture
+// has them all (a wrong -i beside right ones), the fix drops the wrong one.
 func useInstead(ctx context.Context, env *Env, p *host.Process, driven []string) *Fix {
 	if len(driven) == 0 {
 		return nil
@@ -182,8 +193,32 @@ func useInstead(ctx context.Context, env *Env, p *host.Process, driven []string)
 	if t, err := env.Target(ctx); err == nil {
 		prefix = t.Name
 	}
-	f := fix(fmt.Sprintf("use device_id=%s (the primary drives %s)", driven[0], strings.Join(driven, ", ")))
-	if c := env.captureCommand(prefix, driven[0]); c != "" {
+	use := ""
+	for _, d := range driven {
+		if !slices.ContainsFunc(env.cfg.Devices, func(g string) bool { return sameDevice(g, d) }) {
+			use = d
+			break
+		}
+	}
+	if use == "" {
+		if env.cfg.Rerun == nil {
+			return nil
+		}
+		f := fix(fmt.Sprintf("drop %s: the primary drives %s, which this capture has already", env.cfg.Device, strings.Join(driven, ", ")))
+		if c := env.cfg.Rerun(""); c != "" {
+			f.Commands = append(f.Commands, c)
+		}
+		return f
+	}
+	f := fix(fmt.Sprintf("use device_id=%s (the primary drives %s)", use, strings.Join(driven, ", ")))
+	c := ""
+	if env.cfg.Rerun != nil {
+		c = env.cfg.Rerun(use)
+	}
+	if c == "" {
+		c = env.captureCommand(prefix, use)
+	}
+	if c != "" {
 		f.Commands = append(f.Commands, c)
 	}
 	return f

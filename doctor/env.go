@@ -22,6 +22,15 @@ type Config struct {
 	// Device is --device: a PCI address or a vdev name (the capture's
 	// device_id).
 	Device string
+	// Devices are every device the capture names (-i repeated), Device
+	// among them: the device fix does not offer one of them in place of
+	// Device, since the capture has it already.
+	Devices []string
+	// Rerun is the operator's own command with Device replaced by the
+	// device given ("" drops Device from it): gzdoctor capture's preflight
+	// sets it so the device fix is the command they typed, corrected,
+	// rather than the capture tool's. nil means the capture tool's.
+	Rerun func(device string) string
 	// PdumpBin is --pdump-bin: the capture tool; empty means look on PATH.
 	PdumpBin string
 	// CaptureFile is where the capture will write (rx-dev/tx-dev); empty

@@ -129,6 +129,24 @@ func fixtureCases() []fixtureCase {
 			says:   map[string][]string{"device": {"gazelle-pdump --file-prefix ltran -- --pdump 'device_id=0000:01:00.0,queue=*,rx-dev=/tmp/capture.pcap'"}},
 		},
 		{
+			// gzdoctor capture's preflight: the fix is the operator's own
+			// command with the device corrected, not the capture tool's.
+			name: "capture's device the primary does not drive: its own command, corrected", tree: "chk-healthy-2211",
+			cfg:    Config{User: root, Device: "0000:02:08.0", Devices: []string{"0000:02:08.0"}, Rerun: func(d string) string { return "rerun with [" + d + "]" }},
+			status: map[string]Status{"device": Fail},
+			says:   map[string][]string{"device": {"use device_id=0000:01:00.0", "rerun with [0000:01:00.0]"}},
+			avoids: map[string][]string{"device": {"dpdk-pdump --file-prefix"}},
+		},
+		{
+			// -i repeated, the right device among them: the fix drops the
+			// wrong one instead of offering the one the capture has.
+			name: "a second -i the primary does not drive: dropped", tree: "chk-healthy-2211",
+			cfg:    Config{User: root, Device: "0000:02:08.0", Devices: []string{"01:00.0", "0000:02:08.0"}, Rerun: func(d string) string { return "rerun with [" + d + "]" }},
+			status: map[string]Status{"device": Fail},
+			says:   map[string][]string{"device": {"drop 0000:02:08.0", "which this capture has already", "rerun with []"}},
+			avoids: map[string][]string{"device": {"use device_id=0000:01:00.0", "dpdk-pdump --file-prefix"}},
+		},
+		{
 			name: "device on a kernel driver", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "03:00.0"},
 			status: map[string]Status{"device": Fail},
 			says:   map[string][]string{"device": {"kernel driver ixgbe", "dpdk-devbind.py -b vfio-pci 0000:03:00.0", "device_id=0000:01:00.0"}},

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
 	"github.com/gzdoctor/gzdoctor/lab"
 )
@@ -641,12 +642,14 @@ func mxRows() []mxRow {
 			wantDiag:    mxWant{exit: 1, firstCause: "pcap-pmd-missing-primary"},
 		},
 		{
-			name:        "device the primary does not drive",
-			build:       shared(func(m *mxShared) *lab.Primary { return m.plain }),
+			name: "device the primary does not drive",
+			// Its own primary: the fix is run, and it attaches.
+			build:       own(lab.Config{}, true),
 			check:       []string{"--prefix", "{P}", "--device", "net_bogus"},
 			wantCheck:   mxWant{exit: 1, firstFail: "device", says: []string{"net_ring0"}},
 			capture:     []string{"--prefix", "{P}", "-i", "net_bogus", "-c", "10", "-a", "duration:10", "-w", "{D}/cap.pcapng"},
 			wantCapture: mxWant{exit: 1, firstFail: "device", stopped: "preflight", says: []string{"net_ring0"}},
+			after:       mxDeviceFixed("-i", "net_ring0", "-c", "10", "-a", "duration:10", "-w", "{D}/cap.pcapng"),
 			live:        []string{"--prefix", "{P}", "-i", "net_bogus", "-c", "10", "-a", "duration:10", "-w", "{D}/live.pcapng", "--no-preflight"},
 			wantLive:    mxWant{exit: 1, stopped: "diagnosis", firstCause: "pdump-device-not-in-primary"},
 			wantDiag:    mxWant{exit: 1, firstCause: "pdump-device-not-in-primary"},
@@ -655,11 +658,16 @@ func mxRows() []mxRow {
 			// Item 8 since several ports are captured at once (-i repeated):
 			// a second -i the primary does not drive is the preflight's
 			// device failure, as a single one is.
-			name:        "two -i, one the primary does not drive",
-			build:       shared(func(m *mxShared) *lab.Primary { return m.plain }),
+			name: "two -i, one the primary does not drive",
+			// Its own primary: the fix is run, and it attaches.
+			build:       own(lab.Config{}, true),
 			capture:     []string{"--prefix", "{P}", "-i", "net_ring0", "-i", "net_bogus", "-c", "10", "-a", "duration:10", "-w", "{D}/two.pcapng"},
-			wantCapture: mxWant{exit: 1, firstFail: "device", stopped: "preflight", says: []string{"net_bogus"}},
+			wantCapture: mxWant{exit: 1, firstFail: "device", stopped: "preflight", says: []string{"net_bogus", "drop net_bogus"}},
 			wantDiag:    mxWant{exit: -1},
+			// The fix is the operator's command without the wrong -i (not
+			// the one the capture has already, nor a raw pdump line), and
+			// it captures.
+			after: mxDeviceFixed("-i", "net_ring0", "-c", "10", "-a", "duration:10", "-w", "{D}/two.pcapng"),
 		},
 		{
 			// Item 9: a queue the port does not have.
@@ -1055,6 +1063,35 @@ func mxHugeDirFixed(t *testing.T, s *mxSit, r *mxResults) {
 	mxExpect(t, s, cmds[0], mxWant{exit: 0, stopped: "count"}, capt, c.Preflight.firstFail(), c.Stopped, c.firstCause(), c.Preflight.summary())
 	if capt.code == 0 {
 		mxCountFile(t, &c, 100)
+	}
+}
+
+// mxDeviceFixed runs the capture preflight's device fix for real: it must
+// be the row's own capture command (as the matrix ran it) with the
+// arguments after --prefix being want, and it must capture.
+func mxDeviceFixed(want ...string) func(*testing.T, *mxSit, *mxResults) {
+	return func(t *testing.T, s *mxSit, r *mxResults) {
+		if r.captureJSON == nil || r.captureJSON.Preflight == nil {
+			t.Fatalf("no preflight report")
+		}
+		var cmds []string
+		for _, x := range r.captureJSON.Preflight.Results {
+			if x.ID == "device" && x.Fix != nil {
+				cmds = x.Fix.Commands
+			}
+		}
+		args := append([]string{"-o", "json", "-v", "capture", "--prefix", s.prefix}, s.expandAll(want)...)
+		exp := shquote.Join(append([]string{"gzdoctor"}, args...))
+		if len(cmds) != 1 || cmds[0] != exp {
+			t.Fatalf("the device fix is %q, want %q", cmds, exp)
+		}
+		capt := mxGz(t, s, args...)
+		var c mxCapture
+		mxJSON(t, capt, &c)
+		mxExpect(t, s, cmds[0], mxWant{exit: 0, stopped: "count"}, capt, c.Preflight.firstFail(), c.Stopped, c.firstCause(), c.Preflight.summary())
+		if capt.code == 0 {
+			mxCountFile(t, &c, 10)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"path/filepath"
 	"slices"
 	"time"
@@ -58,7 +59,12 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 		if len(o.CommandLine) == 0 {
 			return nil
 		}
-		return func(use string) string { return replaceDevice(o.CommandLine, device, use) }
+		return func(use string) string {
+			if fixed := replaceDevice(o.CommandLine, device, use); fixed != nil {
+				return shquote.Join(fixed)
+			}
+			return ""
+		}
 	}
 	env := func(device string) *doctor.Env {
 		return doctor.NewEnv(doctor.Config{

@@ -44,8 +44,10 @@ func fixContext(o *Options, p *Plan) runbooks.Context {
 			}
 		}
 	}
+	lacked := lackedDevice(p)
 	return runbooks.Context{
 		Prefix:     p.Prefix,
+		Device:     lacked,
 		LiveDevice: only,
 		Ports:      ports,
 		LookPath: func(name string) bool {
@@ -62,8 +64,59 @@ func fixContext(o *Options, p *Plan) runbooks.Context {
 			}
 			return ok
 		},
-		Capture: func(t runbooks.CaptureTarget) string { return rerunCommand(o.CommandLine, t) },
+		Capture: func(t runbooks.CaptureTarget) string { return rerunLacking(o.CommandLine, t, lacked, p.Ports) },
 	}
+}
+
+// lackedDevice is the one device of the capture that the primary's ports
+// (telemetry, every one named) do not have: then the primary's "no such
+// device" is about it, whatever the tool's log says first (its command
+// names every -i, and a finding reads the first). "" when the ports are
+// not known, or when none or several are missing.
+func lackedDevice(p *Plan) string {
+	t := p.target
+	if t == nil || t.ports == nil {
+		return ""
+	}
+	have := map[string]bool{}
+	for _, pt := range t.ports {
+		if pt.Name == "" {
+			return "" // DPDK before 21.11 lists ids only
+		}
+		have[pt.Name] = true
+	}
+	lacked := ""
+	for _, pp := range p.Ports {
+		if pp.Device == "" || have[pp.Device] {
+			continue
+		}
+		if lacked != "" {
+			return ""
+		}
+		lacked = pp.Device
+	}
+	return lacked
+}
+
+// rerunLacking is rerunCommand for a capture one of whose devices the
+// primary lacks: only that -i changes (to the fix's device, or it goes
+// when the capture has that device already), the others stay.
+func rerunLacking(argv []string, t runbooks.CaptureTarget, lacked string, ports []PlanPort) string {
+	if lacked == "" || t.Device == "" || strings.HasPrefix(t.Device, "<your ") || len(argv) == 0 {
+		return rerunCommand(argv, t)
+	}
+	use := t.Device
+	for _, pp := range ports {
+		if pp.Device == use {
+			use = ""
+		}
+	}
+	fixed := replaceDevice(argv, lacked, use)
+	if fixed == nil {
+		return rerunCommand(argv, t)
+	}
+	t.Device = ""
+	return rerunCommand(fixed, t)
 }
 
 // rerunCommand is the operator's gzdoctor command line with the prefix,
@@ -128,9 +181,13 @@ func rerunCommand(argv []string, t runbooks.CaptureTarget) string {
 			// A device by name replaces a port number.
 			out = dropFlag(out, "--port")
 		}
+		again := done[c]
 		done[c] = true
 		if !hasVal && i+1 < len(argv) {
 			i++ // the flag's value
+		}
+		if again && c == "-i" {
+			continue // -i repeated: the fix's device once, not once per -i
 		}
 		if c == "--queue" && nv == "*" {
 			continue
@@ -180,9 +237,9 @@ func dropFlag(args []string, flag string) []string {
 // replaceDevice is the operator's gzdoctor command line with the device
 // old, in whichever spelling they gave it (-i X, -iX, -i=X, --device X,
 // --device=X), replaced by new, or dropped when new is "". The other
-// devices of a multi-port capture stay as they were. "" when old is not
+// devices of a multi-port capture stay as they were. nil when old is not
 // on the line: a fix must not guess which flag to change.
-func replaceDevice(argv []string, old, new string) string {
+func replaceDevice(argv []string, old, new string) []string {
 	var out []string
 	found := false
 	for i := 0; i < len(argv); i++ {
@@ -211,7 +268,7 @@ func replaceDevice(argv []string, old, new string) string {
 		}
 	}
 	if !found {
-		return ""
+		return nil
 	}
-	return shquote.Join(out)
+	return out
 }

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/runbooks"
@@ -67,8 +69,70 @@ func TestReplaceDevice(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := replaceDevice(tt.argv, tt.old, tt.new); got != tt.want {
+			got := ""
+			if fixed := replaceDevice(tt.argv, tt.old, tt.new); fixed != nil {
+				got = shquote.Join(fixed)
+			}
+			if got != tt.want {
 				t.Errorf("replaceDevice(%q, %q, %q)\n got %s\nwant %s", tt.argv, tt.old, tt.new, got, tt.want)
+			}
+		})
+	}
+}
+
+// A multi-port capture one of whose devices the primary lacks: the
+// finding is about that device (not the first -i its command names), and
+// the fix changes only its -i.
+func TestRerunLacking(t *testing.T) {
+	ports := func(names ...string) []host.EthPort {
+		var out []host.EthPort
+		for i, n := range names {
+			out = append(out, host.EthPort{ID: i, Name: n})
+		}
+		return out
+	}
+	plan := func(tel []host.EthPort, devs ...string) *Plan {
+		p := &Plan{target: &target{ports: tel}}
+		for _, d := range devs {
+			p.Ports = append(p.Ports, PlanPort{Device: d, Port: -1})
+		}
+		return p
+	}
+	argv := []string{"gzdoctor", "capture", "--prefix", "p", "-i", "net_ring0", "-i", "net_bogus", "-c", "10"}
+	tests := []struct {
+		name   string
+		p      *Plan
+		lacked string
+		t      runbooks.CaptureTarget
+		want   string
+	}{
+		{"the fix's device is one the capture has: the lacked -i goes", plan(ports("net_ring0"), "net_ring0", "net_bogus"), "net_bogus",
+			runbooks.CaptureTarget{Prefix: "p", Device: "net_ring0", Queue: "*"},
+			"gzdoctor capture --prefix p -i net_ring0 -c 10"},
+		{"another device: only the lacked -i changes", plan(ports("net_ring0", "net_ring1"), "net_ring0", "net_bogus"), "net_bogus",
+			runbooks.CaptureTarget{Prefix: "p", Device: "net_ring1"},
+			"gzdoctor capture --prefix p -i net_ring0 -i net_ring1 -c 10"},
+		{"asked of the operator: in the lacked -i's place", plan(ports("net_ring0", "net_ring1"), "net_ring0", "net_bogus"), "net_bogus",
+			runbooks.CaptureTarget{Prefix: "p", Device: "<the primary's device>"},
+			"gzdoctor capture --prefix p -i net_ring0 -i '<the primary'\\''s device>' -c 10"},
+		{"two lacked: not known which, the old rule", plan(ports("net_ring1"), "net_ring0", "net_bogus"), "",
+			runbooks.CaptureTarget{Prefix: "p", Device: "net_ring1"},
+			"gzdoctor capture --prefix p -i net_ring1 -c 10"},
+		{"unnamed ports (20.11): not known", plan([]host.EthPort{{ID: 0}}, "net_ring0", "net_bogus"), "",
+			runbooks.CaptureTarget{Prefix: "p", Device: "net_ring0"},
+			"gzdoctor capture --prefix p -i net_ring0 -c 10"},
+		{"no telemetry: not known", plan(nil, "net_ring0", "net_bogus"), "",
+			runbooks.CaptureTarget{Prefix: "p"},
+			"gzdoctor capture --prefix p -i net_ring0 -i net_bogus -c 10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lacked := lackedDevice(tt.p)
+			if lacked != tt.lacked {
+				t.Fatalf("lackedDevice = %q, want %q", lacked, tt.lacked)
+			}
+			if got := rerunLacking(argv, tt.t, lacked, tt.p.Ports); got != tt.want {
+				t.Errorf("\n got %s\nwant %s", got, tt.want)
 			}
 		})
 	}

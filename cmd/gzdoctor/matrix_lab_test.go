@@ -663,7 +663,13 @@ func mxRows() []mxRow {
 			build:       own(lab.Config{}, true),
 			capture:     []string{"--prefix", "{P}", "-i", "net_ring0", "-i", "net_bogus", "-c", "10", "-a", "duration:10", "-w", "{D}/two.pcapng"},
 			wantCapture: mxWant{exit: 1, firstFail: "device", stopped: "preflight", says: []string{"net_bogus", "drop net_bogus"}},
-			wantDiag:    mxWant{exit: -1},
+			// Without the preflight: the tool's command names net_ring0
+			// first, the primary's ports say net_bogus is the one it lacks,
+			// and the fix drops that -i alone.
+			live: []string{"--prefix", "{P}", "-i", "net_ring0", "-i", "net_bogus", "-c", "10", "-a", "duration:10", "-w", "{D}/live.pcapng", "--no-preflight"},
+			wantLive: mxWant{exit: 1, stopped: "diagnosis", firstCause: "pdump-device-not-in-primary",
+				says: []string{`"device_id": "net_bogus"`, "capture --prefix {P} -i net_ring0 -c 10 -a duration:10 -w {D}/live.pcapng --no-preflight"}},
+			wantDiag: mxWant{exit: -1},
 			// The fix is the operator's command without the wrong -i (not
 			// the one the capture has already, nor a raw pdump line), and
 			// it captures.

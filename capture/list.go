@@ -14,6 +14,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
@@ -160,7 +161,7 @@ func portDriver(h *host.Host, name string) string {
 }
 
 // linkStatus asks telemetry /ethdev/link_status,N for each port.
-func linkStatus(ctx context.Context, h *host.Host, pre *host.Prefix, ports []host.EthPort) map[int]string {
+func linkStatus(ctx context.Context, h *host.Host, pre *host.Prefix, ports []telemetry.EthPort) map[int]string {
 	out := map[int]string{}
 	if len(pre.Telemetry) == 0 || len(ports) == 0 {
 		return out

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/elfcheck"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
 // A capture tool sees a port only if it has the port's driver: the
@@ -63,7 +64,7 @@ var vdevAliases = map[string]string{"net_bonding": "net_bond", "eth_bond": "net_
 // a primary of a shared DPDK maps every driver of its plugin dir (54 on
 // the lab), and only the ports' matter. A PCI port's name does not say
 // its PMD, so with one (or with the ports unknown) all of them stay.
-func portPMDs(pmds []string, ports []host.EthPort) []string {
+func portPMDs(pmds []string, ports []telemetry.EthPort) []string {
 	if len(ports) == 0 {
 		return pmds
 	}
@@ -148,7 +149,7 @@ func planPMDs(ctx context.Context, h *host.Host, p *Plan) {
 		p.DriversNote = "the primary runs in another root (" + orDash(root) + "): its drivers are not this machine's; none passed with -d"
 		return
 	}
-	var ports []host.EthPort
+	var ports []telemetry.EthPort
 	if p.target != nil && p.target.portsErr == nil {
 		ports = p.target.ports
 	}

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
 func TestPMDComponent(t *testing.T) {
@@ -66,13 +66,13 @@ func TestPortPMDs(t *testing.T) {
 	pmds := []string{"/l/librte_net_bond.so.23", "/l/librte_net_af_packet.so.23", "/l/librte_net_mlx5.so.23", "/l/librte_net_ring.so.23", "/l/librte_pmd_null.so.20.0"}
 	for _, tt := range []struct {
 		name  string
-		ports []host.EthPort
+		ports []telemetry.EthPort
 		want  []string
 	}{
-		{"ltran: af_packet and its bond", []host.EthPort{{Name: "net_af_packet0"}, {ID: 1, Name: "net_bonding0"}, {ID: 2, Name: "net_pcap_rx_0"}},
+		{"ltran: af_packet and its bond", []telemetry.EthPort{{Name: "net_af_packet0"}, {ID: 1, Name: "net_bonding0"}, {ID: 2, Name: "net_pcap_rx_0"}},
 			[]string{"/l/librte_net_bond.so.23", "/l/librte_net_af_packet.so.23"}},
-		{"19.11 names", []host.EthPort{{Name: "eth_null0"}}, []string{"/l/librte_pmd_null.so.20.0"}},
-		{"a PCI port says nothing: all", []host.EthPort{{Name: "0000:01:00.0"}, {ID: 1, Name: "net_bonding0"}}, pmds},
+		{"19.11 names", []telemetry.EthPort{{Name: "eth_null0"}}, []string{"/l/librte_pmd_null.so.20.0"}},
+		{"a PCI port says nothing: all", []telemetry.EthPort{{Name: "0000:01:00.0"}, {ID: 1, Name: "net_bonding0"}}, pmds},
 		{"ports unknown: all", nil, pmds},
 	} {
 		if got := portPMDs(pmds, tt.ports); !reflect.DeepEqual(got, tt.want) {

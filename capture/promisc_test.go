@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
 // dumpcap gets -p unless --promisc, and with --promisc still gets it on a
@@ -26,7 +26,7 @@ func TestDumpcapPromiscArgs(t *testing.T) {
 	} {
 		tg := &target{prefix: "gz"}
 		if tc.known {
-			tg.ports = []host.EthPort{{ID: 0, Name: "net_ring0", Promiscuous: tc.on}}
+			tg.ports = []telemetry.EthPort{{ID: 0, Name: "net_ring0", Promiscuous: tc.on}}
 		}
 		p := &Plan{Prefix: "gz", Backend: BackendDumpcap, Device: "net_ring0", Port: 0, Queue: "*", target: tg,
 			Temps: []Temp{{Dir: dirBoth, Path: "/c/all.pcapng"}}}

@@ -1,7 +1,7 @@
 package capture
 
 import (
-	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"testing"
 
@@ -84,14 +84,14 @@ func TestReplaceDevice(t *testing.T) {
 // finding is about that device (not the first -i its command names), and
 // the fix changes only its -i.
 func TestRerunLacking(t *testing.T) {
-	ports := func(names ...string) []host.EthPort {
-		var out []host.EthPort
+	ports := func(names ...string) []telemetry.EthPort {
+		var out []telemetry.EthPort
 		for i, n := range names {
-			out = append(out, host.EthPort{ID: i, Name: n})
+			out = append(out, telemetry.EthPort{ID: i, Name: n})
 		}
 		return out
 	}
-	plan := func(tel []host.EthPort, devs ...string) *Plan {
+	plan := func(tel []telemetry.EthPort, devs ...string) *Plan {
 		p := &Plan{target: &target{ports: tel}}
 		for _, d := range devs {
 			p.Ports = append(p.Ports, PlanPort{Device: d, Port: -1})
@@ -118,7 +118,7 @@ func TestRerunLacking(t *testing.T) {
 		{"two lacked: not known which, the old rule", plan(ports("net_ring1"), "net_ring0", "net_bogus"), "",
 			runbooks.CaptureTarget{Prefix: "p", Device: "net_ring1"},
 			"gzdoctor capture --prefix p -i net_ring1 -c 10"},
-		{"unnamed ports (20.11): not known", plan([]host.EthPort{{ID: 0}}, "net_ring0", "net_bogus"), "",
+		{"unnamed ports (20.11): not known", plan([]telemetry.EthPort{{ID: 0}}, "net_ring0", "net_bogus"), "",
 			runbooks.CaptureTarget{Prefix: "p", Device: "net_ring0"},
 			"gzdoctor capture --prefix p -i net_ring0 -c 10"},
 		{"no telemetry: not known", plan(nil, "net_ring0", "net_bogus"), "",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
 // target is the primary a capture attaches to.
@@ -19,7 +20,7 @@ type target struct {
 	prefix string
 	why    string
 	dir    *host.Prefix // nil when no runtime dir was found
-	ports  []host.EthPort
+	ports  []telemetry.EthPort
 	// portsErr says why the ports are unknown (no telemetry socket, an
 	// old DPDK...).
 	portsErr error
@@ -171,7 +172,7 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 		}
 		return pp, nil
 	}
-	var ports []host.EthPort
+	var ports []telemetry.EthPort
 	for _, pt := range t.ports {
 		if !host.IsPdumpVdev(pt.Name) {
 			ports = append(ports, pt)
@@ -253,7 +254,7 @@ func resolveDevice(o *Options, t *target, p *Plan) error {
 const maxPdumpTuples = 54
 
 // portList names ports for an error: id=name, with their queues when known.
-func portList(ports []host.EthPort) string {
+func portList(ports []telemetry.EthPort) string {
 	var list []string
 	for _, pt := range ports {
 		name := pt.Name

@@ -7,22 +7,23 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
 
 // A pdump killed with SIGKILL (or one still running) leaves net_pcap_rx_N
 // and net_pcap_tx_N among the primary's ports, as seen on the lab.
-var leftoverPorts = []host.EthPort{{ID: 0, Name: "net_ring0"}, {ID: 1, Name: "net_pcap_rx_0"}, {ID: 2, Name: "net_pcap_tx_0"}}
+var leftoverPorts = []telemetry.EthPort{{ID: 0, Name: "net_ring0"}, {ID: 1, Name: "net_pcap_rx_0"}, {ID: 2, Name: "net_pcap_tx_0"}}
 
 func TestResolveDeviceSkipsPdumpVdevs(t *testing.T) {
 	tests := []struct {
 		name    string
-		ports   []host.EthPort
+		ports   []telemetry.EthPort
 		want    string
 		wantErr string
 	}{
 		{"only port plus pdump's vdevs", leftoverPorts, "net_ring0", ""},
-		{"two real ports", append([]host.EthPort{{ID: 3, Name: "0000:01:00.0"}}, leftoverPorts...), "", "has 2 ports: choose one with -i NAME or --port N (repeat it for several, or --all-ports): 3=0000:01:00.0, 0=net_ring0"},
+		{"two real ports", append([]telemetry.EthPort{{ID: 3, Name: "0000:01:00.0"}}, leftoverPorts...), "", "has 2 ports: choose one with -i NAME or --port N (repeat it for several, or --all-ports): 3=0000:01:00.0, 0=net_ring0"},
 		{"nothing but pdump's vdevs", leftoverPorts[1:], "", "no ethdev ports"},
 	}
 	for _, tt := range tests {
@@ -78,11 +79,11 @@ func TestResolveDeviceWithoutTelemetry(t *testing.T) {
 // the port lacks fails as "Invalid argument", which reads like a wrong
 // device (seen on the lab: --queue 5 got pdump-device-not-in-primary).
 func TestPortAndQueueValidated(t *testing.T) {
-	ports := []host.EthPort{{ID: 0, Name: "net_ring0", RxQueues: 1, TxQueues: 1}, {ID: 1, Name: "net_bonding0", RxQueues: 4, TxQueues: 2}}
+	ports := []telemetry.EthPort{{ID: 0, Name: "net_ring0", RxQueues: 1, TxQueues: 1}, {ID: 1, Name: "net_bonding0", RxQueues: 4, TxQueues: 2}}
 	tests := []struct {
 		name    string
 		o       Options
-		ports   []host.EthPort
+		ports   []telemetry.EthPort
 		wantErr string // "" means accepted
 	}{
 		{"queue of a one-queue port", Options{Port: 0, Queue: "0", Write: "w"}, ports, ""},
@@ -93,7 +94,7 @@ func TestPortAndQueueValidated(t *testing.T) {
 		{"rx only: the tx queues do not matter", Options{Port: 1, Queue: "3", RxFile: "r"}, ports, ""},
 		{"all queues", Options{Port: 0, Queue: "*", Write: "w"}, ports, ""},
 		{"no such port", Options{Port: 3, Queue: "*", Write: "w"}, ports, "--port 3: the primary on prefix x has no port 3; its ports: 0=net_ring0 (1 rx, 1 tx queues), 1=net_bonding0 (4 rx, 2 tx queues)"},
-		{"queues unknown (20.11 has no /ethdev/info)", Options{Port: 0, Queue: "5", Write: "w"}, []host.EthPort{{ID: 0}}, ""},
+		{"queues unknown (20.11 has no /ethdev/info)", Options{Port: 0, Queue: "5", Write: "w"}, []telemetry.EthPort{{ID: 0}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,7 +150,7 @@ func TestBusyPrimaryIsAProblem(t *testing.T) {
 // did not name the port either, the capture uses port=N (pdump and dumpcap),
 // never an empty device_id.
 func TestUnnamedPortCapturesByID(t *testing.T) {
-	tg := &target{prefix: "gz", ports: []host.EthPort{{ID: 0, Error: "/ethdev/info: command unknown"}}}
+	tg := &target{prefix: "gz", ports: []telemetry.EthPort{{ID: 0, Error: "/ethdev/info: command unknown"}}}
 	for _, tc := range []struct {
 		backend string
 		want    string

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
@@ -112,7 +113,7 @@ func IsCaptureTool(exe string, cmdline []string) bool {
 // memzones (from the dir's fbarray_memzone, which needs no IPC and is
 // always current; memzones, from telemetry, when that file cannot be
 // read) and the secondaries attached in dir.
-func DetectBusy(h *host.Host, dir *host.Prefix, ports []host.EthPort, portsKnown bool, memzones []string) *Busy {
+func DetectBusy(h *host.Host, dir *host.Prefix, ports []telemetry.EthPort, portsKnown bool, memzones []string) *Busy {
 	b := &Busy{}
 	if dir == nil {
 		return b

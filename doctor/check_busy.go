@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
 // checkBusy (CHK-11): no capture runs on the primary, and none left its
@@ -56,7 +57,7 @@ func (e *Env) Busy(ctx context.Context) *Busy {
 	if err != nil || t.Dir == nil {
 		return &Busy{}
 	}
-	var ports []host.EthPort
+	var ports []telemetry.EthPort
 	var memzones []string
 	known := false
 	if tel, err := e.Telemetry(ctx); err == nil && tel != nil {

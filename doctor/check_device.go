@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
 // pciAddr matches a PCI address with or without the domain.
@@ -160,7 +161,7 @@ func (e *Env) drivenDevices(ctx context.Context, p *host.Process) ([]string, str
 
 // allNamed reports whether telemetry (or the EAL arguments) named every
 // port: DPDK before 21.11 lists ids only.
-func allNamed(ports []host.EthPort) bool {
+func allNamed(ports []telemetry.EthPort) bool {
 	for _, p := range ports {
 		if p.Name == "" {
 			return false

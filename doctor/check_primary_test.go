@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
 // A telemetry socket that greets and then answers nothing (a stuck
@@ -25,7 +26,7 @@ func TestPrimaryTelemetryPartlyAnswered(t *testing.T) {
 		errs       map[string]string
 		unanswered []string
 		telErr     error
-		ports      []host.EthPort
+		ports      []telemetry.EthPort
 		status     Status
 		says       string
 		fixSays    string
@@ -33,19 +34,19 @@ func TestPrimaryTelemetryPartlyAnswered(t *testing.T) {
 		version    string
 		detail     string // in the details
 	}{
-		{name: "all answered", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, status: OK, says: "1 port (0:net_ring0)"},
+		{name: "all answered", ports: []telemetry.EthPort{{ID: 0, Name: "net_ring0"}}, status: OK, says: "1 port (0:net_ring0)"},
 		{name: "greeted, then silent", errs: map[string]string{"eal_params": "no answer", "ports": "sending /ethdev/list: no answer", "memzones": "no answer"},
 			unanswered: []string{"eal_params", "memzones", "ports"},
 			status:     Fail, says: "telemetry stopped answering (eal_params, memzones, ports)", fixSays: "check --prefix gz --timeout 5s", refuses: "0 ports"},
-		{name: "answered, then out of time (slow, not stuck)", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, errs: map[string]string{"memzones": "no answer"},
+		{name: "answered, then out of time (slow, not stuck)", ports: []telemetry.EthPort{{ID: 0, Name: "net_ring0"}}, errs: map[string]string{"memzones": "no answer"},
 			unanswered: []string{"memzones"}, status: Warn, says: "answered, but too slowly", fixSays: "--timeout 5s"},
 		{name: "no greeting", telErr: noAnswer, status: Fail, says: "did not answer in time", fixSays: "cat /proc/4242/wchan"},
-		{name: "refused commands (older DPDK)", ports: []host.EthPort{{ID: 0, Name: "net_ring0"}}, errs: map[string]string{"memzones": "null reply"},
+		{name: "refused commands (older DPDK)", ports: []telemetry.EthPort{{ID: 0, Name: "net_ring0"}}, errs: map[string]string{"memzones": "null reply"},
 			status: Warn, says: "telemetry refused memzones"},
-		{name: "20.11 has no memzone list", version: "20.11.10", ports: []host.EthPort{{ID: 0, Name: "net_null0", NameFrom: host.PortNameFromEAL}},
+		{name: "20.11 has no memzone list", version: "20.11.10", ports: []telemetry.EthPort{{ID: 0, Name: "net_null0", NameFrom: host.PortNameFromEAL}},
 			errs: map[string]string{"memzones": "null reply"}, status: OK, says: "1 port (0:net_null0)", refuses: "refused",
 			detail: "DPDK 20.11.10 has no /eal/memzone_list (added in 21.11)"},
-		{name: "20.11, names unknown", version: "20.11.10", ports: []host.EthPort{{ID: 0}}, status: OK, says: "1 port (0:?)",
+		{name: "20.11, names unknown", version: "20.11.10", ports: []telemetry.EthPort{{ID: 0}}, status: OK, says: "1 port (0:?)",
 			detail: "port names unknown: telemetry lists port ids only"},
 		{name: "stopped", state: "T", telErr: noAnswer, status: Fail, says: "is stopped (state T", fixSays: "kill -CONT 4242"},
 		{name: "zombie", state: "Z", status: Fail, says: "has exited (state Z, zombie)", refuses: "kill"},

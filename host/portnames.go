@@ -3,9 +3,11 @@ package host
 import (
 	"sort"
 	"strings"
+
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
-// PortNameFromEAL marks an EthPort whose name telemetry did not give and
+// PortNameFromEAL marks a telemetry.EthPort whose name telemetry did not give and
 // gzdoctor took from the primary's EAL arguments.
 const PortNameFromEAL = "eal-args"
 
@@ -23,7 +25,7 @@ const PortNameFromEAL = "eal-args"
 // vdev makes one port) and there are more ports (the rest are hotplugged).
 // Anything else (PCI probing every bound device, fewer ports than devices)
 // leaves the names empty: a capture then uses port=N.
-func NamePortsFromEAL(ports []EthPort, a *EALArgs) bool {
+func NamePortsFromEAL(ports []telemetry.EthPort, a *EALArgs) bool {
 	if a == nil {
 		return false
 	}

@@ -3,19 +3,21 @@ package host
 import (
 	"strings"
 	"testing"
+
+	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
 func TestNamePortsFromEAL(t *testing.T) {
-	ids := func(n int) []EthPort {
-		out := make([]EthPort, n)
+	ids := func(n int) []telemetry.EthPort {
+		out := make([]telemetry.EthPort, n)
 		for i := range out {
-			out[i] = EthPort{ID: i, Error: "/ethdev/info: command unknown"}
+			out[i] = telemetry.EthPort{ID: i, Error: "/ethdev/info: command unknown"}
 		}
 		return out
 	}
 	for _, tc := range []struct {
 		name  string
-		ports []EthPort
+		ports []telemetry.EthPort
 		args  string
 		want  string // names by port, "" when none are given
 	}{
@@ -29,12 +31,12 @@ func TestNamePortsFromEAL(t *testing.T) {
 		{"an allowed PCI device made no port", ids(1), "-a 0000:01:00.0 --vdev net_null0", ""},
 		{"more ports than allowed PCI devices", ids(2), "-a 0000:01:00.0", ""},
 		{"fewer ports than devices", ids(1), "--no-pci --vdev net_null0 --vdev net_null1", ""},
-		{"a port EAL made is gone", []EthPort{{ID: 1}}, "--no-pci --vdev net_null0", ""},
-		{"telemetry named them", []EthPort{{ID: 0, Name: "net_ring0"}}, "--no-pci --vdev net_null0", "net_ring0"},
+		{"a port EAL made is gone", []telemetry.EthPort{{ID: 1}}, "--no-pci --vdev net_null0", ""},
+		{"telemetry named them", []telemetry.EthPort{{ID: 0, Name: "net_ring0"}}, "--no-pci --vdev net_null0", "net_ring0"},
 		{"no ports", nil, "--no-pci --vdev net_null0", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ports := append([]EthPort(nil), tc.ports...)
+			ports := append([]telemetry.EthPort(nil), tc.ports...)
 			changed := NamePortsFromEAL(ports, ParseEALArgs(strings.Fields(tc.args)))
 			var names []string
 			for _, p := range ports {

@@ -1,4 +1,4 @@
-package host
+package telemetry
 
 import (
 	"context"
@@ -65,9 +65,9 @@ func TestDialTelemetryWaitsForAFullQueue(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tel, err := DialTelemetry(ctx, path)
+	tel, err := Dial(ctx, path)
 	if err != nil {
-		t.Fatalf("DialTelemetry on a full queue: %v", err)
+		t.Fatalf("Dial on a full queue: %v", err)
 	}
 	defer tel.Close()
 	if tel.Info.Version != "DPDK 22.11.11" {

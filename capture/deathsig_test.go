@@ -84,11 +84,23 @@ func TestBackendStopsWhenGzdoctorIsKilled(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	// Let the runner churn threads while the backend captures.
+	// Kill only once the backend runs (a loaded machine may take seconds
+	// to start it), after the runner has churned threads for a while.
+	started := time.Now().Add(30 * time.Second)
+	for !strings.Contains(readFileString(logPath), "pid ") {
+		if time.Now().After(started) {
+			t.Fatalf("the backend did not start within 30 s:\n%s", out.String())
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("the runner ended before it was killed (%v):\n%s\nbackend log:\n%s", err, out.String(), readFileString(logPath))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	select {
 	case err := <-exited:
 		t.Fatalf("the runner ended before it was killed (%v):\n%s\nbackend log:\n%s", err, out.String(), readFileString(logPath))
-	case <-time.After(2 * time.Second):
+	case <-time.After(time.Second):
 	}
 	killedAt := time.Now().UnixNano()
 	cmd.Process.Kill()

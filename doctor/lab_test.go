@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
-	"github.com/gzdoctor/gzdoctor/lab"
 )
 
 // One healthy lab primary serves every live test that does not need a

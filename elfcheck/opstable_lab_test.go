@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // TestOpsTablePredictionMatchesMemory pins the load-order model on real

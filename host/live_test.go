@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // The tests in this file run the real DPDK lab primary (lab.StartT): they

@@ -1,8 +1,3 @@
-//go:build ignore
-
-// (The constraint above keeps the Go toolchain from treating this file as
-// part of package lab; it is built by lab/Makefile.)
-
 /* SPDX-License-Identifier: MIT
  *
  * liblstack.so, the lab's stand-in for Gazelle's: a shared library that is

@@ -1,8 +1,3 @@
-//go:build ignore
-
-// (The constraint above keeps the Go toolchain from treating this file as
-// part of package lab; it is built by lab/Makefile.)
-
 /* SPDX-License-Identifier: MIT
  * lab-primary as an executable: EAL arguments on the command line, like
  * ltran or a DPDK application of its own. */

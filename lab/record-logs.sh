@@ -14,7 +14,7 @@
 # gzdoctor explains on that release's lab primary, and against every other
 # release's primary, into testdata/logs/lab-releases/<release>-pdump-*.log with
 # a header that says how each was made. The Go lab helper does it
-# (lab/record_test.go, TestRecordReleaseLogs), since it owns the chroots' mounts
+# (internal/lab/record_test.go, TestRecordReleaseLogs), since it owns the chroots' mounts
 # and primaries; TestReleaseLogsAreRecorded keeps that dir to exactly its logs.
 # Takes about 30 s.
 set -uo pipefail
@@ -24,7 +24,7 @@ root=$(cd "$here/.." && pwd)
 if [ "${1:-}" = --releases ]; then
 	out=$(realpath -m "${2:-$root/testdata/logs/lab-releases}")
 	export PATH=/usr/local/go/bin:$PATH
-	cd "$root" && LAB_RECORD_LOGS=$out exec go test -count=1 -run '^TestRecordReleaseLogs$' -v ./lab
+	cd "$root" && LAB_RECORD_LOGS=$out exec go test -count=1 -run '^TestRecordReleaseLogs$' -v ./internal/lab
 fi
 out=${1:-$root/testdata/logs/lab}
 primary=$here/build/lab-primary

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
-	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapgen"
+	"github.com/gzdoctor/gzdoctor/internal/pcapgen"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 

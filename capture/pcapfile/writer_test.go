@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapgen"
+	"github.com/gzdoctor/gzdoctor/internal/pcapgen"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture"
 	"github.com/gzdoctor/gzdoctor/doctor"
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // TestBuildMatchAgreesWithCapture: on each kind of lab primary, build-match

@@ -17,8 +17,8 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
-	"github.com/gzdoctor/gzdoctor/lab"
 )
 
 // captureJSON runs `gzdoctor -o json capture ARGS` in-process and decodes

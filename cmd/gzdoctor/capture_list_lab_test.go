@@ -11,7 +11,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture"
 	gold "github.com/gzdoctor/gzdoctor/internal/golden"
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // listJSON runs `gzdoctor -o json [--prefix P] capture -D`.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/capture"
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // TestCaptureLabTwoPorts captures two ports of one primary into one

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture"
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"golang.org/x/sys/unix"
 )
 

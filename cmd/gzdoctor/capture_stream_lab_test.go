@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
-	"github.com/gzdoctor/gzdoctor/lab"
 )
 
 // streamEvents parses -o json's event lines on stderr; the last must be

@@ -15,8 +15,8 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/collect"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
-	"github.com/gzdoctor/gzdoctor/lab"
 )
 
 // collect on the live lab, unpack with tar, replay with the made binary:

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // complete runs cobra's __complete as the shell scripts do and returns

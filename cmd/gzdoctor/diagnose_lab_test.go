@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // TestDiagnoseLabFillsPrimaryDevice: with --live, the primary's one port

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
-	"github.com/gzdoctor/gzdoctor/lab"
 )
 
 // TestCheckAllPrefixesLab: two real primaries, the way an lstack host with

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
-	"github.com/gzdoctor/gzdoctor/lab"
 )
 
 // The scenario matrix of issue 11: each row builds a situation on real lab

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // labFilterExprs are run through `gzdoctor pcap filter` and tcpdump on real

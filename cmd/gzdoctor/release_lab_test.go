@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
-	"github.com/gzdoctor/gzdoctor/lab"
 )
 
 // inRelease runs the gzdoctor `make build` made inside release r, as an

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
-	"github.com/gzdoctor/gzdoctor/lab"
 )
 
 // TestReleaseMatrixCore runs the scenario matrix's core rows on the other

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture"
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 var labRingName = regexp.MustCompile(`_(\d{5})_(\d{14})\.pcapng$`)

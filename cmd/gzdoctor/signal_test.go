@@ -15,7 +15,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
-	"github.com/gzdoctor/gzdoctor/lab"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
 // waitFor polls cond every 10 ms until it holds or d passes.

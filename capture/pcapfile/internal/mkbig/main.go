@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
-	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapgen"
+	"github.com/gzdoctor/gzdoctor/internal/pcapgen"
 )
 
 func main() {

@@ -186,7 +186,7 @@ func TestRecordReleaseLogs(t *testing.T) {
 // TestReleaseLogsAreRecorded: testdata/logs/lab-releases holds exactly the
 // recorder's logs, each with the recorder's header: none made by hand.
 func TestReleaseLogsAreRecorded(t *testing.T) {
-	dir := filepath.Join("..", "testdata", "logs", "lab-releases")
+	dir := filepath.Join("..", "..", "testdata", "logs", "lab-releases")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

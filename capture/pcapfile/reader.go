@@ -27,7 +27,11 @@ const (
 	// a file whose snaplen is not larger are damage, not packets.
 	maxSnapLen = 262144
 
-	defaultBufSize = 4 << 20
+	// defaultBufSize keeps the buffer in the CPU's L2 cache: the kernel's
+	// copy into it is still cached when the records are parsed and
+	// filtered. A 4 MiB buffer was read back from memory, which cost
+	// pcap filter twice its time on a file in the page cache.
+	defaultBufSize = 256 << 10
 )
 
 // Reader reads pcap or pcapng records one at a time. It is not safe for
@@ -98,7 +102,7 @@ func (c tsConv) ns(units uint64) uint64 {
 
 // Options tune a Reader.
 type Options struct {
-	// BufferSize is the read buffer (default 1 MiB); records larger than
+	// BufferSize is the read buffer (default 256 KiB); records larger than
 	// it grow it.
 	BufferSize int
 }

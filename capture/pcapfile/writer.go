@@ -21,7 +21,9 @@ type Writer interface {
 	Close() error
 }
 
-const writeBufSize = 4 << 20
+// writeBufSize matches the reader's buffer, so that both stay in the CPU's
+// L2 cache while a filter or merge copies records from one to the other.
+const writeBufSize = 256 << 10
 
 var le = binary.LittleEndian
 

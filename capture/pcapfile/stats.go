@@ -94,18 +94,12 @@ type Conversation struct {
 
 const maxTracked = 1 << 16
 
-type talkerKey struct {
-	ver  uint8
-	addr [16]byte
-}
-
-type convKey struct {
-	ver, proto uint8
-	pa, pb     uint16
-	a, b       [16]byte
-}
-
 type counter struct{ packets, bytes int64 }
+
+type etherCounter struct {
+	et uint16
+	counter
+}
 
 // StatsCollector accumulates Stats packet by packet, for callers that read
 // packets themselves (a capture supervisor counting a growing file).
@@ -114,9 +108,10 @@ type StatsCollector struct {
 	first     uint64
 	last      uint64
 	prev      uint64
-	ethers    map[uint16]*counter
-	talkers   map[talkerKey]*counter
-	convs     map[convKey]*counter
+	ethers    []etherCounter
+	etherIdx  *[1 << 16]uint16 // EtherType → index in ethers + 1
+	talkers   flowTable
+	convs     flowTable
 	dirs      DirectionCounts
 	d         decoded
 	truncated bool
@@ -124,12 +119,7 @@ type StatsCollector struct {
 
 // NewStatsCollector returns an empty collector.
 func NewStatsCollector() *StatsCollector {
-	return &StatsCollector{
-		s:       Stats{TimeOrdered: true},
-		ethers:  map[uint16]*counter{},
-		talkers: map[talkerKey]*counter{},
-		convs:   map[convKey]*counter{},
-	}
+	return &StatsCollector{s: Stats{TimeOrdered: true}, etherIdx: new([1 << 16]uint16)}
 }
 
 // Add counts one packet whose interface has link type link.
@@ -166,11 +156,15 @@ func (c *StatsCollector) Add(link LinkType, p *Packet) {
 		pr.VLAN++
 	}
 	if d.etherType != 0 {
-		e := c.ethers[d.etherType]
-		if e == nil {
-			e = &counter{}
-			c.ethers[d.etherType] = e
+		i := c.etherIdx[d.etherType]
+		if i == 0 {
+			// At most 0xffff-0x600+1 EtherTypes (decode leaves 802.3
+			// lengths at 0): the index fits.
+			c.ethers = append(c.ethers, etherCounter{et: d.etherType})
+			i = uint16(len(c.ethers))
+			c.etherIdx[d.etherType] = i
 		}
+		e := &c.ethers[i-1]
 		e.packets++
 		e.bytes += wire
 	}
@@ -198,51 +192,34 @@ func (c *StatsCollector) Add(link LinkType, p *Packet) {
 	default:
 		pr.OtherIP++
 	}
-	c.count(talkerKey{d.ipVer, d.src}, wire)
+	src0, src1 := addrWords(&d.src)
+	dst0, dst1 := addrWords(&d.dst)
+	ver := uint64(d.ipVer)
+	c.count(&flowKey{src0, src1, 0, 0, ver << 40}, wire)
 	if d.dst != d.src {
-		c.count(talkerKey{d.ipVer, d.dst}, wire)
+		c.count(&flowKey{dst0, dst1, 0, 0, ver << 40}, wire)
 	}
-	k := convKey{ver: d.ipVer, proto: d.proto, a: d.src, b: d.dst}
+	var pa, pb uint64
 	if d.ports {
-		k.pa, k.pb = d.sport, d.dport
+		pa, pb = uint64(d.sport), uint64(d.dport)
 	}
-	if less16(k.b, k.a) || (k.a == k.b && k.pb < k.pa) {
-		k.a, k.b, k.pa, k.pb = k.b, k.a, k.pb, k.pa
+	// The lower address (then port) is A, so both directions are one key.
+	if dst0 < src0 || (dst0 == src0 && (dst1 < src1 || (dst1 == src1 && pb < pa))) {
+		src0, src1, dst0, dst1, pa, pb = dst0, dst1, src0, src1, pb, pa
 	}
-	cv := c.convs[k]
+	c.count2(&c.convs, &flowKey{src0, src1, dst0, dst1, ver<<40 | uint64(d.proto)<<32 | pa<<16 | pb}, wire)
+}
+
+func (c *StatsCollector) count(k *flowKey, wire int64) { c.count2(&c.talkers, k, wire) }
+
+func (c *StatsCollector) count2(t *flowTable, k *flowKey, wire int64) {
+	cv := t.get(k)
 	if cv == nil {
-		if len(c.convs) >= maxTracked {
-			c.truncated = true
-			return
-		}
-		cv = &counter{}
-		c.convs[k] = cv
+		c.truncated = true
+		return
 	}
 	cv.packets++
 	cv.bytes += wire
-}
-
-func less16(a, b [16]byte) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return false
-}
-
-func (c *StatsCollector) count(k talkerKey, wire int64) {
-	t := c.talkers[k]
-	if t == nil {
-		if len(c.talkers) >= maxTracked {
-			c.truncated = true
-			return
-		}
-		t = &counter{}
-		c.talkers[k] = t
-	}
-	t.packets++
-	t.bytes += wire
 }
 
 // Result returns the statistics so far with the top n talkers and
@@ -267,9 +244,9 @@ func (c *StatsCollector) Result(n int) Stats {
 		s.Directions = &d
 	}
 	s.Protocols.EtherTypes = []EtherTypeCount{}
-	for et, v := range c.ethers {
+	for _, v := range c.ethers {
 		s.Protocols.EtherTypes = append(s.Protocols.EtherTypes, EtherTypeCount{
-			EtherType: fmt.Sprintf("0x%04x", et), Name: etherTypeName(et), Packets: v.packets, Bytes: v.bytes,
+			EtherType: fmt.Sprintf("0x%04x", v.et), Name: etherTypeName(v.et), Packets: v.packets, Bytes: v.bytes,
 		})
 	}
 	sort.Slice(s.Protocols.EtherTypes, func(i, j int) bool {
@@ -280,9 +257,9 @@ func (c *StatsCollector) Result(n int) Stats {
 		return a.EtherType < b.EtherType
 	})
 	s.TopTalkers = []Talker{}
-	for k, v := range c.talkers {
-		s.TopTalkers = append(s.TopTalkers, Talker{Address: addrString(k.ver, k.addr), Packets: v.packets, Bytes: v.bytes})
-	}
+	c.talkers.each(func(k *flowKey, v counter) {
+		s.TopTalkers = append(s.TopTalkers, Talker{Address: addrString(uint8(k[4]>>40), wordsAddr(k[0], k[1])), Packets: v.packets, Bytes: v.bytes})
+	})
 	sort.Slice(s.TopTalkers, func(i, j int) bool {
 		a, b := s.TopTalkers[i], s.TopTalkers[j]
 		if a.Bytes != b.Bytes {
@@ -294,14 +271,16 @@ func (c *StatsCollector) Result(n int) Stats {
 		s.TopTalkers = s.TopTalkers[:n]
 	}
 	s.Conversations = []Conversation{}
-	for k, v := range c.convs {
-		cv := Conversation{Protocol: protoName(k.proto), A: addrString(k.ver, k.a), B: addrString(k.ver, k.b), Packets: v.packets, Bytes: v.bytes}
-		if k.proto == 6 || k.proto == 17 || k.proto == 132 {
-			cv.A = endpoint(k.ver, k.a, k.pa)
-			cv.B = endpoint(k.ver, k.b, k.pb)
+	c.convs.each(func(k *flowKey, v counter) {
+		ver, proto := uint8(k[4]>>40), uint8(k[4]>>32)
+		a, b := wordsAddr(k[0], k[1]), wordsAddr(k[2], k[3])
+		cv := Conversation{Protocol: protoName(proto), A: addrString(ver, a), B: addrString(ver, b), Packets: v.packets, Bytes: v.bytes}
+		if proto == 6 || proto == 17 || proto == 132 {
+			cv.A = endpoint(ver, a, uint16(k[4]>>16))
+			cv.B = endpoint(ver, b, uint16(k[4]))
 		}
 		s.Conversations = append(s.Conversations, cv)
-	}
+	})
 	sort.Slice(s.Conversations, func(i, j int) bool {
 		a, b := s.Conversations[i], s.Conversations[j]
 		if a.Bytes != b.Bytes {

@@ -94,6 +94,11 @@ func Main(args []string, streams *ui.Streams) int {
 
 // execute runs the command line args in a and returns its exit code.
 func execute(ctx context.Context, a *app, args []string) int {
+	if args == nil {
+		// cobra reads os.Args for a nil command line: gzdoctor runs the
+		// line Main got, also when it is empty.
+		args = []string{}
+	}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	if a.streams != nil {
@@ -101,14 +106,21 @@ func execute(ctx context.Context, a *app, args []string) int {
 		root.SetOut(a.streams.Out)
 		root.SetErr(a.streams.Err)
 	}
+	// cobra adds these at Execute; added now, their Args are typed too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(args...)
+	typeUsageErrors(root)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
 	var ee *exitError
-	if !errors.As(err, &ee) && isFlagError(err) {
-		// cobra's own argument errors are untyped; said in gzdoctor's words.
-		err = usageError("%s", inOurWords(err.Error()))
+	if !errors.As(err, &ee) {
+		// The one cobra error no hook sees: a command line that names no
+		// command (Find's only error, before any flag is parsed).
+		if _, _, ferr := root.Find(args); ferr != nil {
+			err = usageError("%s", inOurWords(ferr.Error()))
+		}
 	}
 	code := exitCode(err)
 	if errors.As(err, &ee) && ee.err == nil {
@@ -130,16 +142,36 @@ func (a *app) errWriter() io.Writer {
 	return os.Stderr
 }
 
-// isFlagError recognises cobra's and pflag's own usage errors, which are not
-// typed.
-func isFlagError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "invalid argument", "flag needs an argument", "accepts ", "requires at least", "requires at most", "if any flags in the group", "required flag"} {
-		if strings.Contains(msg, p) {
-			return true
+// typeUsageErrors makes every argument validator in the tree return a
+// usage error (exit 2) in gzdoctor's words: cobra's own are untyped, and an
+// exit code must not depend on an error's text. Flag errors are typed by
+// the root's FlagErrorFunc, required flags and flag groups by its
+// PersistentPreRunE (validateFlags).
+func typeUsageErrors(c *cobra.Command) {
+	if v := c.Args; v != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := v(cmd, args); err != nil {
+				return usageError("%s", inOurWords(err.Error()))
+			}
+			return nil
 		}
 	}
-	return false
+	for _, sub := range c.Commands() {
+		typeUsageErrors(sub)
+	}
+}
+
+// validateFlags runs cobra's required-flag and flag-group checks before
+// cobra does (it would then find nothing), so their errors are usage
+// errors.
+func validateFlags(cmd *cobra.Command) error {
+	if err := cmd.ValidateRequiredFlags(); err != nil {
+		return usageError("%s", inOurWords(err.Error()))
+	}
+	if err := cmd.ValidateFlagGroups(); err != nil {
+		return usageError("%s", inOurWords(err.Error()))
+	}
+	return nil
 }
 
 func commandPath(root *cobra.Command, args []string) string {
@@ -188,7 +220,7 @@ do its job (see docs/exit-codes.md).`,
 			if fi, err := os.Stat(a.opts.Root); err != nil || !fi.IsDir() {
 				return usageError("--root %s: not a directory", a.opts.Root)
 			}
-			return nil
+			return validateFlags(cmd)
 		},
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {

@@ -1,6 +1,12 @@
 package main
 
-import "testing"
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
 
 func TestInOurWords(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -15,5 +21,45 @@ func TestInOurWords(t *testing.T) {
 		if got := inOurWords(tc.in); got != tc.want {
 			t.Errorf("inOurWords(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestUsageErrorsTyped: cobra's own refusals reach execute as usage errors
+// (an *exitError with exitUsage), not as text to recognise, in the same
+// words as before.
+func TestUsageErrorsTyped(t *testing.T) {
+	spec := "../../testdata/specs/reference/fedora-22.11.1-d484aba.spec"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate" for "gzdoctor"`},
+		{[]string{"version", "x"}, `unknown command "x" for "gzdoctor version"`},
+		{[]string{"specpatch"}, "expected 1 argument, got 0"},
+		{[]string{"pcap", "stats"}, "expected at least 1 argument, got 0"},
+		{[]string{"pcap", "merge", "a.pcap"}, "--write is required"},
+		{[]string{"specpatch", "--check", "--in-place", spec}, "--check and --in-place cannot be used together"},
+		{[]string{"completion", "bash", "x"}, `unknown command "x" for "gzdoctor completion bash"`},
+		{[]string{"version", "--frob"}, "unknown flag: --frob"},
+		{[]string{"pcap", "stats", "--prefix", "x", "a.pcap"}, "unknown flag: --prefix (only check, capture, collect and diagnose read --prefix)"},
+	} {
+		code, out, errOut := run(t, tc.args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "gzdoctor: "+tc.want+"\n") || !strings.Contains(errOut, "--help' for usage.") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+}
+
+// TestTypeUsageErrors: a validator's error is typed whatever its text, so
+// the exit code never depends on the message.
+func TestTypeUsageErrors(t *testing.T) {
+	root := &cobra.Command{Use: "x"}
+	sub := &cobra.Command{Use: "y", Args: func(*cobra.Command, []string) error { return errors.New("no words cobra uses") }, RunE: func(*cobra.Command, []string) error { return nil }}
+	root.AddCommand(sub)
+	typeUsageErrors(root)
+	err := sub.Args(sub, nil)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage || err.Error() != "no words cobra uses" {
+		t.Errorf("got %v (%T), want a usage error with the validator's text", err, err)
 	}
 }

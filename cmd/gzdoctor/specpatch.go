@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/internal/junit"
@@ -92,55 +87,21 @@ func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 	if err := notStdout("--junit", o.JUnit, "give a FILE (./- if you mean that name)"); err != nil {
 		return err
 	}
-	data, err := specpatch.ReadSpec(o.Spec)
-	if err != nil {
-		return failure(fmt.Errorf("reading %s: %w", o.Spec, err))
+	res, err := specpatch.Apply(ctx, specpatch.Request{
+		Spec: o.Spec, Branch: o.Branch, Bump: o.Bump, Packager: o.Packager, Check: o.Check,
+		InPlace: o.Write, Backup: o.Backup, Out: o.Out, Force: o.Force, Now: time.Now(),
+	})
+	if errors.Is(err, specpatch.ErrExists) && o.Out != "" {
+		return usageError("%s exists; specpatch never replaces a file (use --force, or another --out); nothing was written", o.Out)
 	}
-	opts := specpatch.Options{File: o.Spec, Branch: o.Branch, Bump: o.Bump, Now: time.Now()}
-	if o.Bump != "" && !o.Check {
-		opts.Packager = packager(ctx, o.Packager, filepath.Dir(o.Spec))
-	} else {
-		opts.Bump = ""
-	}
-	res, out, err := specpatch.Patch(data, opts)
 	if err != nil {
-		var pe *specpatch.ParseError
-		if errors.As(err, &pe) {
-			return failure(fmt.Errorf("%s: %w", o.Spec, err))
-		}
 		return failure(err)
 	}
-	res.Check = o.Check
-	switch {
-	case o.Check && o.JUnit != "":
+	if o.JUnit != "" {
 		meta := a.meta()
 		if err := junit.WriteFile(o.JUnit, "gzdoctor specpatch", res.JUnit(meta.Host, meta.Time, time.Since(meta.Time))); err != nil {
 			return failure(fmt.Errorf("--junit: %w", err))
 		}
-	case o.Check:
-	case o.Write && res.Diff != "":
-		if o.Backup {
-			if err := writeBackup(o.Spec, data, res); err != nil {
-				return failure(err)
-			}
-		}
-		written, err := specpatch.WriteInPlace(o.Spec, out)
-		if err != nil {
-			return failure(err)
-		}
-		res.Written = written
-	case o.Out != "":
-		// With nothing to change the output is the spec as it is.
-		if res.Diff == "" {
-			out = data
-		}
-		if err := specpatch.WriteNew(o.Out, out, o.Spec, o.Force); err != nil {
-			if errors.Is(err, specpatch.ErrExists) {
-				return usageError("%s exists; specpatch never replaces a file (use --force, or another --out); nothing was written", o.Out)
-			}
-			return failure(err)
-		}
-		res.Written = o.Out
 	}
 	if err := a.render("specpatch", res); err != nil {
 		return failure(err)
@@ -152,52 +113,4 @@ func runSpecpatch(ctx context.Context, a *app, o *specpatchOptions) error {
 		return errProblemFound
 	}
 	return nil
-}
-
-// writeBackup keeps the original spec as TARGET.orig beside the file -i
-// replaces. An existing backup may be the only copy of an earlier original:
-// it is kept when it holds the same bytes and is never replaced otherwise.
-func writeBackup(spec string, data []byte, res *specpatch.Result) error {
-	target, err := filepath.EvalSymlinks(spec)
-	if err != nil {
-		return err
-	}
-	res.Backup = target + ".orig"
-	if old, err := os.ReadFile(res.Backup); err == nil {
-		if !bytes.Equal(old, data) {
-			return fmt.Errorf("%s exists and differs from %s: move it away or drop --backup; nothing was written", res.Backup, spec)
-		}
-		return nil
-	}
-	_, err = specpatch.WriteBackup(spec, data)
-	return err
-}
-
-// packager finds the %changelog author as rpmdev-packager does: the flag,
-// RPM_PACKAGER, then git's user.name and user.email.
-func packager(ctx context.Context, flag, dir string) string {
-	if flag != "" {
-		return flag
-	}
-	if v := os.Getenv("RPM_PACKAGER"); v != "" {
-		return v
-	}
-	git := func(key string) string {
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "git", "config", "--get", key)
-		cmd.Dir = dir
-		b, err := cmd.Output()
-		if err != nil {
-			return ""
-		}
-		return strings.TrimSpace(string(b))
-	}
-	name, email := git("user.name"), git("user.email")
-	switch {
-	case name != "" && email != "":
-		return name + " <" + email + ">"
-	default:
-		return name
-	}
 }

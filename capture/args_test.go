@@ -195,7 +195,11 @@ func TestParseAutostopAndSize(t *testing.T) {
 	if o.Duration != 2500*time.Millisecond || o.Count != 10 || o.MaxSize != 300_000 {
 		t.Errorf("%+v", o)
 	}
-	for _, bad := range []string{"duration", "duration:-1", "files:0", "frames:3", "packets:x"} {
+	// internal/duration's rule: dumpcap's seconds, or a Go duration.
+	if err := o.ParseAutostop("duration:1m30s"); err != nil || o.Duration != 90*time.Second {
+		t.Errorf("-a duration:1m30s: %v, %v", o.Duration, err)
+	}
+	for _, bad := range []string{"duration", "duration:-1", "duration:0", "duration:inf", "duration:1e3", "files:0", "frames:3", "packets:x"} {
 		if err := o.ParseAutostop(bad); err == nil {
 			t.Errorf("-a %s accepted", bad)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/internal/duration"
 )
 
 // Backend names.
@@ -153,11 +154,11 @@ func (o *Options) ParseAutostop(s string) error {
 	}
 	switch k {
 	case "duration":
-		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || secs <= 0 {
-			return usagef("-a duration:%s: want a positive number of seconds", v)
+		d, err := duration.Parse(v)
+		if err != nil || d <= 0 {
+			return usagef("-a duration:%s: want a positive number of seconds (or a duration: 1m30s)", v)
 		}
-		o.Duration = time.Duration(secs * float64(time.Second))
+		o.Duration = d
 	case "packets":
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -213,11 +214,11 @@ func (o *Options) ParseRing(s string) error {
 		}
 		o.Ring.FileSize = n * 1000
 	case "duration":
-		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || secs <= 0 || secs > 1e9 {
-			return usagef("-b duration:%s: want a positive number of seconds", v)
+		d, err := duration.Parse(v)
+		if err != nil || d <= 0 || d > 1e9*time.Second {
+			return usagef("-b duration:%s: want a positive number of seconds (or a duration: 1m30s)", v)
 		}
-		o.Ring.Duration = time.Duration(secs * float64(time.Second))
+		o.Ring.Duration = d
 	case "packets":
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/internal/duration"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
 	"github.com/spf13/cobra"
@@ -116,10 +117,10 @@ capture, write its file, or the disk filled.`,
 	fl.StringVar(&o.TxFile, "tx", "", "write transmitted packets into FILE (pcap unless -F)")
 	fl.StringVarP(&f.format, "format", "F", "", "output format: pcapng (default for -w) or pcap")
 	fl.Int64VarP(&o.Count, "count", "c", 0, "stop after exactly COUNT packets")
-	fl.StringArrayVarP(&f.autostop, "autostop", "a", nil, "stop condition, as dumpcap: duration:SECONDS, packets:N, filesize:KB")
-	fl.StringVar(&f.duration, "duration", "", "stop after this long (seconds, or 1m30s)")
+	fl.StringArrayVarP(&f.autostop, "autostop", "a", nil, "stop condition, as dumpcap: duration:SECONDS (or a duration: 1m30s), packets:N, filesize:KB")
+	fl.StringVar(&f.duration, "duration", "", "stop after this long: a duration (90s, 1m30s)")
 	fl.StringVarP(&f.maxSize, "max-size", "C", "", "STOP the capture when the output reaches SIZE (headers included; millions of bytes, or 500k, 20m, 1g). Not tcpdump's rotation: for a ring of files use -b")
-	fl.StringArrayVarP(&f.ring, "ring-buffer", "b", nil, "ring buffer, as dumpcap: filesize:KB, duration:SECONDS, packets:N (start the next file), files:N (keep at most N); files are NAME_NNNNN_YYYYmmddHHMMSS.EXT")
+	fl.StringArrayVarP(&f.ring, "ring-buffer", "b", nil, "ring buffer, as dumpcap: filesize:KB, duration:SECONDS (or a duration: 1m30s), packets:N (start the next file), files:N (keep at most N); files are NAME_NNNNN_YYYYmmddHHMMSS.EXT")
 	fl.StringVarP(&o.PostRotate, "postrotate-command", "z", "", "run PROGRAM FILE on every closed file, the last included (tcpdump's -z; no shell: a program, not a command line)")
 	fl.StringVarP(&f.tcpdumpW, "tcpdump-W", "W", "", "tcpdump's file count: refused; use -b files:N")
 	fl.StringVarP(&f.tcpdumpG, "tcpdump-G", "G", "", "tcpdump's rotate seconds: refused; use -b duration:SECONDS")
@@ -218,7 +219,10 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 		}
 	}
 	if f.duration != "" {
-		d, err := parseSeconds(f.duration)
+		d, err := duration.Parse(f.duration)
+		if err == nil && d <= 0 {
+			err = errors.New("want a positive duration")
+		}
 		if err != nil {
 			return usageError("--duration %q: %v", f.duration, err)
 		}
@@ -273,21 +277,6 @@ func survivePipes() (stop func()) {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGPIPE)
 	return func() { signal.Stop(c) }
-}
-
-// parseSeconds reads "10", "2.5" (seconds) or a Go duration ("1m30s").
-func parseSeconds(s string) (time.Duration, error) {
-	if secs, err := strconv.ParseFloat(s, 64); err == nil {
-		if secs <= 0 {
-			return 0, errors.New("want a positive duration")
-		}
-		return time.Duration(secs * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, errors.New("want seconds (10) or a duration (1m30s)")
-	}
-	return d, nil
 }
 
 func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) error {

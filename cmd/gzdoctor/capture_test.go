@@ -35,6 +35,9 @@ func TestCaptureRepeatedDevice(t *testing.T) {
 		{[]string{"-w", "-", "-w", "/tmp/x.pcapng"}, "-w given 2 times (-, /tmp/x.pcapng)"},
 		{[]string{"-b", "filesize:10", "-b", "filesize:20"}, "-b filesize:10 and -b filesize:20: give each -b key once"},
 		{[]string{"-a", "duration:5", "-a", "duration:9"}, "-a duration:5 and -a duration:9: give each -a key once"},
+		{[]string{"--duration", "0"}, `--duration "0": want a positive duration`},
+		{[]string{"--duration", "soon"}, `--duration "soon": want a duration such as 500ms, 2s or 1m30s (a bare number is seconds)`},
+		{[]string{"-b", "duration:x"}, "-b duration:x: want a positive number of seconds (or a duration: 1m30s)"},
 	} {
 		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "--dry-run", "--pdump-bin", "/bin/true"}, tt.args...)...)
 		if code != exitUsage || out != "" || !strings.Contains(errOut, tt.want) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/internal/atomicfile"
+	"github.com/gzdoctor/gzdoctor/internal/duration"
 	"github.com/gzdoctor/gzdoctor/internal/junit"
 	"github.com/gzdoctor/gzdoctor/ui"
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,7 +73,7 @@ writes it to DIR/gzdoctor.prom for node_exporter's textfile collector, and
 	f.StringVar(&o.CaptureFile, "capture-file", "", "where the capture will write (checks the primary can write there)")
 	f.StringSliceVar(&o.Only, "only", nil, "run only these checks (IDs or CHK-nn, comma-separated)")
 	f.StringSliceVar(&o.Skip, "skip", nil, "do not run these checks (IDs or CHK-nn)")
-	f.DurationVar(&o.Timeout, "timeout", doctor.DefaultTimeout, "time limit for the whole run (a hung socket or process costs at most this)")
+	duration.Var(f, &o.Timeout, "timeout", doctor.DefaultTimeout, "time limit for the whole run (a hung socket or process costs at most this)")
 	f.BoolVar(&o.List, "list", false, "list the checks and exit")
 	_ = cmd.RegisterFlagCompletionFunc("device", a.completeDevices(true))
 	_ = cmd.RegisterFlagCompletionFunc("only", completeCheckIDs)

@@ -31,6 +31,8 @@ func TestCheckUsage(t *testing.T) {
 		{[]string{"check", "--only", "no-such-check"}, `unknown check "no-such-check"`},
 		{[]string{"check", "--skip", "CHK-77"}, `unknown check "CHK-77"`},
 		{[]string{"check", "--timeout", "0s"}, "--timeout must be positive"},
+		{[]string{"check", "--timeout", "0"}, "--timeout must be positive"},
+		{[]string{"check", "--timeout", "soon"}, `invalid argument "soon" for "--timeout" flag: want a duration such as 500ms, 2s or 1m30s (a bare number is seconds)`},
 		{[]string{"check", "extra"}, "unknown command"},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/internal/atomicfile"
+	"github.com/gzdoctor/gzdoctor/internal/duration"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
 	"github.com/spf13/cobra"
@@ -70,10 +71,10 @@ existing file is never overwritten.`,
 	f.StringVarP(&o.File, "write", "w", "", "bundle file (default: gzdoctor-collect-HOST-TIME.tar.gz here)")
 	f.StringVar(&o.Device, "device", "", "as check --device")
 	f.StringVar(&o.PdumpBin, "pdump-bin", "", "as check --pdump-bin")
-	f.DurationVar(&o.Timeout, "timeout", doctor.DefaultTimeout, "as check --timeout, for each check run")
+	duration.Var(f, &o.Timeout, "timeout", doctor.DefaultTimeout, "as check --timeout, for each check run")
 	f.Int64Var(&o.MaxSize, "max-size", collect.DefaultMaxBytes, "limit in bytes for the machine files taken, before compression")
 	f.BoolVar(&o.Binaries, "binaries", false, "take ELF files check reads too (executables, DPDK libraries), for an offline build-match")
-	f.DurationVar(&o.LogsSince, "logs-since", time.Hour, "take log lines of this last period")
+	duration.Var(f, &o.LogsSince, "logs-since", time.Hour, "take log lines of this last period")
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/duration"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 	"github.com/spf13/cobra"
 )
@@ -54,7 +55,7 @@ least one was, 3 when a file could not be read.`,
 	cmd.Flags().StringArrayVar(&o.runbooks, "runbooks", nil, "also load the runbook YAML files in `DIR` (repeatable)")
 	_ = cmd.MarkFlagDirname("runbooks")
 	cmd.Flags().BoolVar(&o.live, "live", false, "confirm or refute each finding with its checks on this machine (or under --root)")
-	cmd.Flags().DurationVar(&o.timeout, "timeout", doctor.DefaultTimeout, "with --live: time limit for the whole run of checks, as check --timeout (not per check)")
+	duration.Var(cmd.Flags(), &o.timeout, "timeout", doctor.DefaultTimeout, "with --live: time limit for the whole run of checks, as check --timeout (not per check)")
 	return cmd
 }
 

@@ -1,18 +1,12 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
-	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/internal/duration"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 	"github.com/spf13/cobra"
@@ -66,8 +60,9 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 	}
 	ctx := cmd.Context()
 	m := c.NewMatcher()
-	dctx := diagnoseContext(a)
-	m.SetContext(dctx)
+	cfg := doctor.Config{Host: a.host(), Prefix: a.opts.Prefix, ConfigPath: a.opts.Config}
+	fix := doctor.FixContext(cfg)
+	m.SetContext(fix)
 	inputs := o.inputs
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
@@ -100,19 +95,8 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 		if o.timeout <= 0 {
 			return usageError("--timeout must be positive, got %s", o.timeout)
 		}
-		// What the machine says fills what the log could not: the one
-		// live primary's prefix, and its one port.
-		dctx.LivePrefix = livePrefixFor(a, targetPrefix(r))
-		dctx.Ports = livePorts(ctx, a, cmp.Or(a.opts.Prefix, targetPrefix(r), dctx.LivePrefix), o.timeout)
-		dctx.LiveDevice = onlyPort(dctx.Ports)
-		m.SetContext(dctx)
-		r = m.Report()
-		if err := verifyLive(ctx, a, r, o.timeout, dctx); err != nil {
+		if r, err = doctor.DiagnoseLive(ctx, cfg, m, fix, o.timeout); err != nil {
 			return failure(err)
-		}
-		for i := range r.Findings {
-			f := &r.Findings[i]
-			f.Gate(func(when string) (bool, bool, string) { return liveFact(a, f, when) })
 		}
 	}
 	if err := a.render("diagnose", r); err != nil {
@@ -138,215 +122,4 @@ func diagnoseFile(ctx context.Context, m *runbooks.Matcher, path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
-}
-
-// verifyLive runs, once, every check that covers a CHK ID of a finding,
-// aimed at the prefix and device the log names (--prefix wins), and gives
-// each finding the outcomes of its own checks. A failing check confirms a
-// finding; the check's own text names what is live instead.
-func verifyLive(ctx context.Context, a *app, r *runbooks.Report, timeout time.Duration, fixCtx runbooks.Context) error {
-	var chks []string
-	prefix, device := a.opts.Prefix, ""
-	for _, f := range r.Findings {
-		for _, c := range f.Checks {
-			if len(doctor.Covering(c)) > 0 && !slices.Contains(chks, c) {
-				chks = append(chks, c)
-			}
-		}
-		// The tool's prefix is the one to check: the prefix check then says
-		// whether it is live and which prefixes are.
-		if prefix == "" {
-			prefix = cmp.Or(f.Values["prefix"], f.Values["primary_prefix"])
-		}
-		// device_id is the device the capture asked for; a bare device
-		// may be one the tool merely probed.
-		if device == "" {
-			device = cmp.Or(f.Values["device_id"], f.Values["device"])
-		}
-	}
-	if len(chks) == 0 {
-		return nil
-	}
-	env := doctor.NewEnv(doctor.Config{Host: a.host(), Prefix: prefix, ConfigPath: a.opts.Config, Device: device})
-	rep, err := doctor.Run(ctx, env, doctor.Options{Only: chks, Timeout: timeout})
-	if err != nil {
-		return fmt.Errorf("running checks: %w", err)
-	}
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		var outs []runbooks.CheckOutcome
-		for _, res := range rep.Results {
-			if !coversAny(res.Covers, f.Checks) {
-				continue
-			}
-			o := runbooks.CheckOutcome{ID: res.ID, Covers: res.Covers, Status: string(res.Status), Finding: res.Finding, Details: res.Details}
-			if res.Fix != nil {
-				o.Fix = res.Fix.Text
-				// The checks' commands name the pdump this machine has too.
-				for _, c := range res.Fix.Commands {
-					o.Commands = append(o.Commands, fixCtx.Command(c, prefix))
-				}
-			}
-			outs = append(outs, o)
-		}
-		if len(f.Checks) > 0 {
-			f.Verify(outs)
-		}
-	}
-	return nil
-}
-
-// liveFact reads on this machine the fact a fix step needs (runbooks
-// Step.When). prefix-dead: the finding's runtime dir exists and no process
-// holds its config lock; a live, unreadable or missing dir is not dead.
-func liveFact(a *app, f *runbooks.Finding, when string) (holds, ok bool, why string) {
-	switch when {
-	case "prefix-dead":
-		dir := f.Values["path"]
-		if dir == "" {
-			return false, false, ""
-		}
-		p, err := a.host().ScanPrefix(dir)
-		if err != nil {
-			return false, true, fmt.Sprintf("%s is gone already: nothing to remove.", dir)
-		}
-		switch p.State {
-		case "stale":
-			return true, true, ""
-		case "live":
-			holder := "a process"
-			if h := p.Lock.Holder; h != nil && h.PID > 0 {
-				holder = fmt.Sprintf("pid %d", h.PID)
-			}
-			return false, true, fmt.Sprintf("Keep %s: %s holds its config lock, so it is live, not stale.", dir, holder)
-		}
-		return false, true, fmt.Sprintf("Keep %s: it is not a stale primary's dir (%s).", dir, prefixStateWords(p.State))
-	}
-	return false, false, ""
-}
-
-func prefixStateWords(state host.PrefixState) string {
-	switch state {
-	case host.PrefixNoConfig:
-		return "it has no config file"
-	case host.PrefixUnknown:
-		return "its lock could not be read"
-	}
-	return string(state)
-}
-
-func coversAny(covers, want []string) bool {
-	for _, c := range covers {
-		if slices.Contains(want, c) {
-			return true
-		}
-	}
-	return false
-}
-
-// diagnoseContext is what the operator told gzdoctor and what this machine
-// has, for the fixes to print: --prefix (and its runtime dir for this
-// user) and the pdump that is installed.
-func diagnoseContext(a *app) runbooks.Context {
-	ctx := runbooks.Context{Prefix: a.opts.Prefix, LookPath: programLookup(a.host())}
-	if ctx.Prefix != "" {
-		ctx.RuntimeDir = host.RuntimeBase(os.Geteuid(), runtimeEnv()) + "/" + ctx.Prefix
-	}
-	return ctx
-}
-
-// livePrefixFor names the live primary a fix that asks for the primary's
-// prefix means: the one live primary this machine has or, with several,
-// the one whose prefix the log's (logPrefix, when it has no live primary
-// itself) is an unambiguous typo of. Otherwise "" and the fix keeps asking.
-func livePrefixFor(a *app, logPrefix string) string {
-	h := a.host()
-	ps, err := h.Prefixes(h.RuntimeBases(os.Geteuid(), runtimeEnv()))
-	if err != nil {
-		return ""
-	}
-	var live []string
-	for _, p := range ps {
-		if p.State == "live" && !slices.Contains(live, p.Name) {
-			live = append(live, p.Name)
-		}
-	}
-	switch {
-	case len(live) == 1:
-		return live[0]
-	case logPrefix == "" || slices.Contains(live, logPrefix):
-		return ""
-	}
-	return doctor.NearestPrefix(live, logPrefix)
-}
-
-// targetPrefix is the prefix the findings name, as verifyLive aims.
-func targetPrefix(r *runbooks.Report) string {
-	for _, f := range r.Findings {
-		if p := cmp.Or(f.Values["prefix"], f.Values["primary_prefix"]); p != "" {
-			return p
-		}
-	}
-	return ""
-}
-
-// livePorts are the ports of the primary on prefix, from its telemetry,
-// without pdump's own vdevs; nil when they cannot be read (the log alone
-// then decides between causes it cannot tell apart).
-func livePorts(ctx context.Context, a *app, prefix string, timeout time.Duration) []runbooks.LivePort {
-	if prefix == "" {
-		return nil
-	}
-	env := doctor.NewEnv(doctor.Config{Host: a.host(), Prefix: prefix, ConfigPath: a.opts.Config})
-	tctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	t, err := env.Telemetry(tctx)
-	if err != nil || t == nil {
-		return nil
-	}
-	ports := []runbooks.LivePort{}
-	for _, p := range t.Ports {
-		if p.Error != "" || strings.HasPrefix(p.Name, "net_pcap_") {
-			continue
-		}
-		ports = append(ports, runbooks.LivePort{ID: p.ID, Name: p.Name, RxQueues: p.RxQueues, TxQueues: p.TxQueues})
-	}
-	return ports
-}
-
-// onlyPort names the primary's port when it has exactly one.
-func onlyPort(ports []runbooks.LivePort) string {
-	if len(ports) != 1 {
-		return ""
-	}
-	return ports[0].Name
-}
-
-// runtimeEnv holds the variables that choose a user's DPDK runtime dir.
-func runtimeEnv() map[string]string {
-	env := map[string]string{}
-	for _, k := range []string{"RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
-	return env
-}
-
-// programLookup says whether a program is installed on the machine being
-// diagnosed: on PATH for the live machine, in the usual bin dirs under
-// --root for a fixture tree.
-func programLookup(h *host.Host) func(string) bool {
-	return func(name string) bool {
-		if h.Live() {
-			_, err := exec.LookPath(name)
-			return err == nil
-		}
-		for _, dir := range []string{"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"} {
-			if fi, err := os.Stat(h.Path(filepath.Join(dir, name))); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-				return true
-			}
-		}
-		return false
-	}
 }

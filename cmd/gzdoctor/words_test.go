@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func TestInOurWords(t *testing.T) {
@@ -62,4 +63,21 @@ func TestTypeUsageErrors(t *testing.T) {
 	if !errors.As(err, &ee) || ee.code != exitUsage || err.Error() != "no words cobra uses" {
 		t.Errorf("got %v (%T), want a usage error with the validator's text", err, err)
 	}
+}
+
+// TestNoSentinelInHelp: no flag shows a sentinel ("-1": not given) as
+// its default in help (docs/design.md, the flag vocabulary).
+func TestNoSentinelInHelp(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if strings.HasPrefix(f.DefValue, "-") {
+				t.Errorf("%s --%s: default %q shown in help", c.CommandPath(), f.Name, f.DefValue)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(&app{}))
 }

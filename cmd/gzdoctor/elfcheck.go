@@ -110,80 +110,50 @@ func runElfcheck(cmd *cobra.Command, a *app, o *elfcheckOptions, args []string) 
 		if len(args) > 0 {
 			return usageError("--suggest-pdump-link takes no FILE")
 		}
-		rep, err := elfcheck.Analyze(ctx, elfcheckPath(a, o.SuggestPdump), opts)
-		if err != nil {
-			return failure(err)
-		}
-		pl, err := elfcheck.SuggestPdumpLink(rep)
+		pl, err := elfcheck.SuggestPdump(ctx, elfcheckPath(a, o.SuggestPdump), opts)
 		if err != nil {
 			return failure(err)
 		}
 		return a.render("elfcheck", pl)
 	}
 
-	var reqs []elfcheck.Requirement
+	req := elfcheck.Request{PID: o.PID, Match: o.Match, Flat: o.Flat, Options: opts}
 	if o.Require != "" {
 		var err error
-		if reqs, err = elfcheck.ParseRequirements(o.Require); err != nil {
+		if req.Require, err = elfcheck.ParseRequirements(o.Require); err != nil {
 			return usageError("--require: %v", err)
 		}
 	}
-	res := &elfcheck.Result{Flat: o.Flat, Reports: []*elfcheck.Report{}}
+	reports := len(args)
+	if o.PID != 0 {
+		reports++
+	}
 	switch {
-	case o.PID != 0:
-		if len(args) > 0 {
-			return usageError("--pid takes no FILE")
-		}
-		rep, err := elfcheck.AnalyzePID(ctx, o.PID, opts)
-		if err != nil {
-			return failure(err)
-		}
-		res.Reports = append(res.Reports, rep)
-	case len(args) == 0 && o.LinkLine == "":
+	case o.PID != 0 && len(args) > 0:
+		return usageError("--pid takes no FILE")
+	case o.PID == 0 && len(args) == 0 && o.LinkLine == "":
 		return usageError("give at least one FILE, --pid, or --link-line")
+	case o.Match != "" && reports != 1:
+		return usageError("--match compares one primary FILE (or --pid) with OTHER")
 	}
 	for _, f := range args {
-		rep, err := elfcheck.Analyze(ctx, elfcheckPath(a, f), opts)
-		if err != nil {
-			return failure(err)
-		}
-		res.Reports = append(res.Reports, rep)
-	}
-	for _, rep := range res.Reports {
-		res.Requirements = append(res.Requirements, rep.Check(reqs)...)
+		req.Files = append(req.Files, elfcheckPath(a, f))
 	}
 	if o.Match != "" {
-		if len(res.Reports) != 1 {
-			return usageError("--match compares one primary FILE (or --pid) with OTHER")
-		}
-		other, err := elfcheck.Analyze(ctx, elfcheckPath(a, o.Match), opts)
-		if err != nil {
-			return failure(err)
-		}
-		if o.PID != 0 {
-			// Against a live primary, the tool's table measured as check's
-			// build-match does (whose fix is this command); a file's stays
-			// predicted.
-			if err := elfcheck.MeasureOps(ctx, other, opts); err != nil {
-				other.DPDK.OpsTableNote = "predicted, not measured: " + err.Error()
-			}
-		}
-		res.Match = elfcheck.Compare(res.Reports[0], other)
+		req.Match = elfcheckPath(a, o.Match)
 	}
 	if o.LinkLine != "" {
 		text, err := elfcheckReadArg(a, o.LinkLine)
 		if err != nil {
 			return failure(err)
 		}
-		ll, err := elfcheck.ParseLinkLine(text)
-		if err != nil {
+		if req.LinkLine, err = elfcheck.ParseLinkLine(text); err != nil {
 			return failure(fmt.Errorf("--link-line %s: %w", o.LinkLine, err))
 		}
-		var against *elfcheck.Report
-		if len(res.Reports) == 1 {
-			against = res.Reports[0]
-		}
-		res.LinkLine = elfcheck.CheckLinkLine(ll, against)
+	}
+	res, err := elfcheck.Run(ctx, req)
+	if err != nil {
+		return failure(err)
 	}
 	if o.JUnit != "" {
 		meta := a.meta()

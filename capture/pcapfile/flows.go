@@ -10,7 +10,7 @@ type flowEntry struct {
 	c counter
 }
 
-// flowTable counts packets and bytes per key, up to maxTracked keys. It
+// flowTable counts packets and bytes per key, up to MaxTracked keys. It
 // replaces Go maps keyed by 17- and 38-byte structs, whose hashing and
 // comparing were half of pcap stats' time. An open-addressing index of
 // 32-bit slots (15 bits of the hash as a tag, 17 of position) points into
@@ -25,7 +25,7 @@ type flowTable struct {
 
 const (
 	flowTableMin = 1 << 10
-	flowPosBits  = 17 // positions 1..maxTracked; 0 is a free slot
+	flowPosBits  = 17 // positions 1..MaxTracked; 0 is a free slot
 )
 
 func flowHash(k *flowKey) uint64 {
@@ -37,7 +37,7 @@ func flowHash(k *flowKey) uint64 {
 }
 
 // get returns the counter of k, adding it when there is room; nil when the
-// table already holds maxTracked keys and k is not one of them.
+// table already holds MaxTracked keys and k is not one of them.
 func (t *flowTable) get(k *flowKey) *counter {
 	if t.idx == nil {
 		t.idx = make([]uint32, flowTableMin)
@@ -48,7 +48,7 @@ func (t *flowTable) get(k *flowKey) *counter {
 	for i := h & mask; ; i = (i + 1) & mask {
 		v := t.idx[i]
 		if v == 0 {
-			if len(t.e) >= maxTracked {
+			if len(t.e) >= MaxTracked {
 				return nil
 			}
 			if 2*(len(t.e)+1) > len(t.idx) {

@@ -58,11 +58,11 @@ func TestFlowTable(t *testing.T) {
 	}
 }
 
-// TestStatsTruncated: past maxTracked addresses and conversations the rest
+// TestStatsTruncated: past MaxTracked addresses and conversations the rest
 // are not ranked and the result says so; what was tracked keeps counting.
 func TestStatsTruncated(t *testing.T) {
 	c := NewStatsCollector()
-	const n = maxTracked + 100
+	const n = MaxTracked + 100
 	for i := range n {
 		data := make([]byte, 14+20+8)
 		binary.BigEndian.PutUint16(data[12:], etherIPv4)
@@ -76,8 +76,8 @@ func TestStatsTruncated(t *testing.T) {
 	if !s.TalkersTruncated {
 		t.Error("TalkersTruncated not set")
 	}
-	if len(c.talkers.e) != maxTracked || len(c.convs.e) != maxTracked {
-		t.Errorf("tracked %d talkers and %d conversations, want %d each", len(c.talkers.e), len(c.convs.e), maxTracked)
+	if len(c.talkers.e) != MaxTracked || len(c.convs.e) != MaxTracked {
+		t.Errorf("tracked %d talkers and %d conversations, want %d each", len(c.talkers.e), len(c.convs.e), MaxTracked)
 	}
 	if len(s.TopTalkers) != 1 || s.TopTalkers[0].Address != "192.168.1.1" || s.TopTalkers[0].Packets != n {
 		t.Errorf("top talker %+v, want 192.168.1.1 with %d packets", s.TopTalkers, n)

@@ -92,7 +92,9 @@ type Conversation struct {
 	Bytes    int64  `json:"bytes"`
 }
 
-const maxTracked = 1 << 16
+// MaxTracked bounds the distinct addresses and conversations ComputeStats
+// ranks, so memory stays flat on any capture; past it TalkersTruncated is set.
+const MaxTracked = 1 << 16
 
 type counter struct{ packets, bytes int64 }
 

@@ -105,7 +105,9 @@ type Interface struct {
 	TsOffset int64 `json:"ts_offset,omitempty"`
 }
 
-func (i Interface) resolution() uint64 {
+// Resolution is the interface's timestamp units per second: TsResolution,
+// or Micro when the file declares none.
+func (i Interface) Resolution() uint64 {
 	if i.TsResolution == 0 {
 		return Micro
 	}

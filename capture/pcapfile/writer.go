@@ -343,7 +343,7 @@ func NewWriter(w io.Writer, f Format, ifaces []Interface, o NGOptions) (Writer, 
 		}
 		res := Micro
 		for _, i := range ifaces {
-			if i.resolution() > Micro {
+			if i.Resolution() > Micro {
 				res = Nano
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture/bpf"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapview"
 	"github.com/gzdoctor/gzdoctor/ui"
 	"github.com/spf13/cobra"
 )
@@ -229,7 +230,7 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 			return err
 		}
 	}
-	rep := pcapfile.FilterReport{Input: o.Input, Output: o.Output, Expression: o.Expr, Format: format}
+	rep := pcapview.FilterReport{Input: o.Input, Output: o.Output, Expression: o.Expr, Format: format}
 	if rep.Format == 0 {
 		rep.Format = r.Format()
 	}
@@ -305,7 +306,7 @@ func runPcapMerge(ctx context.Context, a *app, o pcapMergeOptions) error {
 		defer f.Close()
 		readers = append(readers, r)
 	}
-	rep := pcapfile.MergeReport{Inputs: o.Inputs, Output: o.Output, Format: format}
+	rep := pcapview.MergeReport{Inputs: o.Inputs, Output: o.Output, Format: format}
 	rep.StdoutClosed, err = o.writeAtomic(a, func(w io.Writer) error {
 		res, err := pcapfile.Merge(ctx, w, readers, pcapfile.MergeOptions{Format: format, Salvage: o.Salvage, Names: o.Inputs})
 		rep.MergeResult = res
@@ -351,7 +352,7 @@ func runPcapStats(ctx context.Context, a *app, o pcapStatsOptions) error {
 	if err := oneStdin(o.Files); err != nil {
 		return err
 	}
-	var rep pcapfile.StatsReport
+	var rep pcapview.StatsReport
 	for _, path := range o.Files {
 		var in countingReader
 		if path == stdinName {

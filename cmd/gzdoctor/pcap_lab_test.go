@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapview"
 	"github.com/gzdoctor/gzdoctor/internal/lab"
 )
 
@@ -212,7 +213,7 @@ func TestPcapLab(t *testing.T) {
 			t.Fatalf("stats: %s", stderr)
 		}
 		var env struct {
-			Data pcapfile.StatsReport `json:"data"`
+			Data pcapview.StatsReport `json:"data"`
 		}
 		if err := json.Unmarshal([]byte(stdout), &env); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapview"
 	"github.com/gzdoctor/gzdoctor/internal/testenv"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
@@ -63,7 +64,7 @@ func TestPcapStdio(t *testing.T) {
 	// JSON: the report on stderr too, stdout is the capture alone.
 	code, out, stderr = runStdin(t, multi, "-o", "json", "pcap", "filter", "-", "-F", "pcapng", "-w", "-")
 	var env struct {
-		Data pcapfile.FilterReport `json:"data"`
+		Data pcapview.FilterReport `json:"data"`
 	}
 	if code != exitOK || json.Unmarshal([]byte(stderr), &env) != nil || env.Data.Matched != 6 || env.Data.Output != "-" || env.Data.Input != "-" {
 		t.Errorf("json: exit %d, stderr %q", code, stderr)
@@ -93,7 +94,7 @@ func TestPcapStdio(t *testing.T) {
 	// stats -: the size is what was read.
 	code, out, stderr = runStdin(t, multi, "-o", "json", "pcap", "stats", "-")
 	var st struct {
-		Data pcapfile.StatsReport `json:"data"`
+		Data pcapview.StatsReport `json:"data"`
 	}
 	if code != exitOK || json.Unmarshal(out, &st) != nil || len(st.Data.Files) != 1 || st.Data.Files[0].Packets != 6 || st.Data.Files[0].FileSize != int64(len(multi)) {
 		t.Errorf("stats -: exit %d %s %s", code, out, stderr)

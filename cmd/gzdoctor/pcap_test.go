@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapview"
 )
 
 const pcapFixtures = "../../testdata/pcap"
@@ -83,7 +84,7 @@ func TestPcapFilterCommand(t *testing.T) {
 	// JSON.
 	code, stdout, _ = run(t, "-o", "json", "pcap", "filter", filepath.Join(pcapFixtures, "be-nano.pcap"), "-w", out, "--force")
 	var env struct {
-		Data pcapfile.FilterReport `json:"data"`
+		Data pcapview.FilterReport `json:"data"`
 	}
 	if code != exitOK || json.Unmarshal([]byte(stdout), &env) != nil || env.Data.Read != 3 || env.Data.Matched != 3 || env.Data.Format != pcapfile.FormatPcap {
 		t.Errorf("json: exit %d %s", code, stdout)
@@ -179,7 +180,7 @@ func TestPcapStatsCommand(t *testing.T) {
 	code, stdout, _ := run(t, "-o", "json", "pcap", "stats", filepath.Join(pcapFixtures, "le-nano.pcap"), filepath.Join(pcapFixtures, "be-micro.pcap"))
 	var env struct {
 		Command string               `json:"command"`
-		Data    pcapfile.StatsReport `json:"data"`
+		Data    pcapview.StatsReport `json:"data"`
 	}
 	if code != exitOK {
 		t.Fatalf("exit %d", code)

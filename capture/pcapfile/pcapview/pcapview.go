@@ -1,4 +1,8 @@
-package pcapfile
+// Package pcapview is the view of `gzdoctor pcap`: the reports of filter,
+// merge and stats and their text form (their JSON is their fields, through
+// ui.Render like every result). It keeps package pcapfile, the file
+// library capture also uses, free of the terminal and its styles.
+package pcapview
 
 import (
 	"fmt"
@@ -7,19 +11,20 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
 
 // FilterReport is the result of `gzdoctor pcap filter`.
 type FilterReport struct {
-	Input      string `json:"input"`
-	Output     string `json:"output"`
-	Format     Format `json:"format"`
-	Expression string `json:"expression"`
+	Input      string          `json:"input"`
+	Output     string          `json:"output"`
+	Format     pcapfile.Format `json:"format"`
+	Expression string          `json:"expression"`
 	// StdoutClosed: the output was stdout (-w -) and its reader closed
 	// it, which stopped the command early.
 	StdoutClosed bool `json:"stdout_closed,omitempty"`
-	FilterResult
+	pcapfile.FilterResult
 }
 
 // outputName names an output path in a report: "-" is stdout.
@@ -58,12 +63,12 @@ func (r FilterReport) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 
 // MergeReport is the result of `gzdoctor pcap merge`.
 type MergeReport struct {
-	Inputs []string `json:"inputs"`
-	Output string   `json:"output"`
-	Format Format   `json:"format"`
+	Inputs []string        `json:"inputs"`
+	Output string          `json:"output"`
+	Format pcapfile.Format `json:"format"`
 	// StdoutClosed: as in FilterReport.
 	StdoutClosed bool `json:"stdout_closed,omitempty"`
-	MergeResult
+	pcapfile.MergeResult
 }
 
 // RenderText implements ui.TextRenderer.
@@ -82,7 +87,7 @@ func (r MergeReport) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 
 // StatsReport is the result of `gzdoctor pcap stats`: one Stats per file.
 type StatsReport struct {
-	Files []*Stats `json:"files"`
+	Files []*pcapfile.Stats `json:"files"`
 }
 
 // RenderText implements ui.TextRenderer.
@@ -91,17 +96,15 @@ func (r StatsReport) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		if err := s.RenderText(w, st, verbose); err != nil {
-			return err
-		}
+		renderStats(w, st, s)
 	}
 	return nil
 }
 
 const timeLayout = "2006-01-02 15:04:05.000000000 UTC"
 
-// RenderText implements ui.TextRenderer.
-func (s *Stats) RenderText(w io.Writer, st ui.Style, verbose bool) error {
+// renderStats is one file's part of StatsReport's text.
+func renderStats(w io.Writer, st ui.Style, s *pcapfile.Stats) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s\t%s\n", st.Bold("File:"), st.Bold(inputName(s.File)))
 	if s.Damage != "" {
@@ -169,12 +172,11 @@ func (s *Stats) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		tw.Flush()
 	}
 	if s.TalkersTruncated {
-		fmt.Fprintf(w, "%s more than %d addresses or conversations: the rest are not ranked\n", st.Yellow(st.Symbol("warn")), maxTracked)
+		fmt.Fprintf(w, "%s more than %d addresses or conversations: the rest are not ranked\n", st.Yellow(st.Symbol("warn")), pcapfile.MaxTracked)
 	}
-	return nil
 }
 
-func describeInterface(f Interface) string {
+func describeInterface(f pcapfile.Interface) string {
 	var parts []string
 	if f.Name != "" {
 		parts = append(parts, f.Name)
@@ -183,13 +185,13 @@ func describeInterface(f Interface) string {
 	if f.SnapLen != 0 {
 		parts = append(parts, fmt.Sprintf("snaplen %d", f.SnapLen))
 	}
-	switch f.resolution() {
-	case Micro:
+	switch f.Resolution() {
+	case pcapfile.Micro:
 		parts = append(parts, "µs")
-	case Nano:
+	case pcapfile.Nano:
 		parts = append(parts, "ns")
 	default:
-		parts = append(parts, fmt.Sprintf("1/%d s", f.resolution()))
+		parts = append(parts, fmt.Sprintf("1/%d s", f.Resolution()))
 	}
 	if f.Filter != "" {
 		parts = append(parts, fmt.Sprintf("filter %q", f.Filter))
@@ -197,21 +199,21 @@ func describeInterface(f Interface) string {
 	return strings.Join(parts, ", ")
 }
 
-func linkTypeName(l LinkType) string {
+func linkTypeName(l pcapfile.LinkType) string {
 	switch l {
-	case LinkTypeNull:
+	case pcapfile.LinkTypeNull:
 		return "BSD loopback"
-	case LinkTypeEthernet:
+	case pcapfile.LinkTypeEthernet:
 		return "Ethernet"
-	case LinkTypeRaw, 12, 14:
+	case pcapfile.LinkTypeRaw, 12, 14:
 		return "raw IP"
-	case LinkTypeLinuxSLL:
+	case pcapfile.LinkTypeLinuxSLL:
 		return "Linux cooked"
-	case LinkTypeLinuxSLL2:
+	case pcapfile.LinkTypeLinuxSLL2:
 		return "Linux cooked v2"
-	case LinkTypeIPv4:
+	case pcapfile.LinkTypeIPv4:
 		return "raw IPv4"
-	case LinkTypeIPv6:
+	case pcapfile.LinkTypeIPv6:
 		return "raw IPv6"
 	}
 	return fmt.Sprintf("link type %d", l)

@@ -262,6 +262,9 @@ func TestLabStoppedPrimary(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(p.Pid, syscall.SIGCONT) })
+	if err := lab.WaitState(p.Pid, 'T', 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	rep := liveRun(t, Config{Prefix: p.Prefix}, "prefix", "primary", "busy")
 	r := mustResult(t, rep, "primary")
 	want := fmt.Sprintf("kill -CONT %d", p.Pid)

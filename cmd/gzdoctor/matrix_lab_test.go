@@ -1034,15 +1034,9 @@ func mxConfigLocked(path string) bool {
 // mxWaitState waits until /proc/<pid>/stat shows the state.
 func mxWaitState(t *testing.T, pid int, state byte) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && b[i+2] == state {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := lab.WaitState(pid, state, 10*time.Second); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("pid %d never reached state %c", pid, state)
 }
 
 // mxHugeDirFixed runs the hugepages check's fix for real: a capture with

@@ -616,3 +616,20 @@ func (b *outputBuffer) String() string {
 	}
 	return b.head.String() + string(b.tail)
 }
+
+// WaitState waits until /proc/<pid>/stat shows the state (T after
+// SIGSTOP): kill returns before a multi-threaded process has stopped, and
+// a test that checks a stopped primary must not race the kernel.
+func WaitState(pid int, state byte, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && b[i+2] == state {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pid %d did not reach state %c within %v", pid, state, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

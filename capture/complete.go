@@ -30,7 +30,7 @@ func CompletePrefixes(root string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, p := range all {
-		if p.State != "live" || seen[p.Name] {
+		if p.State != host.PrefixLive || seen[p.Name] {
 			continue
 		}
 		seen[p.Name] = true

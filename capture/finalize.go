@@ -16,10 +16,19 @@ type OutputFile struct {
 	Packets int64           `json:"packets"`
 	Bytes   int64           `json:"bytes"` // captured bytes
 	Size    int64           `json:"size"`  // file size
-	// State is set with -z, once it finished: "exists" or "missing"
-	// (-z moved or renamed it, gzip); the path is what gzdoctor wrote.
-	State string `json:"state,omitempty"`
+	// State is set with -z, once it finished; the path is what gzdoctor
+	// wrote.
+	State FileState `json:"state,omitempty"`
 }
+
+// FileState says whether a file the capture wrote is still there once -z
+// ran.
+type FileState string
+
+const (
+	FileExists  FileState = "exists"
+	FileMissing FileState = "missing" // -z moved or renamed it (gzip)
+)
 
 // finalResult is what finalize wrote.
 type finalResult struct {

@@ -152,7 +152,7 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 			continue
 		}
 		gone := ""
-		if f.State == "missing" {
+		if f.State == FileMissing {
 			gone = "; no longer there after -z"
 		}
 		fmt.Fprintf(&b, "  file   %s (%s, %s packets, %s%s)\n", st.Bold(f.Path), f.Format, group(f.Packets), byteSize(f.Size), gone)

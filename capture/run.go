@@ -1008,9 +1008,9 @@ wait:
 		// The summary says what is on disk, not what was written: -z
 		// may have moved the files.
 		for i := range s.res.Files {
-			s.res.Files[i].State = "exists"
+			s.res.Files[i].State = FileExists
 			if _, err := os.Lstat(s.res.Files[i].Path); errors.Is(err, fs.ErrNotExist) {
-				s.res.Files[i].State = "missing"
+				s.res.Files[i].State = FileMissing
 			}
 		}
 	}

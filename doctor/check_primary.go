@@ -51,7 +51,7 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		}
 		return fail(fmt.Sprintf("prefix %q is %s", t.Name, env.kindWords(ctx, *t.Dir)),
 			fix(fmt.Sprintf("a capture needs a primary with shared config: start %s without --in-memory/--no-shconf", who)), describePrefix(ctx, env, *t.Dir))
-	case "unknown":
+	case host.PrefixUnknown:
 		return errored(fmt.Sprintf("cannot tell whether a process holds %s/config: %s", t.Dir.Dir, strings.Join(t.Dir.Lock.Errors, "; ")))
 	}
 

@@ -128,7 +128,7 @@ func describePrefix(ctx context.Context, env *Env, p host.Prefix) string {
 	}
 	s := fmt.Sprintf("%s: %s", p.Dir, env.kindWords(ctx, p))
 	switch {
-	case p.Lock.Holder != nil && p.Lock.Method == lockBySocket:
+	case p.Lock.Holder != nil && p.Lock.Method == host.LockBySocket:
 		s += fmt.Sprintf(" (pid %d runs with --file-prefix %s)", p.Lock.Holder.PID, p.Name)
 	case p.Lock.Holder != nil:
 		s += fmt.Sprintf(" (config locked by pid %d via %s)", p.Lock.Holder.PID, p.Lock.Method)

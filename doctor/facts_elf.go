@@ -127,9 +127,9 @@ func (e *Env) PcapEvidence(ctx context.Context, p *host.Process) (PcapEvidence, 
 			where = d.PcapPMD.Where[i]
 		}
 		switch via {
-		case "static":
+		case elfcheck.DriverStatic:
 			ev.Static, ev.StaticIn = true, where
-		case "plugin-dir":
+		case elfcheck.DriverPluginDir:
 			ev.InPlugin = where
 		}
 		ev.Notes = append(ev.Notes, fmt.Sprintf("%s: pcap PMD via %s %s", f.primary.Path, via, where))

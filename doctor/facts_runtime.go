@@ -52,10 +52,6 @@ func (e *Env) Runtime(ctx context.Context) (*Runtime, error) {
 	})
 }
 
-// lockBySocket is the Lock.Method of a prefix found live by its bound
-// mp_socket, its config being out of reach.
-const lockBySocket = "proc-net-unix"
-
 // unlistablePrefixes finds the live prefixes in runtime dirs the capture
 // user may not list, such as root's /var/run/dpdk (mode 0700) seen by a
 // non-root user. A live primary binds <dir>/mp_socket, and /proc/net/unix
@@ -96,7 +92,7 @@ func (e *Env) unlistablePrefixes(ctx context.Context, bases []host.RuntimeBaseDi
 				Owner: owner, State: host.PrefixLive, MPSocketBound: &bound,
 				HugepageFilePrefix: name + "map_",
 				Error:              fmt.Sprintf("listing %s: %s; a primary runs there: %s/mp_socket is bound (/proc/net/unix)", b.Path, b.Error, dir),
-				Lock:               host.LockCheck{Method: lockBySocket},
+				Lock:               host.LockCheck{Method: host.LockBySocket},
 			}
 			if pid := e.pidByFilePrefix(ctx, name); pid > 0 {
 				p.Lock.Holder = &host.LockHolder{PID: pid, End: -1}

@@ -84,7 +84,7 @@ func TestRuntimeDirUnlistableRootBase(t *testing.T) {
 	bound := true
 	live := func(name string) host.Prefix {
 		return host.Prefix{Name: name, Dir: "/var/run/dpdk/" + name, Base: "/var/run/dpdk", State: "live", MPSocketBound: &bound,
-			Owner: &host.FileStat{UID: 0}, Lock: host.LockCheck{Method: lockBySocket}, HugepageFilePrefix: name + "map_"}
+			Owner: &host.FileStat{UID: 0}, Lock: host.LockCheck{Method: host.LockBySocket}, HugepageFilePrefix: name + "map_"}
 	}
 	env.runtime.get(func() (*Runtime, error) {
 		return &Runtime{CallerBase: "/tmp/dpdk",

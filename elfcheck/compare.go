@@ -57,9 +57,9 @@ func Compare(primary, capture *Report) *Match {
 		m.Differences = append(m.Differences, Difference{ID: id, Severity: sev, Message: msg, Why: why})
 	}
 	p, c := &primary.DPDK, &capture.DPDK
-	if p.Linkage == "none" || c.Linkage == "none" {
+	if p.Linkage == LinkageNone || c.Linkage == LinkageNone {
 		who := primary.Path
-		if c.Linkage == "none" {
+		if c.Linkage == LinkageNone {
 			who = capture.Path
 		}
 		add("linkage", "fail", who+" carries no DPDK", "a DPDK secondary can only attach to a DPDK primary of the same build")
@@ -256,7 +256,7 @@ func tailqOwners(fs rootFS, f *DPDKFacts) (map[string]bool, bool) {
 			set[t] = true
 		}
 	}
-	if f.Linkage == "static" && len(set) == 0 {
+	if f.Linkage == LinkageStatic && len(set) == 0 {
 		return nil, false
 	}
 	if f.pluginTailqs != nil {

@@ -22,18 +22,29 @@ type LibDPDK struct {
 
 // Driver is a DPDK driver the program will have at start-up.
 type Driver struct {
-	Name  string `json:"name"`           // "net_pcap", "mempool_ring", or a PMD name
-	Class string `json:"class"`          // net, bus, mempool, …
-	Via   string `json:"via"`            // needed, static, eal-arg, mapped (--pid)
-	File  string `json:"file,omitempty"` // the object carrying it
+	Name  string    `json:"name"`  // "net_pcap", "mempool_ring", or a PMD name
+	Class string    `json:"class"` // net, bus, mempool, …
+	Via   DriverVia `json:"via"`
+	File  string    `json:"file,omitempty"` // the object carrying it
 }
+
+// DriverVia is how a driver reaches the process.
+type DriverVia string
+
+const (
+	DriverNeeded    DriverVia = "needed"     // a librte_*.so the loader loads (DT_NEEDED)
+	DriverStatic    DriverVia = "static"     // linked into the executable
+	DriverPluginDir DriverVia = "plugin-dir" // EAL loads it from the plugin directory (Reachability only)
+	DriverEALArg    DriverVia = "eal-arg"    // -d on the command line
+	DriverMapped    DriverVia = "mapped"     // --pid: in /proc/N/maps, by whichever way
+)
 
 // Reachability says whether and how a driver can be probed by the process.
 type Reachability struct {
-	Reachable bool     `json:"reachable"`
-	Via       []string `json:"via,omitempty"`   // needed, static, plugin-dir, eal-arg, mapped (--pid)
-	Where     []string `json:"where,omitempty"` // the file(s) providing it
-	Detail    string   `json:"detail,omitempty"`
+	Reachable bool        `json:"reachable"`
+	Via       []DriverVia `json:"via,omitempty"`
+	Where     []string    `json:"where,omitempty"` // the file(s) providing it
+	Detail    string      `json:"detail,omitempty"`
 }
 
 // PdumpUse says whether rte_pdump_init is referenced and defined.
@@ -249,7 +260,7 @@ func (f *DPDKFacts) scanLibraries(main *Library, all []*Library) (eal *Library, 
 			static = true
 			f.StaticIn = append(f.StaticIn, l.Path)
 			for _, n := range sc.pmdInfo {
-				f.Drivers = append(f.Drivers, Driver{Name: n, Class: pmdClass(n), Via: "static", File: l.Path})
+				f.Drivers = append(f.Drivers, Driver{Name: n, Class: pmdClass(n), Via: DriverStatic, File: l.Path})
 			}
 			for _, reg := range sc.regs {
 				// PMD info strings name drivers as users know them; the
@@ -257,7 +268,7 @@ func (f *DPDKFacts) scanLibraries(main *Library, all []*Library) (eal *Library, 
 				// have no PMD info) and for builds without PMD info.
 				if reg.kind == "bus" || (reg.kind == "driver" && len(sc.pmdInfo) == 0) {
 					if !hasDriver(f.Drivers, reg.name) {
-						f.Drivers = append(f.Drivers, Driver{Name: reg.name, Class: reg.kind, Via: "static", File: l.Path})
+						f.Drivers = append(f.Drivers, Driver{Name: reg.name, Class: reg.kind, Via: DriverStatic, File: l.Path})
 					}
 				}
 			}
@@ -274,9 +285,9 @@ func (f *DPDKFacts) scanLibraries(main *Library, all []*Library) (eal *Library, 
 			}
 		}
 		if l.DPDK != nil && l.DPDK.Class != "" {
-			via := "needed"
+			via := DriverNeeded
 			if l.FoundVia == ViaMapped {
-				via = "mapped" // --pid: loaded, by DT_NEEDED, the plugin dir or -d
+				via = DriverMapped // --pid: loaded, by DT_NEEDED, the plugin dir or -d
 			}
 			f.Drivers = append(f.Drivers, Driver{Name: l.DPDK.Component, Class: l.DPDK.Class, Via: via, File: l.Path})
 		}
@@ -447,7 +458,7 @@ func (f *DPDKFacts) driverArgs(fs rootFS, ealArgs []string) (pluginPcap, ealPcap
 			continue
 		}
 		if d, ok := parseLibrte(path.Base(a)); ok {
-			f.Drivers = append(f.Drivers, Driver{Name: d.Component, Class: d.Class, Via: "eal-arg", File: a})
+			f.Drivers = append(f.Drivers, Driver{Name: d.Component, Class: d.Class, Via: DriverEALArg, File: a})
 			if isPcapPMD(d.Component) {
 				ealPcap = append(ealPcap, a)
 			}
@@ -461,18 +472,18 @@ func (f *DPDKFacts) driverArgs(fs rootFS, ealArgs []string) (pluginPcap, ealPcap
 func (f *DPDKFacts) pcapPMD(pluginPcap, ealPcap []string) {
 	p := &f.PcapPMD
 	for _, d := range f.Drivers {
-		if (d.Via == "needed" || d.Via == "mapped") && isPcapPMD(d.Name) {
+		if (d.Via == DriverNeeded || d.Via == DriverMapped) && isPcapPMD(d.Name) {
 			p.Via, p.Where = appendOnce(p.Via, d.Via), append(p.Where, d.File)
 		}
-		if d.Via == "static" && (d.Name == "net_pcap" || d.Name == "pmd_pcap_drv" || d.Name == "eth_pcap") {
-			p.Via, p.Where = appendOnce(p.Via, "static"), appendOnce(p.Where, d.File)
+		if d.Via == DriverStatic && (d.Name == "net_pcap" || d.Name == "pmd_pcap_drv" || d.Name == "eth_pcap") {
+			p.Via, p.Where = appendOnce(p.Via, DriverStatic), appendOnce(p.Where, d.File)
 		}
 	}
 	if len(pluginPcap) > 0 {
-		p.Via, p.Where = append(p.Via, "plugin-dir"), append(p.Where, pluginPcap...)
+		p.Via, p.Where = append(p.Via, DriverPluginDir), append(p.Where, pluginPcap...)
 	}
 	if len(ealPcap) > 0 {
-		p.Via, p.Where = append(p.Via, "eal-arg"), append(p.Where, ealPcap...)
+		p.Via, p.Where = append(p.Via, DriverEALArg), append(p.Where, ealPcap...)
 	}
 	p.Reachable = len(p.Via) > 0
 	switch {
@@ -547,11 +558,20 @@ func hasDriver(ds []Driver, name string) bool {
 	return false
 }
 
-func appendOnce(list []string, s string) []string {
+func appendOnce[T comparable](list []T, s T) []T {
 	for _, x := range list {
 		if x == s {
 			return list
 		}
 	}
 	return append(list, s)
+}
+
+// joinVia lists the ways in words, as the text report and reasons say them.
+func joinVia(via []DriverVia) string {
+	s := make([]string, len(via))
+	for i, v := range via {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
 }

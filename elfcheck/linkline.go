@@ -236,7 +236,7 @@ func CheckLinkLine(ll *LinkLine, against *Report) *LinkCheck {
 		}
 		theirs := componentSet(against.Needed) // a link line names direct dependencies
 		for _, d := range against.DPDK.Drivers {
-			if d.Via == "static" {
+			if d.Via == DriverStatic {
 				theirs[d.Name] = true
 			}
 		}

@@ -225,9 +225,9 @@ func TestFakeLstack(t *testing.T) {
 		if !d.Pdump.Referenced || !d.Pdump.Defined || d.Pdump.ReferencedBy[0] != lib {
 			t.Errorf("pcap=%v pdump %+v", pcap, d.Pdump)
 		}
-		wantVia := "plugin-dir"
+		wantVia := DriverPluginDir
 		if pcap {
-			wantVia = "needed"
+			wantVia = DriverNeeded
 		}
 		if !d.PcapPMD.Reachable || d.PcapPMD.Via[0] != wantVia {
 			t.Errorf("pcap=%v: %+v", pcap, d.PcapPMD)

@@ -33,7 +33,7 @@ func (r *Report) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		for _, m := range r.Missing {
 			fmt.Fprintf(w, "  %s looked for in:\n", m.Name)
 			for _, s := range m.Searched {
-				fmt.Fprintf(w, "    %s %s\n", s.Dir, st.Dim("("+s.Via+")"))
+				fmt.Fprintf(w, "    %s %s\n", s.Dir, st.Dim("("+string(s.Via)+")"))
 			}
 			for _, s := range m.Skipped {
 				fmt.Fprintf(w, "    skipped %s\n", s)
@@ -96,7 +96,7 @@ func (f *DPDKFacts) render(w io.Writer, st ui.Style, verbose bool) {
 	}
 	var linked []string
 	for _, d := range f.Drivers {
-		linked = append(linked, d.Name+st.Dim("["+d.Via+"]"))
+		linked = append(linked, d.Name+st.Dim("["+string(d.Via)+"]"))
 	}
 	if len(linked) > 0 {
 		fmt.Fprintf(w, "  drivers: %s\n", strings.Join(linked, " "))
@@ -114,7 +114,7 @@ func (f *DPDKFacts) render(w io.Writer, st ui.Style, verbose bool) {
 		fmt.Fprintf(w, "  tailqs registered at start-up: %s\n", strings.Join(f.Tailqs, ", "))
 	}
 	if f.PcapPMD.Reachable {
-		fmt.Fprintf(w, "%s pcap PMD reachable: %s (%s)\n", st.Symbol("ok"), strings.Join(f.PcapPMD.Via, ", "), strings.Join(f.PcapPMD.Where, ", "))
+		fmt.Fprintf(w, "%s pcap PMD reachable: %s (%s)\n", st.Symbol("ok"), joinVia(f.PcapPMD.Via), strings.Join(f.PcapPMD.Where, ", "))
 	} else {
 		fmt.Fprintf(w, "%s pcap PMD not reachable: %s\n", st.Symbol("fail"), f.PcapPMD.Detail)
 	}

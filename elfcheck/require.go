@@ -70,7 +70,7 @@ func (r *Report) Check(reqs []Requirement) []RequirementResult {
 		case "pcap-pmd":
 			res.Met = d.PcapPMD.Reachable
 			if res.Met {
-				res.Reason = "pcap PMD reachable via " + strings.Join(d.PcapPMD.Via, ", ") + ": " + strings.Join(d.PcapPMD.Where, ", ")
+				res.Reason = "pcap PMD reachable via " + joinVia(d.PcapPMD.Via) + ": " + strings.Join(d.PcapPMD.Where, ", ")
 			} else {
 				res.Reason = "pcap PMD not reachable: " + d.PcapPMD.Detail
 				res.Fix = "link librte_net_pcap with the file (-lrte_net_pcap inside -Wl,--no-as-needed … -Wl,--as-needed), or have the EAL load it: -d librte_net_pcap.so in its EAL arguments (lstack.conf dpdk_args, ltran.conf forward_kit_args); a DPDK built without the pcap PMD needs a rebuild with it (gzdoctor specpatch)"

@@ -12,22 +12,25 @@ import (
 	"syscall"
 )
 
-// Search-path sources, in the loader's order (ld.so(8)).
+// LibVia is where the loader found a library: the search-path sources,
+// in the loader's order (ld.so(8)), and the ways around them.
+type LibVia string
+
 const (
-	ViaRPath       = "rpath"
-	ViaLDLibPath   = "LD_LIBRARY_PATH"
-	ViaRunPath     = "runpath"
-	ViaLdSoConf    = "ld.so.conf"
-	ViaDefault     = "default"
-	ViaInterpreter = "interpreter"
-	ViaPath        = "path"   // DT_NEEDED with a slash
-	ViaMapped      = "mapped" // --pid: seen in /proc/N/maps
+	ViaRPath       LibVia = "rpath"
+	ViaLDLibPath          = "LD_LIBRARY_PATH"
+	ViaRunPath            = "runpath"
+	ViaLdSoConf           = "ld.so.conf"
+	ViaDefault            = "default"
+	ViaInterpreter        = "interpreter"
+	ViaPath               = "path"   // DT_NEEDED with a slash
+	ViaMapped             = "mapped" // --pid: seen in /proc/N/maps
 )
 
 // SearchDir is one directory the loader looks in, and why.
 type SearchDir struct {
 	Dir string `json:"dir"`
-	Via string `json:"via"`
+	Via LibVia `json:"via"`
 }
 
 // Library is one resolved (or missing) dependency.
@@ -36,9 +39,9 @@ type Library struct {
 	Path     string      `json:"path,omitempty"`      // the path ld.so opens; empty when missing
 	RealPath string      `json:"real_path,omitempty"` // Path with symlinks resolved (under --root)
 	Soname   string      `json:"soname,omitempty"`
-	FoundVia string      `json:"found_via,omitempty"` // one of the Via* constants
-	NeededBy string      `json:"needed_by"`           // the first object that needed it
-	Depth    int         `json:"depth"`               // 1 = direct dependency
+	FoundVia LibVia      `json:"found_via,omitempty"`
+	NeededBy string      `json:"needed_by"` // the first object that needed it
+	Depth    int         `json:"depth"`     // 1 = direct dependency
 	Needed   []string    `json:"needed,omitempty"`
 	Missing  bool        `json:"missing,omitempty"`
 	Searched []SearchDir `json:"searched,omitempty"` // where a missing library was looked for
@@ -162,7 +165,7 @@ func (r *resolver) splitPath(list string, l *Library) []string {
 // dependency of l (glibc's _dl_map_object).
 func (r *resolver) searchList(l *Library) []SearchDir {
 	var dirs []SearchDir
-	add := func(via string, ds ...string) {
+	add := func(via LibVia, ds ...string) {
 		for _, d := range ds {
 			dirs = append(dirs, SearchDir{Dir: d, Via: via})
 		}
@@ -216,7 +219,7 @@ func (r *resolver) realpath(p string) string {
 }
 
 // adopt registers a found object as loaded.
-func (r *resolver) adopt(name, p string, o *object, via string, by *Library) *Library {
+func (r *resolver) adopt(name, p string, o *object, via LibVia, by *Library) *Library {
 	lib := &Library{Name: name, Path: p, RealPath: r.realpath(p), Soname: o.soname, FoundVia: via, NeededBy: by.Path, Depth: by.Depth + 1, Needed: o.needed, obj: o}
 	r.register(lib, name)
 	r.loader[lib] = by
@@ -245,7 +248,7 @@ func (r *resolver) find(l *Library, name string) *Library {
 	if lib, ok := r.byName[name]; ok {
 		return lib
 	}
-	try := func(p, via string) (*Library, bool, string) {
+	try := func(p string, via LibVia) (*Library, bool, string) {
 		// One open per candidate, as ld.so does; a miss costs one syscall.
 		o, _, err := r.load(p)
 		if err != nil {

@@ -72,7 +72,7 @@ func TestResolveRules(t *testing.T) {
 		links map[string]string
 		opts  Options
 		want  map[string]string
-		via   map[string]string
+		via   map[string]LibVia
 	}{
 		{
 			name: "RUNPATH with $ORIGIN, direct deps only",
@@ -82,7 +82,7 @@ func TestResolveRules(t *testing.T) {
 				"/opt/app/lib/libb.so.1": lib("libb.so.1"),
 			},
 			want: map[string]string{"liba.so.1": "/opt/app/bin/../lib/liba.so.1", "libb.so.1": "", "libc.so.6": "/lib/x86_64-linux-gnu/libc.so.6", "ld-linux-x86-64.so.2": ldso},
-			via:  map[string]string{"liba.so.1": ViaRunPath, "libc.so.6": ViaDefault},
+			via:  map[string]LibVia{"liba.so.1": ViaRunPath, "libc.so.6": ViaDefault},
 		},
 		{
 			name: "RPATH inherited by indirect deps",
@@ -92,7 +92,7 @@ func TestResolveRules(t *testing.T) {
 				"/opt/app/lib/libb.so.1": lib("libb.so.1"),
 			},
 			want: map[string]string{"liba.so.1": "/opt/app/bin/../lib/liba.so.1", "libb.so.1": "/opt/app/bin/../lib/libb.so.1"},
-			via:  map[string]string{"libb.so.1": ViaRPath},
+			via:  map[string]LibVia{"libb.so.1": ViaRPath},
 		},
 		{
 			name: "RPATH ignored when RUNPATH exists",
@@ -113,7 +113,7 @@ func TestResolveRules(t *testing.T) {
 			},
 			opts: Options{LDLibraryPath: "/env:/nonexistent"},
 			want: map[string]string{"liba.so.1": "/env/liba.so.1", "libb.so.1": "/u/libb.so.1"},
-			via:  map[string]string{"liba.so.1": ViaLDLibPath},
+			via:  map[string]LibVia{"liba.so.1": ViaLDLibPath},
 		},
 		{
 			name: "ld.so.conf include glob before default dirs",
@@ -127,7 +127,7 @@ func TestResolveRules(t *testing.T) {
 				"/usr/lib/x86_64-linux-gnu/liba.so.1": lib("liba.so.1"),
 			},
 			want: map[string]string{"liba.so.1": "/opt/a/liba.so.1"},
-			via:  map[string]string{"liba.so.1": ViaLdSoConf},
+			via:  map[string]LibVia{"liba.so.1": ViaLdSoConf},
 		},
 		{
 			name: "wrong class and byte order skipped like ld.so",
@@ -155,7 +155,7 @@ func TestResolveRules(t *testing.T) {
 				"/usr/lib/libq.so.1": lib("libq.so.1"),
 			},
 			want: map[string]string{"libq.so.1": "/usr/lib/libq.so.1"},
-			via:  map[string]string{"libq.so.1": ViaDefault},
+			via:  map[string]LibVia{"libq.so.1": ViaDefault},
 		},
 		{
 			name: "DF_1_NODEFLIB skips ld.so.conf and default dirs",

@@ -68,7 +68,7 @@ func SuggestPdumpLink(primary *Report) (*PdumpLink, error) {
 	}
 	if !haveComp["net_pcap"] && !haveComp["pmd_pcap"] {
 		if primary.DPDK.PcapPMD.Reachable {
-			pl.Notes = append(pl.Notes, "the primary gets the pcap PMD via "+strings.Join(primary.DPDK.PcapPMD.Via, ", ")+"; gazelle-pdump gets it the same way")
+			pl.Notes = append(pl.Notes, "the primary gets the pcap PMD via "+joinVia(primary.DPDK.PcapPMD.Via)+"; gazelle-pdump gets it the same way")
 		} else {
 			pl.Warnings = append(pl.Warnings, "the primary cannot reach the pcap PMD: add librte_net_pcap.so to the primary's link line too, else pdump fails with \"vdev creation failed\"")
 		}

@@ -17,14 +17,24 @@ import (
 type LockCheck struct {
 	// Holder is nil when nobody holds a write lock (or no method worked).
 	Holder *LockHolder `json:"holder,omitempty"`
-	// Method is the probe that answered: "fcntl" (F_OFD_GETLK/F_GETLK on
-	// the live machine) or "proc-locks" (/proc/locks matched by inode).
-	// Empty when none could.
-	Method string `json:"method,omitempty"`
+	// Method is the probe that answered; empty when none could.
+	Method LockMethod `json:"method,omitempty"`
 	// Errors say why a probe could not answer, e.g.
 	// "fcntl: open: permission denied".
 	Errors []string `json:"errors,omitempty"`
 }
+
+// LockMethod is the probe that found whether a process holds a lock.
+type LockMethod string
+
+const (
+	LockByFcntl     LockMethod = "fcntl"      // F_OFD_GETLK/F_GETLK on the live machine
+	LockByProcLocks LockMethod = "proc-locks" // /proc/locks matched by inode
+	// LockBySocket: the config is out of reach (a runtime dir the user
+	// cannot list), but the primary's bound mp_socket (/proc/net/unix)
+	// shows it alive; doctor's unlistable prefixes.
+	LockBySocket LockMethod = "proc-net-unix"
+)
 
 // LockHolder is a process holding a lock on the file.
 type LockHolder struct {
@@ -50,7 +60,7 @@ func (h *Host) ConfigLock(p string) LockCheck {
 	if h.Live() {
 		holder, err := fcntlHolder(p)
 		if err == nil {
-			lc.Method = "fcntl"
+			lc.Method = LockByFcntl
 			if holder != nil && holder.PID > 0 {
 				lc.Holder = holder
 				return lc
@@ -70,7 +80,7 @@ func (h *Host) ConfigLock(p string) LockCheck {
 		return lc
 	}
 	if lc.Method == "" || holder != nil {
-		lc.Method = "proc-locks"
+		lc.Method = LockByProcLocks
 	}
 	if holder != nil {
 		lc.Holder = holder

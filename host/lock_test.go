@@ -70,7 +70,7 @@ func TestConfigLockOwnProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := New("/")
-	if lc := h.ConfigLock(p); lc.Holder != nil || lc.Method != "fcntl" {
+	if lc := h.ConfigLock(p); lc.Holder != nil || lc.Method != LockByFcntl {
 		t.Fatalf("unlocked file: %+v, want no holder by fcntl", lc)
 	}
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
@@ -95,7 +95,7 @@ func TestConfigLockOwnProcess(t *testing.T) {
 	}
 	lc := h.ConfigLock(p)
 	want := &LockHolder{PID: os.Getpid(), Start: 136, End: 136 + 17408 - 1}
-	if lc.Method != "fcntl" || !reflect.DeepEqual(lc.Holder, want) {
+	if lc.Method != LockByFcntl || !reflect.DeepEqual(lc.Holder, want) {
 		t.Errorf("ConfigLock = %+v (holder %+v), want %+v by fcntl", lc, lc.Holder, want)
 	}
 }
@@ -134,7 +134,7 @@ sys.stdin.read()
 	}
 	h := New("/")
 	lc := h.ConfigLock(p)
-	if lc.Method != "fcntl" || lc.Holder == nil || lc.Holder.PID != cmd.Process.Pid || lc.Holder.Start != 100 || lc.Holder.End != 299 {
+	if lc.Method != LockByFcntl || lc.Holder == nil || lc.Holder.PID != cmd.Process.Pid || lc.Holder.Start != 100 || lc.Holder.End != 299 {
 		t.Errorf("ConfigLock = %+v holder %+v, want pid %d range 100..299", lc, lc.Holder, cmd.Process.Pid)
 	}
 	ph, err := h.procLocksHolder(p)
@@ -150,7 +150,7 @@ func TestConfigLockReadOnlyFile(t *testing.T) {
 	if err := os.WriteFile(p, []byte("x"), 0o400); err != nil {
 		t.Fatal(err)
 	}
-	if lc := New("/").ConfigLock(p); lc.Method != "fcntl" || len(lc.Errors) != 0 {
+	if lc := New("/").ConfigLock(p); lc.Method != LockByFcntl || len(lc.Errors) != 0 {
 		t.Errorf("ConfigLock = %+v, want an answer by fcntl", lc)
 	}
 }
@@ -178,7 +178,7 @@ func TestConfigLockFallbacks(t *testing.T) {
 	}
 	h := New(root)
 	lc := h.ConfigLock("/var/run/dpdk/rte/config")
-	if lc.Method != "proc-locks" || lc.Holder == nil || lc.Holder.PID != 4711 {
+	if lc.Method != LockByProcLocks || lc.Holder == nil || lc.Holder.PID != 4711 {
 		t.Errorf("by real inode: %+v, want pid 4711 from proc-locks", lc)
 	}
 

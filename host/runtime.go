@@ -301,7 +301,7 @@ func (h *Host) scanPrefix(dir string, socks UnixSockets, sockErr error) (*Prefix
 	ents, err := os.ReadDir(h.Path(dir))
 	if errors.Is(err, fs.ErrPermission) {
 		// The socket table still tells whether a primary listens there.
-		p.State, p.Error = "unknown", "listing: "+unwrapPathErr(err).Error()
+		p.State, p.Error = PrefixUnknown, "listing: "+unwrapPathErr(err).Error()
 		if sockErr == nil {
 			b := socks.Bound(path.Join(dir, "mp_socket"))
 			p.MPSocketBound = &b

@@ -167,7 +167,7 @@ func TestPrefixes(t *testing.T) {
 			}
 			for i, w := range tt.want {
 				p := got[i]
-				if p.Name != w.name || p.Dir != w.dir || string(p.State) != w.state || p.Lock.Method != w.method {
+				if p.Name != w.name || p.Dir != w.dir || string(p.State) != w.state || string(p.Lock.Method) != w.method {
 					t.Errorf("prefix = %q %q state %q method %q (lock %+v), want %q %q %q %q",
 						p.Name, p.Dir, p.State, p.Lock.Method, p.Lock, w.name, w.dir, w.state, w.method)
 				}

@@ -254,25 +254,11 @@ func TestCaptureLab(t *testing.T) {
 
 	t.Run("SIGINT keeps every packet", func(t *testing.T) {
 		f := filepath.Join(dir, "int.pcapng")
-		cmd := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Interrupt once pdump writes (its files grow), not after a fixed
-		// time: on a loaded machine its start alone can take longer.
-		for start := time.Now(); time.Since(start) < 30*time.Second && pdumpWrote(cmd.Process.Pid) < 30000; time.Sleep(50 * time.Millisecond) {
-		}
-		cmd.Process.Signal(syscall.SIGINT)
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("%v\n%s\n%s", err, stdout.String(), stderr.String())
-		}
-		var env struct{ Data capture.Result }
-		if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
-			t.Fatal(err)
-		}
-		res := env.Data
+		g := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
+		// Interrupt once pdump writes (its files grow).
+		g.backend(30*time.Second, 30000)
+		g.cmd.Process.Signal(syscall.SIGINT)
+		res := g.result(60*time.Second, 0)
 		n := tcpdumpN(t, f, "")
 		if tr := deref(res.Backend.Transmitted); res.Stopped != capture.StopInterrupt || tr <= 0 || int64(n) < tr {
 			t.Errorf("stopped %q, file %d packets, pdump wrote %d", res.Stopped, n, deref(res.Backend.Transmitted))
@@ -378,47 +364,13 @@ func TestCaptureLabBackendStopped(t *testing.T) {
 	p := lab.StartT(t, lab.Config{})
 	dir := t.TempDir()
 	f := filepath.Join(dir, "s.pcapng")
-	cmd := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var pdump int
-	for pdump == 0 {
-		if time.Since(start) > 20*time.Second {
-			cmd.Process.Kill()
-			t.Fatalf("gzdoctor never started pdump: %s", stderr.String())
-		}
-		// Stop it once it is pdump: a SIGSTOP between fork and exec
-		// landed on gzdoctor's half-made child and was lost (CI).
-		if c := childPid(cmd.Process.Pid); c != 0 {
-			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c)); filepath.Base(exe) == "dpdk-pdump" {
-				pdump = c
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	g := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
+	// Stopped once it is pdump (childPid): a SIGSTOP between fork and
+	// exec landed on gzdoctor's half-made child and was lost (CI).
+	pdump := g.backend(20*time.Second, 0)
 	syscall.Kill(pdump, syscall.SIGSTOP)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second):
-		syscall.Kill(pdump, syscall.SIGKILL)
-		cmd.Process.Kill()
-		t.Fatalf("gzdoctor still waits after 60 s with a stopped pdump\n%s", stderr.String())
-	}
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitProblem {
-		t.Fatalf("gzdoctor: %v, want exit 1\n%s\n%s", err, stdout.String(), stderr.String())
-	}
-	var env struct{ Data capture.Result }
-	if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
-		t.Fatal(err)
-	}
-	res := env.Data
+	res := g.result(60*time.Second, exitProblem)
 	if res.Stopped != capture.StopNoPackets || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "the backend runs but receives nothing") || !strings.Contains(res.Notes[0], "net_ring0 counted") {
 		t.Errorf("stopped %q notes %q", res.Stopped, res.Notes)
 	}
@@ -499,26 +451,9 @@ func TestCaptureLabOneCapturePerPrimary(t *testing.T) {
 	p := lab.StartT(t, lab.Config{})
 	dir := t.TempDir()
 	fa, fb := filepath.Join(dir, "a.pcapng"), filepath.Join(dir, "b.pcapng")
-	a := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-c", "3000", "-w", fa)
-	var stdout, stderr bytes.Buffer
-	a.Stdout, a.Stderr = &stdout, &stderr
 	start := time.Now()
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var pdump int
-	for pdump == 0 {
-		if time.Since(start) > 20*time.Second {
-			a.Process.Kill()
-			t.Fatalf("gzdoctor never started pdump: %s", stderr.String())
-		}
-		if c := childPid(a.Process.Pid); c != 0 {
-			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c)); filepath.Base(exe) == "dpdk-pdump" {
-				pdump = c
-			}
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	a := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-c", "3000", "-w", fa))
+	pdump := a.backend(20*time.Second, 0)
 	syscall.Kill(pdump, syscall.SIGSTOP)
 	resumed := false
 	resume := func() {
@@ -534,31 +469,17 @@ func TestCaptureLabOneCapturePerPrimary(t *testing.T) {
 	if code != exitProblem || res == nil || res.Stopped != capture.StopBusy || res.ExitStatus != "" {
 		t.Fatalf("second capture: exit %d, result %+v\n%s", code, res, errOut)
 	}
-	if h := res.Holder; h == nil || h.PID != a.Process.Pid || h.BackendPID != pdump || !strings.Contains(h.Command, "-w "+fa) || h.Since == "" || !h.Alive {
-		t.Errorf("holder %+v, want gzdoctor %d with pdump %d", res.Holder, a.Process.Pid, pdump)
+	if h := res.Holder; h == nil || h.PID != a.cmd.Process.Pid || h.BackendPID != pdump || !strings.Contains(h.Command, "-w "+fa) || h.Since == "" || !h.Alive {
+		t.Errorf("holder %+v, want gzdoctor %d with pdump %d", res.Holder, a.cmd.Process.Pid, pdump)
 	}
 	if _, err := os.Stat(fb); !os.IsNotExist(err) {
 		t.Errorf("the refused capture wrote %s", fb)
 	}
 
-	done := make(chan error, 1)
-	go func() { done <- a.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("first capture: %v\n%s\n%s", err, stdout.String(), stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		a.Process.Kill()
-		t.Fatalf("first capture still runs after 60 s\n%s", stderr.String())
-	}
-	var env struct{ Data capture.Result }
-	if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
-		t.Fatal(err)
-	}
-	v := env.Data.Validation
-	if env.Data.Stopped != capture.StopCount || v == nil || len(v.Problems) > 0 || v.ZeroLength != 0 || v.OutOfWindow != 0 {
-		t.Errorf("first capture: stopped %q validation %+v", env.Data.Stopped, v)
+	first := a.result(60*time.Second, 0)
+	v := first.Validation
+	if first.Stopped != capture.StopCount || v == nil || len(v.Problems) > 0 || v.ZeroLength != 0 || v.OutOfWindow != 0 {
+		t.Errorf("first capture: stopped %q validation %+v", first.Stopped, v)
 	}
 	// The file, read by tshark: exactly the 3000 packets, none empty, all
 	// stamped while the capture ran.
@@ -653,36 +574,15 @@ func TestCaptureLabBackendKilled(t *testing.T) {
 	p := lab.StartT(t, lab.Config{})
 	dir := t.TempDir()
 	f := filepath.Join(dir, "k.pcapng")
-	cmd := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Kill pdump once its files hold packets, not after a fixed time: on
-	// a loaded machine its start alone takes longer (CI: the kill came
-	// before the first packet, or missed pdump and gzdoctor captured on).
-	var pdump int
-	for start := time.Now(); pdump == 0 || pdumpWrote(cmd.Process.Pid) < 30000; time.Sleep(50 * time.Millisecond) {
-		if time.Since(start) > 60*time.Second {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("pdump %d never wrote 30000 bytes in 60 s\n%s", pdump, stderr.String())
-		}
-		pdump = childPid(cmd.Process.Pid)
-	}
+	g := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
+	// Kill pdump once its files hold packets (CI: a kill after a fixed
+	// time came before the first packet, or missed pdump and gzdoctor
+	// captured on).
+	pdump := g.backend(60*time.Second, 30000)
 	if err := syscall.Kill(pdump, syscall.SIGKILL); err != nil {
 		t.Fatalf("killing pdump %d: %v", pdump, err)
 	}
-	err := cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitProblem {
-		t.Fatalf("gzdoctor: %v, want exit 1\n%s\n%s", err, stdout.String(), stderr.String())
-	}
-	var env struct{ Data capture.Result }
-	if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
-		t.Fatal(err)
-	}
-	res := env.Data
+	res := g.result(60*time.Second, exitProblem)
 	rows := tsharkFields(t, f, "frame.number")
 	if res.Stopped != capture.StopBackendEnd || res.ExitStatus != "signal: killed" || int64(len(rows)) != res.Counts.Packets() || len(rows) < 100 {
 		t.Errorf("stopped %q exit %q, tshark reads %d packets, result %d", res.Stopped, res.ExitStatus, len(rows), res.Counts.Packets())
@@ -695,7 +595,7 @@ func TestCaptureLabBackendKilled(t *testing.T) {
 	// without -i, must neither pick one as the device nor start a tool
 	// that would fail with a misleading error.
 	code, out, errOut := run(t, "-o", "json", "capture", "--prefix", p.Prefix, "-c", "10", "-w", filepath.Join(dir, "again.pcapng"))
-	env = struct{ Data capture.Result }{}
+	var env struct{ Data capture.Result }
 	if err := json.Unmarshal([]byte(out), &env); err != nil {
 		t.Fatalf("second capture: %v\n%s\n%s", err, out, errOut)
 	}

@@ -1265,43 +1265,10 @@ func mxPdumpOn(t *testing.T, m *mxShared, kill bool) *mxSit {
 // while the first runs; the first ends with a valid file and leaves the
 // primary clean.
 func mxTwoCaptures(t *testing.T, s *mxSit, r *mxResults) {
-	first := gzdoctorCmd(t, s.dir, "-o", "json", "capture", "--prefix", s.prefix, "-i", s.device, "-a", "duration:8", "-w", s.dir+"/first.pcapng")
-	var stdout, stderr bytes.Buffer
-	first.Stdout, first.Stderr = &stdout, &stderr
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var firstErr error
-	go func() { firstErr = first.Wait(); close(done) }()
-	defer func() {
-		select {
-		case <-done:
-		default:
-			first.Process.Signal(syscall.SIGINT)
-			<-done
-		}
-	}()
+	first := startGzdoctor(t, gzdoctorCmd(t, s.dir, "-o", "json", "capture", "--prefix", s.prefix, "-i", s.device, "-a", "duration:8", "-w", s.dir+"/first.pcapng"))
 	// The moment its pdump exists: before it attached, before any vdev.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if c := childPid(first.Process.Pid); c != 0 {
-			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c)); filepath.Base(exe) == "dpdk-pdump" {
-				break
-			}
-		}
-		select {
-		case <-done:
-			t.Fatalf("the first capture ended before its pdump started (%v):\n%s\n%s", firstErr, stdout.String(), stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the first capture started no pdump in 30 s:\n%s", stderr.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	firstPid := strconv.Itoa(first.Process.Pid)
-	pdumpPid := childPid(first.Process.Pid)
+	pdumpPid := first.backend(30*time.Second, 0)
+	firstPid := strconv.Itoa(first.cmd.Process.Pid)
 	second := mxGz(t, s, "-o", "json", "capture", "--prefix", s.prefix, "-c", "10", "-a", "duration:10", "-w", s.dir+"/second.pcapng")
 	var sc mxCapture
 	mxJSON(t, second, &sc)
@@ -1323,21 +1290,18 @@ func mxTwoCaptures(t *testing.T, s *mxSit, r *mxResults) {
 	chk := mxGz(t, s, "-o", "json", "check", "--prefix", s.prefix, "--timeout", mxCheckTimeout)
 	var rep mxReport
 	mxJSON(t, chk, &rep)
-	select {
-	case <-done:
+	if first.exited() {
 		t.Fatalf("the first capture ended before check ran: the row proves nothing")
-	default:
 	}
 	if chk.code != exitProblem || rep.firstFail() != "busy" || !strings.Contains(chk.stdout, firstPid) {
 		t.Errorf("check while a capture runs: exit %d, first failing %q; want 1, busy, naming pid %s:\n%s", chk.code, rep.firstFail(), firstPid, rep.summary())
 	}
 	mxNoForbidden(t, s, "check during a capture", chk.stdout)
-	<-done
-	err := firstErr
+	err := first.wait(gzdoctorRunLimit)
 	var fc mxCapture
-	mxJSON(t, &mxOut{stdout: stdout.String()}, &fc)
+	mxJSON(t, &mxOut{stdout: first.stdout.String()}, &fc)
 	if err != nil || fc.Stopped != "duration" || len(fc.Files) != 1 || fc.Files[0].Packets == 0 {
-		t.Fatalf("first capture: %v, stopped %q, files %+v\n%s", err, fc.Stopped, fc.Files, stderr.String())
+		t.Fatalf("first capture: %v, stopped %q, files %+v\n%s", err, fc.Stopped, fc.Files, first.stderr.String())
 	}
 	if n := tcpdumpN(t, fc.Files[0].Path, ""); int64(n) != fc.Files[0].Packets {
 		t.Errorf("first capture: tcpdump reads %d packets, the result says %d", n, fc.Files[0].Packets)

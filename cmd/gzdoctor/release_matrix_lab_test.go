@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -171,44 +170,16 @@ func relWatchdog(t *testing.T, r lab.Release, p *lab.Primary, inside string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(r.HostPath(filepath.Dir(bin))) })
-	cmd := r.Command(bin, "-o", "json", "-v", "capture", "--prefix", p.Prefix, "-w", inside+"/watchdog.pcapng")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pdump := 0
-	for pdump == 0 {
-		if time.Since(start) > 20*time.Second {
-			ps, _ := exec.Command("ps", "-eo", "pid,ppid,stat,etime,args").Output()
-			cmd.Process.Signal(syscall.SIGINT)
-			cmd.Wait()
-			t.Fatalf("gzdoctor never started pdump in 20 s:\n%s\n%s\n%s", stdout.String(), stderr.String(), ps)
-		}
-		if c := childPid(cmd.Process.Pid); c != 0 {
-			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c)); filepath.Base(exe) == "dpdk-pdump" {
-				pdump = c
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	g := startGzdoctor(t, r.Command(bin, "-o", "json", "-v", "capture", "--prefix", p.Prefix, "-w", inside+"/watchdog.pcapng"))
+	pdump := g.backend(20*time.Second, 0)
 	syscall.Kill(pdump, syscall.SIGSTOP)
-	errc := make(chan error, 1)
-	go func() { errc <- cmd.Wait() }()
-	select {
-	case err = <-errc:
-	case <-time.After(60 * time.Second):
-		syscall.Kill(pdump, syscall.SIGKILL)
-		cmd.Process.Kill()
-		<-errc
-		t.Fatalf("gzdoctor still waits after 60 s with a stopped pdump\n%s", stderr.String())
-	}
+	err = g.wait(60 * time.Second)
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitProblem {
-		t.Fatalf("gzdoctor: %v, want exit 1\n%s\n%s", err, stdout.String(), stderr.String())
+		t.Fatalf("gzdoctor: %v, want exit 1\n%s\n%s", err, g.stdout.String(), g.stderr.String())
 	}
 	c := &mxCapture{}
-	if !mxJSON(t, &mxOut{1, stdout.String(), stderr.String()}, c) {
+	if !mxJSON(t, &mxOut{1, g.stdout.String(), g.stderr.String()}, c) {
 		return
 	}
 	if c.Stopped != "no-packets" || len(c.Notes) == 0 || !strings.Contains(c.Notes[0], "the backend runs but receives nothing") {

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -156,34 +153,11 @@ func TestCaptureLabStall(t *testing.T) {
 	p := lab.StartT(t, lab.Config{})
 	dir := t.TempDir()
 	f := filepath.Join(dir, "s.pcapng")
-	cmd := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	var pdump int
-	for pdump == 0 || pdumpWrote(cmd.Process.Pid) < 200_000 {
-		if time.Since(start) > 60*time.Second {
-			cmd.Process.Kill()
-			t.Fatalf("pdump never wrote 200 kB: %s", stderr.String())
-		}
-		pdump = childPid(cmd.Process.Pid)
-		time.Sleep(20 * time.Millisecond)
-	}
+	g := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
+	pdump := g.backend(60*time.Second, 200_000)
 	syscall.Kill(pdump, syscall.SIGSTOP)
 	stopped := time.Now()
-	err := cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitProblem {
-		syscall.Kill(pdump, syscall.SIGCONT)
-		t.Fatalf("gzdoctor: %v, want exit 1\n%s\n%s", err, stdout.String(), stderr.String())
-	}
-	var env struct{ Data capture.Result }
-	if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
-		t.Fatal(err)
-	}
-	res := env.Data
+	res := g.result(gzdoctorRunLimit, exitProblem)
 	want := fmt.Sprintf("dpdk-pdump (pid %d) is stopped (state T: SIGSTOP, ^Z or a debugger; kill -CONT %d resumes it)", pdump, pdump)
 	if res.Stopped != capture.StopStalled || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "the capture stalled: dpdk-pdump's files have not grown for") ||
 		!strings.Contains(res.Notes[0], "for a full ring") || !strings.Contains(res.Notes[0], ": dpdk-pdump is not emptying its ring") || !strings.Contains(res.Notes[0], want) {

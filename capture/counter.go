@@ -25,6 +25,14 @@ func (c Counts) Packets() int64 { return c.RxPackets + c.TxPackets }
 // Bytes is the total of both directions.
 func (c Counts) Bytes() int64 { return c.RxBytes + c.TxBytes }
 
+// packets is the packets of one direction.
+func (c Counts) packets(dir string) int64 {
+	if dir == dirRx {
+		return c.RxPackets
+	}
+	return c.TxPackets
+}
+
 func (c *Counts) add(dir string, n int) {
 	if dir == dirRx {
 		c.RxPackets++

@@ -65,42 +65,14 @@ type finalOutput struct {
 // under a temporary name with mode 0600 before renaming it into place.
 func finalize(ctx context.Context, p *Plan, sel *selector, o *Options) (*finalResult, error) {
 	res := &finalResult{ports: make([]Counts, len(planPorts(p)))}
-	var ins []*finalInput
+	ins, err := openTemps(p, res)
 	defer func() {
 		for _, in := range ins {
 			in.f.Close()
 		}
 	}()
-	for _, t := range p.Temps {
-		if fi, err := os.Stat(t.Path); err != nil {
-			return nil, err
-		} else if fi.Size() == 0 {
-			continue // the backend never wrote to it: no packets
-		}
-		rep, err := pcapfile.Repair(t.Path)
-		if err != nil {
-			return nil, fmt.Errorf("validating %s: %w", t.Path, err)
-		}
-		if rep.Truncated() {
-			res.repaired = append(res.repaired, fmt.Sprintf("%s: cut %d bytes of an unfinished last record (%s)", t.Path, rep.Size-rep.Kept, rep.Damage))
-		}
-		f, err := os.Open(t.Path)
-		if err != nil {
-			return nil, err
-		}
-		r, err := pcapfile.NewReader(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("reading %s: %w", t.Path, err)
-		}
-		ins = append(ins, &finalInput{temp: t, f: f, r: r})
-	}
-
-	var outs []*finalOutput
-	abort := func() {
-		for _, fo := range outs {
-			fo.af.Abort()
-		}
+	if err != nil {
+		return nil, err
 	}
 	link := pcapLink
 	if len(ins) > 0 {
@@ -115,22 +87,92 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options) (*finalRe
 	if p.MaxSize > 0 && size > p.MaxSize {
 		return nil, fmt.Errorf("-C %d: the output's headers alone take %d bytes", p.MaxSize, size)
 	}
+	outs, err := createOutputs(p, o, link)
+	if err != nil {
+		return nil, err
+	}
+	if err := merge(ctx, p, sel, ins, outs, res, size); err != nil {
+		abortOutputs(outs)
+		return nil, err
+	}
+	if err := closeOutputs(outs, res); err != nil {
+		abortOutputs(outs)
+		return nil, err
+	}
+	for i, fo := range outs {
+		if err := fo.af.Commit(); err != nil {
+			abortOutputs(outs[i+1:])
+			return nil, err
+		}
+		res.files = append(res.files, fo.res)
+	}
+	return res, nil
+}
+
+// openTemps opens the backend's files that hold anything, each repaired
+// first (res.repaired says what was cut). The files opened are returned
+// with an error too, to be closed.
+func openTemps(p *Plan, res *finalResult) ([]*finalInput, error) {
+	var ins []*finalInput
+	for _, t := range p.Temps {
+		if fi, err := os.Stat(t.Path); err != nil {
+			return ins, err
+		} else if fi.Size() == 0 {
+			continue // the backend never wrote to it: no packets
+		}
+		rep, err := pcapfile.Repair(t.Path)
+		if err != nil {
+			return ins, fmt.Errorf("validating %s: %w", t.Path, err)
+		}
+		if rep.Truncated() {
+			res.repaired = append(res.repaired, fmt.Sprintf("%s: cut %d bytes of an unfinished last record (%s)", t.Path, rep.Size-rep.Kept, rep.Damage))
+		}
+		f, err := os.Open(t.Path)
+		if err != nil {
+			return ins, err
+		}
+		r, err := pcapfile.NewReader(f)
+		if err != nil {
+			f.Close()
+			return ins, fmt.Errorf("reading %s: %w", t.Path, err)
+		}
+		ins = append(ins, &finalInput{temp: t, f: f, r: r})
+	}
+	return ins, nil
+}
+
+// createOutputs starts each final file under its temporary name, its
+// header written.
+func createOutputs(p *Plan, o *Options, link pcapfile.Interface) ([]*finalOutput, error) {
+	var outs []*finalOutput
 	for _, out := range p.Outputs {
 		af, err := pcapfile.CreateAtomic(out.Path, 0o600, o.Force)
 		if err != nil {
-			abort()
+			abortOutputs(outs)
 			return nil, err
 		}
 		fo := &finalOutput{out: out, af: af, res: OutputFile{Path: out.Path, Format: out.Format}}
 		outs = append(outs, fo)
 		w, ifcs, err := newOutputWriter(af, out, p, o, link)
 		if err != nil {
-			abort()
+			abortOutputs(outs)
 			return nil, err
 		}
 		fo.w, fo.ifc = w, ifcs
 	}
+	return outs, nil
+}
 
+func abortOutputs(outs []*finalOutput) {
+	for _, fo := range outs {
+		fo.af.Abort()
+	}
+}
+
+// merge writes the packets of ins in time order into outs, as the
+// selector keeps them, until -c packets or the -C size (size is what the
+// files take before the first packet).
+func merge(ctx context.Context, p *Plan, sel *selector, ins []*finalInput, outs []*finalOutput, res *finalResult, size int64) error {
 	rs := make([]*pcapfile.Reader, len(ins))
 	names := make([]string, len(ins))
 	for i, in := range ins {
@@ -138,90 +180,75 @@ func finalize(ctx context.Context, p *Plan, sel *selector, o *Options) (*finalRe
 	}
 	packets, err := pcapfile.NewPackets(ctx, rs, pcapfile.PacketsOptions{Names: names})
 	if err != nil {
-		abort()
-		return nil, err
+		return err
 	}
-	for {
-		if p.Count > 0 && res.counts.Packets() >= p.Count {
-			break
-		}
+	for p.Count == 0 || res.counts.Packets() < p.Count {
 		i, pk, err := packets.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			abort()
-			return nil, err
+			return err
 		}
-		best := ins[i]
-		ok, dir, err := sel.keep(best.temp.Dir, best.r.Interfaces()[pk.Interface], pk)
+		in := ins[i]
+		ok, dir, err := sel.keep(in.temp.Dir, in.r.Interfaces()[pk.Interface], pk)
 		if err != nil {
-			abort()
-			return nil, err
+			return err
 		}
 		// pdump writes one file per port; dumpcap captures one port.
-		idx := best.temp.Index
-		if ok && idx >= 0 {
-			fo := outputFor(outs, dir)
-			n := sel.capLen(pk)
-			if p.MaxSize > 0 && size+pcapfile.RecordSize(fo.out.Format, n) > p.MaxSize {
-				break
-			}
-			size += pcapfile.RecordSize(fo.out.Format, n)
-			pk.Data = pk.Data[:n]
-			pk.Interface = fo.ifc[ifKey{idx, dir}]
-			pk.Flags = 0
-			if dir == dirRx {
-				pk.SetDirection(pcapfile.DirInbound)
-			} else {
-				pk.SetDirection(pcapfile.DirOutbound)
-			}
-			if err := fo.w.WritePacket(pk); err != nil {
-				abort()
-				return nil, fmt.Errorf("writing %s: %w", fo.out.Path, err)
-			}
-			fo.res.Packets++
-			fo.res.Bytes += int64(n)
-			if fo.first == 0 {
-				fo.first = pk.Timestamp
-			}
-			fo.last = pk.Timestamp
-			res.counts.add(dir, n)
-			res.ports[idx].add(dir, n)
-			if res.first == 0 {
-				res.first = pk.Timestamp
-			}
-			res.last = pk.Timestamp
+		idx := in.temp.Index
+		if !ok || idx < 0 {
+			continue
 		}
+		fo := outputFor(outs, dir)
+		n := sel.capLen(pk)
+		rec := pcapfile.RecordSize(fo.out.Format, n)
+		if p.MaxSize > 0 && size+rec > p.MaxSize {
+			return nil
+		}
+		size += rec
+		if err := fo.write(pk, idx, dir, n); err != nil {
+			return err
+		}
+		res.counts.add(dir, n)
+		res.ports[idx].add(dir, n)
+		if res.first == 0 {
+			res.first = pk.Timestamp
+		}
+		res.last = pk.Timestamp
 	}
+	return nil
+}
+
+// write writes the first n bytes of pk, from port idx's direction dir.
+func (fo *finalOutput) write(pk *pcapfile.Packet, idx int, dir string, n int) error {
+	pk.Data = pk.Data[:n]
+	markPacket(pk, fo.ifc, idx, dir)
+	if err := fo.w.WritePacket(pk); err != nil {
+		return fmt.Errorf("writing %s: %w", fo.out.Path, err)
+	}
+	fo.res.Packets++
+	fo.res.Bytes += int64(n)
+	if fo.first == 0 {
+		fo.first = pk.Timestamp
+	}
+	fo.last = pk.Timestamp
+	return nil
+}
+
+// closeOutputs finishes each file: for pcapng the interface statistics
+// (what was delivered per port and direction, and when), then its size.
+func closeOutputs(outs []*finalOutput, res *finalResult) error {
 	for _, fo := range outs {
-		if ng, ok := fo.w.(*pcapfile.PcapNGWriter); ok {
-			for k, i := range fo.ifc {
-				delivered := res.ports[k.index].TxPackets
-				if k.dir == dirRx {
-					delivered = res.ports[k.index].RxPackets
-				}
-				ng.SetStats(i, pcapfile.InterfaceStats{StartTime: fo.first, EndTime: fo.last, Delivered: uint64(delivered)})
-			}
-		}
+		setInterfaceStats(fo.w, fo.ifc, fo.first, fo.last, func(k ifKey) int64 { return res.ports[k.index].packets(k.dir) })
 		if err := fo.w.Close(); err != nil {
-			abort()
-			return nil, fmt.Errorf("writing %s: %w", fo.out.Path, err)
+			return fmt.Errorf("writing %s: %w", fo.out.Path, err)
 		}
 		if fi, err := fo.af.Stat(); err == nil {
 			fo.res.Size = fi.Size()
 		}
 	}
-	for i, fo := range outs {
-		if err := fo.af.Commit(); err != nil {
-			for _, rest := range outs[i+1:] {
-				rest.af.Abort()
-			}
-			return nil, err
-		}
-		res.files = append(res.files, fo.res)
-	}
-	return res, nil
+	return nil
 }
 
 func outputFor(outs []*finalOutput, dir string) *finalOutput {

@@ -168,13 +168,7 @@ func (r *ringWriter) write(idx int, dir string, pk *pcapfile.Packet, n int, link
 	}
 	c := r.cur
 	pk.Data = pk.Data[:n]
-	pk.Interface = c.ifc[ifKey{idx, dir}]
-	pk.Flags = 0
-	if dir == dirRx {
-		pk.SetDirection(pcapfile.DirInbound)
-	} else {
-		pk.SetDirection(pcapfile.DirOutbound)
-	}
+	markPacket(pk, c.ifc, idx, dir)
 	if err := c.w.WritePacket(pk); err != nil {
 		return r.fail(fmt.Errorf("writing %s: %w", c.res.Path, err))
 	}
@@ -268,11 +262,7 @@ func (r *ringWriter) closeCur() error {
 		return r.err
 	}
 	r.cur = nil
-	if ng, ok := c.w.(*pcapfile.PcapNGWriter); ok {
-		for k, i := range c.ifc {
-			ng.SetStats(i, pcapfile.InterfaceStats{StartTime: c.first, EndTime: c.last, Delivered: uint64(c.perIf[k])})
-		}
-	}
+	setInterfaceStats(c.w, c.ifc, c.first, c.last, func(k ifKey) int64 { return c.perIf[k] })
 	if err := c.w.Close(); err != nil {
 		c.af.Abort()
 		r.err = fmt.Errorf("writing %s: %w", c.res.Path, err)

@@ -78,6 +78,32 @@ func newOutputWriter(w io.Writer, out Output, p *Plan, o *Options, link pcapfile
 	return wr, ifcs, err
 }
 
+// markPacket points pk at the interface of port idx's direction dir in
+// an output whose interfaces are ifc, with that direction in its flags
+// (the backend's own flags say nothing gzdoctor's files keep).
+func markPacket(pk *pcapfile.Packet, ifc map[ifKey]int, idx int, dir string) {
+	pk.Interface = ifc[ifKey{idx, dir}]
+	pk.Flags = 0
+	if dir == dirRx {
+		pk.SetDirection(pcapfile.DirInbound)
+	} else {
+		pk.SetDirection(pcapfile.DirOutbound)
+	}
+}
+
+// setInterfaceStats writes, in a pcapng output whose interfaces are ifc,
+// each interface's statistics: the span first..last and the packets
+// delivered there. A pcap output has no place for them.
+func setInterfaceStats(w pcapfile.Writer, ifc map[ifKey]int, first, last uint64, delivered func(ifKey) int64) {
+	ng, ok := w.(*pcapfile.PcapNGWriter)
+	if !ok {
+		return
+	}
+	for k, i := range ifc {
+		ng.SetStats(i, pcapfile.InterfaceStats{StartTime: first, EndTime: last, Delivered: uint64(delivered(k))})
+	}
+}
+
 // pcapLink is the interface of the pcap PMD's files (pdump): Ethernet,
 // nanoseconds. Before the backend has written, the overhead is estimated
 // with it; finalize measures it again with the backend's own.

@@ -179,13 +179,7 @@ func (s *streamer) emit(h *pendingPacket, now time.Time) error {
 		return nil // -c: exactly Count packets, the first in time order
 	}
 	pk := &h.p
-	pk.Interface = s.ifc[ifKey{h.idx, h.dir}]
-	pk.Flags = 0
-	if h.dir == dirRx {
-		pk.SetDirection(pcapfile.DirInbound)
-	} else {
-		pk.SetDirection(pcapfile.DirOutbound)
-	}
+	markPacket(pk, s.ifc, h.idx, h.dir)
 	if err := s.w.WritePacket(pk); err != nil {
 		return err
 	}
@@ -232,14 +226,8 @@ func (s *streamer) flush() error {
 // the pipe has written everything (or its reader has gone).
 func (s *streamer) finish(now time.Time) error {
 	err := s.release(now, true)
-	if ng, ok := s.w.(*pcapfile.PcapNGWriter); ok && err == nil {
-		for k, i := range s.ifc {
-			delivered := s.ports[k.index].RxPackets
-			if k.dir == dirTx {
-				delivered = s.ports[k.index].TxPackets
-			}
-			ng.SetStats(i, pcapfile.InterfaceStats{StartTime: s.first, EndTime: s.last, Delivered: uint64(delivered)})
-		}
+	if err == nil {
+		setInterfaceStats(s.w, s.ifc, s.first, s.last, func(k ifKey) int64 { return s.ports[k.index].packets(k.dir) })
 	}
 	if err == nil {
 		err = s.w.Close()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
@@ -60,9 +59,11 @@ type counter struct {
 	punchErr error
 	punched  bool
 	// ring, with -b, gets every packet kept, merged in time order across
-	// the files (pending); it needs live too, as the files are freed.
-	ring    *ringWriter
-	pending []ringPacket
+	// the files; it needs live too, as the files are freed.
+	ring *ringWriter
+	// merge, with -w - or -b, is the stream's or the ring's time-order
+	// merge: it learns how far each file has come from every record.
+	merge *holdMerge
 	// ringLimit is -c: the ring gets the first ringLimit packets in time
 	// order, counted as they are merged (emit), never as the files are
 	// read: pdump's rx file is read before its tx file, and counting
@@ -78,21 +79,13 @@ type counter struct {
 	haveAhead bool
 }
 
-// ringPacket is one packet read, waiting to be merged in time order with
-// the other direction's file.
-type ringPacket struct {
-	idx  int // the port's index (Temp.Index)
-	dir  string
-	n    int
-	p    pcapfile.Packet
-	link pcapfile.Interface
-	read time.Time
-}
-
 // ringHold is how long a packet waits for an older one in the other
-// direction's file: pdump's rx and tx files fill side by side, each
-// flushed per burst, so the other file's older packets come within a
-// poll or two. A file with nothing new for this long holds nothing back.
+// direction's file (holdMerge): pdump's rx and tx files fill side by
+// side, each flushed per burst, so the other file's older packets come
+// within a poll or two. Longer than streamHold: no one reads the ring's
+// files as they are written, so the hold costs memory alone, while a
+// packet that comes too late is out of order in a file for good, and
+// past -c left out (ringLost).
 const ringHold = time.Second
 
 type tailFile struct {
@@ -104,10 +97,6 @@ type tailFile struct {
 	// w and punched: a stream frees what it read (livescan.go).
 	w       *os.File
 	punched int64
-	// lastTs and lastRead are the stamp of the last packet read and when
-	// it was read (ring only).
-	lastTs   uint64
-	lastRead time.Time
 }
 
 func newCounter(p *Plan, sel *selector) (*counter, error) {
@@ -155,44 +144,22 @@ func (c *counter) poll(limit int64) error {
 	return c.emit(now, false)
 }
 
-// emit writes the pending packets into the ring in time order: those no
-// file can still precede (stamped at or before every active file's last
-// packet), those held for ringHold, or all of them (the backend ended).
-// The pending packets are copies: the files can be freed under them.
+// emit writes the packets held (merge) into the ring in time order: those
+// whose turn has come, or all of them (the backend ended).
 func (c *counter) emit(now time.Time, all bool) error {
-	sort.SliceStable(c.pending, func(i, j int) bool { return c.pending[i].p.Timestamp < c.pending[j].p.Timestamp })
-	upTo := uint64(1<<64 - 1)
-	if !all {
-		// A file not read yet holds back too (its lastTs is 0): with -c
-		// the counter may have stopped before reading it at all.
-		for _, tf := range c.files {
-			if tf.damage == nil && (tf.lastRead.IsZero() || now.Sub(tf.lastRead) < ringHold) {
-				upTo = min(upTo, tf.lastTs)
-			}
-		}
-		for _, b := range c.pending {
-			if now.Sub(b.read) >= ringHold {
-				upTo = max(upTo, b.p.Timestamp)
-			}
-		}
-	}
-	n := 0
-	for n < len(c.pending) && c.pending[n].p.Timestamp <= upTo {
-		b := &c.pending[n]
-		n++
+	err := c.merge.release(now, all, func(h *heldPacket) error {
 		if c.ringLimit > 0 && c.ringAdded >= c.ringLimit {
-			if b.p.Timestamp < c.ring.maxTs {
+			if h.p.Timestamp < c.ring.maxTs {
 				c.ringLost++
 			}
-			continue
+			return nil
 		}
 		c.ringAdded++
-		if err := c.ring.write(b.idx, b.dir, &b.p, b.n, b.link, now); err != nil {
-			c.pending = c.pending[:0]
-			return &ringError{err}
-		}
+		return c.ring.write(h.idx, h.dir, &h.p, len(h.p.Data), h.link, now)
+	})
+	if err != nil {
+		return &ringError{err}
 	}
-	c.pending = append(c.pending[:0], c.pending[n:]...)
 	return nil
 }
 
@@ -220,13 +187,18 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int, now time.Time
 			var fe *pcapfile.FormatError
 			if errors.As(err, &fe) {
 				tf.damage = err
+				if c.merge != nil {
+					c.merge.stop(i)
+				}
 				break
 			}
 			return n, fmt.Errorf("reading %s: %w", tf.temp.Path, err)
 		}
 		c.records++
-		// Every record, kept or not, shows how far this file has come.
-		tf.lastTs, tf.lastRead = p.Timestamp, now
+		if c.merge != nil {
+			// Every record, kept or not, shows how far this file has come.
+			c.merge.saw(i, p.Timestamp, now)
+		}
 		if d := int64(p.Timestamp - uint64(now.UnixNano())); !c.haveAhead || d > c.ahead {
 			c.ahead, c.haveAhead = d, true
 		}
@@ -251,9 +223,9 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int, now time.Time
 			}
 		}
 		if c.ring != nil {
-			rp := ringPacket{idx: tf.temp.Index, dir: dir, n: kept, p: p, link: tf.r.Interfaces()[0], read: now}
-			rp.p.Data = append([]byte(nil), p.Data[:kept]...)
-			c.pending = append(c.pending, rp)
+			h := heldPacket{idx: tf.temp.Index, dir: dir, p: p, link: tf.r.Interfaces()[0], read: now}
+			h.p.Data = append([]byte(nil), p.Data[:kept]...)
+			c.merge.add(i, h)
 		}
 	}
 	if c.live != nil && n > 0 {

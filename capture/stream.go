@@ -18,12 +18,15 @@ import (
 // still writes its own files (one per direction for pdump); the counter
 // reads them as they grow and hands every packet it keeps to the
 // streamer, which merges the directions in time order and writes them
-// out. Merging live cannot wait for the end as finalize does: a packet is
-// held only until every other file has shown a later one, or for
-// streamHold, whichever comes first, so a silent direction delays the
+// out. Merging live cannot wait for the end as finalize does (holdMerge):
+// a packet is held only until every other file has shown a later one, or
+// for streamHold, whichever comes first, so a silent direction delays the
 // other by at most streamHold (plus a poll), and what is held is bounded
 // by the rate times streamHold and by streamMaxPending.
 const (
+	// streamHold is short: a reader (wireshark -k) shows the packets as
+	// they come, and the hold is its latency. The ring's is longer
+	// (ringHold).
 	streamHold = 250 * time.Millisecond
 	// streamMaxPending bounds the packets held for ordering, in bytes:
 	// beyond it the oldest are written whatever the other files say.
@@ -55,13 +58,6 @@ type StreamStats struct {
 	MaxLatencyMs float64 `json:"max_latency_ms"`
 }
 
-type pendingPacket struct {
-	p      pcapfile.Packet
-	dir    string
-	idx    int // the packet's port in Plan.Ports
-	readAt time.Time
-}
-
 // streamer merges the packets of the backend's files and writes them to
 // the output as they arrive.
 type streamer struct {
@@ -72,9 +68,7 @@ type streamer struct {
 	ports []Counts
 	buf   bytes.Buffer // encoded records not yet handed to the pipe
 
-	q       [][]pendingPacket // per backend file
-	lastTs  []uint64          // per file: the last timestamp read
-	pending int64             // bytes in q
+	merge *holdMerge // the packets held for time order
 
 	emitted     int64
 	lastEmitted uint64
@@ -91,7 +85,7 @@ func newStreamer(p *Plan, o *Options, files int) (*streamer, error) {
 	if o.Stdout == nil {
 		return nil, errors.New("-w -: no standard output to write to")
 	}
-	s := &streamer{p: p, q: make([][]pendingPacket, files), lastTs: make([]uint64, files)}
+	s := &streamer{p: p, merge: newHoldMerge(streamHold, files)}
 	s.pipe = newStreamPipe(o.Stdout)
 	// The header goes out at once, so a reader (wireshark -k -i -) shows
 	// the interfaces before the first packet. DPDK's pcap PMD and
@@ -119,54 +113,31 @@ func (s *streamer) add(i int, link pcapfile.Interface, dir string, pk *pcapfile.
 	if i < len(s.p.Temps) {
 		idx = s.p.Temps[i].Index
 	}
-	s.q[i] = append(s.q[i], pendingPacket{p: c, dir: dir, idx: idx, readAt: now})
-	s.lastTs[i] = pk.Timestamp
-	s.pending += int64(len(c.Data))
+	s.merge.add(i, heldPacket{p: c, dir: dir, idx: idx, link: link, read: now})
 	return nil
 }
 
 // full reports whether the counter should stop reading for now: enough
 // is held for ordering, or waits for the reader.
 func (s *streamer) full() bool {
-	return s.pending >= streamMaxPending || s.pipe.queued() >= streamMaxQueued
+	return s.merge.bytes >= streamMaxPending || s.pipe.queued() >= streamMaxQueued
 }
 
 // release writes the held packets whose turn has come: all of them when
 // final (the backend has ended and its files are read to the end).
 func (s *streamer) release(now time.Time, final bool) error {
 	n := 0
-	for {
-		best := -1
-		for i, q := range s.q {
-			if len(q) > 0 && (best < 0 || q[0].p.Timestamp < s.q[best][0].p.Timestamp) {
-				best = i
-			}
-		}
-		if best < 0 {
-			break
-		}
-		h := &s.q[best][0]
-		if !final && s.pending < streamMaxPending && now.Sub(h.readAt) < streamHold {
-			// Another file may still deliver an older packet: wait until
-			// each file has shown one at least as late, or for the hold.
-			wait := false
-			for j, q := range s.q {
-				if j != best && len(q) == 0 && s.lastTs[j] < h.p.Timestamp {
-					wait = true
-					break
-				}
-			}
-			if wait {
-				break
-			}
-		}
-		if err := s.emit(h, now); err != nil {
-			return err
-		}
-		s.pending -= int64(len(h.p.Data))
-		s.q[best][0] = pendingPacket{}
-		s.q[best] = s.q[best][1:]
+	emit := func(h *heldPacket) error {
 		n++
+		return s.emit(h, now)
+	}
+	err := s.merge.release(now, final, emit)
+	// Beyond streamMaxPending the oldest go whatever the files say.
+	for err == nil && s.merge.bytes >= streamMaxPending {
+		err = s.merge.releaseOldest(emit)
+	}
+	if err != nil {
+		return err
 	}
 	if n > 0 {
 		return s.flush()
@@ -174,7 +145,7 @@ func (s *streamer) release(now time.Time, final bool) error {
 	return nil
 }
 
-func (s *streamer) emit(h *pendingPacket, now time.Time) error {
+func (s *streamer) emit(h *heldPacket, now time.Time) error {
 	if s.p.Count > 0 && s.emitted >= s.p.Count {
 		return nil // -c: exactly Count packets, the first in time order
 	}
@@ -187,7 +158,7 @@ func (s *streamer) emit(h *pendingPacket, now time.Time) error {
 		s.stats.OutOfOrder++
 	}
 	s.lastEmitted = max(s.lastEmitted, pk.Timestamp)
-	if ms := float64(now.Sub(h.readAt)) / 1e6; ms > s.stats.MaxLatencyMs {
+	if ms := float64(now.Sub(h.read)) / 1e6; ms > s.stats.MaxLatencyMs {
 		s.stats.MaxLatencyMs = ms
 	}
 	s.emitted++

@@ -224,6 +224,7 @@ func (s *supervisor) follow() (*counter, error) {
 		// The tool's files are freed as they are read (a ring runs for
 		// days), so they are validated as they are read too.
 		cnt.ring, cnt.ringLimit = s.ring, s.p.Count
+		cnt.merge = newHoldMerge(ringHold, len(cnt.files))
 		cnt.live = newLiveScan(s.p, uint64(s.started.Add(-windowSlack).UnixNano()))
 	}
 	if s.p.Stream {
@@ -231,7 +232,7 @@ func (s *supervisor) follow() (*counter, error) {
 		if err != nil {
 			return cnt, err
 		}
-		cnt.stream = s.stream
+		cnt.stream, cnt.merge = s.stream, s.stream.merge
 		cnt.live = newLiveScan(s.p, uint64(s.started.Add(-windowSlack).UnixNano()))
 	}
 	return cnt, nil

@@ -3,13 +3,13 @@ package capture
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 )
 
 // Shell completion (cobra's __complete) asks for candidates while the
@@ -23,7 +23,7 @@ const completeTimeout = time.Second
 // the pid and program holding each.
 func CompletePrefixes(root string) []string {
 	h := host.New(orRoot(root))
-	all, err := h.Prefixes(h.RuntimeBases(os.Geteuid(), envMap()))
+	all, _, err := target.Scan(h)
 	if err != nil {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/host/telemetry"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
@@ -79,8 +80,7 @@ type ListedCapture struct {
 // the prefix discovery and telemetry a capture uses.
 func ListInterfaces(ctx context.Context, o Options) (*Interfaces, error) {
 	h := host.New(orRoot(o.Root))
-	bases := h.RuntimeBases(os.Geteuid(), envMap())
-	all, err := h.Prefixes(bases)
+	all, _, err := target.Scan(h)
 	if err != nil {
 		return nil, fmt.Errorf("listing DPDK runtime dirs: %w", err)
 	}
@@ -109,7 +109,7 @@ func listPrimary(ctx context.Context, h *host.Host, o *Options, pre *host.Prefix
 			lp.Exe, lp.DPDK = proc.Exe, proc.DPDK.Release
 		}
 	}
-	t := &target{prefix: pre.Name, dir: pre}
+	t := &capTarget{prefix: pre.Name, dir: pre}
 	t.probePorts(ctx, h)
 	if t.telemetry != nil {
 		if v := strings.TrimPrefix(t.telemetry.DPDKVersion, "DPDK "); v != "" {
@@ -213,7 +213,7 @@ func linkSpeed(mbps int64) string {
 // a killed capture's plumbing (doctor.DetectBusy, the busy check's
 // detector). The lock file is read, never locked: a shared lock taken to
 // look would refuse a capture starting at that moment.
-func listHolder(h *host.Host, o *Options, pre *host.Prefix, t *target) (*ListedCapture, []string) {
+func listHolder(h *host.Host, o *Options, pre *host.Prefix, t *capTarget) (*ListedCapture, []string) {
 	p := &Plan{Prefix: pre.Name, runtimeDir: pre.Dir}
 	if dir, err := lockDir(o); err == nil {
 		lf := filepath.Join(dir, lockKey(p))

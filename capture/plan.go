@@ -13,6 +13,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/doctor"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
@@ -26,7 +27,10 @@ type Plan struct {
 
 	Prefix    string `json:"prefix"`
 	PrefixWhy string `json:"prefix_why"`
-	Device    string `json:"device,omitempty"` // device name, when known
+	// PrefixSource is what chose the prefix, as check's report says it
+	// (flag, config, live): the two resolve it the same way.
+	PrefixSource target.Via `json:"prefix_source,omitempty"`
+	Device       string     `json:"device,omitempty"` // device name, when known
 	// DeviceWhy says where a device gzdoctor chose was read, when not
 	// from the primary's telemetry.
 	DeviceWhy string `json:"device_why,omitempty"`
@@ -92,7 +96,7 @@ type Plan struct {
 	// target is the primary as resolved; deferred is why it could not be
 	// resolved (no live primary, which device?), told only after the
 	// preflight, which usually knows the better reason.
-	target   *target
+	target   *capTarget
 	deferred error
 }
 

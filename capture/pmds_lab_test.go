@@ -38,7 +38,7 @@ func TestPMDsLabKinds(t *testing.T) {
 			t.Parallel()
 			p := lab.StartT(t, lab.Config{Kind: tt.kind})
 			h := host.New("/")
-			tg := &target{prefix: p.Prefix, dir: &host.Prefix{Dir: p.RuntimeDir, Telemetry: []string{"dpdk_telemetry.v2"}}}
+			tg := &capTarget{prefix: p.Prefix, dir: &host.Prefix{Dir: p.RuntimeDir, Telemetry: []string{"dpdk_telemetry.v2"}}}
 			tg.probePorts(context.Background(), h)
 			if tg.portsErr != nil {
 				t.Fatal(tg.portsErr)

@@ -24,7 +24,7 @@ func TestDumpcapPromiscArgs(t *testing.T) {
 		{"asked, unknown", false, false, true, false},
 		{"left alone, unknown", false, false, false, true},
 	} {
-		tg := &target{prefix: "gz"}
+		tg := &capTarget{prefix: "gz"}
 		if tc.known {
 			tg.ports = []telemetry.EthPort{{ID: 0, Name: "net_ring0", Promiscuous: tc.on}}
 		}

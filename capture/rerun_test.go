@@ -92,7 +92,7 @@ func TestRerunLacking(t *testing.T) {
 		return out
 	}
 	plan := func(tel []telemetry.EthPort, devs ...string) *Plan {
-		p := &Plan{target: &target{ports: tel}}
+		p := &Plan{target: &capTarget{ports: tel}}
 		for _, d := range devs {
 			p.Ports = append(p.Ports, PlanPort{Device: d, Port: -1})
 		}

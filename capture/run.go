@@ -11,6 +11,7 @@ import (
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 )
@@ -34,11 +35,11 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 		Count: o.Count, Duration: o.Duration.Seconds(), MaxSize: o.MaxSize}
 	p.FilterByBackend = o.Filter != "" && backend == BackendDumpcap
 
-	var t *target
+	var t *capTarget
 	if o.Prefix != "" && (o.Device != "" || o.Port >= 0) && o.DryRun {
 		// Everything is given: a dry run teaches the command without
 		// looking at the machine.
-		t = &target{prefix: o.Prefix, why: "--prefix"}
+		t = &capTarget{prefix: o.Prefix, why: "--prefix", via: target.ViaFlag}
 	} else {
 		t, err = resolvePrefix(ctx, h, o)
 		if err != nil {
@@ -48,7 +49,10 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 			// No live primary: the preflight says why (a typo, another
 			// user's primary, a stopped one) better than this.
 			p.deferred = err
-			t = &target{prefix: o.Prefix, why: "--prefix"}
+			t = &capTarget{prefix: o.Prefix, why: "--prefix"}
+			if o.Prefix != "" {
+				t.via = target.ViaFlag
+			}
 		}
 		// Also with -i: the ports show pdump vdevs another capture holds.
 		t.probePorts(ctx, h)
@@ -57,7 +61,7 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 		}
 	}
 	p.target = t
-	p.Prefix, p.PrefixWhy = t.prefix, t.why
+	p.Prefix, p.PrefixWhy, p.PrefixSource = t.prefix, t.why, t.via
 	if t.dir != nil {
 		p.runtimeDir = t.dir.Dir
 		if len(t.dir.Telemetry) > 0 {

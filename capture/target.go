@@ -3,22 +3,23 @@ package capture
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
-// target is the primary a capture attaches to.
-type target struct {
+// capTarget is the primary a capture attaches to: the target check
+// resolves (host/target), with what a capture reads of it.
+type capTarget struct {
 	prefix string
 	why    string
+	via    target.Via
 	dir    *host.Prefix // nil when no runtime dir was found
 	ports  []telemetry.EthPort
 	// portsErr says why the ports are unknown (no telemetry socket, an
@@ -36,7 +37,7 @@ type target struct {
 // readEAL names the devices the primary drives from its EAL arguments
 // (doctor's reading: the Gazelle config, else the command line, with
 // sysfs for PCI), for a primary whose telemetry cannot list its ports.
-func (t *target) readEAL(ctx context.Context, h *host.Host, configPath string) {
+func (t *capTarget) readEAL(ctx context.Context, h *host.Host, configPath string) {
 	if t.portsErr == nil || t.dir == nil || t.dir.Lock.Holder == nil {
 		return
 	}
@@ -50,74 +51,55 @@ func (t *target) readEAL(ctx context.Context, h *host.Host, configPath string) {
 	t.ealDevices, t.ealFrom = devs, from
 }
 
-// resolvePrefix follows what the operator gave: --prefix, else the prefix
-// the --config file implies, else the only live prefix on the machine.
-func resolvePrefix(ctx context.Context, h *host.Host, o *Options) (*target, error) {
-	t := &target{}
-	switch {
-	case o.Prefix != "":
-		t.prefix, t.why = o.Prefix, "--prefix"
-	case o.ConfigPath != "":
-		cfgs, err := h.LoadGazelleConfigs(o.ConfigPath, os.Getenv)
-		if err != nil {
+// resolvePrefix resolves the target as check does, through the same
+// doctor.Env.Target (host/target's rules, the same facts): --prefix, else
+// the Gazelle config in use, else the only live prefix. What check reports
+// as a finding, a capture refuses: nothing live to attach to (DPDK's
+// default with no primary), or nothing to choose between several.
+func resolvePrefix(ctx context.Context, h *host.Host, o *Options) (*capTarget, error) {
+	env := doctor.NewEnv(doctor.Config{Host: h, Prefix: o.Prefix, ConfigPath: o.ConfigPath})
+	if o.ConfigPath != "" {
+		// Named by the operator: a file that cannot be read is an error,
+		// not an absence.
+		if _, err := env.GazelleConfig(ctx); err != nil {
 			return nil, fmt.Errorf("reading --config %s: %w", o.ConfigPath, err)
 		}
-		if len(cfgs) == 0 || cfgs[0].Prefix == "" || cfgs[0].PrefixSource == "ltran-pid" {
-			return nil, usagef("--config %s does not fix the prefix (lstack in ltran mode attaches to ltran: give ltran.conf or --prefix)", o.ConfigPath)
-		}
-		t.prefix, t.why = cfgs[0].Prefix, "--file-prefix in "+o.ConfigPath
 	}
-	bases := h.RuntimeBases(os.Geteuid(), envMap())
-	all, err := h.Prefixes(bases)
+	tg, err := env.Target(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing DPDK runtime dirs: %w", err)
 	}
-	if t.prefix != "" {
-		for i := range all {
-			if all[i].Name == t.prefix {
-				if t.dir == nil || all[i].State == "live" {
-					t.dir = &all[i]
-				}
-			}
-		}
-		return t, nil
-	}
-	var live []host.Prefix
-	for _, p := range all {
-		if p.State == "live" {
-			live = append(live, p)
-		}
-	}
-	switch len(live) {
-	case 0:
+	t := &capTarget{prefix: tg.Prefix, why: tg.Why, via: tg.Via, dir: tg.Dir}
+	switch {
+	case tg.Ambiguous() && len(tg.Candidates) > 0:
+		// Asked after the preflight, whose prefix check names each live
+		// primary with its pid and program.
+		e := usagef("several live DPDK primaries (%s): choose one with --prefix", strings.Join(tg.CandidateNames(), ", "))
+		e.(*UsageError).needsHealthy = true
+		return nil, e
+	case tg.Ambiguous():
+		e := usagef("%s: give --prefix (the --file-prefix of the primary that owns the NIC), or --config with the ltran.conf in use", tg.Why)
+		e.(*UsageError).needsHealthy = true
+		return nil, e
+	case tg.Via == target.ViaDefault:
 		var where []string
-		for _, b := range bases {
-			where = append(where, b.Path)
+		if rt, err := env.Runtime(ctx); err == nil {
+			for _, b := range rt.Bases {
+				where = append(where, b.Path)
+			}
 		}
 		return nil, fmt.Errorf("no live DPDK primary found (looked in %s): start lstack/ltran, or give --prefix (and run as the primary's user)",
 			strings.Join(where, ", "))
-	case 1:
-		t.prefix, t.why, t.dir = live[0].Name, "the only live prefix ("+live[0].Dir+")", &live[0]
-		return t, nil
+	case tg.Via == target.ViaFlag:
+		t.why = "--prefix"
+	case tg.Via == target.ViaLive:
+		t.why = "the only live prefix (" + tg.RuntimeDir + ")"
 	}
-	var names []string
-	for _, p := range live {
-		names = append(names, p.Name)
-	}
-	sort.Strings(names)
-	// Asked after the preflight, whose prefix check names each live
-	// primary with its pid and program.
-	e := usagef("several live DPDK primaries (%s): choose one with --prefix", strings.Join(names, ", "))
-	e.(*UsageError).needsHealthy = true
-	return nil, e
-}
-
-func envMap() map[string]string {
-	return host.EnvMap(os.Environ())
+	return t, nil
 }
 
 // probePorts asks the primary's telemetry socket for its ports.
-func (t *target) probePorts(ctx context.Context, h *host.Host) {
+func (t *capTarget) probePorts(ctx context.Context, h *host.Host) {
 	if t.dir == nil {
 		t.portsErr = fmt.Errorf("no runtime dir for prefix %s", t.prefix)
 		return
@@ -147,7 +129,7 @@ func (t *target) probePorts(ctx context.Context, h *host.Host) {
 
 // resolveDevice fills p.Ports (and p.Device and p.Port, its first) from
 // the flags and, where they say nothing, the primary's ports.
-func resolveDevice(o *Options, t *target, p *Plan) error {
+func resolveDevice(o *Options, t *capTarget, p *Plan) error {
 	p.Port = -1
 	p.Ports = nil
 	byName := func(name string) PlanPort {
@@ -273,7 +255,7 @@ func portList(ports []telemetry.EthPort) string {
 // checkQueue refuses a --queue the captured port does not have. Left to
 // the primary, pdump only says "Invalid argument", which the diagnosis
 // cannot tell from a wrong device_id.
-func checkQueue(t *target, p *Plan) error {
+func checkQueue(t *capTarget, p *Plan) error {
 	for _, pp := range p.Ports {
 		if err := checkPortQueue(t, p, pp.Port); err != nil {
 			return err
@@ -282,7 +264,7 @@ func checkQueue(t *target, p *Plan) error {
 	return nil
 }
 
-func checkPortQueue(t *target, p *Plan, port int) error {
+func checkPortQueue(t *capTarget, p *Plan, port int) error {
 	if p.Queue == "*" || p.Queue == "" || port < 0 || t.portsErr != nil {
 		return nil
 	}
@@ -334,7 +316,7 @@ func plural(n int) string {
 // promiscuous is the port's promiscuous mode as telemetry said it
 // (/ethdev/info); nil when unknown (no telemetry, DPDK 20.11, a port not
 // listed).
-func (t *target) promiscuous(port int) *bool {
+func (t *capTarget) promiscuous(port int) *bool {
 	if t == nil || t.portsErr != nil {
 		return nil
 	}

@@ -1,12 +1,15 @@
 package capture
 
 import (
+	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/host/telemetry"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
@@ -29,7 +32,7 @@ func TestResolveDeviceSkipsPdumpVdevs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &Plan{}
-			err := resolveDevice(&Options{Port: -1}, &target{prefix: "x", ports: tt.ports}, p)
+			err := resolveDevice(&Options{Port: -1}, &capTarget{prefix: "x", ports: tt.ports}, p)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -60,7 +63,7 @@ func TestResolveDeviceWithoutTelemetry(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &Plan{}
-			err := resolveDevice(&Options{Port: -1}, &target{prefix: "x", portsErr: noTel, ealDevices: tt.eal, ealFrom: "the command line of pid 7"}, p)
+			err := resolveDevice(&Options{Port: -1}, &capTarget{prefix: "x", portsErr: noTel, ealDevices: tt.eal, ealFrom: "the command line of pid 7"}, p)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -102,7 +105,7 @@ func TestPortAndQueueValidated(t *testing.T) {
 			if err := o.check(); err != nil {
 				t.Fatal(err)
 			}
-			tg := &target{prefix: "x", ports: tt.ports}
+			tg := &capTarget{prefix: "x", ports: tt.ports}
 			p := &Plan{Queue: o.Queue}
 			err := resolveDevice(&o, tg, p)
 			if err == nil {
@@ -150,7 +153,7 @@ func TestBusyPrimaryIsAProblem(t *testing.T) {
 // did not name the port either, the capture uses port=N (pdump and dumpcap),
 // never an empty device_id.
 func TestUnnamedPortCapturesByID(t *testing.T) {
-	tg := &target{prefix: "gz", ports: []telemetry.EthPort{{ID: 0, Error: "/ethdev/info: command unknown"}}}
+	tg := &capTarget{prefix: "gz", ports: []telemetry.EthPort{{ID: 0, Error: "/ethdev/info: command unknown"}}}
 	for _, tc := range []struct {
 		backend string
 		want    string
@@ -170,5 +173,67 @@ func TestUnnamedPortCapturesByID(t *testing.T) {
 		if !strings.Contains(a, tc.want) || strings.Contains(a, "device_id") {
 			t.Errorf("%s args %q, want %q and no device_id", tc.backend, a, tc.want)
 		}
+	}
+}
+
+// TestCaptureResolvesTheTargetCheckDoes drives capture's plan (Prepare)
+// and check (doctor.Run) on the same fixture hosts with the same flags:
+// both name the same prefix, chosen the same way, and where nothing
+// chooses, capture's refusal (asked after its preflight) names the
+// candidates check's prefix check names. Before the fold, capture ignored
+// the Gazelle config unless --config was given (chk-wrong-prefix: capture
+// took the live gazelle while check held the config's rte).
+func TestCaptureResolvesTheTargetCheckDoes(t *testing.T) {
+	for _, tt := range []struct {
+		tree, prefix, config string
+		want                 string     // the prefix both resolve; "" when ambiguous
+		via                  target.Via // what chose it
+		refusal              string     // capture's deferred refusal, when it has one
+	}{
+		{tree: "chk-healthy-2211", want: "gazelle", via: target.ViaConfig},
+		{tree: "chk-healthy-2211", prefix: "gazelle", want: "gazelle", via: target.ViaFlag},
+		{tree: "chk-wrong-prefix", want: "rte", via: target.ViaConfig},
+		{tree: "chk-wrong-prefix", prefix: "lstack1", want: "lstack1", via: target.ViaFlag},
+		{tree: "chk-ltran-2111", want: "ltran", via: target.ViaConfig},
+		{tree: "chk-config", want: "gazelle", via: target.ViaLive},
+		{tree: "chk-two-primaries", refusal: "several live DPDK primaries (app1, app2): choose one with --prefix"},
+		{tree: "chk-two-primaries", prefix: "app2", want: "app2", via: target.ViaFlag},
+		{tree: "chk-ltran-2111", config: "/etc/gazelle/lstack.conf", want: "ltran", via: target.ViaConfig},
+		{tree: "chk-stale", want: "gazelle", via: target.ViaConfig},
+		{tree: "rt-stale", want: "rte", via: target.ViaDefault, refusal: "no live DPDK primary found"},
+	} {
+		t.Run(tt.tree+"/"+tt.prefix+tt.config, func(t *testing.T) {
+			root := "../testdata/hosts/" + tt.tree
+			ctx := context.Background()
+			o := &Options{Root: root, Prefix: tt.prefix, ConfigPath: tt.config, Port: -1, Device: "net_ring0", Write: filepath.Join(t.TempDir(), "x.pcapng"),
+				Queue: "*", lookPath: func(string) (string, error) { return "/usr/bin/dpdk-pdump", nil }}
+			p, err := Prepare(ctx, o)
+			if err != nil {
+				t.Fatalf("capture: %v", err)
+			}
+			rep, err := doctor.Run(ctx, doctor.NewEnv(doctor.Config{Host: host.New(root), Prefix: tt.prefix, ConfigPath: tt.config}), doctor.Options{Only: []string{"prefix"}})
+			if err != nil {
+				t.Fatalf("check: %v", err)
+			}
+			chk, _ := rep.Result("prefix")
+			if rep.Target.Prefix != tt.want || rep.Target.PrefixSource != tt.via {
+				t.Errorf("check: prefix %q via %q (%s), want %q via %q", rep.Target.Prefix, rep.Target.PrefixSource, chk.Finding, tt.want, tt.via)
+			}
+			switch {
+			case tt.refusal != "":
+				if p.deferred == nil || !strings.Contains(p.deferred.Error(), tt.refusal) {
+					t.Errorf("capture: deferred %v, want %q", p.deferred, tt.refusal)
+				}
+				if tt.want == "" {
+					for _, c := range []string{"app1", "app2"} {
+						if !strings.Contains(chk.Finding, c) {
+							t.Errorf("check's prefix finding does not name %s: %s", c, chk.Finding)
+						}
+					}
+				}
+			case p.Prefix != tt.want || p.PrefixSource != tt.via:
+				t.Errorf("capture: prefix %q via %q (%s), want %q via %q", p.Prefix, p.PrefixSource, p.PrefixWhy, tt.want, tt.via)
+			}
+		})
 	}
 }

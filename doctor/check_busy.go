@@ -42,12 +42,12 @@ func checkBusy(ctx context.Context, env *Env) Result {
 	}
 	if b.Held() {
 		p, _ := env.Primary(ctx)
-		return fail(b.Finding(t.Name), b.Fix(p), details...)
+		return fail(b.Finding(t.Prefix), b.Fix(p), details...)
 	}
 	if len(b.Unknown) == 2 {
 		return skip("cannot tell whether a capture holds the primary: neither its ports nor its memzones could be read", details...)
 	}
-	return ok(fmt.Sprintf("no capture is attached to prefix %s and none left its vdevs or rings in the primary", t.Name), details...)
+	return ok(fmt.Sprintf("no capture is attached to prefix %s and none left its vdevs or rings in the primary", t.Prefix), details...)
 }
 
 // Busy runs DetectBusy on the target primary with the telemetry the run

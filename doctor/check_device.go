@@ -192,7 +192,7 @@ func useInstead(ctx context.Context, env *Env, p *host.Process, driven []string)
 	}
 	prefix := p.DPDK.Prefix
 	if t, err := env.Target(ctx); err == nil {
-		prefix = t.Name
+		prefix = t.Prefix
 	}
 	use := ""
 	for _, d := range driven {

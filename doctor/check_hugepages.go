@@ -116,10 +116,10 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 				// hugetlbfs ignores size= on a remount (seen on the lab):
 				// only a smaller pool fits without restarting the primary.
 				f := fix(fmt.Sprintf("make room under the limit: a remount cannot grow it (hugetlbfs ignores size= on remount), so free what else holds %s or mount it larger before the primary starts", m.Path))
-				if t, err := env.Target(ctx); err == nil && t.Name != "" && poolThatFits(room) > 0 {
+				if t, err := env.Target(ctx); err == nil && t.Prefix != "" && poolThatFits(room) > 0 {
 					n := poolThatFits(room)
 					f = fix(fmt.Sprintf("capture with a pool that fits the %d MiB left (a remount cannot grow the mount: hugetlbfs ignores size= on remount)", room>>20),
-						shquote.Join([]string{"gzdoctor", "capture", "--prefix", t.Name, "--total-num-mbufs", fmt.Sprint(n)}))
+						shquote.Join([]string{"gzdoctor", "capture", "--prefix", t.Prefix, "--total-num-mbufs", fmt.Sprint(n)}))
 				}
 				return fail(finding, f, details...)
 			}
@@ -187,7 +187,7 @@ func (e *Env) hugepageOwners(ctx context.Context, stale []host.HugepageFiles) ma
 	}
 	target := ""
 	if t, err := e.Target(ctx); err == nil {
-		target = t.Name
+		target = t.Prefix
 	}
 	for _, g := range stale {
 		for _, p := range rt.Stale() {

@@ -20,7 +20,7 @@ func checkNamespaces(ctx context.Context, env *Env) Result {
 		return errored(err.Error())
 	}
 	if t.Dir != nil && t.Dir.State == host.PrefixLive && t.Dir.Lock.Holder != nil && t.Dir.Lock.Holder.PID == 0 {
-		return warn(fmt.Sprintf("prefix %s is locked by a process in another pid namespace (a container?)", t.Name),
+		return warn(fmt.Sprintf("prefix %s is locked by a process in another pid namespace (a container?)", t.Prefix),
 			fix("run the capture inside the primary's container (docker exec / nsenter), where its files and hugepages are the same"))
 	}
 	p, err := env.Primary(ctx)
@@ -53,7 +53,7 @@ func checkNamespaces(ctx context.Context, env *Env) Result {
 		details = append(details, "primary's view: "+err2.Error())
 	}
 	f := fix("run the capture tool inside the primary's mount namespace (the tool must exist there too)")
-	if c := env.captureCommand(t.Name, env.knownDevice(ctx)); c != "" {
+	if c := env.captureCommand(t.Prefix, env.knownDevice(ctx)); c != "" {
 		f.Commands = append(f.Commands, fmt.Sprintf("nsenter -t %d -m -- %s", p.PID, c))
 	}
 	return fail(fmt.Sprintf("the primary (pid %d) runs in another mount namespace and its %s is not the file this side sees", p.PID, cfg),

@@ -85,8 +85,8 @@ func (e *Env) checkWithFile(file string) string {
 
 // targetName is the resolved target prefix, "" when it is not resolved.
 func (e *Env) targetName(ctx context.Context) string {
-	if t, ok := e.target.peek(); ok && t != nil && len(t.Ambiguous) == 0 {
-		return t.Name
+	if t, ok := e.target.peek(); ok && t != nil && !t.Ambiguous() {
+		return t.Prefix
 	}
 	return e.cfg.Prefix
 }

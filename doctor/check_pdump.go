@@ -20,7 +20,7 @@ func checkPdump(ctx context.Context, env *Env) Result {
 		return errored(err.Error())
 	}
 	if t.Dir == nil {
-		return skip("no runtime dir for prefix " + t.Name)
+		return skip("no runtime dir for prefix " + t.Prefix)
 	}
 	p, _ := env.Primary(ctx)
 	release := ""

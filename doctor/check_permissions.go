@@ -16,7 +16,7 @@ func checkPermissions(ctx context.Context, env *Env) Result {
 		return errored(err.Error())
 	}
 	if t.Dir == nil {
-		return skip("no runtime dir for prefix " + t.Name)
+		return skip("no runtime dir for prefix " + t.Prefix)
 	}
 	u := env.cfg.User
 	who := userWords(u.UID)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 )
 
 // checkPrefix (CHK-04 with CHK-02): which --file-prefix the capture must
@@ -20,7 +21,14 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 		return errored(err.Error())
 	}
 	live := rt.Live()
-	if len(t.Ambiguous) > 0 {
+	if t.Ambiguous() && len(t.Candidates) == 0 {
+		// The config is in use but cannot name the prefix (lstack in ltran
+		// mode without an ltran.conf), and no primary runs to tell: DPDK's
+		// default would be a guess.
+		return fail("nothing says which prefix the capture is for: "+t.Why,
+			fix("start the primary that owns the NIC (ltran, in ltran mode) and check again, or say where its config is: pass --config with the ltran.conf in use, or --prefix with its --file-prefix"))
+	}
+	if t.Ambiguous() {
 		var names, cmds []string
 		for _, p := range live {
 			names = append(names, env.runningWords(ctx, p, rt.CallerBase))
@@ -35,12 +43,12 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 	}
 	var details []string
 	details = append(details, "chosen from: "+t.Why)
-	if cf, _ := env.GazelleConfig(ctx); cf != nil && t.Source == SourceFlag && cf.Prefix != "" && cf.Prefix != t.Name {
+	if cf, _ := env.GazelleConfig(ctx); cf != nil && t.Via == target.ViaFlag && cf.Prefix != "" && cf.Prefix != t.Prefix {
 		details = append(details, fmt.Sprintf("note: %s implies --file-prefix %s (%s)", cf.Path, cf.Prefix, cf.PrefixWhy))
 	}
 	from := sourceWords(t)
 	if t.Dir != nil && t.Dir.State == host.PrefixLive {
-		return ok(fmt.Sprintf("prefix %q (%s) has a running primary: use --file-prefix %s", t.Name, from, t.Name), details...)
+		return ok(fmt.Sprintf("prefix %q (%s) has a running primary: use --file-prefix %s", t.Prefix, from, t.Prefix), details...)
 	}
 	// The chosen prefix has no running primary. If another one runs, the
 	// config (or --prefix) and the machine disagree: name the running
@@ -51,7 +59,7 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 			others = append(others, p)
 		}
 	}
-	others = closestFirst(others, t.Name)
+	others = closestFirst(others, t.Prefix)
 	state := fmt.Sprintf("has no runtime dir in %s", rt.CallerBase)
 	kind := ""
 	if t.Dir != nil {
@@ -61,7 +69,7 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 	if len(others) == 0 {
 		// Nothing else runs: the primary check says what is wrong with
 		// this prefix (not started, dead, debris).
-		return ok(fmt.Sprintf("prefix %q (%s); it %s, and no other primary is running", t.Name, from, state), details...)
+		return ok(fmt.Sprintf("prefix %q (%s); it %s, and no other primary is running", t.Prefix, from, state), details...)
 	}
 	var names []string
 	for i, p := range others {
@@ -75,7 +83,7 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 	if len(others) > maxNamed {
 		names = append(names, fmt.Sprintf("and %d more (-v lists them)", len(others)-maxNamed))
 	}
-	finding := fmt.Sprintf("prefix %q (%s) %s; running %s: %s", t.Name, from, state,
+	finding := fmt.Sprintf("prefix %q (%s) %s; running %s: %s", t.Prefix, from, state,
 		plural(len(others), "primary", "primaries, closest name first"), strings.Join(names, "; "))
 	use := others[0]
 	text := fmt.Sprintf("if %s is the primary you mean, check and capture with --file-prefix %s", use.Name, use.Name)
@@ -88,8 +96,8 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 			cmds = append(cmds, c)
 		}
 	}
-	if t.Source == SourceConfig {
-		text += fmt.Sprintf("; or, if %q is the primary you want, start it: it is not running", t.Name)
+	if t.Via == target.ViaConfig {
+		text += fmt.Sprintf("; or, if %q is the primary you want, start it: it is not running", t.Prefix)
 	}
 	switch kind {
 	case kindDebris:
@@ -111,21 +119,7 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 const maxNamed = 5
 
 // sourceWords says where the target prefix came from.
-func sourceWords(t *TargetPrefix) string {
-	switch t.Source {
-	case SourceFlag:
-		return "from --prefix"
-	case SourceConfig:
-		return "from the config"
-	case SourceAll:
-		return "a running primary's, --all-prefixes"
-	case SourceLive:
-		return "the only running primary's"
-	case SourceDefault:
-		return "DPDK's default"
-	}
-	return t.Source
-}
+func sourceWords(t *target.Target) string { return t.Via.Words() }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 )
 
 // checkPrimary (CHK-02, CHK-03, CHK-04): the process holding the prefix,
@@ -25,8 +26,8 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		if rt != nil {
 			base = rt.CallerBase
 		}
-		return fail(fmt.Sprintf("no primary runs with prefix %q: %s/%s does not exist", t.Name, base, t.Name),
-			fix(fmt.Sprintf("start the Gazelle application (or ltran) with --file-prefix %s, or point gzdoctor at the prefix it uses (--prefix / --config)", t.Name)))
+		return fail(fmt.Sprintf("no primary runs with prefix %q: %s/%s does not exist", t.Prefix, base, t.Prefix),
+			fix(fmt.Sprintf("start the Gazelle application (or ltran) with --file-prefix %s, or point gzdoctor at the prefix it uses (--prefix / --config)", t.Prefix)))
 	}
 	switch t.Dir.State {
 	case host.PrefixStale:
@@ -34,7 +35,7 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 	case host.PrefixNoConfig:
 		kind, pid := env.prefixKind(ctx, *t.Dir)
 		if kind == kindDebris {
-			f := fix(fmt.Sprintf("start the primary with --file-prefix %s, or point gzdoctor at the prefix a running primary uses (--prefix / --config)", t.Name))
+			f := fix(fmt.Sprintf("start the primary with --file-prefix %s, or point gzdoctor at the prefix a running primary uses (--prefix / --config)", t.Prefix))
 			// prefix ran and passed (this check depends on it), so it
 			// printed no removal; runtime-dir lists every leftover.
 			if by := env.reportedBy("runtime-dir"); by != "" {
@@ -43,13 +44,13 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 				f.Text += "; the dir is debris: remove it"
 				f.Commands = append(f.Commands, env.debrisCommand(*t.Dir))
 			}
-			return fail(fmt.Sprintf("no primary runs with prefix %q: %s is %s", t.Name, t.Dir.Dir, env.kindWords(ctx, *t.Dir)), f, describePrefix(ctx, env, *t.Dir))
+			return fail(fmt.Sprintf("no primary runs with prefix %q: %s is %s", t.Prefix, t.Dir.Dir, env.kindWords(ctx, *t.Dir)), f, describePrefix(ctx, env, *t.Dir))
 		}
 		who := "the process"
 		if pid > 0 {
 			who = fmt.Sprintf("the process (pid %d%s)", pid, procName(env, pid))
 		}
-		return fail(fmt.Sprintf("prefix %q is %s", t.Name, env.kindWords(ctx, *t.Dir)),
+		return fail(fmt.Sprintf("prefix %q is %s", t.Prefix, env.kindWords(ctx, *t.Dir)),
 			fix(fmt.Sprintf("a capture needs a primary with shared config: start %s without --in-memory/--no-shconf", who)), describePrefix(ctx, env, *t.Dir))
 	case host.PrefixUnknown:
 		return errored(fmt.Sprintf("cannot tell whether a process holds %s/config: %s", t.Dir.Dir, strings.Join(t.Dir.Lock.Errors, "; ")))
@@ -60,7 +61,7 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		return errored(err.Error())
 	}
 	if p == nil {
-		return errored(fmt.Sprintf("a process holds prefix %s but it could not be read", t.Name))
+		return errored(fmt.Sprintf("a process holds prefix %s but it could not be read", t.Prefix))
 	}
 	details := []string{
 		fmt.Sprintf("pid %d (uid %d), exe %s", p.PID, p.UID, orUnknown(p.Exe)),
@@ -79,7 +80,7 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 	if p.Exe == "" {
 		name = p.Name
 	}
-	finding := fmt.Sprintf("pid %d %s holds prefix %s", p.PID, name, t.Name)
+	finding := fmt.Sprintf("pid %d %s holds prefix %s", p.PID, name, t.Prefix)
 	if r, bad := stoppedPrimary(env, p, finding, details); bad {
 		return r
 	}
@@ -88,7 +89,7 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 	case t.Dir.MPSocketBound == nil && !t.Dir.Has("mp_socket"):
 		return fail(finding+", but it has no mp_socket: secondaries (the capture tool) cannot talk to it",
 			fix(fmt.Sprintf("if pid %d is still starting, check again in a moment; otherwise its %s/mp_socket was removed while it ran, and only a restart of the primary (pid %d, %s) creates it again",
-				p.PID, t.Dir.Dir, p.PID, orUnknown(p.Exe)), env.gzdoctorCheck(t.Name)), details...)
+				p.PID, t.Dir.Dir, p.PID, orUnknown(p.Exe)), env.gzdoctorCheck(t.Prefix)), details...)
 	case t.Dir.MPSocketBound != nil && !*t.Dir.MPSocketBound:
 		return fail(finding+fmt.Sprintf(", but %s/mp_socket is not bound (a leftover): the capture tool's requests go nowhere", t.Dir.Dir),
 			fix(fmt.Sprintf("the primary's mp_socket was removed or replaced while it ran; only a restart of the primary (pid %d, %s) binds it again", p.PID, orUnknown(p.Exe))), details...)
@@ -100,7 +101,7 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 	case err != nil && errors.Is(err, context.DeadlineExceeded):
 		details = append(details, "telemetry: "+err.Error())
 		return fail(finding+"; but its telemetry socket did not answer in time: a primary that does not answer is stuck or starved of CPU, and a capture tool's requests to it would hang too",
-			unansweredFix(env, t.Name, p), details...)
+			unansweredFix(env, t.Prefix, p), details...)
 	case err != nil:
 		details = append(details, "telemetry: "+err.Error())
 		return warn(finding+"; its telemetry socket could not be used ("+shortErr(err)+")",
@@ -162,12 +163,12 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 			// It answered, then our time ran out mid-walk (dozens of
 			// memzone queries): slow, not silent.
 			return warn(finding+"; its telemetry answered, but too slowly to finish ("+strings.Join(tel.Unanswered, ", ")+" unanswered in time): a busy or CPU-starved primary",
-				fix("a capture does not need these answers; to see them, allow more time", env.gzdoctorCheck(t.Name, "--timeout", "5s")), details...)
+				fix("a capture does not need these answers; to see them, allow more time", env.gzdoctorCheck(t.Prefix, "--timeout", "5s")), details...)
 		}
 		if len(tel.Unanswered) > 0 {
 			// It greeted, then fell silent: the same as no answer at all.
 			return fail(finding+"; but its telemetry stopped answering ("+strings.Join(tel.Unanswered, ", ")+"): a primary that does not answer is stuck or starved of CPU, and a capture tool's requests to it would hang too",
-				unansweredFix(env, t.Name, p), details...)
+				unansweredFix(env, t.Prefix, p), details...)
 		}
 		if len(failed) > 0 {
 			// Refused commands (an older DPDK lacks some): nothing hangs.
@@ -179,8 +180,8 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 }
 
 // stalePrimary reports a prefix whose primary is gone and what it left.
-func stalePrimary(ctx context.Context, env *Env, t *TargetPrefix) Result {
-	finding := fmt.Sprintf("the primary of prefix %s is gone: nobody holds %s/config", t.Name, t.Dir.Dir)
+func stalePrimary(ctx context.Context, env *Env, t *target.Target) Result {
+	finding := fmt.Sprintf("the primary of prefix %s is gone: nobody holds %s/config", t.Prefix, t.Dir.Dir)
 	details := []string{describePrefix(ctx, env, *t.Dir)}
 	hp, err := env.HugepageLeftovers(ctx, t.Dir.HugepageFilePrefix)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/host/telemetry"
 )
 
@@ -53,7 +54,9 @@ func TestPrimaryTelemetryPartlyAnswered(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := NewEnv(Config{Host: host.New(t.TempDir()), User: root, Env: []string{}})
-			env.target.get(func() (*TargetPrefix, error) { return &TargetPrefix{Name: "gz", Source: SourceFlag, Dir: dir}, nil })
+			env.target.get(func() (*target.Target, error) {
+				return &target.Target{Prefix: "gz", Via: target.ViaFlag, Dir: dir}, nil
+			})
 			env.primary.get(func() (*host.Process, error) {
 				return &host.Process{PID: 4242, PPID: 1, Name: "lab-primary", Exe: "/usr/bin/lab-primary", State: tc.state}, nil
 			})

@@ -67,7 +67,7 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 		// Name the prefix the capture is for, when it is among them.
 		if t, err := env.Target(ctx); err == nil {
 			for _, q := range elsewhere {
-				if q.Name == t.Name {
+				if q.Name == t.Prefix {
 					p = q
 					break
 				}

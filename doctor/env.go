@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 )
 
 // Config is what the operator told gzdoctor (flags) and who will run the
@@ -63,7 +64,7 @@ type Env struct {
 	h   *host.Host
 
 	runtime lazy[*Runtime]
-	target  lazy[*TargetPrefix]
+	target  lazy[*target.Target]
 	primary lazy[*host.Process]
 	procs   lazy[[]host.Process]
 	socks   lazy[host.UnixSockets]
@@ -158,12 +159,12 @@ func cutEnv(kv string) (string, string, bool) {
 // Target is what the run examined, for the report's header and for callers
 // (capture uses the resolved prefix).
 type Target struct {
-	Root         string `json:"root"`
-	UID          int    `json:"uid"`
-	Prefix       string `json:"prefix,omitempty"`
-	PrefixSource string `json:"prefix_source,omitempty"`
-	RuntimeDir   string `json:"runtime_dir,omitempty"`
-	PrimaryPID   int    `json:"primary_pid,omitempty"`
+	Root         string     `json:"root"`
+	UID          int        `json:"uid"`
+	Prefix       string     `json:"prefix,omitempty"`
+	PrefixSource target.Via `json:"prefix_source,omitempty"`
+	RuntimeDir   string     `json:"runtime_dir,omitempty"`
+	PrimaryPID   int        `json:"primary_pid,omitempty"`
 	// PrimaryRole is ltran, lstack or dpdk (any other primary), when a
 	// primary holds the prefix.
 	PrimaryRole string `json:"primary_role,omitempty"`
@@ -173,11 +174,8 @@ type Target struct {
 
 func (e *Env) targetSummary() Target {
 	t := Target{Root: e.h.Root, UID: e.cfg.User.UID, Device: e.cfg.Device}
-	if tp, ok := e.target.peek(); ok && tp != nil && tp.Name != "" && tp.Ambiguous == nil {
-		t.Prefix, t.PrefixSource = tp.Name, tp.Source
-		if tp.Dir != nil {
-			t.RuntimeDir = tp.Dir.Dir
-		}
+	if tp, ok := e.target.peek(); ok && tp != nil && !tp.Ambiguous() {
+		t.Prefix, t.PrefixSource, t.RuntimeDir = tp.Prefix, tp.Via, tp.RuntimeDir
 	}
 	if p, ok := e.primary.peek(); ok && p != nil {
 		t.PrimaryPID, t.PrimaryRole = p.PID, primaryRole(p)

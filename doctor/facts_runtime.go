@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 )
 
 // Runtime is what the DPDK runtime dirs tell: where the capture user's tool
@@ -129,7 +129,7 @@ func (e *Env) pidByFilePrefix(ctx context.Context, name string) int {
 }
 
 // Live returns the prefixes a process holds, in scan order.
-func (r *Runtime) Live() []host.Prefix { return r.withState(host.PrefixLive) }
+func (r *Runtime) Live() []host.Prefix { return target.Live(r.Prefixes) }
 
 // Stale returns the prefixes whose config nobody holds.
 func (r *Runtime) Stale() []host.Prefix { return r.withState(host.PrefixStale) }
@@ -148,30 +148,8 @@ func (r *Runtime) withState(s host.PrefixState) []host.Prefix {
 // Find returns the prefix named name, preferring the caller's base dir
 // (that is the one the capture tool will open).
 func (r *Runtime) Find(name string) *host.Prefix {
-	var other *host.Prefix
-	for i := range r.Prefixes {
-		p := &r.Prefixes[i]
-		if p.Name != name {
-			continue
-		}
-		if samePath(p.Base, r.CallerBase) {
-			return p
-		}
-		if other == nil {
-			other = p
-		}
-	}
-	return other
+	return target.Find(r.Prefixes, r.CallerBase, name)
 }
 
-// samePath compares runtime paths, treating /var/run and /run as one (a
-// symlink on every current distribution).
-func samePath(a, b string) bool {
-	norm := func(p string) string {
-		if rest, ok := strings.CutPrefix(p, "/var/run/"); ok {
-			return "/run/" + rest
-		}
-		return p
-	}
-	return norm(a) == norm(b)
-}
+// samePath compares runtime paths, treating /var/run and /run as one.
+func samePath(a, b string) bool { return target.SamePath(a, b) }

@@ -5,70 +5,27 @@ import (
 	"fmt"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 )
 
-// Where the target prefix came from.
-const (
-	SourceFlag    = "flag"    // --prefix
-	SourceConfig  = "config"  // lstack.conf dpdk_args / ltran.conf forward_kit_args
-	SourceLive    = "live"    // the only live prefix
-	SourceDefault = "default" // DPDK's default, rte
-	SourceAll     = "all"     // one of the running primaries, checked in turn (--all-prefixes)
-)
-
-// DefaultPrefix is DPDK's --file-prefix when none is given.
-const DefaultPrefix = "rte"
-
-// TargetPrefix is the prefix the capture must use and how it was chosen.
-type TargetPrefix struct {
-	Name   string `json:"name"`
-	Source string `json:"source"`
-	// Why explains the choice in words ("--file-prefix in
-	// /etc/gazelle/lstack.conf:3").
-	Why string `json:"why"`
-	// Dir is the prefix's runtime dir, nil when none exists.
-	Dir *host.Prefix `json:"dir,omitempty"`
-	// Ambiguous lists the live prefixes when nothing chose between them.
-	Ambiguous []string `json:"ambiguous,omitempty"`
-}
-
-// Target resolves the prefix: --prefix, else the config in use, else the
-// only live prefix, else DPDK's default.
-func (e *Env) Target(ctx context.Context) (*TargetPrefix, error) {
-	return e.target.await(ctx, "the target prefix", func() (*TargetPrefix, error) {
+// Target resolves the run's target (host/target's rules, which capture
+// follows through this same method): --prefix, else the config in use,
+// else the only live prefix, else DPDK's default; ambiguous otherwise.
+func (e *Env) Target(ctx context.Context) (*target.Target, error) {
+	return e.target.await(ctx, "the target prefix", func() (*target.Target, error) {
 		rt, err := e.Runtime(ctx)
 		if err != nil {
 			return nil, err
 		}
-		t := &TargetPrefix{}
-		switch {
-		case e.cfg.Prefix != "" && e.cfg.allPrefixes:
-			t.Name, t.Source, t.Why = e.cfg.Prefix, SourceAll, "a running primary's prefix (--all-prefixes checks each)"
-		case e.cfg.Prefix != "":
-			t.Name, t.Source, t.Why = e.cfg.Prefix, SourceFlag, "--prefix "+e.cfg.Prefix
-		default:
+		f := target.Facts{Prefixes: rt.Prefixes, CallerBase: rt.CallerBase}
+		if e.cfg.Prefix == "" {
 			// A config that does not parse cannot choose; the config check
 			// reports why, and the live prefixes still can.
-			cf, _ := e.GazelleConfig(ctx)
-			if cf != nil && cf.Prefix != "" {
-				t.Name, t.Source, t.Why = cf.Prefix, SourceConfig, cf.PrefixWhy
-				break
-			}
-			live := rt.Live()
-			switch len(live) {
-			case 0:
-				t.Name, t.Source, t.Why = DefaultPrefix, SourceDefault, "no --prefix, no config, no running primary: DPDK's default"
-			case 1:
-				t.Name, t.Source, t.Why = live[0].Name, SourceLive, "the only running primary's prefix"
-			default:
-				for _, p := range live {
-					t.Ambiguous = append(t.Ambiguous, p.Name)
-				}
-				return t, nil
+			if cf, _ := e.GazelleConfig(ctx); cf != nil {
+				f.Config = &target.Config{Path: cf.Path, Prefix: cf.Prefix, Why: cf.PrefixWhy}
 			}
 		}
-		t.Dir = rt.Find(t.Name)
-		return t, nil
+		return target.Resolve(target.Request{Prefix: e.cfg.Prefix, All: e.cfg.allPrefixes}, f), nil
 	})
 }
 
@@ -80,7 +37,7 @@ func (e *Env) Primary(ctx context.Context) (*host.Process, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t.Dir == nil || t.Dir.State != host.PrefixLive {
+		if t.Ambiguous() || t.Dir == nil || t.Dir.State != host.PrefixLive {
 			return nil, nil
 		}
 		pid := 0
@@ -101,7 +58,7 @@ func (e *Env) Primary(ctx context.Context) (*host.Process, error) {
 				}
 			}
 			if pid == 0 {
-				return nil, fmt.Errorf("prefix %s is locked but its holder is not visible from here (another pid namespace?)", t.Name)
+				return nil, fmt.Errorf("prefix %s is locked but its holder is not visible from here (another pid namespace?)", t.Prefix)
 			}
 		}
 		return e.h.ReadProcess(pid)

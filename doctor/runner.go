@@ -156,7 +156,7 @@ func withUnresolvedTarget(ctx context.Context, env *Env, list, sel []Check) []Ch
 	if !needs {
 		return sel
 	}
-	if t, err := env.Target(ctx); err != nil || len(t.Ambiguous) == 0 {
+	if t, err := env.Target(ctx); err != nil || !t.Ambiguous() {
 		return sel
 	}
 	has["prefix"] = true

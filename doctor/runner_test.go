@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
 
@@ -312,11 +313,11 @@ func TestRunSubsetAndUnresolvedTarget(t *testing.T) {
 	}
 	run := func(ambiguous bool, only ...string) Report {
 		env := NewEnv(Config{Host: host.New(t.TempDir()), User: root, Env: []string{}})
-		env.target.get(func() (*TargetPrefix, error) {
+		env.target.get(func() (*target.Target, error) {
 			if ambiguous {
-				return &TargetPrefix{Ambiguous: []string{"a", "b"}}, nil
+				return &target.Target{Candidates: []host.Prefix{{Name: "a"}, {Name: "b"}}}, nil
 			}
-			return &TargetPrefix{Name: "a", Source: SourceFlag}, nil
+			return &target.Target{Prefix: "a", Via: target.ViaFlag}, nil
 		})
 		rep, err := Run(context.Background(), env, Options{Checks: list, Only: only})
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
+	"github.com/gzdoctor/gzdoctor/host/target"
 )
 
 func TestCheckList(t *testing.T) {
@@ -97,7 +98,7 @@ func TestCheckFixtureJSON(t *testing.T) {
 	if !ok || r.Status != doctor.Fail || r.Fix == nil || len(r.Fix.Commands) != 1 {
 		t.Errorf("primary result %+v", r)
 	}
-	if env.Data.Target.Prefix != "gazelle" || env.Data.Target.PrefixSource != doctor.SourceConfig || env.Data.Target.Config != "/etc/gazelle/lstack.conf" {
+	if env.Data.Target.Prefix != "gazelle" || env.Data.Target.PrefixSource != target.ViaConfig || env.Data.Target.Config != "/etc/gazelle/lstack.conf" {
 		t.Errorf("target %+v", env.Data.Target)
 	}
 	if env.Data.Summary.Fail != 1 || env.Data.Summary.OK != 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/gzdoctor/gzdoctor/collect"
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/internal/atomicfile"
 	"github.com/gzdoctor/gzdoctor/internal/duration"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
@@ -374,8 +375,7 @@ type livePrefix struct {
 // holder's pid.
 func livePrefixes() []livePrefix {
 	h := host.New("/")
-	bases := h.RuntimeBases(os.Geteuid(), host.EnvMap(os.Environ()))
-	ps, _ := h.Prefixes(bases)
+	ps, _, _ := target.Scan(h)
 	var out []livePrefix
 	for _, p := range ps {
 		if p.State == "live" {

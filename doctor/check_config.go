@@ -29,6 +29,9 @@ func checkConfig(ctx context.Context, env *Env) Result {
 	if cf.PathFrom != "" {
 		details = append(details, "config chosen by the "+cf.PathFrom)
 	}
+	if len(cf.Conflict) > 0 {
+		details = append(details, "not the config of the running lstacks, which read their own: "+strings.Join(cf.Conflict, "; "))
+	}
 	for _, f := range cf.Files {
 		details = append(details, fmt.Sprintf("%s: %s, dpdk args [%s], prefix %s (%s)", f.File, f.Role, strings.Join(f.DPDKArgs, " "), f.Prefix, f.PrefixSource))
 		for _, g := range f.Gotchas {

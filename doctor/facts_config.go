@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
@@ -34,17 +35,23 @@ type GazelleConfig struct {
 	// PathFrom names the live lstack whose LSTACK_CONF_PATH chose the
 	// file, when one did.
 	PathFrom string `json:"path_from,omitempty"`
+	// Conflict lists the live lstacks' LSTACK_CONF_PATHs when they
+	// disagree ("/opt/a/lstack.conf (pid 5001, app1)"): the file read is
+	// then none of theirs (--config, the capture user's or the default),
+	// and it cannot say which of them a capture is for.
+	Conflict []string `json:"conflict,omitempty"`
 }
 
 // lstackConfPath is the LSTACK_CONF_PATH of the live lstack primary (the
 // one holding --prefix, when given): the file lstack really read, which
 // the capture user's own environment rarely names. Empty when no live
-// lstack has one, or several disagree.
-func (e *Env) lstackConfPath(ctx context.Context) (confPath, from string) {
+// lstack has one; when several disagree, empty with each in conflict.
+func (e *Env) lstackConfPath(ctx context.Context) (confPath, from string, conflict []string) {
 	rt, err := e.Runtime(ctx)
 	if err != nil {
-		return "", ""
+		return "", "", nil
 	}
+	var seen []string
 	for _, pr := range rt.Live() {
 		if pr.Lock.Holder == nil || pr.Lock.Holder.PID <= 0 || e.cfg.Prefix != "" && pr.Name != e.cfg.Prefix {
 			continue
@@ -57,12 +64,18 @@ func (e *Env) lstackConfPath(ctx context.Context) (confPath, from string) {
 		if !path.IsAbs(v) {
 			continue // unset, or relative to a working dir gzdoctor does not share
 		}
-		if confPath != "" && v != confPath {
-			return "", ""
+		conflict = append(conflict, fmt.Sprintf("%s (pid %d, %s)", v, p.PID, p.Name))
+		if confPath == "" {
+			confPath, from = v, fmt.Sprintf("LSTACK_CONF_PATH of pid %d (%s)", p.PID, p.Name)
 		}
-		confPath, from = v, fmt.Sprintf("LSTACK_CONF_PATH of pid %d (%s)", p.PID, p.Name)
+		if !slices.Contains(seen, v) {
+			seen = append(seen, v)
+		}
 	}
-	return confPath, from
+	if len(seen) > 1 {
+		return "", "", conflict
+	}
+	return confPath, from, nil
 }
 
 // GazelleConfig reads the config once per run. errNoConfig when there is
@@ -71,8 +84,9 @@ func (e *Env) GazelleConfig(ctx context.Context) (*GazelleConfig, error) {
 	return e.config.await(ctx, "the Gazelle config", func() (*GazelleConfig, error) {
 		getenv := e.getenv
 		confPath, from := "", ""
+		var conflict []string
 		if e.cfg.ConfigPath == "" {
-			confPath, from = e.lstackConfPath(ctx)
+			confPath, from, conflict = e.lstackConfPath(ctx)
 		}
 		if confPath != "" {
 			getenv = func(k string) string {
@@ -89,7 +103,7 @@ func (e *Env) GazelleConfig(ctx context.Context) (*GazelleConfig, error) {
 		if len(files) == 0 {
 			return nil, errNoConfig
 		}
-		g := &GazelleConfig{Files: files, Path: files[0].File, PathFrom: from}
+		g := &GazelleConfig{Files: files, Path: files[0].File, PathFrom: from, Conflict: conflict}
 		var lstack, ltran *host.GazelleConfig
 		for _, f := range files {
 			switch {

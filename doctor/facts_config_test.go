@@ -61,3 +61,55 @@ func TestConfigFromPrimaryEnviron(t *testing.T) {
 		})
 	}
 }
+
+// Two lstack applications that read different configs (their own
+// LSTACK_CONF_PATH) choose nothing between them, even when a default
+// /etc/gazelle/lstack.conf exists and names one: that file is neither's.
+// Before, their disagreement fell back to the default file, which then
+// chose app1 without a word.
+func TestTargetLstacksReadDifferentConfigs(t *testing.T) {
+	tree := filepath.Join(t.TempDir(), "tree")
+	if out, err := exec.Command("cp", "-a", filepath.Join(fixtures, "chk-two-primaries"), tree).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	conf := func(prefix string) string {
+		return `dpdk_args=["--socket-mem", "2048,0,0,0", "--file-prefix", "` + prefix + `"]` + "\nuse_ltran=0\n"
+	}
+	for file, body := range map[string]string{
+		"opt/app1/lstack.conf":    conf("app1"),
+		"opt/app2/lstack.conf":    conf("app2"),
+		"etc/gazelle/lstack.conf": conf("app1"),
+		"proc/5001/environ":       "LD_PRELOAD=/usr/lib64/liblstack.so\x00LSTACK_CONF_PATH=/opt/app1/lstack.conf\x00",
+		"proc/5002/environ":       "LD_PRELOAD=/usr/lib64/liblstack.so\x00LSTACK_CONF_PATH=/opt/app2/lstack.conf\x00",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(tree, file)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tree, file), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, prefix, config string
+		want                 string // "" ambiguous
+		why                  string
+	}{
+		{name: "nothing chooses", why: "several primaries are running (app1, app2)"},
+		{name: "--prefix", prefix: "app2", want: "app2", why: "--prefix app2"},
+		{name: "--config", config: "/opt/app2/lstack.conf", want: "app2", why: "/opt/app2/lstack.conf"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := NewEnv(Config{Host: host.New(tree), User: root, Env: []string{}, Prefix: tc.prefix, ConfigPath: tc.config})
+			tg, err := env.Target(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tg.Prefix != tc.want || !strings.Contains(tg.Why, tc.why) {
+				t.Fatalf("target %q (%s), want %q (%s)", tg.Prefix, tg.Why, tc.want, tc.why)
+			}
+			if tc.want == "" && strings.Join(tg.CandidateNames(), ",") != "app1,app2" {
+				t.Errorf("candidates %v", tg.CandidateNames())
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/host/target"
@@ -23,6 +24,12 @@ func (e *Env) Target(ctx context.Context) (*target.Target, error) {
 			// reports why, and the live prefixes still can.
 			if cf, _ := e.GazelleConfig(ctx); cf != nil {
 				f.Config = &target.Config{Path: cf.Path, Prefix: cf.Prefix, Why: cf.PrefixWhy}
+				if len(cf.Conflict) > 0 {
+					// The running lstacks read other files than this one:
+					// it cannot say which of them the capture is for.
+					f.Config.Prefix = ""
+					f.Config.Why = fmt.Sprintf("the running lstacks read different configs (%s)", strings.Join(cf.Conflict, "; "))
+				}
 			}
 		}
 		return target.Resolve(target.Request{Prefix: e.cfg.Prefix, All: e.cfg.allPrefixes}, f), nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 )
 
@@ -50,6 +51,10 @@ func DiagnoseLive(ctx context.Context, cfg Config, m *runbooks.Matcher, fix runb
 	r = m.Report()
 	// Aimed as the findings read now: a live fact may have promoted one.
 	prefix, device = findingsTarget(r)
+	if cfg.Prefix == "" && prefix != "" {
+		// Not a flag the operator typed: the checks say where it came from.
+		cfg.PrefixFrom = target.ViaLog
+	}
 	if err := verifyFindings(ctx, cfg, r, timeout, fix, cmp.Or(cfg.Prefix, prefix), device); err != nil {
 		return nil, err
 	}

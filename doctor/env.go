@@ -16,6 +16,9 @@ type Config struct {
 	Host *host.Host
 	// Prefix is --prefix: the DPDK --file-prefix the capture must use.
 	Prefix string
+	// PrefixFrom is what gave Prefix when not --prefix: target.ViaLog for
+	// the prefix a capture tool's log names (diagnose --live).
+	PrefixFrom target.Via
 	// ConfigPath is --config: the lstack.conf or ltran.conf in use. Empty
 	// means the live lstack's LSTACK_CONF_PATH, then the capture user's,
 	// then /etc/gazelle/{lstack,ltran}.conf.

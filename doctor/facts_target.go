@@ -32,7 +32,11 @@ func (e *Env) Target(ctx context.Context) (*target.Target, error) {
 				}
 			}
 		}
-		return target.Resolve(target.Request{Prefix: e.cfg.Prefix, All: e.cfg.allPrefixes}, f), nil
+		r := target.Request{Prefix: e.cfg.Prefix, Via: e.cfg.PrefixFrom}
+		if e.cfg.allPrefixes {
+			r.Via = target.ViaAll
+		}
+		return target.Resolve(r, f), nil
 	})
 }
 

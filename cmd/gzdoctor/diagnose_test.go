@@ -340,4 +340,13 @@ func TestDiagnoseFixesFilled(t *testing.T) {
 		strings.Contains(out, "$ gazelle-pdump") {
 		t.Errorf("--live: exit %d, want the live prefix gazelle in the fix:\n%s", code, out)
 	}
+	// The checks resolve the log's prefix as the target and say so; --prefix
+	// is the operator's.
+	if !strings.Contains(out, `prefix "gazele" (from the capture tool's log)`) {
+		t.Errorf("--live: the prefix check does not say the prefix came from the log:\n%s", out)
+	}
+	_, out, _ = runIn(t, "", "--root", "../../testdata/hosts/chk-wrong-prefix", "diagnose", "--live", "--prefix", "gazele", logs+"lab/wrong-prefix-pdump.log")
+	if !strings.Contains(out, `prefix "gazele" (from --prefix)`) {
+		t.Errorf("--live --prefix: the prefix check does not say the prefix came from --prefix:\n%s", out)
+	}
 }

@@ -52,6 +52,7 @@ const (
 	ViaLive    Via = "live"    // the only live primary
 	ViaDefault Via = "default" // nothing runs, no config: DPDK's default, rte
 	ViaAll     Via = "all"     // one of the running primaries, in turn (check --all-prefixes)
+	ViaLog     Via = "log"     // the prefix a capture tool's log names (diagnose --live)
 )
 
 // Words says where the prefix came from, for a finding: "from --prefix".
@@ -67,6 +68,8 @@ func (v Via) Words() string {
 		return "the only running primary's"
 	case ViaDefault:
 		return "DPDK's default"
+	case ViaLog:
+		return "from the capture tool's log"
 	}
 	return string(v)
 }
@@ -111,11 +114,12 @@ func (t *Target) CandidateNames() []string {
 
 // Request is what the operator said.
 type Request struct {
-	// Prefix is --prefix.
+	// Prefix is --prefix, or what stands for it (Via).
 	Prefix string
-	// All: Prefix is one of the running primaries, set by check
-	// --all-prefixes, not given by the operator.
-	All bool
+	// Via is what gave Prefix: ViaFlag (also when empty), ViaAll (one of
+	// the running primaries, set by check --all-prefixes) or ViaLog (the
+	// prefix a capture tool's log names, diagnose --live).
+	Via Via
 }
 
 // Config is what the Gazelle config in use says about the prefix.
@@ -144,8 +148,10 @@ type Facts struct {
 func Resolve(r Request, f Facts) *Target {
 	t := &Target{UID: -1}
 	switch {
-	case r.Prefix != "" && r.All:
+	case r.Prefix != "" && r.Via == ViaAll:
 		t.Prefix, t.Via, t.Why = r.Prefix, ViaAll, "a running primary's prefix (--all-prefixes checks each)"
+	case r.Prefix != "" && r.Via == ViaLog:
+		t.Prefix, t.Via, t.Why = r.Prefix, ViaLog, "the capture tool's log (--file-prefix "+r.Prefix+")"
 	case r.Prefix != "":
 		t.Prefix, t.Via, t.Why = r.Prefix, ViaFlag, "--prefix "+r.Prefix
 	case f.Config != nil && f.Config.Prefix != "":

@@ -45,14 +45,7 @@ func (s *supervisor) finish(ctx context.Context) {
 		return
 	}
 	res.Repaired = fin.repaired
-	res.Ports = nil
-	for i, pp := range planPorts(p) {
-		pr := PortResult{Device: pp.Device, Port: pp.Port, Counts: fin.ports[i]}
-		if i < len(s.primaryPorts) {
-			pr.Primary = &s.primaryPorts[i]
-		}
-		res.Ports = append(res.Ports, pr)
-	}
+	res.Ports = s.portResults(fin.ports)
 	validate(p, s.o, res, s.started, s.ended)
 	s.clockWords()
 	removeTemps(p)
@@ -158,14 +151,7 @@ func (s *supervisor) finishRing() {
 	}
 	res.Files = append([]OutputFile{}, r.kept...)
 	res.Counts = r.total
-	res.Ports = nil
-	for i, pp := range planPorts(p) {
-		pr := PortResult{Device: pp.Device, Port: pp.Port, Counts: r.ports[i]}
-		if i < len(s.primaryPorts) {
-			pr.Primary = &s.primaryPorts[i]
-		}
-		res.Ports = append(res.Ports, pr)
-	}
+	res.Ports = s.portResults(r.ports)
 	if r.first != 0 {
 		res.First = pcapfile.TimeOf(r.first).UTC().Format(time.RFC3339Nano)
 		res.Last = pcapfile.TimeOf(r.last).UTC().Format(time.RFC3339Nano)
@@ -262,4 +248,18 @@ func (s *supervisor) clockWords() {
 	}
 	v.Warnings[v.clockWarning-1] += fmt.Sprintf("; its clock is %s s (%.1f years) ahead of the time gzdoctor read the packets (to within about 0.2 s). The file keeps the stamps as the tool wrote them; a copy with the dates shifted back%s: %s",
 		strconv.FormatFloat(secs, 'f', 1, 64), secs/(365.25*86400), each, shquote.Join([]string{"editcap", "-t", shift, in, fixed}))
+}
+
+// portResults is what each port of the plan captured (counts, in its
+// order) beside the primary's own counters for it.
+func (s *supervisor) portResults(counts []Counts) []PortResult {
+	var out []PortResult
+	for i, pp := range planPorts(s.p) {
+		pr := PortResult{Device: pp.Device, Port: pp.Port, Counts: counts[i]}
+		if i < len(s.primaryPorts) {
+			pr.Primary = &s.primaryPorts[i]
+		}
+		out = append(out, pr)
+	}
+	return out
 }

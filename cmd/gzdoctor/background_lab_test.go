@@ -12,10 +12,11 @@ import (
 	"github.com/gzdoctor/gzdoctor/capture"
 )
 
-// bgGzdoctor is a gzdoctor capture started in the background, so that a
+// bgProcess is a gzdoctor capture started in the background, so that a
 // test can act on its backend while it runs (stop it, kill it, start a
-// second capture). Its output is kept for the failure messages.
-type bgGzdoctor struct {
+// second capture), or a capture tool started by hand that gzdoctor must
+// see. Its output is kept for the failure messages.
+type bgProcess struct {
 	t              *testing.T
 	cmd            *exec.Cmd
 	stdout, stderr bytes.Buffer
@@ -24,13 +25,13 @@ type bgGzdoctor struct {
 	backendPid     int
 }
 
-// startGzdoctor starts cmd (gzdoctorCmd's, or a release's r.Command) in
-// the background. The test's cleanup stops a gzdoctor still running the
-// way an operator does, SIGINT (gzdoctor resumes and stops its backend),
-// then kills it and its backend after 15 s.
-func startGzdoctor(t *testing.T, cmd *exec.Cmd) *bgGzdoctor {
+// startBackground starts cmd (gzdoctorCmd's, a release's r.Command, or a
+// capture tool) in the background. The test's cleanup stops it if it
+// still runs the way an operator does, SIGINT (gzdoctor resumes and
+// stops its backend), then kills it and its backend after 15 s.
+func startBackground(t *testing.T, cmd *exec.Cmd) *bgProcess {
 	t.Helper()
-	g := &bgGzdoctor{t: t, cmd: cmd, done: make(chan struct{})}
+	g := &bgProcess{t: t, cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &g.stdout, &g.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -61,7 +62,7 @@ func startGzdoctor(t *testing.T, cmd *exec.Cmd) *bgGzdoctor {
 // the tool's pid. Waiting on the files, not a fixed time, is what makes
 // these tests hold on a loaded machine, where the tool's start alone can
 // take seconds. The test fails if gzdoctor ends first or within passes.
-func (g *bgGzdoctor) backend(within time.Duration, wrote int64) int {
+func (g *bgProcess) backend(within time.Duration, wrote int64) int {
 	g.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -87,7 +88,7 @@ func (g *bgGzdoctor) backend(within time.Duration, wrote int64) int {
 
 // wait waits up to within for gzdoctor to end and returns Wait's error.
 // A gzdoctor still running then fails the test (the cleanup stops it).
-func (g *bgGzdoctor) wait(within time.Duration) error {
+func (g *bgProcess) wait(within time.Duration) error {
 	g.t.Helper()
 	select {
 	case <-g.done:
@@ -98,10 +99,18 @@ func (g *bgGzdoctor) wait(within time.Duration) error {
 	}
 }
 
+// interrupt stops the process the way an operator does (SIGINT) and
+// waits up to within for it to end; it returns Wait's error.
+func (g *bgProcess) interrupt(within time.Duration) error {
+	g.t.Helper()
+	g.cmd.Process.Signal(syscall.SIGINT)
+	return g.wait(within)
+}
+
 // result waits up to within for gzdoctor to end with exit code want and
 // returns its -o json result. On a failure a backend the test stopped
 // (SIGSTOP) is resumed, so that it sees the SIGINT gzdoctor's end sent it.
-func (g *bgGzdoctor) result(within time.Duration, want int) capture.Result {
+func (g *bgProcess) result(within time.Duration, want int) capture.Result {
 	g.t.Helper()
 	err := g.wait(within)
 	code := 0
@@ -126,7 +135,7 @@ func (g *bgGzdoctor) result(within time.Duration, want int) capture.Result {
 }
 
 // exited reports whether gzdoctor has ended.
-func (g *bgGzdoctor) exited() bool {
+func (g *bgProcess) exited() bool {
 	select {
 	case <-g.done:
 		return true

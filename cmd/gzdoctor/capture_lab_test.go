@@ -254,7 +254,7 @@ func TestCaptureLab(t *testing.T) {
 
 	t.Run("SIGINT keeps every packet", func(t *testing.T) {
 		f := filepath.Join(dir, "int.pcapng")
-		g := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
+		g := startBackground(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
 		// Interrupt once pdump writes (its files grow).
 		g.backend(30*time.Second, 30000)
 		g.cmd.Process.Signal(syscall.SIGINT)
@@ -365,7 +365,7 @@ func TestCaptureLabBackendStopped(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "s.pcapng")
 	start := time.Now()
-	g := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
+	g := startBackground(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
 	// Stopped once it is pdump (childPid): a SIGSTOP between fork and
 	// exec landed on gzdoctor's half-made child and was lost (CI).
 	pdump := g.backend(20*time.Second, 0)
@@ -452,7 +452,7 @@ func TestCaptureLabOneCapturePerPrimary(t *testing.T) {
 	dir := t.TempDir()
 	fa, fb := filepath.Join(dir, "a.pcapng"), filepath.Join(dir, "b.pcapng")
 	start := time.Now()
-	a := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-c", "3000", "-w", fa))
+	a := startBackground(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-c", "3000", "-w", fa))
 	pdump := a.backend(20*time.Second, 0)
 	syscall.Kill(pdump, syscall.SIGSTOP)
 	resumed := false
@@ -503,43 +503,31 @@ func TestCaptureLabOneCapturePerPrimary(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer os.RemoveAll(hd)
-		hand := exec.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--", "--pdump",
+		hc := exec.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--", "--pdump",
 			"device_id="+p.Device+",queue=*,rx-dev="+filepath.Join(hd, "h.pcap")+",total-num-mbufs=8191,ring-size=4096")
-		var handOut bytes.Buffer
-		hand.Stdout, hand.Stderr = &handOut, &handOut
-		hand.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT}
-		if err := hand.Start(); err != nil {
-			t.Fatal(err)
-		}
-		handDone := make(chan error, 1)
-		go func() { handDone <- hand.Wait() }()
+		hc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT}
+		hand := startBackground(t, hc)
+		handPid := hand.cmd.Process.Pid
 		// At once, while it is still starting (no mp_socket yet).
 		code, res, errOut := captureJSON(t, "--prefix", p.Prefix, "-c", "100", "-w", filepath.Join(dir, "f.pcapng"))
-		if code != exitProblem || res == nil || res.Stopped != capture.StopBusy || res.Holder == nil || !res.Holder.Foreign || res.Holder.PID != hand.Process.Pid {
+		if code != exitProblem || res == nil || res.Stopped != capture.StopBusy || res.Holder == nil || !res.Holder.Foreign || res.Holder.PID != handPid {
 			t.Errorf("exit %d, result %+v, holder %+v\n%s", code, res, res.Holder, errOut)
 		}
 		time.Sleep(2 * time.Second) // attached now: the busy detector sees its socket, vdevs and rings
 		code, res, _ = captureJSON(t, "--prefix", p.Prefix, "-c", "100", "-w", filepath.Join(dir, "f.pcapng"))
-		if code != exitProblem || res == nil || res.Holder == nil || res.Holder.PID != hand.Process.Pid ||
-			!res.Holder.Foreign || !strings.Contains(strings.Join(res.Notes, " "), fmt.Sprintf("pid %d (dpdk-pdump --file-prefix %s", hand.Process.Pid, p.Prefix)) {
+		if code != exitProblem || res == nil || res.Holder == nil || res.Holder.PID != handPid ||
+			!res.Holder.Foreign || !strings.Contains(strings.Join(res.Notes, " "), fmt.Sprintf("pid %d (dpdk-pdump --file-prefix %s", handPid, p.Prefix)) {
 			t.Errorf("attached: exit %d, notes %q", code, res.Notes)
 		}
 		// -D names the same holder, and marks pdump's vdevs.
 		if lcode, l, lerr := listJSON(t, p.Prefix); listed(l, p.Prefix) == nil || listed(l, p.Prefix).Capture == nil ||
-			listed(l, p.Prefix).Capture.By != "tool" || listed(l, p.Prefix).Capture.PID != hand.Process.Pid {
+			listed(l, p.Prefix).Capture.By != "tool" || listed(l, p.Prefix).Capture.PID != handPid {
 			t.Errorf("-D while a hand-started pdump is attached: exit %d, %+v\n%s", lcode, listed(l, p.Prefix), lerr)
 		} else if lp := listed(l, p.Prefix); !slices.ContainsFunc(lp.Ports, func(pt capture.ListedPort) bool { return pt.PdumpVdev }) {
 			t.Errorf("-D: no port marked as pdump's vdev: %+v", lp.Ports)
 		}
-		hand.Process.Signal(syscall.SIGINT)
-		select {
-		case err := <-handDone:
-			if err != nil {
-				t.Fatalf("the hand-started pdump: %v\n%s", err, handOut.String())
-			}
-		case <-time.After(20 * time.Second):
-			hand.Process.Kill()
-			t.Fatalf("the hand-started pdump did not stop\n%s", handOut.String())
+		if err := hand.interrupt(20 * time.Second); err != nil {
+			t.Fatalf("the hand-started pdump: %v\n%s%s", err, hand.stdout.String(), hand.stderr.String())
 		}
 		if n := tcpdumpN(t, filepath.Join(hd, "h.pcap"), ""); n < 1000 {
 			t.Errorf("its file holds %d packets", n)
@@ -574,7 +562,7 @@ func TestCaptureLabBackendKilled(t *testing.T) {
 	p := lab.StartT(t, lab.Config{})
 	dir := t.TempDir()
 	f := filepath.Join(dir, "k.pcapng")
-	g := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
+	g := startBackground(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
 	// Kill pdump once its files hold packets (CI: a kill after a fixed
 	// time came before the first packet, or missed pdump and gzdoctor
 	// captured on).

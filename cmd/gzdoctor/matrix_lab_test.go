@@ -1265,7 +1265,7 @@ func mxPdumpOn(t *testing.T, m *mxShared, kill bool) *mxSit {
 // while the first runs; the first ends with a valid file and leaves the
 // primary clean.
 func mxTwoCaptures(t *testing.T, s *mxSit, r *mxResults) {
-	first := startGzdoctor(t, gzdoctorCmd(t, s.dir, "-o", "json", "capture", "--prefix", s.prefix, "-i", s.device, "-a", "duration:8", "-w", s.dir+"/first.pcapng"))
+	first := startBackground(t, gzdoctorCmd(t, s.dir, "-o", "json", "capture", "--prefix", s.prefix, "-i", s.device, "-a", "duration:8", "-w", s.dir+"/first.pcapng"))
 	// The moment its pdump exists: before it attached, before any vdev.
 	pdumpPid := first.backend(30*time.Second, 0)
 	firstPid := strconv.Itoa(first.cmd.Process.Pid)

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -79,35 +78,20 @@ func labCapture(t *testing.T) (rx, tx, ng string) {
 	p := lab.StartT(t, lab.Config{})
 	dir := t.TempDir()
 	rx, tx, ng = filepath.Join(dir, "rx.pcap"), filepath.Join(dir, "tx.pcap"), filepath.Join(dir, "dumpcap.pcapng")
-	var out bytes.Buffer
-	cmd := exec.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--",
-		"--pdump", fmt.Sprintf("device_id=%s,queue=*,rx-dev=%s,tx-dev=%s,ring-size=1024,total-num-mbufs=4095", p.Device, rx, tx))
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	pdump := startBackground(t, exec.Command("dpdk-pdump", "--file-prefix", p.Prefix, "--",
+		"--pdump", fmt.Sprintf("device_id=%s,queue=*,rx-dev=%s,tx-dev=%s,ring-size=1024,total-num-mbufs=4095", p.Device, rx, tx)))
 	// Stop once both files hold the 1000 packets TestPcapLab needs (about
 	// 210 kB at the lab's mix of sizes; pdump's stdio buffers reach the
 	// file 4 KiB at a time), however long a loaded machine takes to attach.
 	grown := func(f string) bool { fi, err := os.Stat(f); return err == nil && fi.Size() >= 512<<10 }
 	for deadline := time.Now().Add(30 * time.Second); !grown(rx) || !grown(tx); {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("dpdk-pdump wrote no 512 KiB to %s and %s within 30 s:\n%s", rx, tx, out.String())
+			t.Fatalf("dpdk-pdump wrote no 512 KiB to %s and %s within 30 s:\n%s", rx, tx, pdump.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("dpdk-pdump: %v\n%s", err, out.String())
-		}
-	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("dpdk-pdump ignored SIGINT:\n%s", out.String())
+	if err := pdump.interrupt(15 * time.Second); err != nil {
+		t.Fatalf("dpdk-pdump: %v\n%s%s", err, pdump.stdout.String(), pdump.stderr.String())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -171,7 +171,7 @@ func relWatchdog(t *testing.T, r lab.Release, p *lab.Primary, inside string) {
 	}
 	t.Cleanup(func() { os.RemoveAll(r.HostPath(filepath.Dir(bin))) })
 	start := time.Now()
-	g := startGzdoctor(t, r.Command(bin, "-o", "json", "-v", "capture", "--prefix", p.Prefix, "-w", inside+"/watchdog.pcapng"))
+	g := startBackground(t, r.Command(bin, "-o", "json", "-v", "capture", "--prefix", p.Prefix, "-w", inside+"/watchdog.pcapng"))
 	pdump := g.backend(20*time.Second, 0)
 	syscall.Kill(pdump, syscall.SIGSTOP)
 	err = g.wait(60 * time.Second)

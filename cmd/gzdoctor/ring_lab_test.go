@@ -153,7 +153,7 @@ func TestCaptureLabStall(t *testing.T) {
 	p := lab.StartT(t, lab.Config{})
 	dir := t.TempDir()
 	f := filepath.Join(dir, "s.pcapng")
-	g := startGzdoctor(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
+	g := startBackground(t, gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-w", f))
 	pdump := g.backend(60*time.Second, 200_000)
 	syscall.Kill(pdump, syscall.SIGSTOP)
 	stopped := time.Now()

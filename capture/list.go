@@ -87,7 +87,7 @@ func ListInterfaces(ctx context.Context, o Options) (*Interfaces, error) {
 	out := &Interfaces{Primaries: []ListedPrimary{}}
 	for i := range all {
 		pre := &all[i]
-		if pre.State != "live" || o.Prefix != "" && pre.Name != o.Prefix {
+		if pre.State != host.PrefixLive || o.Prefix != "" && pre.Name != o.Prefix {
 			continue
 		}
 		out.Primaries = append(out.Primaries, listPrimary(ctx, h, &o, pre))

@@ -378,7 +378,7 @@ func livePrefixes() []livePrefix {
 	ps, _, _ := target.Scan(h)
 	var out []livePrefix
 	for _, p := range ps {
-		if p.State == "live" {
+		if p.State == host.PrefixLive {
 			lp := livePrefix{name: p.Name}
 			if p.Lock.Holder != nil {
 				lp.pid = p.Lock.Holder.PID

@@ -219,31 +219,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		defer lock.release()
 	}
 	h := host.New(orRoot(o.Root))
-	if p.target.dir != nil && p.deferred == nil {
-		// Again, now that no other gzdoctor can be starting a capture.
-		if d, err := h.ScanPrefix(p.target.dir.Dir); err == nil {
-			p.target.dir = d
-		}
-		p.target.probePorts(ctx, h)
-		p.detectBusy(h)
-	}
-	if p.busy != nil {
-		res.Stopped = StopBusy
-		if p.busy != nil && len(p.busy.Captures) > 0 {
-			c := p.busy.Captures[0]
-			res.Holder = &LockHolder{PID: c.PID, Command: shquote.Join(c.Cmdline), Since: processStart(h, c.PID), Alive: true, Foreign: true}
-		}
-		res.Notes = append(res.Notes, busyWords(p))
+	if refusedBusy(ctx, h, p, res) {
 		return res, nil
-	}
-	if p.deferred == nil {
-		// A capture tool still starting has no socket, vdev or ring in
-		// the primary yet; its command line names the prefix.
-		if tools := foreignCaptures(h, p.Prefix, p.runtimeDir); len(tools) > 0 {
-			res.Stopped, res.Holder = StopBusy, &tools[0]
-			res.Notes = append(res.Notes, busyHolderWords(p, tools[0]))
-			return res, nil
-		}
 	}
 	if !o.NoPreflight {
 		rep, ok, err := preflight(ctx, h, &o, p)
@@ -270,15 +247,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.beforeBackend != nil {
 		o.beforeBackend(p)
 	}
-	s := &supervisor{o: &o, p: p, res: res, matcher: cat.NewMatcher(), sel: newSelector(p), lock: lock}
-	// The diagnosis starts from the arguments gzdoctor passed, as an
-	// operator's paste starts with the command typed: the catalogue then
-	// knows the prefix and the device_id asked for from them, not from
-	// whatever else the tool's lines name (a probed NIC, a runtime dir).
-	s.matcher.SetSource("gzdoctor")
-	s.matcher.Feed("$ " + p.Command)
-	s.matcher.SetSource(filepath.Base(p.Binary))
-	s.matcher.SetContext(fixContext(&o, p))
+	s := newSupervisor(&o, p, res, cat, lock)
 	runErr := s.run(ctx)
 	if runErr != nil {
 		if s.ring != nil {
@@ -291,4 +260,38 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	s.finish(ctx)
 	return res, nil
+}
+
+// refusedBusy looks again, under the capture lock, whether something
+// holds the primary: what its ports show (the busy detector), or a
+// capture tool still starting. If so it says who in res (stopped busy)
+// and reports true.
+func refusedBusy(ctx context.Context, h *host.Host, p *Plan, res *Result) bool {
+	if p.target.dir != nil && p.deferred == nil {
+		// Again, now that no other gzdoctor can be starting a capture.
+		if d, err := h.ScanPrefix(p.target.dir.Dir); err == nil {
+			p.target.dir = d
+		}
+		p.target.probePorts(ctx, h)
+		p.detectBusy(h)
+	}
+	if p.busy != nil {
+		res.Stopped = StopBusy
+		if len(p.busy.Captures) > 0 {
+			c := p.busy.Captures[0]
+			res.Holder = &LockHolder{PID: c.PID, Command: shquote.Join(c.Cmdline), Since: processStart(h, c.PID), Alive: true, Foreign: true}
+		}
+		res.Notes = append(res.Notes, busyWords(p))
+		return true
+	}
+	if p.deferred == nil {
+		// A capture tool still starting has no socket, vdev or ring in
+		// the primary yet; its command line names the prefix.
+		if tools := foreignCaptures(h, p.Prefix, p.runtimeDir); len(tools) > 0 {
+			res.Stopped, res.Holder = StopBusy, &tools[0]
+			res.Notes = append(res.Notes, busyHolderWords(p, tools[0]))
+			return true
+		}
+	}
+	return false
 }

@@ -97,6 +97,20 @@ var (
 	})
 )
 
+// newSupervisor prepares the supervisor of p's backend. Its diagnosis
+// starts from the arguments gzdoctor passes, as an operator's paste
+// starts with the command typed: the catalogue then knows the prefix and
+// the device_id asked for from them, not from whatever else the tool's
+// lines name (a probed NIC, a runtime dir).
+func newSupervisor(o *Options, p *Plan, res *Result, cat *runbooks.Catalogue, lock *captureLock) *supervisor {
+	s := &supervisor{o: o, p: p, res: res, matcher: cat.NewMatcher(), sel: newSelector(p), lock: lock}
+	s.matcher.SetSource("gzdoctor")
+	s.matcher.Feed("$ " + p.Command)
+	s.matcher.SetSource(filepath.Base(p.Binary))
+	s.matcher.SetContext(fixContext(o, p))
+	return s
+}
+
 // run starts the backend and watches it until it has ended and its output
 // is read: the primary's counters and promiscuous mode before, the
 // backend started with its output read line by line, its files followed

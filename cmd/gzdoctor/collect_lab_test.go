@@ -41,7 +41,7 @@ func TestLabCollectReplay(t *testing.T) {
 		t.Fatalf("collect: %v\n%s", err, out)
 	}
 	var res struct {
-		Data collectResult `json:"data"`
+		Data collect.Result `json:"data"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("collect -o json: %v\n%s", err, out)
@@ -92,31 +92,31 @@ func TestLabCollectReplay(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the bundle has no live check of %s: %v", p.Prefix, err)
 		}
-		live, err := checkStatuses(b)
+		live, err := collect.CheckStatuses(b)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rb, _ := exec.Command(bin, "--root", tree, "check", "--prefix", p.Prefix, "--timeout", "10s", "-o", "json").Output()
-		replayed, err := checkStatuses(rb)
+		replayed, err := collect.CheckStatuses(rb)
 		if err != nil {
 			t.Fatalf("replay of %s: %v\n%s", p.Prefix, err, rb)
 		}
-		if len(live) < 10 || live["primary"].status != "ok" || live["pdump"].status != "ok" {
+		if len(live) < 10 || live["primary"].Status != "ok" || live["pdump"].Status != "ok" {
 			t.Fatalf("live check of %s is not of a healthy primary: %v", p.Prefix, live)
 		}
 		for id, l := range live {
 			r := replayed[id]
-			if r.status == l.status {
+			if r.Status == l.Status {
 				continue
 			}
 			listed := false
 			for _, n := range m.NotReplayable {
 				listed = listed || n.Check == id && strings.Contains(n.Why, "--prefix "+p.Prefix+":")
 			}
-			if id == "build-match" && strings.Contains(r.finding, "not an ELF file") && listed {
+			if id == "build-match" && strings.Contains(r.Finding, "not an ELF file") && listed {
 				continue // the ELF files are not in the bundle, and the manifest says so
 			}
-			t.Errorf("%s %s: live %s, replay %s (%s); manifest lists it: %v", p.Prefix, id, l.status, r.status, r.finding, listed)
+			t.Errorf("%s %s: live %s, replay %s (%s); manifest lists it: %v", p.Prefix, id, l.Status, r.Status, r.Finding, listed)
 		}
 	}
 	if !strings.Contains(strings.Join(m.Telemetry, " "), exe.Prefix+"/dpdk_telemetry.v2") {

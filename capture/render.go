@@ -164,6 +164,10 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		if s.OutOfOrder > 0 {
 			fmt.Fprintf(&b, "  %s %s packets were written after later ones (a direction was silent for more than %s, then delivered older packets)\n", st.Symbol("warn"), group(s.OutOfOrder), streamHold)
 		}
+		if s.LatePastCount > 0 {
+			fmt.Fprintf(&b, "  %s %s older packets came after the %s written (a direction was silent for more than %s): the stream's %s are not the first in time order (-c %d with -w FILE keeps those)\n",
+				st.Symbol("warn"), group(s.LatePastCount), group(p.Count), streamHold, group(p.Count), p.Count)
+		}
 	}
 	if len(r.Files) == 0 && p.Stream {
 		fmt.Fprintf(&b, "  stdout no packet written\n")

@@ -53,6 +53,10 @@ type StreamStats struct {
 	// was silent for longer than the hold (250 ms) and then delivered
 	// older packets.
 	OutOfOrder int64 `json:"out_of_order,omitempty"`
+	// LatePastCount counts packets older than the last one written that
+	// came after -c was reached: the Count written are then not the first
+	// Count in time order (a file written to the end would be).
+	LatePastCount int64 `json:"late_past_count,omitempty"`
 	// MaxLatencyMs is the longest a packet waited between gzdoctor
 	// reading it from the backend's file and handing it to stdout.
 	MaxLatencyMs float64 `json:"max_latency_ms"`
@@ -147,7 +151,14 @@ func (s *streamer) release(now time.Time, final bool) error {
 
 func (s *streamer) emit(h *heldPacket, now time.Time) error {
 	if s.p.Count > 0 && s.emitted >= s.p.Count {
-		return nil // -c: exactly Count packets, the first in time order
+		// -c: exactly Count packets. They are the first in time order
+		// unless a direction's file came later than the hold (pdump
+		// writes each file a buffer at a time): an older packet past the
+		// count is one the stream should have had instead, so say so.
+		if h.p.Timestamp < s.lastEmitted {
+			s.stats.LatePastCount++
+		}
+		return nil
 	}
 	pk := &h.p
 	markPacket(pk, s.ifc, h.idx, h.dir)

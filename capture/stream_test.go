@@ -430,3 +430,53 @@ func TestStreamFreesWhatItRead(t *testing.T) {
 	t.Logf("at %d bytes long the tool's files took %d on disk", maxSize, minAllocated)
 	noTemps(t, tmp)
 }
+
+// TestStreamerLatePastCount: with -c, rx packets go after the hold while
+// tx has delivered nothing (pdump has not written its buffer yet); tx's
+// older packets come after the count: the stream owns up to them.
+func TestStreamerLatePastCount(t *testing.T) {
+	p := &Plan{Backend: BackendPdump, Device: "d", Port: -1, Count: 2, Outputs: []Output{{Path: "-", Format: pcapfile.FormatPcapNG, Rx: true, Tx: true}}}
+	out := &streamBuf{}
+	s, err := newStreamer(p, &Options{Stdout: out}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	add := func(file int, ts uint64, at time.Time) {
+		t.Helper()
+		dir := dirRx
+		if file == 1 {
+			dir = dirTx
+		}
+		if err := s.add(file, pcapLink, dir, &pcapfile.Packet{Timestamp: ts, Data: []byte{1, 2, 3}, OrigLen: 3}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(0, 10, t0)
+	add(0, 30, t0)
+	add(0, 50, t0)
+	if err := s.release(t0.Add(streamHold), false); err != nil {
+		t.Fatal(err)
+	}
+	// The count is reached with rx alone; tx then delivers 20 (older
+	// than 30, the last written), 40 and 60.
+	t1 := t0.Add(time.Second)
+	add(1, 20, t1)
+	add(1, 40, t1)
+	add(1, 60, t1)
+	if err := s.finish(t1); err != nil {
+		t.Fatal(err)
+	}
+	var ts []uint64
+	for _, pk := range parseStream(t, out.bytes()) {
+		ts = append(ts, pk.Timestamp)
+	}
+	if len(ts) != 2 || ts[0] != 10 || ts[1] != 30 {
+		t.Errorf("written %v, want [10 30]", ts)
+	}
+	// 20 belongs in the first two (10, 20); 40 and 60 come after 30 and
+	// would not.
+	if s.stats.LatePastCount != 1 || s.stats.OutOfOrder != 0 {
+		t.Errorf("stats %+v, want 1 late past the count (20), none out of order", s.stats)
+	}
+}

@@ -53,3 +53,66 @@ func benchmarkDiagnose(b *testing.B, stamped bool) {
 
 func BenchmarkDiagnoseRepeated(b *testing.B) { benchmarkDiagnose(b, false) }
 func BenchmarkDiagnoseJournal(b *testing.B)  { benchmarkDiagnose(b, true) }
+
+// healthyLog is the common case of a big log: the healthy samples repeated
+// to size with one failing sample in the middle (issue 17: a failure every
+// ~200 MB). Almost no line holds a keyword.
+func healthyLog(b *testing.B, size int) []byte {
+	b.Helper()
+	samples, _, err := ReadSamples(corpusDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var healthy, failing []byte
+	for _, s := range samples {
+		switch {
+		case s.Expected == "none":
+			healthy = append(healthy, s.Body...)
+		case failing == nil:
+			failing = s.Body
+		}
+	}
+	var buf bytes.Buffer
+	for buf.Len() < size {
+		if buf.Len() >= size/2 && failing != nil {
+			buf.Write(failing)
+			failing = nil
+		}
+		buf.Write(healthy)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkDiagnoseHealthy is the whole reader (parallel chunks) on a big
+// healthy log.
+func BenchmarkDiagnoseHealthy(b *testing.B) {
+	c, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := healthyLog(b, 32<<20)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Diagnose(context.Background(), bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScanHealthy is one worker's scan of one chunk of a big healthy
+// log: the pre-filter's cost alone, without the pipeline.
+func BenchmarkScanHealthy(b *testing.B) {
+	c, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := healthyLog(b, chunkSize)
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
+	cache := newLineCache()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for range b.N {
+		c.scanChunk(data, cache, nil)
+	}
+}

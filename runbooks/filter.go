@@ -21,6 +21,9 @@ type acFilter struct {
 	// Per keyword: the patterns it stands for, or none for a hint word.
 	kwPatterns [][]int
 	kwHint     []bool
+	// anchors finds the same occurrences faster in a whole chunk; nil
+	// when some keyword has none (then next walks the automaton).
+	anchors *anchorFilter
 }
 
 // hintWords make a line look like an error to a reader; lines with one and
@@ -59,6 +62,7 @@ func buildFilter(patterns []*cpattern) *acFilter {
 	for kw, k := range kwIndex {
 		kws[k] = kw
 	}
+	f.anchors = buildAnchors(kws)
 
 	// Byte classes: one per distinct (lower-cased) keyword byte, 0 for the rest.
 	f.nclass = 1
@@ -197,6 +201,15 @@ func (f *acFilter) collect(s string, pats []int) []int {
 		pats = append([]int{-1}, pats...)
 	}
 	return pats
+}
+
+// find returns the index of a byte of the first keyword or hint word that
+// starts at or after from in b, or -1.
+func (f *acFilter) find(b []byte, from int) int {
+	if f.anchors != nil {
+		return f.anchors.next(b, from)
+	}
+	return f.next(b, from)
 }
 
 // next returns the index of the last byte of the first keyword or hint

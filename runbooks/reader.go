@@ -37,6 +37,10 @@ func (m *Matcher) ReadFrom(ctx context.Context, r io.Reader) error {
 	work := make(chan *job, workers)
 	order := make(chan *job, 2*workers)
 	free := make(chan []byte, 2*workers+2)
+	// Item lists are recycled too: a healthy log's start-up lines make
+	// thousands per chunk, and a fresh list would be allocated, cleared
+	// and scanned by the GC for every chunk.
+	freeItems := make(chan []chunkItem, 2*workers+2)
 	readErrc := make(chan error, 1)
 	stop := make(chan struct{})
 	defer close(stop)
@@ -45,7 +49,12 @@ func (m *Matcher) ReadFrom(ctx context.Context, r io.Reader) error {
 		go func() {
 			cache := newLineCache()
 			for j := range work {
-				j.out = m.c.scanChunk(j.buf, cache)
+				var items []chunkItem
+				select {
+				case items = <-freeItems:
+				default:
+				}
+				j.out = m.c.scanChunk(j.buf, cache, items)
 				close(j.done)
 			}
 		}()
@@ -72,6 +81,10 @@ func (m *Matcher) ReadFrom(ctx context.Context, r io.Reader) error {
 		m.applyChunk(j)
 		select {
 		case free <- j.buf[:0]:
+		default:
+		}
+		select {
+		case freeItems <- j.out.items[:0]:
 		default:
 		}
 	}
@@ -171,6 +184,13 @@ func chunks(ctx context.Context, r io.Reader, free chan []byte, stop chan struct
 // cutLongLines shortens lines over maxLineBytes inside a chunk (rare: it
 // only copies when there is one).
 func cutLongLines(buf []byte, j *job) []byte {
+	if noLongLine(buf) {
+		return buf
+	}
+	return cutEachLine(buf, j)
+}
+
+func cutEachLine(buf []byte, j *job) []byte {
 	out := buf[:0:0]
 	start := 0
 	copied := false
@@ -201,8 +221,13 @@ func cutLongLines(buf []byte, j *job) []byte {
 
 // scanChunk finds the lines of buf that hold a keyword (or an escape that
 // may hide one) and analyses them; the others cost one pass of the filter.
-func (c *Catalogue) scanChunk(buf []byte, cache *lineCache) chunkResult {
-	var out chunkResult
+// items, when not nil, is an emptied list to reuse.
+func (c *Catalogue) scanChunk(buf []byte, cache *lineCache, items []chunkItem) chunkResult {
+	find := c.filter.find
+	if c.find != nil {
+		find = c.find
+	}
+	out := chunkResult{items: items}
 	out.lines = int64(bytes.Count(buf, []byte{'\n'}))
 	if len(buf) > 0 && buf[len(buf)-1] != '\n' {
 		out.lines++
@@ -217,7 +242,7 @@ func (c *Catalogue) scanChunk(buf []byte, cache *lineCache) chunkResult {
 		if nextBs != -1 && nextBs < pos {
 			nextBs = indexFrom(buf, pos, '\\')
 		}
-		cand := c.filter.next(buf, pos)
+		cand := find(buf, pos)
 		for _, x := range []int{nextEsc, nextBs} {
 			if x >= 0 && (cand < 0 || x < cand) {
 				cand = x
@@ -239,6 +264,19 @@ func (c *Catalogue) scanChunk(buf []byte, cache *lineCache) chunkResult {
 		pos = le + 1
 	}
 	return out
+}
+
+// noLongLine reports that no line of buf is longer than maxLineBytes
+// without looking for every newline: such a line would fill at least one
+// whole aligned block of half that size, and every block has a newline.
+func noLongLine(buf []byte) bool {
+	const block = maxLineBytes / 2
+	for p := 0; p+block <= len(buf); p += block {
+		if bytes.IndexByte(buf[p:p+block], '\n') < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // cutLine shortens a line longer than maxLineBytes (without its newline)

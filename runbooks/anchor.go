@@ -94,26 +94,30 @@ func freqOf(c byte) int {
 	return int(byteFreq[c]) + 1
 }
 
-// commonWindows are the 300 most common 3-byte windows (folded as the scan
+// commonWindowList holds the 300 most common 3-byte windows (folded as the scan
 // folds them) in the lines of testdata/logs that hold no keyword, most
 // common first: "EAL:" starts most DPDK lines, so "al:" is a poor anchor
 // whatever its bytes' own frequencies say. Speed only, like byteFreq.
-var commonWindows = func() map[string]int {
-	const list = "ealal:l:  de: ded tedectetedettecctes: es:cororexxxlco lc nu" +
-		"numma uma noodedesa nnodresd ccpud n cppu u l: 1   000ingpro" +
-		": 2 pr: probporortio ng 0:000:libckeket: 8net...cap) {/lidev" +
-		"e: ### su+0xbiniceo s1) supuppppovic vfvfifioevire(e(s(s)ack" +
-		"t..: 0obig vrt.dumumpsta (1verrinocksocet tiopdkivere  1 er:" +
-		"r: pci pcci i dbe  00dririv dr neobe0 (: /.0 aptptuturdpd:00" +
-		" onon rti:10 7070 ibc041: { {0{0xe p: n104 (svirirtpdu:03(so" +
-		".soso.o ((1a1afaf4f4:4:141)) dce:03.3.0rt pacetst - -1-1)pca" +
-		"ng0lin co-liinunuxib/b/x/x8x8664-4-lux-x-g-gngnunu/u/ldk- dp" +
-		"rted 1 02 ((initace (ts ce t 0bc.c.so.6-pd 'n'neg0'nitc: fil" +
-		"ile /l {7{7f00+0+0tarart.pcurele:mp/uri0x2for /t/tmtmpapnpng" +
-		"g on ' fo mak-p0x3 63t 1 (0ple),  ca 61or mp macac:02 2 70 6" +
-		"63 3 661 1 70 0con 4 6 (ts=8 ld 4-pr96 onfd 81 m3: ((( {.{./" +
-		"4 ne f, cd 9 966 ltuples 2 (0)0),r ((1)) t tuupl02::02s=1ped" +
-		"ionppemaiainoppin+n+0 -- sop ( (5 {5.6 0x4 to1 n 0 1 l-pa5: "
+const commonWindowList = "ealal:l:  de: ded tedectetedettecctes: es:cororexxxlco lc nu" +
+	"numma uma noodedesa nnodresd ccpud n cppu u l: 1   000ingpro" +
+	": 2 pr: probporortio ng 0:000:libckeket: 8net...cap) {/lidev" +
+	"e: ### su+0xbiniceo s1) supuppppovic vfvfifioevire(e(s(s)ack" +
+	"t..: 0obig vrt.dumumpsta (1verrinocksocet tiopdkivere  1 er:" +
+	"r: pci pcci i dbe  00dririv dr neobe0 (: /.0 aptptuturdpd:00" +
+	" onon rti:10 7070 ibc041: { {0{0xe p: n104 (svirirtpdu:03(so" +
+	".soso.o ((1a1afaf4f4:4:141)) dce:03.3.0rt pacetst - -1-1)pca" +
+	"ng0lin co-liinunuxib/b/x/x8x8664-4-lux-x-g-gngnunu/u/ldk- dp" +
+	"rted 1 02 ((initace (ts ce t 0bc.c.so.6-pd 'n'neg0'nitc: fil" +
+	"ile /l {7{7f00+0+0tarart.pcurele:mp/uri0x2for /t/tmtmpapnpng" +
+	"g on ' fo mak-p0x3 63t 1 (0ple),  ca 61or mp macac:02 2 70 6" +
+	"63 3 661 1 70 0con 4 6 (ts=8 ld 4-pr96 onfd 81 m3: ((( {.{./" +
+	"4 ne f, cd 9 966 ltuples 2 (0)0),r ((1)) t tuupl02::02s=1ped" +
+	"ionppemaiainoppin+n+0 -- sop ( (5 {5.6 0x4 to1 n 0 1 l-pa5: "
+
+// commonWindows ranks commonWindowList, the most common highest; built
+// when a catalogue is loaded, not at package initialisation.
+func commonWindows() map[string]int {
+	const list = commonWindowList
 	m := make(map[string]int, len(list)/3)
 	for i := 0; i+3 <= len(list); i += 3 {
 		if _, ok := m[list[i:i+3]]; !ok {
@@ -121,16 +125,16 @@ var commonWindows = func() map[string]int {
 		}
 	}
 	return m
-}()
+}
 
 // windowCost estimates how often the folded window s occurs in healthy
-// lines.
-func windowCost(s string) int {
+// lines (common ranks the common windows).
+func windowCost(s string, common map[string]int) int {
 	var f [3]byte
 	for i := range f {
 		f[i] = s[i] | 0x20
 	}
-	if r, ok := commonWindows[string(f[:])]; ok {
+	if r, ok := common[string(f[:])]; ok {
 		return 1<<24 + r<<16
 	}
 	return freqOf(s[0]) * freqOf(s[1]) * freqOf(s[2])
@@ -141,6 +145,7 @@ func windowCost(s string) int {
 // automaton as before.
 func buildAnchors(kws []string) *anchorFilter {
 	a := &anchorFilter{}
+	common := commonWindows()
 	at := map[uint32][]anchored{}
 	var order []uint32
 	window := func(s string) uint32 {
@@ -152,7 +157,7 @@ func buildAnchors(kws []string) *anchorFilter {
 			if strings.IndexByte(kw[i:i+anchorSpan], '\n') >= 0 {
 				continue
 			}
-			if c := windowCost(kw[i:]) + windowCost(kw[i+1:]); best < 0 || c < cost {
+			if c := windowCost(kw[i:], common) + windowCost(kw[i+1:], common); best < 0 || c < cost {
 				best, cost = i, c
 			}
 		}

@@ -415,8 +415,12 @@ func TestRingNameTaken(t *testing.T) {
 		o.Ring = Ring{Packets: 300}
 		o.Count = 600
 		dir, prefix, suffix := ringParts(o.Write)
+		// Every second the capture may open a file in: it opens its
+		// first some seconds after Run starts (8 s were too few on a
+		// loaded machine: the name it took was free, and "taken all"
+		// saw no write error).
 		now := time.Now()
-		for s := -1; s < 8; s++ {
+		for s := -1; s < 60; s++ {
 			stamp := now.Add(time.Duration(s) * time.Second).Format("20060102150405")
 			for n := 1; n <= taken; n++ {
 				f := filepath.Join(dir, fmt.Sprintf("%s_%05d_%s%s", prefix, n, stamp, suffix))

@@ -1,7 +1,6 @@
 package pcapfile
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -29,7 +28,7 @@ var le = binary.LittleEndian
 
 // PcapWriter writes classic pcap in little-endian order.
 type PcapWriter struct {
-	bw      *bufio.Writer
+	bw      *wbuf
 	div     uint64 // nanoseconds per timestamp unit
 	snapLen uint32
 	hdr     [16]byte
@@ -50,7 +49,7 @@ func NewPcapWriter(w io.Writer, link LinkType, snapLen uint32, res uint64) (*Pca
 	if snapLen == 0 {
 		snapLen = maxSnapLen
 	}
-	pw := &PcapWriter{bw: bufio.NewWriterSize(w, writeBufSize), div: div, snapLen: snapLen}
+	pw := &PcapWriter{bw: newWbuf(w), div: div, snapLen: snapLen}
 	var h [24]byte
 	le.PutUint32(h[0:], magic)
 	le.PutUint16(h[4:], 2)
@@ -70,15 +69,22 @@ func (w *PcapWriter) WritePacket(p *Packet) error {
 	if uint64(len(p.Data)) > MaxRecord {
 		return fmt.Errorf("packet of %d bytes is too large for a capture file", len(p.Data))
 	}
-	h := w.hdr[:]
-	le.PutUint32(h[0:], uint32(sec))
-	le.PutUint32(h[4:], uint32(frac/w.div))
-	le.PutUint32(h[8:], uint32(len(p.Data)))
 	orig := p.OrigLen
 	if orig < uint32(len(p.Data)) {
 		orig = uint32(len(p.Data))
 	}
+	h := w.bw.reserve(16 + len(p.Data))
+	if h == nil {
+		h = w.hdr[:]
+	}
+	le.PutUint32(h[0:], uint32(sec))
+	le.PutUint32(h[4:], uint32(frac/w.div))
+	le.PutUint32(h[8:], uint32(len(p.Data)))
 	le.PutUint32(h[12:], orig)
+	if len(h) > 16 || len(p.Data) == 0 {
+		copy(h[16:], p.Data)
+		return w.bw.err
+	}
 	if _, err := w.bw.Write(h); err != nil {
 		return err
 	}
@@ -112,10 +118,10 @@ type InterfaceStats struct {
 
 // PcapNGWriter writes one pcapng section in little-endian order.
 type PcapNGWriter struct {
-	bw     *bufio.Writer
+	bw     *wbuf
 	ifaces []ngIface
-	hdr    [28]byte
-	opt    [12]byte
+	big    [28]byte // header of a record larger than the buffer
+	tail   [3 + 16]byte
 }
 
 type ngIface struct {
@@ -127,7 +133,7 @@ type ngIface struct {
 // NewPcapNGWriter writes the section header and returns the writer; add
 // interfaces with AddInterface before writing their packets.
 func NewPcapNGWriter(w io.Writer, o NGOptions) (*PcapNGWriter, error) {
-	nw := &PcapNGWriter{bw: bufio.NewWriterSize(w, writeBufSize)}
+	nw := &PcapNGWriter{bw: newWbuf(w)}
 	if o.Application == "" {
 		o.Application = "gzdoctor"
 	}
@@ -261,7 +267,12 @@ func (w *PcapNGWriter) WritePacket(p *Packet) error {
 	}
 	tlen := uint32(32 + n + pad + optLen)
 	units := p.Timestamp / w.ifaces[p.Interface].div
-	h := w.hdr[:]
+	b := w.bw.reserve(int(tlen))
+	if b == nil {
+		// Larger than the buffer: in pieces.
+		b = w.big[:]
+	}
+	h := b[:28]
 	le.PutUint32(h[0:], blockEPB)
 	le.PutUint32(h[4:], tlen)
 	le.PutUint32(h[8:], uint32(p.Interface))
@@ -273,19 +284,26 @@ func (w *PcapNGWriter) WritePacket(p *Packet) error {
 		orig = uint32(n)
 	}
 	le.PutUint32(h[24:], orig)
-	w.bw.Write(h)
-	w.bw.Write(p.Data)
-	var tail [3 + 16]byte
-	t := tail[:pad]
+	var t []byte
+	if len(b) == int(tlen) {
+		copy(b[28:], p.Data)
+		t = b[28+n : 28+n]
+	} else {
+		w.bw.Write(h)
+		w.bw.Write(p.Data)
+		t = w.tail[:0]
+	}
+	t = append(t, 0, 0, 0)[:pad]
 	if optLen != 0 {
-		o := w.opt[:]
-		le.PutUint16(o[0:], 2)
-		le.PutUint16(o[2:], 4)
-		le.PutUint32(o[4:], p.Flags)
-		le.PutUint32(o[8:], 0)
-		t = append(t, o...)
+		t = le.AppendUint16(t, 2)
+		t = le.AppendUint16(t, 4)
+		t = le.AppendUint32(t, p.Flags)
+		t = le.AppendUint32(t, 0)
 	}
 	t = le.AppendUint32(t, tlen)
+	if len(b) == int(tlen) {
+		return w.bw.err
+	}
 	_, err := w.bw.Write(t)
 	return err
 }

@@ -45,6 +45,15 @@ func readAll(t testing.TB, b []byte) (*Reader, []Packet) {
 
 func TestWriteReadRoundTrip(t *testing.T) {
 	in := frames(500)
+	// Records around and beyond the write buffer (written in pieces),
+	// each padding of pcapng, and an empty packet, between small ones.
+	for i, n := range []int{0, 1, 2, 3, writeBufSize - 40, writeBufSize - 16, writeBufSize, maxSnapLen, 5} {
+		at := 100 + 10*i
+		p := in[at]
+		p.Data = bytes.Repeat([]byte{byte(i + 1)}, n)
+		p.OrigLen = uint32(n)
+		in[at] = p
+	}
 	for i := range in {
 		in[i].SetDirection(Direction(i % 3))
 	}

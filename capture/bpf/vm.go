@@ -93,12 +93,22 @@ const (
 	opNeg
 	opTax
 	opTxa
+
+	// A load of the packet and the conditional jump after it, run as one
+	// instruction: compiled filters are mostly such pairs (ldh [12];
+	// jeq #0x800), and each dispatch is an indirect branch.
+	opLdAbsWJeqK
+	opLdAbsHJeqK
+	opLdAbsBJeqK
+	opLdAbsHJsetK
+	opLdAbsBJsetK
 )
 
 type insn struct {
 	op     op
 	jt, jf uint8
 	k      uint32
+	k2     uint32 // a fused jump's constant
 }
 
 // Program is a validated BPF program ready to run. It is safe for
@@ -114,7 +124,11 @@ func (p *Program) Instructions() []Instruction { return p.src }
 // NewProgram validates ins as libpcap's bpf_validate does (forward jumps
 // in range, memory slots in range, no division by a constant zero, a return
 // at the end) and pre-decodes it.
-func NewProgram(ins []Instruction) (*Program, error) {
+func NewProgram(ins []Instruction) (*Program, error) { return newProgram(ins, true) }
+
+// newProgram is NewProgram; without fusing for tests that compare both
+// interpreters.
+func newProgram(ins []Instruction, fused bool) (*Program, error) {
 	if len(ins) == 0 {
 		return nil, fmt.Errorf("empty BPF program")
 	}
@@ -151,7 +165,36 @@ func NewProgram(ins []Instruction) (*Program, error) {
 	if last := out[len(out)-1].op; last != opRetK && last != opRetA && last != opRetX {
 		return nil, fmt.Errorf("BPF program does not end with a return")
 	}
+	if fused {
+		out = fuse(out)
+	}
 	return &Program{src: append([]Instruction(nil), ins...), ins: out}, nil
+}
+
+// fuse replaces each absolute load followed by a jeq or jset on a constant
+// with one instruction doing both. The jump stays in place after it: a
+// jump to it still runs it alone.
+func fuse(ins []insn) []insn {
+	for i := 0; i+1 < len(ins); i++ {
+		j := ins[i+1]
+		var f op
+		switch {
+		case j.op == opJeqK && ins[i].op == opLdAbsW:
+			f = opLdAbsWJeqK
+		case j.op == opJeqK && ins[i].op == opLdAbsH:
+			f = opLdAbsHJeqK
+		case j.op == opJeqK && ins[i].op == opLdAbsB:
+			f = opLdAbsBJeqK
+		case j.op == opJsetK && ins[i].op == opLdAbsH:
+			f = opLdAbsHJsetK
+		case j.op == opJsetK && ins[i].op == opLdAbsB:
+			f = opLdAbsBJsetK
+		default:
+			continue
+		}
+		ins[i] = insn{op: f, jt: j.jt, jf: j.jf, k: ins[i].k, k2: j.k}
+	}
+	return ins
 }
 
 func decodeInsn(in Instruction) (insn, error) {
@@ -466,6 +509,66 @@ func (p *Program) Run(pkt []byte, wireLen uint32) uint32 {
 			x = a
 		case opTxa:
 			a = x
+		// The fused pairs: the load as above, then the jump, counted from
+		// the jump's own place (one further).
+		case opLdAbsWJeqK:
+			k := in.k
+			if k > buflen || buflen-k < 4 {
+				return 0
+			}
+			b := pkt[k : k+4]
+			a = uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+			if a == in.k2 {
+				pc += 1 + int(in.jt)
+			} else {
+				pc += 1 + int(in.jf)
+			}
+		case opLdAbsHJeqK:
+			k := in.k
+			if k > buflen || buflen-k < 2 {
+				return 0
+			}
+			b := pkt[k : k+2]
+			a = uint32(b[0])<<8 | uint32(b[1])
+			if a == in.k2 {
+				pc += 1 + int(in.jt)
+			} else {
+				pc += 1 + int(in.jf)
+			}
+		case opLdAbsBJeqK:
+			k := in.k
+			if k >= buflen {
+				return 0
+			}
+			a = uint32(pkt[k])
+			if a == in.k2 {
+				pc += 1 + int(in.jt)
+			} else {
+				pc += 1 + int(in.jf)
+			}
+		case opLdAbsHJsetK:
+			k := in.k
+			if k > buflen || buflen-k < 2 {
+				return 0
+			}
+			b := pkt[k : k+2]
+			a = uint32(b[0])<<8 | uint32(b[1])
+			if a&in.k2 != 0 {
+				pc += 1 + int(in.jt)
+			} else {
+				pc += 1 + int(in.jf)
+			}
+		case opLdAbsBJsetK:
+			k := in.k
+			if k >= buflen {
+				return 0
+			}
+			a = uint32(pkt[k])
+			if a&in.k2 != 0 {
+				pc += 1 + int(in.jt)
+			} else {
+				pc += 1 + int(in.jf)
+			}
 		}
 	}
 	return 0

@@ -107,6 +107,10 @@ func chunks(ctx context.Context, r io.Reader, free chan []byte, stop chan struct
 		select {
 		case buf = <-free:
 		default:
+		}
+		// A job's buffer may come back shorter than it left: a cut line's
+		// skipped head or a progress line's kept tail re-slice it.
+		if cap(buf) < chunkSize+maxLineBytes {
 			buf = make([]byte, 0, chunkSize+maxLineBytes)
 		}
 		buf = append(buf, carry...)

@@ -23,7 +23,7 @@ const completeTimeout = time.Second
 // the pid and program holding each.
 func CompletePrefixes(root string) []string {
 	h := host.New(orRoot(root))
-	all, _, err := target.Scan(h)
+	all, err := target.Scan(h)
 	if err != nil {
 		return nil
 	}

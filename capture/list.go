@@ -80,7 +80,7 @@ type ListedCapture struct {
 // the prefix discovery and telemetry a capture uses.
 func ListInterfaces(ctx context.Context, o Options) (*Interfaces, error) {
 	h := host.New(orRoot(o.Root))
-	all, _, err := target.Scan(h)
+	all, err := target.Scan(h)
 	if err != nil {
 		return nil, fmt.Errorf("listing DPDK runtime dirs: %w", err)
 	}

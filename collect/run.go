@@ -324,7 +324,7 @@ type livePrefix struct {
 // holder's pid.
 func livePrefixes() []livePrefix {
 	h := host.New("/")
-	ps, _, _ := target.Scan(h)
+	ps, _ := target.Scan(h)
 	var out []livePrefix
 	for _, p := range ps {
 		if p.State == host.PrefixLive {

@@ -36,6 +36,7 @@ package target
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -95,7 +96,7 @@ type Target struct {
 	// the process's uid). -1 when there is no dir.
 	UID int `json:"uid"`
 	// Candidates are the live primaries that could be meant when nothing
-	// chose (closest to nothing: in runtime dir order).
+	// chose, in runtime dir order.
 	Candidates []host.Prefix `json:"candidates,omitempty"`
 }
 
@@ -109,7 +110,7 @@ func (t *Target) CandidateNames() []string {
 		out = append(out, p.Name)
 	}
 	sort.Strings(out)
-	return compact(out)
+	return slices.Compact(out)
 }
 
 // Request is what the operator said.
@@ -231,16 +232,6 @@ func SamePath(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
-func compact(s []string) []string {
-	var out []string
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // Caller is the uid and environment of this process, which decide where
 // its DPDK (a capture tool it starts) looks: the capture user's, unless a
 // caller says otherwise (doctor.Config.User).
@@ -248,16 +239,10 @@ func Caller() (uid int, env map[string]string) {
 	return os.Geteuid(), host.EnvMap(os.Environ())
 }
 
-// CallerBase is the runtime base a capture tool this process starts opens.
-func CallerBase() string {
-	return host.RuntimeBase(Caller())
-}
-
 // Scan lists the runtime dirs under every base a primary may have used, as
-// this process sees them: what capture -D, shell completion, collect and
-// diagnose list. The bases are returned for saying where it looked.
-func Scan(h *host.Host) ([]host.Prefix, []host.RuntimeBaseDir, error) {
-	bases := h.RuntimeBases(Caller())
-	all, err := h.Prefixes(bases)
-	return all, bases, err
+// this process sees them: what capture -D, shell completion and collect
+// list (check and capture's target read doctor.Env's Runtime, which adds
+// the live prefixes in bases the user may not list).
+func Scan(h *host.Host) ([]host.Prefix, error) {
+	return h.Prefixes(h.RuntimeBases(Caller()))
 }

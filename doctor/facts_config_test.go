@@ -113,3 +113,30 @@ func TestTargetLstacksReadDifferentConfigs(t *testing.T) {
 		})
 	}
 }
+
+// An lstack.conf in ltran mode with no ltran.conf cannot name the prefix
+// (ltran owns the NIC, and its config is not here); with no primary
+// running either, rte would be a guess. The prefix check fails saying so,
+// where it used to pass on rte ("DPDK's default").
+func TestPrefixConfigCannotNameItNothingRuns(t *testing.T) {
+	tree := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(tree, "etc/gazelle"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := `dpdk_args=["--socket-mem", "2048,0,0,0", "--legacy-mem", "--map-perfect"]` + "\nuse_ltran=1\n"
+	if err := os.WriteFile(filepath.Join(tree, "etc/gazelle/lstack.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), NewEnv(Config{Host: host.New(tree), User: root, Env: []string{}}), Options{Only: []string{"prefix"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := rep.Result("prefix")
+	if r.Status != Fail || !strings.Contains(r.Finding, "nothing says which prefix the capture is for") || !strings.Contains(r.Finding, "no ltran.conf was found; and no primary is running") ||
+		r.Fix == nil || !strings.Contains(r.Fix.Text, "--config with the ltran.conf in use") {
+		t.Fatalf("prefix: %s %s (fix %+v)", r.Status, r.Finding, r.Fix)
+	}
+	if rep.Target.Prefix != "" {
+		t.Errorf("target prefix %q, want none", rep.Target.Prefix)
+	}
+}

@@ -110,7 +110,19 @@ func execute(ctx context.Context, a *app, args []string) int {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd(args...)
 	typeUsageErrors(root)
+	// A word that is none of a parent's subcommands (gzdoctor pcap fitler)
+	// reaches cobra's help, which would print the parent's help and exit 0.
+	var helpErr error
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		if helpErr = unknownSubcommand(c); helpErr == nil {
+			help(c, args)
+		}
+	})
 	err := root.ExecuteContext(ctx)
+	if err == nil {
+		err = helpErr
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -159,6 +171,23 @@ func typeUsageErrors(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		typeUsageErrors(sub)
 	}
+}
+
+// unknownSubcommand is the usage error of a parent command (pcap,
+// runbooks) given a word that is none of its subcommands, when cobra
+// shows its help for it; nil for a help asked for (--help, gzdoctor help
+// pcap, the parent alone).
+func unknownSubcommand(c *cobra.Command) error {
+	if c.Runnable() || !c.HasSubCommands() {
+		return nil
+	}
+	if h := c.Flags().Lookup("help"); h != nil && h.Changed {
+		return nil
+	}
+	if rest := c.Flags().Args(); len(rest) > 0 {
+		return usageError("unknown command %q for %q", rest[0], c.CommandPath())
+	}
+	return nil
 }
 
 // validateFlags runs cobra's required-flag and flag-group checks before

@@ -36,6 +36,8 @@ func TestUsageErrorsTyped(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate" for "gzdoctor"`},
 		{[]string{"version", "x"}, `unknown command "x" for "gzdoctor version"`},
+		{[]string{"runbooks", "frobnicate"}, `unknown command "frobnicate" for "gzdoctor runbooks"`},
+		{[]string{"pcap", "fitler", "a.pcap"}, `unknown command "fitler" for "gzdoctor pcap"`},
 		{[]string{"specpatch"}, "expected 1 argument, got 0"},
 		{[]string{"pcap", "stats"}, "expected at least 1 argument, got 0"},
 		{[]string{"pcap", "merge", "a.pcap"}, "--write is required"},
@@ -80,4 +82,15 @@ func TestNoSentinelInHelp(t *testing.T) {
 		}
 	}
 	walk(newRootCmd(&app{}))
+}
+
+// TestParentHelp: a parent command's help asked for is still help (exit
+// 0), only an unknown word after it is a usage error.
+func TestParentHelp(t *testing.T) {
+	for _, args := range [][]string{{"pcap"}, {"pcap", "--help"}, {"runbooks", "frobnicate", "--help"}, {"help", "pcap"}, {}} {
+		code, out, errOut := run(t, args...)
+		if code != exitOK || !strings.Contains(out, "Usage:") || errOut != "" {
+			t.Errorf("%v: exit %d, stdout %.80q, stderr %q; want the help and exit 0", args, code, out, errOut)
+		}
+	}
 }

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -260,7 +261,7 @@ func replay(ctx context.Context, req Request, built *Built, runs []checkRun) ([]
 			out = append(out, NotReplayable{Check: "*", Kind: "differs", Why: fmt.Sprintf("%s: cannot compare: %v", strings.Join(r.args, " "), err)})
 			continue
 		}
-		for _, id := range sortedKeys(live) {
+		for _, id := range slices.Sorted(maps.Keys(live)) {
 			if off[id].Status == live[id].Status {
 				continue
 			}
@@ -304,15 +305,6 @@ func CheckStatuses(b []byte) (map[string]CheckVerdict, error) {
 		m[r.ID] = CheckVerdict{r.Status, r.Finding}
 	}
 	return m, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type livePrefix struct {

@@ -197,7 +197,7 @@ func (c *counter) read(i int, tf *tailFile, limit int64, most int, now time.Time
 		c.records++
 		if c.merge != nil {
 			// Every record, kept or not, shows how far this file has come.
-			c.merge.saw(i, p.Timestamp, now)
+			c.merge.saw(i, p.Timestamp)
 		}
 		if d := int64(p.Timestamp - uint64(now.UnixNano())); !c.haveAhead || d > c.ahead {
 			c.ahead, c.haveAhead = d, true

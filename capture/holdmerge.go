@@ -9,16 +9,19 @@ import (
 
 // holdMerge puts the packets of the backend's files into time order while
 // the backend still writes them: pdump's rx and tx files fill side by
-// side, each flushed per burst, so a packet read from one may be newer
-// than one the other has not delivered yet. finalize merges the finished
+// side, each through its own stdio buffer (4 KiB reach the file at a
+// time), so a packet read from one may be newer than one the other has
+// not delivered yet. finalize merges the finished
 // files; the stream (-w -) and the ring (-b) cannot wait for the end, so
 // each holds a packet until no file can deliver an older one (every file
 // has shown a record at least as late: every record counts, kept or
 // not), or for the hold, whichever comes first. A packet held that long
-// goes, with every packet older than it; a file silent for the hold, or
-// damaged, holds nothing back. An older packet that comes after that is
-// late, and the consumer says so (the stream writes and counts it, the
-// ring leaves it out past -c).
+// goes, with every packet older than it; a damaged file holds nothing
+// back. A file that has shown nothing for a while still holds back, for
+// the hold: at a low rate its buffer reaches the file seldom, and its
+// packets are older than they look. An older packet that comes after the
+// hold is late, and the consumer says so (the stream writes and counts
+// it, the ring leaves it out past -c).
 //
 // The hold is the consumer's: streamHold is what a live reader waits,
 // ringHold what files no one reads yet can afford (see both).
@@ -32,9 +35,8 @@ type holdMerge struct {
 
 // mergeFile is how far one of the backend's files has come.
 type mergeFile struct {
-	lastTs   uint64    // the stamp of its last record; 0 before the first
-	lastRead time.Time // when that record was read
-	done     bool      // it delivers nothing more (damaged)
+	lastTs uint64 // the stamp of its last record; 0 before the first
+	done   bool   // it delivers nothing more (damaged)
 }
 
 // heldPacket is one packet kept, waiting for its turn: a copy, as the
@@ -51,10 +53,9 @@ func newHoldMerge(hold time.Duration, files int) *holdMerge {
 	return &holdMerge{hold: hold, files: make([]mergeFile, files), sorted: true}
 }
 
-// saw records that file i has come as far as a record stamped ts, read
-// at now.
-func (m *holdMerge) saw(i int, ts uint64, now time.Time) {
-	m.files[i].lastTs, m.files[i].lastRead = ts, now
+// saw records that file i has come as far as a record stamped ts.
+func (m *holdMerge) saw(i int, ts uint64) {
+	m.files[i].lastTs = ts
 }
 
 // stop records that file i delivers nothing more.
@@ -64,7 +65,7 @@ func (m *holdMerge) stop(i int) {
 
 // add holds h, which file i delivered (saw is implied).
 func (m *holdMerge) add(i int, h heldPacket) {
-	m.saw(i, h.p.Timestamp, h.read)
+	m.saw(i, h.p.Timestamp)
 	if n := len(m.pending); n > 0 && m.pending[n-1].p.Timestamp > h.p.Timestamp {
 		m.sorted = false
 	}
@@ -98,7 +99,7 @@ func (m *holdMerge) release(now time.Time, all bool, emit func(*heldPacket) erro
 		// A file not read yet holds back too (its lastTs is 0): with -c
 		// the counter may have stopped before reading it at all.
 		for _, f := range m.files {
-			if !f.done && (f.lastRead.IsZero() || now.Sub(f.lastRead) < m.hold) {
+			if !f.done {
 				upTo = min(upTo, f.lastTs)
 			}
 		}

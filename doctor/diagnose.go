@@ -43,14 +43,14 @@ func FixContext(cfg Config) runbooks.Context {
 // fix is FixContext's, before the log was read.
 func DiagnoseLive(ctx context.Context, cfg Config, m *runbooks.Matcher, fix runbooks.Context, timeout time.Duration) (*runbooks.Report, error) {
 	r := m.Report()
-	prefix, device := findingsTarget(r)
+	prefix, _ := findingsTarget(r)
 	fix.LivePrefix = livePrefixFor(ctx, cfg, prefix)
 	fix.Ports = livePorts(ctx, cfg, cmp.Or(cfg.Prefix, prefix, fix.LivePrefix), timeout)
 	fix.LiveDevice = onlyPort(fix.Ports)
 	m.SetContext(fix)
 	r = m.Report()
 	// Aimed as the findings read now: a live fact may have promoted one.
-	prefix, device = findingsTarget(r)
+	prefix, device := findingsTarget(r)
 	if cfg.Prefix == "" && prefix != "" {
 		// Not a flag the operator typed: the checks say where it came from.
 		cfg.PrefixFrom = target.ViaLog

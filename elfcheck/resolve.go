@@ -18,13 +18,13 @@ type LibVia string
 
 const (
 	ViaRPath       LibVia = "rpath"
-	ViaLDLibPath          = "LD_LIBRARY_PATH"
-	ViaRunPath            = "runpath"
-	ViaLdSoConf           = "ld.so.conf"
-	ViaDefault            = "default"
-	ViaInterpreter        = "interpreter"
-	ViaPath               = "path"   // DT_NEEDED with a slash
-	ViaMapped             = "mapped" // --pid: seen in /proc/N/maps
+	ViaLDLibPath   LibVia = "LD_LIBRARY_PATH"
+	ViaRunPath     LibVia = "runpath"
+	ViaLdSoConf    LibVia = "ld.so.conf"
+	ViaDefault     LibVia = "default"
+	ViaInterpreter LibVia = "interpreter"
+	ViaPath        LibVia = "path"   // DT_NEEDED with a slash
+	ViaMapped      LibVia = "mapped" // --pid: seen in /proc/N/maps
 )
 
 // SearchDir is one directory the loader looks in, and why.

@@ -151,6 +151,13 @@ func comparePrefilters(t *testing.T, c *Catalogue, in []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		lines := int64(bytes.Count(in, []byte{'\n'}))
+		if len(in) > 0 && in[len(in)-1] != '\n' {
+			lines++
+		}
+		if r.Lines != lines {
+			t.Fatalf("%.200q: %d lines counted, want %d", in, r.Lines, lines)
+		}
 		j, err := json.Marshal(r)
 		if err != nil {
 			t.Fatal(err)

@@ -232,10 +232,6 @@ func (c *Catalogue) scanChunk(buf []byte, cache *lineCache, items []chunkItem) c
 		find = c.find
 	}
 	out := chunkResult{items: items}
-	out.lines = int64(bytes.Count(buf, []byte{'\n'}))
-	if len(buf) > 0 && buf[len(buf)-1] != '\n' {
-		out.lines++
-	}
 	nextEsc, nextBs := -2, -2
 	pos := 0
 	var line int64
@@ -267,6 +263,15 @@ func (c *Catalogue) scanChunk(buf []byte, cache *lineCache, items []chunkItem) c
 		line++
 		pos = le + 1
 	}
+	// The lines after the last candidate; the newlines before it are
+	// counted already (one pass over the chunk, not two).
+	if pos < len(buf) {
+		line += int64(bytes.Count(buf[pos:], []byte{'\n'}))
+		if buf[len(buf)-1] != '\n' {
+			line++
+		}
+	}
+	out.lines = line
 	return out
 }
 

@@ -1,9 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
+	"slices"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
@@ -54,6 +53,9 @@ least one was, 3 when a file could not be read.`,
 }
 
 func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
+	if i := slices.Index(o.inputs, "-"); i >= 0 && slices.Contains(o.inputs[i+1:], "-") {
+		return usageError("'-' (stdin) given twice")
+	}
 	c, err := runbooks.Load(o.runbooks...)
 	if err != nil {
 		return failure(err)
@@ -70,24 +72,7 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 			fmt.Fprintln(a.streams.Err, "Paste the log, then press Ctrl+D on an empty line (Ctrl+C to give up):")
 		}
 	}
-	stdinUsed := false
-	for _, in := range inputs {
-		if in == "-" {
-			if stdinUsed {
-				return usageError("'-' (stdin) given twice")
-			}
-			stdinUsed = true
-			m.SetSource("stdin")
-			if err := m.ReadFrom(ctx, a.streams.In); err != nil {
-				return failure(fmt.Errorf("reading stdin: %w", err))
-			}
-			continue
-		}
-		if err := diagnoseFile(ctx, m, in); err != nil {
-			return failure(err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	if err := m.ReadInputs(ctx, inputs, a.streams.In); err != nil {
 		return failure(err)
 	}
 	r := m.Report()
@@ -104,22 +89,6 @@ func runDiagnose(a *app, cmd *cobra.Command, o *diagnoseOptions) error {
 	}
 	if len(r.Findings) > 0 {
 		return errProblemFound
-	}
-	return nil
-}
-
-func diagnoseFile(ctx context.Context, m *runbooks.Matcher, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err // *PathError already names the file
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s is a directory", path)
-	}
-	m.SetSource(path)
-	if err := m.ReadFrom(ctx, f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }

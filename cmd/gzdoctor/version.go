@@ -74,19 +74,26 @@ func newVersionCmd(a *app) *cobra.Command {
 		Short: "Print gzdoctor's version, Go's, and the DPDK found on this machine",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := a.host().FindDPDK()
-			if err != nil {
-				return failure(err)
-			}
-			ver, rev := buildVersion()
-			return a.render("version", versionInfo{
-				root:      a.opts.Root,
-				Version:   ver,
-				Revision:  rev,
-				GoVersion: runtime.Version(),
-				Platform:  runtime.GOOS + "/" + runtime.GOARCH,
-				DPDK:      d,
-			})
+			return runVersion(a)
 		},
 	}
+}
+
+func runVersion(a *app) error {
+	d, err := a.host().FindDPDK()
+	if err != nil {
+		return failure(err)
+	}
+	ver, rev := buildVersion()
+	if err := a.render("version", versionInfo{
+		root:      a.opts.Root,
+		Version:   ver,
+		Revision:  rev,
+		GoVersion: runtime.Version(),
+		Platform:  runtime.GOOS + "/" + runtime.GOARCH,
+		DPDK:      d,
+	}); err != nil {
+		return failure(err)
+	}
+	return nil
 }

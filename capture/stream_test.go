@@ -70,16 +70,16 @@ func parseStream(t *testing.T, b []byte) []pcapfile.Packet {
 	}
 }
 
-// The merge holds a packet until every other file has shown a later one,
-// or for streamHold; what comes older after that is written and counted.
-func TestStreamerHoldsForOrder(t *testing.T) {
-	p := &Plan{Backend: BackendPdump, Device: "d", Port: -1, Outputs: []Output{{Path: "-", Format: pcapfile.FormatPcapNG, Rx: true, Tx: true}}}
+// testStreamer is a streamer of pdump's two files (rx 0, tx 1) with -c
+// count, writing into out; add hands it a 3-byte packet of a file,
+// stamped ts and read at at.
+func testStreamer(t *testing.T, count int64) (*streamer, *streamBuf, func(file int, ts uint64, at time.Time)) {
+	p := &Plan{Backend: BackendPdump, Device: "d", Port: -1, Count: count, Outputs: []Output{{Path: "-", Format: pcapfile.FormatPcapNG, Rx: true, Tx: true}}}
 	out := &streamBuf{}
 	s, err := newStreamer(p, &Options{Stdout: out}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Now()
 	add := func(file int, ts uint64, at time.Time) {
 		t.Helper()
 		dir := dirRx
@@ -90,6 +90,14 @@ func TestStreamerHoldsForOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return s, out, add
+}
+
+// The merge holds a packet until every other file has shown a later one,
+// or for streamHold; what comes older after that is written and counted.
+func TestStreamerHoldsForOrder(t *testing.T) {
+	s, out, add := testStreamer(t, 0)
+	t0 := time.Now()
 	// release returns how many packets went out.
 	release := func(at time.Time) int64 {
 		t.Helper()
@@ -435,23 +443,8 @@ func TestStreamFreesWhatItRead(t *testing.T) {
 // tx has delivered nothing (pdump has not written its buffer yet); tx's
 // older packets come after the count: the stream owns up to them.
 func TestStreamerLatePastCount(t *testing.T) {
-	p := &Plan{Backend: BackendPdump, Device: "d", Port: -1, Count: 2, Outputs: []Output{{Path: "-", Format: pcapfile.FormatPcapNG, Rx: true, Tx: true}}}
-	out := &streamBuf{}
-	s, err := newStreamer(p, &Options{Stdout: out}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, out, add := testStreamer(t, 2)
 	t0 := time.Now()
-	add := func(file int, ts uint64, at time.Time) {
-		t.Helper()
-		dir := dirRx
-		if file == 1 {
-			dir = dirTx
-		}
-		if err := s.add(file, pcapLink, dir, &pcapfile.Packet{Timestamp: ts, Data: []byte{1, 2, 3}, OrigLen: 3}, at); err != nil {
-			t.Fatal(err)
-		}
-	}
 	add(0, 10, t0)
 	add(0, 30, t0)
 	add(0, 50, t0)

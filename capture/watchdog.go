@@ -25,6 +25,10 @@ const (
 	startGrace = 10 * time.Second
 	// watchEvery is how often the port counters are asked.
 	watchEvery = time.Second
+	// watchFailures: a primary's telemetry on a loaded host misses a
+	// 1 s deadline now and then; only this many misses in a row mean it
+	// stopped answering and the watchdog has nothing to judge by.
+	watchFailures = 3
 )
 
 // portCounter returns the packets the port received and sent so far.
@@ -71,7 +75,8 @@ type watchdog struct {
 	base     uint64
 	haveBase bool
 	next     time.Time
-	off      bool // the capture got packets, or the counters failed
+	off      bool // the counters failed watchFailures times in a row, or went back
+	fails    int  // readings failed in a row
 	// idle: the port has counted no packet since the backend started.
 	idle bool
 	// filtered: the backend applies the filter itself (dumpcap -f), so
@@ -103,7 +108,8 @@ type watchdog struct {
 }
 
 // newWatchdog takes the port's first reading; nil when the port cannot be
-// counted (no telemetry, port unknown): then nothing is judged.
+// counted (no telemetry, port unknown): then nothing is judged. A first
+// reading that fails (a slow answer) is taken again at the next check.
 func (s *supervisor) newWatchdog(ctx context.Context) (*watchdog, func()) {
 	count, closeFn := s.o.portCounter, func() {}
 	if count == nil {
@@ -136,12 +142,19 @@ func (s *supervisor) newWatchdog(ctx context.Context) (*watchdog, func()) {
 	defer cancel()
 	if n, err := count(qctx); err == nil {
 		w.base, w.haveBase = n, true
-	}
-	if !w.haveBase {
-		closeFn()
-		return nil, func() {}
+	} else {
+		w.fails = 1
 	}
 	return w, closeFn
+}
+
+// failed counts a reading that failed and turns the watchdog off after
+// watchFailures in a row.
+func (w *watchdog) failed() {
+	w.fails++
+	if w.fails >= watchFailures {
+		w.off, w.idle = true, false
+	}
 }
 
 // check returns why the capture must stop, or "". records are the packet
@@ -164,8 +177,18 @@ func (w *watchdog) check(ctx context.Context, now, started, readyAt time.Time, r
 	qctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	n, err := w.count(qctx)
-	if err != nil || n < w.base {
-		// The primary restarted or stopped answering: no judgement.
+	if err != nil {
+		w.failed()
+		return ""
+	}
+	w.fails = 0
+	if !w.haveBase {
+		// The first reading was late: count from this one.
+		w.base, w.haveBase = n, true
+		return ""
+	}
+	if n < w.base {
+		// The primary restarted: no judgement.
 		w.off, w.idle = true, false
 		return ""
 	}
@@ -206,7 +229,7 @@ func (w *watchdog) note() string {
 // its copies for the capture (rte_pdump_stats: accepted, ring full
 // included, and no-mbuf; not what a filter in the primary rejected), else
 // the port's packets when every queue is captured and nothing filters.
-func (w *watchdog) offered(ctx context.Context) (uint64, PrimaryStats, bool) {
+func (w *watchdog) offered(ctx context.Context) (uint64, PrimaryStats, bool, error) {
 	if w.pstats != nil {
 		var sum PrimaryStats
 		var err error
@@ -219,17 +242,17 @@ func (w *watchdog) offered(ctx context.Context) (uint64, PrimaryStats, bool) {
 			sum.Tx.add(st.Tx)
 		}
 		if err == nil {
-			return sum.Rx.Accepted + sum.Rx.NoMbuf + sum.Tx.Accepted + sum.Tx.NoMbuf, sum, true
+			return sum.Rx.Accepted + sum.Rx.NoMbuf + sum.Tx.Accepted + sum.Tx.NoMbuf, sum, true, nil
 		}
 		w.pstats = nil
 	}
 	if !w.allQueues || w.filtered {
-		return 0, PrimaryStats{}, false
+		return 0, PrimaryStats{}, false, nil
 	}
 	qctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	n, err := w.count(qctx)
-	return n, PrimaryStats{}, err == nil
+	return n, PrimaryStats{}, err == nil, err
 }
 
 // stall watches the middle of a capture: the backend alive, packets
@@ -247,11 +270,16 @@ func (w *watchdog) stall(ctx context.Context, now time.Time, records int64) stri
 		return ""
 	}
 	w.next = now.Add(w.every)
-	n, st, ok := w.offered(ctx)
-	if !ok {
+	n, st, ok, err := w.offered(ctx)
+	switch {
+	case err != nil:
+		w.failed()
+		return ""
+	case !ok:
 		w.off = true // nothing left to judge by
 		return ""
 	}
+	w.fails = 0
 	if !w.haveGrewN || n < w.grewN {
 		w.grewN, w.grewStats, w.haveGrewN, w.lastN = n, st, true, n
 		return ""

@@ -22,6 +22,28 @@ func rising() portCounter {
 
 func flat(context.Context) (uint64, error) { return 42, nil }
 
+// everyOtherLate fails every other reading as a deadline missed.
+func everyOtherLate(then portCounter) portCounter {
+	var calls atomic.Int64
+	return func(ctx context.Context) (uint64, error) {
+		if calls.Add(1)%2 == 0 {
+			return 0, context.DeadlineExceeded
+		}
+		return then(ctx)
+	}
+}
+
+// lateThen fails its first n readings as a deadline missed, then counts.
+func lateThen(n int, then portCounter) portCounter {
+	var calls atomic.Int64
+	return func(ctx context.Context) (uint64, error) {
+		if calls.Add(1) <= int64(n) {
+			return 0, context.DeadlineExceeded
+		}
+		return then(ctx)
+	}
+}
+
 // syncBuf is a progress writer the supervisor and the test share.
 type syncBuf struct {
 	mu sync.Mutex
@@ -57,6 +79,10 @@ func TestWatchdog(t *testing.T) {
 		{"never says it captures", fakeMute, rising(), fast, StopNoPackets, "has not said it captures"},
 		{"no traffic: waits", fakeSilent, flat, ready, StopInterrupt, ""},
 		{"counters fail: waits", fakeSilent, func(context.Context) (uint64, error) { return 0, errors.New("gone") }, ready, StopInterrupt, ""},
+		// A loaded primary misses the first readings' deadline: the
+		// watchdog takes its base later and still judges.
+		{"first readings late, then counts", fakeSilent, lateThen(watchFailures-1, rising()), ready, StopNoPackets, "said it captures"},
+		{"readings late as often as allowed, then counts", fakeMute, lateThen(watchFailures-1, rising()), fast, StopNoPackets, "has not said it captures"},
 		{"packets flow", fakeNormal, rising(), ready, StopInterrupt, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,6 +159,9 @@ func TestWatchdogMidCaptureStall(t *testing.T) {
 		stopped string
 	}{
 		{"port counts", rising(), StopStalled},
+		// Every other reading misses its deadline: never enough in a row
+		// to turn the watchdog off.
+		{"port counts, every other reading late", everyOtherLate(rising()), StopStalled},
 		{"quiet port", flat, StopInterrupt},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

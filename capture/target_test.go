@@ -3,6 +3,8 @@ package capture
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -235,5 +237,36 @@ func TestCaptureResolvesTheTargetCheckDoes(t *testing.T) {
 				t.Errorf("capture: prefix %q via %q (%s), want %q via %q", p.Prefix, p.PrefixSource, p.PrefixWhy, tt.want, tt.via)
 			}
 		})
+	}
+}
+
+// The capture user's LSTACK_CONF_PATH names the config in use when no
+// live lstack does: capture follows it as check does (two live primaries,
+// the config naming one of them). Capture ignored it before the fold.
+func TestCaptureFollowsLstackConfPathAsCheckDoes(t *testing.T) {
+	tree := filepath.Join(t.TempDir(), "tree")
+	if out, err := exec.Command("cp", "-a", "../testdata/hosts/chk-two-primaries", tree).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	if err := os.MkdirAll(filepath.Join(tree, "opt/app2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := `dpdk_args=["--socket-mem", "2048,0,0,0", "--file-prefix", "app2"]` + "\nuse_ltran=0\n"
+	if err := os.WriteFile(filepath.Join(tree, "opt/app2/lstack.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LSTACK_CONF_PATH", "/opt/app2/lstack.conf")
+	ctx := context.Background()
+	p, err := Prepare(ctx, &Options{Root: tree, Port: -1, Device: "net_ring0", Write: filepath.Join(t.TempDir(), "x.pcapng"), Queue: "*",
+		lookPath: func(string) (string, error) { return "/usr/bin/dpdk-pdump", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := doctor.Run(ctx, doctor.NewEnv(doctor.Config{Host: host.New(tree)}), doctor.Options{Only: []string{"prefix"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Prefix != "app2" || p.PrefixSource != target.ViaConfig || rep.Target.Prefix != p.Prefix || rep.Target.PrefixSource != p.PrefixSource {
+		t.Errorf("capture %q via %q (%v), check %q via %q; want app2 via config in both", p.Prefix, p.PrefixSource, p.deferred, rep.Target.Prefix, rep.Target.PrefixSource)
 	}
 }

@@ -220,6 +220,20 @@ func TestCheckZombiePrimary(t *testing.T) {
 	t.Logf("primary %d ready", pid)
 	syscall.Kill(pid, syscall.SIGKILL)
 	mxWaitState(t, pid, 'Z')
+	// The leader turns zombie before its other threads have exited, and
+	// they share its files: the lock on the runtime dir's config goes
+	// with the last of them (CI once checked inside that window and found
+	// the prefix still held). The zombie this test means holds nothing.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if len(tasks) <= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still has %d threads 10 s after SIGKILL", pid, len(tasks))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	code, res, outJSON := checkJSON(t, "--prefix", prefix)
 	if code != 1 || res["primary"].Status != "fail" {

@@ -116,6 +116,14 @@ func TestLabCollectReplay(t *testing.T) {
 			if id == "build-match" && strings.Contains(r.Finding, "not an ELF file") && listed {
 				continue // the ELF files are not in the bundle, and the manifest says so
 			}
+			if debrisOfOthers(id, l.Finding, r.Finding) && listed {
+				// Other packages' tests kill primaries and clean up after
+				// them while this one runs (a fresh-clone CI run saw it):
+				// the live check and the files collected a moment later saw
+				// different debris, and the manifest says they differ.
+				t.Logf("%s %s: live %s, replay %s: other tests' debris came or went during the collect", p.Prefix, id, l.Status, r.Status)
+				continue
+			}
 			t.Errorf("%s %s: live %s, replay %s (%s); manifest lists it: %v", p.Prefix, id, l.Status, r.Status, r.Finding, listed)
 		}
 	}
@@ -187,4 +195,19 @@ func exitCodeOf(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// debrisOfOthers reports whether a machine-wide check's verdicts differ
+// only by what dead primaries left (runtime-dir's "left behind",
+// hugepages' files of primaries that are gone).
+func debrisOfOthers(id string, findings ...string) bool {
+	if id != "runtime-dir" && id != "hugepages" {
+		return false
+	}
+	for _, f := range findings {
+		if strings.Contains(f, "left behind: ") || strings.Contains(f, "primaries that are gone") {
+			return true
+		}
+	}
+	return false
 }

@@ -70,6 +70,14 @@ ELF or cannot be read. See docs/elfcheck.md.`,
 	f.StringVar(&o.LDLibraryPath, "ld-library-path", "", "search these `DIRS` like LD_LIBRARY_PATH (never taken from the environment)")
 	f.StringVar(&o.Platform, "platform", "", "value of $PLATFORM (default: from the ELF machine)")
 	cmd.MarkFlagsMutuallyExclusive("symbols", "suggest-pdump-link", "pid")
+	// --symbols and --suggest-pdump-link are modes of their own: the
+	// report's flags would be dropped without a word, and a CI gate
+	// (--require) would pass having checked nothing.
+	for _, mode := range []string{"symbols", "suggest-pdump-link"} {
+		for _, report := range []string{"require", "match", "link-line", "flat"} {
+			cmd.MarkFlagsMutuallyExclusive(mode, report)
+		}
+	}
 	return cmd
 }
 

@@ -40,6 +40,12 @@ func TestElfcheckExitCodes(t *testing.T) {
 		{"bad requirement", []string{"elfcheck", "--require", "frob", pdumpBin}, exitUsage, "", `unknown requirement "frob"`},
 		{"no file", []string{"elfcheck"}, exitUsage, "", "give at least one FILE"},
 		{"two modes", []string{"elfcheck", "--symbols", "--pid", "1", pdumpBin}, exitUsage, "", "--pid and --symbols cannot be used together"},
+		// A mode's own output drops the report's flags: a CI gate with
+		// --require would pass having checked nothing (exit 0 before).
+		{"--require with --symbols", []string{"elfcheck", "--symbols", "--require", "dpdk=99.0", pdumpBin}, exitUsage, "", "--require and --symbols cannot be used together"},
+		{"--match with --suggest-pdump-link", []string{"elfcheck", "--suggest-pdump-link", pdumpBin, "--match", pdumpBin}, exitUsage, "", "--match and --suggest-pdump-link cannot be used together"},
+		{"--link-line with --symbols", []string{"elfcheck", "--link-line", "/dev/null", "--symbols", pdumpBin}, exitUsage, "", "--link-line and --symbols cannot be used together"},
+		{"--flat with --suggest-pdump-link", []string{"elfcheck", "--flat", "--suggest-pdump-link", pdumpBin}, exitUsage, "", "--flat and --suggest-pdump-link cannot be used together"},
 		{"regexp without symbols", []string{"elfcheck", "--regexp", "x", pdumpBin}, exitUsage, "", "--regexp needs --symbols"},
 		{"symbols --regexp", []string{"elfcheck", "--symbols", "--regexp", "^rte_pdump_enable$", pdumpBin}, exitOK, "U rte_pdump_enable@DPDK_23", ""},
 		{"symbols --filter (hidden alias)", []string{"elfcheck", "--symbols", "--filter", "^rte_pdump_enable$", pdumpBin}, exitOK, "U rte_pdump_enable@DPDK_23", ""},

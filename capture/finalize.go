@@ -38,6 +38,8 @@ type finalResult struct {
 	first    uint64   // ns; 0 when no packet
 	last     uint64
 	repaired []string
+	// sizeFull: -C ended the file, before -c had its packets.
+	sizeFull bool
 }
 
 // finalInput is one temp file being merged.
@@ -204,6 +206,7 @@ func merge(ctx context.Context, p *Plan, sel *selector, ins []*finalInput, outs 
 		n := sel.capLen(pk)
 		rec := pcapfile.RecordSize(fo.out.Format, n)
 		if p.MaxSize > 0 && size+rec > p.MaxSize {
+			res.sizeFull = true
 			return nil
 		}
 		size += rec

@@ -45,6 +45,12 @@ func (s *supervisor) finish(ctx context.Context) {
 		return
 	}
 	res.Repaired = fin.repaired
+	if res.Stopped == StopCount && fin.sizeFull {
+		// -c and -C were both reached in one poll (a burst): the file
+		// ends at -C, in time order, short of -c's packets; saying
+		// "100 packets reached" over a file of two would be false.
+		res.Stopped = StopSize
+	}
 	res.Ports = s.portResults(fin.ports)
 	validate(p, s.o, res, s.started, s.ended)
 	s.clockWords()

@@ -378,3 +378,23 @@ func TestBackendExitEndsCaptureDespiteHeldOutput(t *testing.T) {
 		t.Errorf("kept %d packets, the backend wrote at least 100", len(pkts))
 	}
 }
+
+// -c and -C reached in one poll (the fake writes a burst every 2 ms, the
+// supervisor reads every 100 ms): the file ends at -C, short of -c's
+// packets, and the result says size, not "20 packets reached" over a file
+// of a few (the adversarial tester saw it on the lab: 100 reached, 2 kept).
+func TestCountAndSizeInOnePoll(t *testing.T) {
+	o := fakeOptions(t, fakeNormal)
+	o.Count, o.MaxSize = 20, 1500
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readAll(t, o.Write)
+	if len(got) == 0 || len(got) >= 20 {
+		t.Fatalf("the file holds %d packets; want some, fewer than -c 20 (-C 1500 ends it)", len(got))
+	}
+	if res.Stopped != StopSize || res.Counts.Packets() != int64(len(got)) {
+		t.Errorf("stopped %q with %d packets; the file holds %d: want %q", res.Stopped, res.Counts.Packets(), len(got), StopSize)
+	}
+}

@@ -35,6 +35,12 @@ func TestCheckUsage(t *testing.T) {
 		{[]string{"check", "--timeout", "0"}, "--timeout must be positive"},
 		{[]string{"check", "--timeout", "soon"}, `invalid argument "soon" for "--timeout" flag: want a duration such as 500ms, 2s or 1m30s (a bare number is seconds)`},
 		{[]string{"check", "extra"}, "unknown command"},
+		// A prefix is a name under the runtime dir: ../x would be
+		// /var/run/x, and an empty one read as no --prefix at all.
+		{[]string{"check", "--prefix", "../x"}, `invalid argument "../x" for "--prefix" flag: a DPDK file prefix is a name, not a path`},
+		{[]string{"check", "--prefix="}, `invalid argument "" for "--prefix" flag: empty`},
+		{[]string{"capture", "--prefix", "a/b", "-w", "x.pcap"}, "a DPDK file prefix is a name, not a path"},
+		{[]string{"diagnose", "--live", "--prefix", "..", "x.log"}, "a DPDK file prefix is a name, not a path"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := run(t, tt.args...)

@@ -215,9 +215,28 @@ func commandPath(root *cobra.Command, args []string) string {
 // command they would be accepted and ignored.
 func (a *app) bindTarget(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&a.opts.Prefix, "prefix", "", "DPDK file prefix of the primary (its --file-prefix)")
+	f.Var((*prefixValue)(&a.opts.Prefix), "prefix", "DPDK file prefix of the primary (its --file-prefix)")
 	f.StringVar(&a.opts.Config, "config", "", "the lstack.conf or ltran.conf in use")
 	_ = cmd.RegisterFlagCompletionFunc("prefix", a.completePrefixes)
+}
+
+// prefixValue is --prefix: a DPDK file prefix is one name under the
+// runtime dir (and of hugepage files), so an empty one (which reads as
+// no --prefix at all) and one with a slash (--file-prefix ../x puts the
+// primary's files in /var/run/x) are usage errors, not targets.
+type prefixValue string
+
+func (p *prefixValue) String() string { return string(*p) }
+func (p *prefixValue) Type() string   { return "string" }
+func (p *prefixValue) Set(s string) error {
+	switch {
+	case s == "":
+		return errors.New("empty: give the primary's --file-prefix, or leave --prefix out")
+	case strings.ContainsAny(s, "/\x00"), s == ".", s == "..":
+		return errors.New("a DPDK file prefix is a name, not a path")
+	}
+	*p = prefixValue(s)
+	return nil
 }
 
 func newRootCmd(a *app) *cobra.Command {

@@ -168,6 +168,28 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
+// TestCompileRefusesWhatTcpdumpRefusesOnFiles: inbound, outbound and
+// ifindex need a live Linux capture's ancillary data; tcpdump -r refuses
+// them, and so must Compile, rather than match nothing in silence.
+func TestCompileRefusesWhatTcpdumpRefusesOnFiles(t *testing.T) {
+	testenv.Tool(t, "tcpdump", "Debian package tcpdump")
+	in := filepath.Join(t.TempDir(), "in.pcap")
+	writeTraffic(t, in, 10)
+	for _, tc := range []struct {
+		expr   string
+		refuse bool
+	}{
+		{"inbound", true}, {"outbound", true}, {"ifindex 1", true}, {"udp and not inbound", true},
+		{"tcp", false}, {"vlan", false}, {"ether broadcast", false},
+	} {
+		tcpdumpErr := exec.Command("tcpdump", "-r", in, "-w", os.DevNull, tc.expr).Run()
+		_, err := Compile(tc.expr, 1, 65535)
+		if (tcpdumpErr != nil) != tc.refuse || (err != nil) != tc.refuse {
+			t.Errorf("%q: tcpdump -r error %v, Compile error %v; want both refused: %v", tc.expr, tcpdumpErr, err, tc.refuse)
+		}
+	}
+}
+
 func TestNewProgramRejects(t *testing.T) {
 	tests := []struct {
 		name string

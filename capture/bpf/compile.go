@@ -127,8 +127,22 @@ func Compile(expr string, linkType int, snapLen int) (*Program, error) {
 	ins := make([]Instruction, n)
 	for i, s := range src {
 		ins[i] = Instruction{Op: s.Code, Jt: s.Jt, Jf: s.Jf, K: s.K}
+		if ancillary(ins[i]) {
+			return nil, fmt.Errorf("filter %q: it needs what a live Linux capture knows of a packet (inbound/outbound, ifindex), which a saved file does not carry; tcpdump -r refuses it too", expr)
+		}
 	}
 	return NewProgram(ins)
+}
+
+// ancillary reports a load from Linux's ancillary data (SKF_AD_OFF,
+// -4096, and up: the packet type, ifindex...). pcap_open_dead is not a
+// savefile to libpcap, so it compiles inbound/outbound to such loads
+// where tcpdump -r says "not supported when reading savefiles"; in a
+// file they would read past the packet and match nothing, in silence.
+func ancillary(in Instruction) bool {
+	const skfAdOff = 0xfffff000
+	class, mode := in.Op&0x07, in.Op&0xe0
+	return (class == classLD || class == classLDX) && (mode == modeABS || mode == modeIND) && in.K >= skfAdOff
 }
 
 // CanCompile reports whether this build can compile expressions (it still

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -155,8 +156,8 @@ func (o *Options) ParseAutostop(s string) error {
 	switch k {
 	case "duration":
 		d, err := duration.Parse(v)
-		if err != nil || d <= 0 {
-			return usagef("-a duration:%s: want a positive number of seconds (or a duration: 1m30s)", v)
+		if err := positive(d, err, 0); err != "" {
+			return usagef("-a duration:%s: %s", v, err)
 		}
 		o.Duration = d
 	case "packets":
@@ -215,8 +216,8 @@ func (o *Options) ParseRing(s string) error {
 		o.Ring.FileSize = n * 1000
 	case "duration":
 		d, err := duration.Parse(v)
-		if err != nil || d <= 0 || d > 1e9*time.Second {
-			return usagef("-b duration:%s: want a positive number of seconds (or a duration: 1m30s)", v)
+		if err := positive(d, err, 1e9*time.Second); err != "" {
+			return usagef("-b duration:%s: %s", v, err)
 		}
 		o.Ring.Duration = d
 	case "packets":
@@ -347,4 +348,17 @@ func (o *Options) check() error {
 		return usagef("--ring-size %d: pdump wants a power of 2", o.RingSize)
 	}
 	return nil
+}
+
+// positive says what is wrong with a -a/-b duration: unreadable (the
+// parser's words: a number too long is "too long", not "not a number"),
+// not positive, or past max (0: no maximum); "" when it is fine.
+func positive(d time.Duration, err error, max time.Duration) string {
+	switch {
+	case errors.Is(err, duration.ErrTooLong), err == nil && max > 0 && d > max:
+		return "too long"
+	case err != nil, d <= 0:
+		return "want a positive number of seconds (or a duration: 1m30s)"
+	}
+	return ""
 }

@@ -38,6 +38,9 @@ func TestCaptureRepeatedDevice(t *testing.T) {
 		{[]string{"--duration", "0"}, `--duration "0": want a positive duration`},
 		{[]string{"--duration", "soon"}, `--duration "soon": want a duration such as 500ms, 2s or 1m30s (a bare number is seconds)`},
 		{[]string{"-b", "duration:x"}, "-b duration:x: want a positive number of seconds (or a duration: 1m30s)"},
+		// Too long is said as such, not as "not a number".
+		{[]string{"-a", "duration:99999999999"}, "-a duration:99999999999: too long"},
+		{[]string{"-b", "duration:2000000000"}, "-b duration:2000000000: too long"},
 	} {
 		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "--dry-run", "--pdump-bin", "/bin/true"}, tt.args...)...)
 		if code != exitUsage || out != "" || !strings.Contains(errOut, tt.want) {

@@ -15,13 +15,16 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// ErrTooLong is a number of seconds past what a time.Duration holds.
+var ErrTooLong = errors.New("too long")
+
 // Parse reads s by the rule. Zero and negative durations parse; whether
 // they make sense is the flag's to say.
 func Parse(s string) (time.Duration, error) {
 	if isSeconds(s) {
 		secs, err := strconv.ParseFloat(s, 64)
 		if err != nil || secs*float64(time.Second) > math.MaxInt64 {
-			return 0, errors.New("too long")
+			return 0, ErrTooLong
 		}
 		return time.Duration(secs * float64(time.Second)), nil
 	}

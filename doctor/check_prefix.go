@@ -38,8 +38,20 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 		// several lstack applications always looks like this: checking
 		// them all is as likely the intent as choosing one.
 		cmds = append(cmds, env.gzdoctorCheckAll())
+		// Why the config in use did not choose, when one is: said, or the
+		// operator keeps pointing --config at it.
+		var details []string
+		if cf, _ := env.GazelleConfig(ctx); cf != nil {
+			switch {
+			case len(cf.Conflict) > 0:
+				details = append(details, "no config chooses: the running lstacks read different ones ("+strings.Join(cf.Conflict, "; ")+")")
+			case cf.Prefix == "" && cf.PrefixWhy != "":
+				details = append(details, "no config chooses: "+cf.PrefixWhy)
+			}
+		}
 		return fail(fmt.Sprintf("several primaries are running (%s) and nothing says which one the capture is for", strings.Join(names, "; ")),
-			fix("say which primary to capture from: pass --prefix to gzdoctor (or --config with the lstack.conf/ltran.conf in use), and the same --file-prefix to the capture tool; or check every running primary, one report each, with --all-prefixes", cmds...))
+			fix("say which primary to capture from: pass --prefix to gzdoctor (or --config with the lstack.conf/ltran.conf in use), and the same --file-prefix to the capture tool; or check every running primary, one report each, with --all-prefixes", cmds...),
+			details...)
 	}
 	var details []string
 	details = append(details, "chosen from: "+t.Why)

@@ -110,6 +110,19 @@ func TestTargetLstacksReadDifferentConfigs(t *testing.T) {
 			if tc.want == "" && strings.Join(tg.CandidateNames(), ",") != "app1,app2" {
 				t.Errorf("candidates %v", tg.CandidateNames())
 			}
+			if tc.want == "" {
+				// The prefix check says why /etc/gazelle/lstack.conf,
+				// which names app1, did not choose.
+				rep, err := Run(context.Background(), env, Options{Only: []string{"prefix"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, _ := rep.Result("prefix")
+				d := strings.Join(r.Details, "\n")
+				if r.Status != Fail || !strings.Contains(d, "no config chooses: the running lstacks read different ones") || !strings.Contains(d, "/opt/app2/lstack.conf (pid 5002") {
+					t.Errorf("prefix: %s %s, details:\n%s", r.Status, r.Finding, d)
+				}
+			}
 		})
 	}
 }

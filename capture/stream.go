@@ -493,6 +493,12 @@ func (s *supervisor) finishStream() {
 		return
 	}
 	res.Files = []OutputFile{{Path: "-", Format: p.Outputs[0].Format, Packets: st.stats.Packets, Bytes: st.written.Bytes(), Size: st.stats.Bytes}}
+	if st.written == st.counts {
+		// Every packet encoded reached the pipe: the per-port counts of
+		// what was encoded are what stdout got, as a file's are. (A
+		// reader that left mid-way took an unknown share of each port.)
+		res.Ports = s.portResults(st.ports)
+	}
 	if st.first != 0 {
 		res.First = pcapfile.TimeOf(st.first).UTC().Format(time.RFC3339Nano)
 		res.Last = pcapfile.TimeOf(st.last).UTC().Format(time.RFC3339Nano)

@@ -160,6 +160,10 @@ func TestCaptureLabStream(t *testing.T) {
 		if res.Primary == nil || res.Primary.Rx.Copied() < uint64(res.Counts.RxPackets) || res.Primary.Tx.Copied() < uint64(res.Counts.TxPackets) {
 			t.Errorf("primary %+v does not cover %+v", res.Primary, res.Counts)
 		}
+		// The per-port result, as a file's (none before: -w - left it out).
+		if len(res.Ports) != 1 || res.Ports[0].Counts != res.Counts || res.Ports[0].Primary == nil {
+			t.Errorf("ports %+v, want one with the stream's counts %+v and the primary's copies", res.Ports, res.Counts)
+		}
 		if len(evs) == 0 || evs[0].Type != "start" || evs[0].Backend != "pdump" || !evs[0].Stream {
 			t.Errorf("first event %+v", evs)
 		}

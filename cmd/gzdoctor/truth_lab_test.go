@@ -182,7 +182,7 @@ func TestCheckZombiePrimary(t *testing.T) {
 	lab.Require(t)
 	bin := filepath.Join(lab.LabDir(), "build", "lab-primary")
 	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("lab not built (%v): make -C lab", err)
+		t.Fatalf("lab.Require built the lab, yet %v", err)
 	}
 	prefix := fmt.Sprintf("gztruth_zombie_%d", os.Getpid())
 	dir := t.TempDir()

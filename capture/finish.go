@@ -55,7 +55,7 @@ func (s *supervisor) finish(ctx context.Context) {
 	validate(p, s.o, res, s.started, s.ended)
 	s.clockWords()
 	removeTemps(p)
-	if fin.counts.Packets() == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets || res.Stopped == StopDiskFull) {
+	if fin.counts.Packets() == 0 && failedCapture(res.Stopped) {
 		// Nothing was captured and the capture failed: an empty file
 		// would only look like a result.
 		for _, f := range fin.files {
@@ -72,13 +72,7 @@ func (s *supervisor) finish(ctx context.Context) {
 		}
 		s.waitPost()
 	}
-	if fin.first != 0 {
-		res.First = pcapfile.TimeOf(fin.first).UTC().Format(time.RFC3339Nano)
-		res.Last = pcapfile.TimeOf(fin.last).UTC().Format(time.RFC3339Nano)
-		// Two's complement: a file whose last packet is older than its
-		// first gives a negative span, not a huge one.
-		res.SpanSec = float64(int64(fin.last-fin.first)) / 1e9
-	}
+	res.setSpan(fin.first, fin.last)
 }
 
 // deviceLabel names the captured ports: "net_ring0", "port1",
@@ -89,6 +83,19 @@ func deviceLabel(p *Plan) string {
 		names = append(names, pp.label())
 	}
 	return strings.Join(names, "+")
+}
+
+// setSpan sets First, Last and SpanSec from the first and last packets'
+// stamps (ns); nothing when no packet was written.
+func (r *Result) setSpan(first, last uint64) {
+	if first == 0 {
+		return
+	}
+	r.First = pcapfile.TimeOf(first).UTC().Format(time.RFC3339Nano)
+	r.Last = pcapfile.TimeOf(last).UTC().Format(time.RFC3339Nano)
+	// Two's complement: a file whose last packet is older than its first
+	// gives a negative span, not a huge one.
+	r.SpanSec = float64(int64(last-first)) / 1e9
 }
 
 // failedCapture reports whether the capture failed in a way that makes an
@@ -158,11 +165,7 @@ func (s *supervisor) finishRing() {
 	res.Files = append([]OutputFile{}, r.kept...)
 	res.Counts = r.total
 	res.Ports = s.portResults(r.ports)
-	if r.first != 0 {
-		res.First = pcapfile.TimeOf(r.first).UTC().Format(time.RFC3339Nano)
-		res.Last = pcapfile.TimeOf(r.last).UTC().Format(time.RFC3339Nano)
-		res.SpanSec = float64(int64(r.last-r.first)) / 1e9
-	}
+	res.setSpan(r.first, r.last)
 	s.waitPost()
 	rr := r.res
 	res.Ring = &rr

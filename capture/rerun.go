@@ -3,6 +3,7 @@ package capture
 import (
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -102,14 +103,12 @@ func lackedDevice(p *Plan) string {
 // primary lacks: only that -i changes (to the fix's device, or it goes
 // when the capture has that device already), the others stay.
 func rerunLacking(argv []string, t runbooks.CaptureTarget, lacked string, ports []PlanPort) string {
-	if lacked == "" || t.Device == "" || strings.HasPrefix(t.Device, "<your ") || len(argv) == 0 {
+	if lacked == "" || t.Device == "" || asksOperator(t.Device) || len(argv) == 0 {
 		return rerunCommand(argv, t)
 	}
 	use := t.Device
-	for _, pp := range ports {
-		if pp.Device == use {
-			use = ""
-		}
+	if slices.ContainsFunc(ports, func(pp PlanPort) bool { return pp.Device == use }) {
+		use = ""
 	}
 	fixed := replaceDevice(argv, lacked, use)
 	if fixed == nil {
@@ -139,11 +138,10 @@ func rerunCommand(argv []string, t runbooks.CaptureTarget) string {
 		}
 		return false
 	}
-	asks := func(v string) bool { return strings.HasPrefix(v, "<your ") }
-	if asks(t.Prefix) && gave("--prefix") {
+	if asksOperator(t.Prefix) && gave("--prefix") {
 		t.Prefix = ""
 	}
-	if asks(t.Device) && gave("-i", "--device", "--port") {
+	if asksOperator(t.Device) && gave("-i", "--device", "--port") {
 		t.Device = ""
 	}
 	set := map[string]string{}
@@ -217,6 +215,10 @@ func rerunCommand(argv []string, t runbooks.CaptureTarget) string {
 	out = append(out[:at], append(add, out[at:]...)...)
 	return shquote.Join(out)
 }
+
+// asksOperator: a fix's value the log does not show (<your device>), which
+// the operator's own value answers.
+func asksOperator(v string) bool { return strings.HasPrefix(v, "<your ") }
 
 // dropFlag removes a flag and its value (--flag v or --flag=v).
 func dropFlag(args []string, flag string) []string {

@@ -454,7 +454,6 @@ func (s *supervisor) drainStream(cnt *counter) {
 		s.streamErr = err
 	}
 	s.scan, s.scanRepaired, s.scanErr = cnt.scanEnd(uint64(s.ended.Add(windowSlack).UnixNano()))
-	s.punched = cnt.punched
 	if cnt.punchErr != nil {
 		s.note(fmt.Sprintf("the tool's files could not be freed as they were streamed (%v): they held the whole capture in %s until the end", cnt.punchErr, s.p.TempDir))
 	}
@@ -468,7 +467,7 @@ func (s *supervisor) finishStream() {
 	if st.stats.Closed && res.Stopped == "" {
 		res.Stopped = StopReaderGone
 	}
-	if err := s.streamErr; err != nil && s.punched {
+	if err := s.streamErr; err != nil && s.cnt != nil && s.cnt.punched {
 		// What was streamed is gone from the tool's files: nothing to
 		// recover them from.
 		res.WriteError = fmt.Sprintf("writing stdout: %v; the packets not yet written were lost with it (the tool's files are freed as they are streamed)", err)
@@ -489,7 +488,7 @@ func (s *supervisor) finishStream() {
 	s.clockWords()
 	removeTemps(p)
 	res.Counts = st.written
-	if st.emitted == 0 && (res.Stopped == StopDiagnosis || res.Stopped == StopBackendEnd || res.Stopped == StopNoPackets || res.Stopped == StopDiskFull) {
+	if st.emitted == 0 && failedCapture(res.Stopped) {
 		return
 	}
 	res.Files = []OutputFile{{Path: "-", Format: p.Outputs[0].Format, Packets: st.stats.Packets, Bytes: st.written.Bytes(), Size: st.stats.Bytes}}
@@ -499,9 +498,5 @@ func (s *supervisor) finishStream() {
 		// reader that left mid-way took an unknown share of each port.)
 		res.Ports = s.portResults(st.ports)
 	}
-	if st.first != 0 {
-		res.First = pcapfile.TimeOf(st.first).UTC().Format(time.RFC3339Nano)
-		res.Last = pcapfile.TimeOf(st.last).UTC().Format(time.RFC3339Nano)
-		res.SpanSec = float64(int64(st.last-st.first)) / 1e9
-	}
+	res.setSpan(st.first, st.last)
 }

@@ -67,12 +67,10 @@ type supervisor struct {
 	// could not.
 	stream    *streamer
 	streamErr error
-	// scan is the stream's validation scan (livescan.go), punched whether
-	// the tool's files were freed as they were streamed.
+	// scan is the stream's validation scan (livescan.go).
 	scan         *tempScan
 	scanErr      error
 	scanRepaired []string
-	punched      bool
 	// ev writes -o json's event lines; told lists the findings already
 	// written there.
 	ev   *events

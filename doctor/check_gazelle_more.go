@@ -283,7 +283,8 @@ func checkGazelleKernel(ctx context.Context, env *Env) Result {
 	var fs []gzFinding
 	var details []string
 	checked := 0 // what could be read: with nothing, there is no verdict
-	switch m := env.h.THPMode(); m {
+	thp := env.h.THPMode()
+	switch thp {
 	case "":
 		details = append(details, "transparent hugepages: not readable (/sys/kernel/mm/transparent_hugepage/enabled)")
 	case "always":
@@ -292,9 +293,9 @@ func checkGazelleKernel(ctx context.Context, env *Env) Result {
 			FixText:  "set them to madvise (or never) before starting Gazelle; add transparent_hugepage=madvise to the kernel command line to keep it",
 			Commands: []string{"echo madvise > /sys/kernel/mm/transparent_hugepage/enabled"}})
 	default:
-		details = append(details, "transparent hugepages: "+m)
+		details = append(details, "transparent hugepages: "+thp)
 	}
-	if m := env.h.THPMode(); m != "" {
+	if thp != "" {
 		checked++
 	}
 	arch, flags := env.h.CPUFlags()

@@ -106,6 +106,10 @@ func (s UnixSockets) Bound(p string) bool {
 	return false
 }
 
+// SameRunPath reports whether two paths name one file once /var/run is
+// read as /run (its symlink on every current distribution).
+func SameRunPath(a, b string) bool { return runAlias(a) == runAlias(b) }
+
 // runAlias folds /var/run onto /run, the symlink every systemd-era
 // distribution (openEuler, Debian) ships.
 func runAlias(p string) string {

@@ -197,9 +197,9 @@ func (c *StatsCollector) Add(link LinkType, p *Packet) {
 	src0, src1 := addrWords(&d.src)
 	dst0, dst1 := addrWords(&d.dst)
 	ver := uint64(d.ipVer)
-	c.count(&flowKey{src0, src1, 0, 0, ver << 40}, wire)
+	c.count(&c.talkers, &flowKey{src0, src1, 0, 0, ver << 40}, wire)
 	if d.dst != d.src {
-		c.count(&flowKey{dst0, dst1, 0, 0, ver << 40}, wire)
+		c.count(&c.talkers, &flowKey{dst0, dst1, 0, 0, ver << 40}, wire)
 	}
 	var pa, pb uint64
 	if d.ports {
@@ -209,12 +209,10 @@ func (c *StatsCollector) Add(link LinkType, p *Packet) {
 	if dst0 < src0 || (dst0 == src0 && (dst1 < src1 || (dst1 == src1 && pb < pa))) {
 		src0, src1, dst0, dst1, pa, pb = dst0, dst1, src0, src1, pb, pa
 	}
-	c.count2(&c.convs, &flowKey{src0, src1, dst0, dst1, ver<<40 | uint64(d.proto)<<32 | pa<<16 | pb}, wire)
+	c.count(&c.convs, &flowKey{src0, src1, dst0, dst1, ver<<40 | uint64(d.proto)<<32 | pa<<16 | pb}, wire)
 }
 
-func (c *StatsCollector) count(k *flowKey, wire int64) { c.count2(&c.talkers, k, wire) }
-
-func (c *StatsCollector) count2(t *flowTable, k *flowKey, wire int64) {
+func (c *StatsCollector) count(t *flowTable, k *flowKey, wire int64) {
 	cv := t.get(k)
 	if cv == nil {
 		c.truncated = true

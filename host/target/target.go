@@ -222,15 +222,7 @@ func Find(all []host.Prefix, base, name string) *host.Prefix {
 
 // SamePath compares runtime paths, treating /var/run and /run as one (a
 // symlink on every current distribution).
-func SamePath(a, b string) bool {
-	norm := func(p string) string {
-		if rest, ok := strings.CutPrefix(p, "/var/run/"); ok {
-			return "/run/" + rest
-		}
-		return p
-	}
-	return norm(a) == norm(b)
-}
+func SamePath(a, b string) bool { return host.SameRunPath(a, b) }
 
 // Caller is the uid and environment of this process, which decide where
 // its DPDK (a capture tool it starts) looks: the capture user's, unless a

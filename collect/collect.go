@@ -7,7 +7,6 @@ package collect
 
 import (
 	"archive/tar"
-	"bufio"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"os"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -389,21 +387,14 @@ to the variables gzdoctor reads (%s).
 
 // HugetlbfsMounts reads the hugetlbfs mount points of the live machine.
 func HugetlbfsMounts() []string {
-	f, err := os.Open("/proc/mounts")
+	ms, err := host.New("/").Mounts()
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) >= 3 && fs[2] == "hugetlbfs" {
-			if p, err := strconv.Unquote(`"` + strings.ReplaceAll(fs[1], `"`, `\"`) + `"`); err == nil {
-				out = append(out, p)
-			} else {
-				out = append(out, fs[1])
-			}
+	for _, m := range ms {
+		if m.FSType == "hugetlbfs" {
+			out = append(out, m.Target)
 		}
 	}
 	return out

@@ -334,17 +334,20 @@ func livePrefixes() []livePrefix {
 // those running DPDK, those whose command line carries EAL options (a
 // wrapper, a secondary), and this process (its mount namespace is the
 // capture tool's).
+//
+// One pass over /proc: the process read once answers both questions.
 func interestingPIDs() map[int]bool {
 	h := host.New("/")
 	pids := map[int]bool{os.Getpid(): true}
-	ps, _ := h.DPDKProcesses()
-	for _, p := range ps {
-		pids[p.PID] = true
-	}
 	all, _ := h.PIDs()
 	for _, pid := range all {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		if err == nil && host.LooksLikeEAL(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")) {
+		p, err := h.ReadProcess(pid)
+		if err != nil {
+			// Gone since the listing, or its status unreadable: nothing
+			// of it to take.
+			continue
+		}
+		if p.IsDPDK() || host.LooksLikeEAL(p.Cmdline) {
 			pids[pid] = true
 		}
 	}

@@ -203,28 +203,14 @@ func (t *tree) leftOutCount() int {
 }
 
 // relPath is the relative symlink text from directory dir to abs.
+// filepath.Rel fails only when one path is relative and the other not;
+// takeDepth gives it two absolute ones.
 func relPath(dir, abs string) string {
-	d := strings.Split(strings.Trim(dir, "/"), "/")
-	a := strings.Split(strings.Trim(abs, "/"), "/")
-	if dir == "/" {
-		d = nil
+	rel, err := filepath.Rel(dir, abs)
+	if err != nil {
+		return abs
 	}
-	if abs == "/" {
-		a = nil
-	}
-	i := 0
-	for i < len(d) && i < len(a) && d[i] == a[i] {
-		i++
-	}
-	var parts []string
-	for range d[i:] {
-		parts = append(parts, "..")
-	}
-	parts = append(parts, a[i:]...)
-	if len(parts) == 0 {
-		return "."
-	}
-	return strings.Join(parts, "/")
+	return rel
 }
 
 func (t *tree) add(p string, e *entry) {

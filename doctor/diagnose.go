@@ -4,9 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -25,7 +22,7 @@ import (
 // runtime dir for the capture user) and whether a program is installed.
 func FixContext(cfg Config) runbooks.Context {
 	e := NewEnv(cfg)
-	ctx := runbooks.Context{Prefix: cfg.Prefix, LookPath: programLookup(e.h)}
+	ctx := runbooks.Context{Prefix: cfg.Prefix, LookPath: e.installed}
 	if ctx.Prefix != "" {
 		ctx.RuntimeDir = host.RuntimeBase(e.cfg.User.UID, e.userEnv()) + "/" + ctx.Prefix
 	}
@@ -231,22 +228,4 @@ func onlyPort(ports []runbooks.LivePort) string {
 		return ""
 	}
 	return ports[0].Name
-}
-
-// programLookup says whether a program is installed on the machine being
-// diagnosed: on PATH for the live machine, in the usual bin dirs under
-// --root for a fixture tree.
-func programLookup(h *host.Host) func(string) bool {
-	return func(name string) bool {
-		if h.Live() {
-			_, err := exec.LookPath(name)
-			return err == nil
-		}
-		for _, dir := range []string{"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"} {
-			if fi, err := os.Stat(h.Path(filepath.Join(dir, name))); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-				return true
-			}
-		}
-		return false
-	}
 }

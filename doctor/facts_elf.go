@@ -50,6 +50,10 @@ func (e *Env) CaptureTool() (string, error) {
 	return "", fmt.Errorf("no capture tool found: none of %s on PATH or in %s (give --pdump-bin)", strings.Join(captureTools, ", "), strings.Join(extraToolDirs, ", "))
 }
 
+// lookPath finds a program on the machine being examined: on the
+// capture user's PATH, then in extraToolDirs; under --root in the tree.
+// check's capture tool and diagnose's fix commands both ask it, so they
+// cannot disagree about which tools are installed.
 func (e *Env) lookPath(name string) string {
 	dirs := strings.Split(e.getenv("PATH"), ":")
 	dirs = append(dirs, extraToolDirs...)
@@ -69,6 +73,9 @@ func (e *Env) lookPath(name string) string {
 	}
 	return ""
 }
+
+// installed says whether lookPath finds name (runbooks.Context.LookPath).
+func (e *Env) installed(name string) bool { return e.lookPath(name) != "" }
 
 // elf analyses the primary's executable and the capture tool.
 func (e *Env) elf(ctx context.Context) (*elfFacts, error) {

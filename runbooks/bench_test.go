@@ -113,6 +113,6 @@ func BenchmarkScanHealthy(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for range b.N {
-		c.scanChunk(data, cache, nil)
+		c.scanChunk(data, c.filter.find, cache, nil)
 	}
 }

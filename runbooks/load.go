@@ -28,9 +28,6 @@ type Catalogue struct {
 	nodes    []node
 	patterns []*cpattern
 	filter   *acFilter
-	// find replaces filter.find in the reader when set: the tests compare
-	// the pre-filter with none and with the automaton.
-	find func(b []byte, from int) int
 }
 
 // node is an entry or a signal: anything a condition can name.

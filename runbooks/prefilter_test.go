@@ -146,12 +146,12 @@ func TestPrefilterKeepsFindings(t *testing.T) {
 func comparePrefilters(t *testing.T, c *Catalogue, in []byte) {
 	t.Helper()
 	report := func(find func([]byte, int) int) string {
-		cc := *c
-		cc.find = find
-		r, err := cc.Diagnose(context.Background(), bytes.NewReader(in))
-		if err != nil {
+		m := c.NewMatcher()
+		m.SetSource("")
+		if err := m.readFrom(context.Background(), bytes.NewReader(in), find); err != nil {
 			t.Fatal(err)
 		}
+		r := m.Report()
 		lines := int64(bytes.Count(in, []byte{'\n'}))
 		if len(in) > 0 && in[len(in)-1] != '\n' {
 			lines++
@@ -166,7 +166,7 @@ func comparePrefilters(t *testing.T, c *Catalogue, in []byte) {
 		return string(j)
 	}
 	want := report(everyLine)
-	for name, find := range map[string]func([]byte, int) int{"anchors": nil, "automaton": c.filter.next} {
+	for name, find := range map[string]func([]byte, int) int{"anchors": c.filter.find, "automaton": c.filter.next} {
 		if got := report(find); got != want {
 			t.Fatalf("%.200q: with the %s pre-filter\n%s\nwithout\n%s", in, name, got, want)
 		}
@@ -198,12 +198,10 @@ func FuzzPrefilter(f *testing.F) {
 		// One chunk's scan, not a whole Diagnose: no 4 MiB buffers per
 		// input, so the fuzzer runs thousands of inputs, not a few.
 		scan := func(find func([]byte, int) int) chunkResult {
-			cc := *c
-			cc.find = find
-			return cc.scanChunk(in, cache, nil)
+			return c.scanChunk(in, find, cache, nil)
 		}
 		want := scan(everyLine)
-		for name, find := range map[string]func([]byte, int) int{"anchors": nil, "automaton": c.filter.next} {
+		for name, find := range map[string]func([]byte, int) int{"anchors": c.filter.find, "automaton": c.filter.next} {
 			if got := scan(find); !reflect.DeepEqual(got, want) {
 				t.Fatalf("with the %s pre-filter %+v, without %+v", name, got, want)
 			}

@@ -33,6 +33,13 @@ type chunkItem struct {
 // order (the conditions are not). Lines longer than 64 KiB are cut to
 // their first 64 KiB, progress lines (isProgress) to their last.
 func (m *Matcher) ReadFrom(ctx context.Context, r io.Reader) error {
+	return m.readFrom(ctx, r, m.c.filter.find)
+}
+
+// readFrom is ReadFrom with the pre-filter given: find returns the offset
+// of the next candidate at or after from (-1: none). The tests pass others
+// (every line, the bare automaton) and compare the reports.
+func (m *Matcher) readFrom(ctx context.Context, r io.Reader, find func(b []byte, from int) int) error {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	work := make(chan *job, workers)
 	order := make(chan *job, 2*workers)
@@ -54,7 +61,7 @@ func (m *Matcher) ReadFrom(ctx context.Context, r io.Reader) error {
 				case items = <-freeItems:
 				default:
 				}
-				j.out = m.c.scanChunk(j.buf, cache, items)
+				j.out = m.c.scanChunk(j.buf, find, cache, items)
 				close(j.done)
 			}
 		}()
@@ -224,13 +231,9 @@ func cutEachLine(buf []byte, j *job) []byte {
 }
 
 // scanChunk finds the lines of buf that hold a keyword (or an escape that
-// may hide one) and analyses them; the others cost one pass of the filter.
-// items, when not nil, is an emptied list to reuse.
-func (c *Catalogue) scanChunk(buf []byte, cache *lineCache, items []chunkItem) chunkResult {
-	find := c.filter.find
-	if c.find != nil {
-		find = c.find
-	}
+// may hide one) and analyses them; the others cost one pass of the filter
+// find (readFrom's). items, when not nil, is an emptied list to reuse.
+func (c *Catalogue) scanChunk(buf []byte, find func(b []byte, from int) int, cache *lineCache, items []chunkItem) chunkResult {
 	out := chunkResult{items: items}
 	nextEsc, nextBs := -2, -2
 	pos := 0

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // Meminfo holds the hugepage lines of /proc/meminfo (pages of the default
@@ -225,21 +224,10 @@ func (h *Host) HugepageFiles(mounts []HugetlbfsMount) ([]HugepageFiles, error) {
 				continue
 			}
 			var blocks int64
-			if h.Live() {
-				if fi, err := os.Lstat(h.Path(path.Join(m.Path, e.Name()))); err == nil {
-					if key, ok := devIno(fi); ok {
-						if seen[key] {
-							continue
-						}
-						seen[key] = true
-					}
-					if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-						blocks = st.Blocks
-					}
-				}
-			} else if st, err := h.Stat(path.Join(m.Path, e.Name())); err == nil {
-				// A collected tree holds empty stand-ins for hugepage
-				// files: .fixture/stat carries their dev, ino and blocks.
+			// Live, Stat is lstat; in a collected tree, whose hugepage
+			// files are empty stand-ins, .fixture/stat carries their dev,
+			// ino and blocks. One walk serves both.
+			if st, err := h.Stat(path.Join(m.Path, e.Name())); err == nil {
 				if key, ok := statKey(st); ok {
 					if seen[key] {
 						continue

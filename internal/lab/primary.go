@@ -134,6 +134,8 @@ type Primary struct {
 	final   *Counters
 	cleaned bool
 	killed  atomic.Bool // we sent SIGKILL: its exit status is ours
+
+	sigintWait time.Duration // Stop's wait after SIGINT; 0 is stopTimeout (a test's knob)
 }
 
 var prefixSeq atomic.Int64
@@ -482,9 +484,16 @@ func (p *Primary) Counters() (Counters, error) {
 func (p *Primary) Stop() error {
 	var err error
 	if p.Running() {
-		if !p.signalAndWait(syscall.SIGINT, stopTimeout) {
+		wait := stopTimeout
+		if p.sigintWait > 0 {
+			wait = p.sigintWait
+		}
+		if !p.signalAndWait(syscall.SIGINT, wait) {
+			// Read before SIGKILL: the threads' states are the evidence.
+			report := hangReport(p.Pid)
 			p.signalAndWait(syscall.SIGKILL, stopTimeout)
-			err = fmt.Errorf("lab primary %d (prefix %s) ignored SIGINT for %v; killed", p.Pid, p.Prefix, stopTimeout)
+			err = fmt.Errorf("lab primary %d (prefix %s) ignored SIGINT for %v; killed. What it was doing:\n%s\nits output:\n%s",
+				p.Pid, p.Prefix, wait, report, p.out.String())
 		}
 	}
 	<-p.done

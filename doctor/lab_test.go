@@ -224,7 +224,9 @@ func TestLabKilledPrimary(t *testing.T) {
 	if _, err := os.Stat(p.RuntimeDir); err != nil {
 		t.Fatalf("without fuser the cleanup command removed %s: %v", p.RuntimeDir, err)
 	}
-	// With fuser it removes what the dead primary left.
+	// With fuser it removes what the dead primary left (once the test
+	// itself no longer holds the files: fuser would see it).
+	p.ReleaseHugepages()
 	if out, err := exec.Command("sh", "-c", cleanup).CombinedOutput(); err != nil {
 		t.Fatalf("cleanup command: %v\n%s", err, out)
 	}

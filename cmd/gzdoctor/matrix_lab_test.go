@@ -1132,6 +1132,8 @@ func mxKilledCleanup(t *testing.T, s *mxSit, r *mxResults) {
 	}
 	n := s.neighbour
 	before := lab.HugepageFiles(n.Prefix)
+	// The cleanup is fuser-guarded: the test must not hold the files.
+	s.p.ReleaseHugepages()
 	out, err := exec.Command("sh", "-c", cleanups[0]).CombinedOutput()
 	if err != nil {
 		t.Errorf("the cleanup %q: %v\n%s", cleanups[0], err, out)

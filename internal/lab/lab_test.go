@@ -121,6 +121,19 @@ func TestKillLeavesFilesCleanupRemoves(t *testing.T) {
 	if len(files) == 0 {
 		t.Errorf("Kill left no hugepage files; a killed primary leaves them")
 	}
+	// Any primary that starts meanwhile (here one, in CI another
+	// package's) clears the unlocked *map_* files of its --huge-dir: the
+	// files Kill holds stay; released, they go.
+	StartT(t, Config{Rate: -1})
+	if left := HugepageFiles(p.Prefix); len(left) != len(files) {
+		t.Errorf("a primary's start removed the killed one's files: %d of %d left", len(left), len(files))
+	}
+	p.ReleaseHugepages()
+	StartT(t, Config{Rate: -1})
+	if left := HugepageFiles(p.Prefix); len(left) != 0 {
+		// The hold is what kept them: DPDK 22.11's EAL removes them.
+		t.Errorf("released, %d files survived a primary's start: Kill's hold is not what keeps them", len(left))
+	}
 	p.Cleanup()
 	p.Cleanup() // idempotent
 	if _, err := os.Stat(p.RuntimeDir); !os.IsNotExist(err) {

@@ -133,6 +133,7 @@ type Primary struct {
 	mu      sync.Mutex
 	final   *Counters
 	cleaned bool
+	held    []*os.File  // hugepage files Kill keeps (a shared flock each)
 	killed  atomic.Bool // we sent SIGKILL: its exit status is ours
 
 	sigintWait time.Duration // Stop's wait after SIGINT; 0 is stopTimeout (a test's knob)
@@ -513,12 +514,55 @@ func (p *Primary) Stop() error {
 }
 
 // Kill sends SIGKILL and waits for the process to die. It leaves the
-// runtime dir and the hugepage files behind, as a crashed lstack does.
+// runtime dir and the hugepage files behind, as a crashed lstack does, and
+// keeps those files there until ReleaseHugepages or Cleanup: every DPDK
+// primary that starts on this machine (another package's test, at the same
+// moment) removes each *map_* file of its --huge-dir that no process holds
+// a flock on (EAL's clear_hugedir, any prefix), so a crashed primary's
+// files vanish under a test that counts them (host's
+// TestLiveKilledPrimaryIsStale once found "0 hugepage files left"). The
+// test process takes the primary's own kind of lock, a shared flock, on
+// each file while the primary is stopped, before the kill. Those open files
+// are seen by fuser: release them before running a fuser-guarded cleanup.
 func (p *Primary) Kill() error {
+	if p.Running() {
+		// Stopped, it maps no new files while they are listed.
+		if syscall.Kill(p.Pid, syscall.SIGSTOP) == nil && WaitState(p.Pid, 'T', stopTimeout) == nil {
+			p.holdHugepages()
+		}
+	}
 	if !p.signalAndWait(syscall.SIGKILL, stopTimeout) {
 		return fmt.Errorf("lab primary %d did not die after SIGKILL", p.Pid)
 	}
 	return nil
+}
+
+// holdHugepages takes a shared flock on each of the prefix's hugepage files.
+func (p *Primary) holdHugepages() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, f := range hugepageFiles(p.Prefix) {
+		h, err := os.Open(f)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(h.Fd()), syscall.LOCK_SH|syscall.LOCK_NB) != nil {
+			h.Close()
+			continue
+		}
+		p.held = append(p.held, h)
+	}
+}
+
+// ReleaseHugepages closes the files Kill holds: from now on any primary
+// that starts may remove them, and fuser no longer sees the test process.
+func (p *Primary) ReleaseHugepages() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, h := range p.held {
+		h.Close()
+	}
+	p.held = nil
 }
 
 // signalAndWait sends sig and reports whether the process exited within d.
@@ -545,6 +589,7 @@ func (p *Primary) Cleanup() {
 	if p.Running() {
 		p.signalAndWait(syscall.SIGKILL, stopTimeout)
 	}
+	p.ReleaseHugepages()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cleaned {

@@ -128,20 +128,14 @@ func rerunCommand(argv []string, t runbooks.CaptureTarget) string {
 	if len(argv) == 0 {
 		argv = []string{"gzdoctor", "capture"}
 	}
+	args := parseCommandLine(argv)
 	gave := func(flags ...string) bool {
-		for _, a := range argv {
-			for _, f := range flags {
-				if a == f || strings.HasPrefix(a, f+"=") {
-					return true
-				}
-			}
-		}
-		return false
+		return slices.ContainsFunc(args, func(a cmdArg) bool { return slices.Contains(flags, a.flag) })
 	}
 	if asksOperator(t.Prefix) && gave("--prefix") {
 		t.Prefix = ""
 	}
-	if asksOperator(t.Device) && gave("-i", "--device", "--port") {
+	if asksOperator(t.Device) && gave("-i", "--port") {
 		t.Device = ""
 	}
 	set := map[string]string{}
@@ -154,43 +148,26 @@ func rerunCommand(argv []string, t runbooks.CaptureTarget) string {
 	if t.Queue != "" {
 		set["--queue"] = t.Queue
 	}
-	canon := func(flag string) string {
-		switch flag {
-		case "--device", "-i":
-			return "-i"
-		}
-		return flag
-	}
 	var out []string
 	done := map[string]bool{}
-	for i := 0; i < len(argv); i++ {
-		a := argv[i]
-		name, _, hasVal := strings.Cut(a, "=")
-		if !strings.HasPrefix(a, "--") {
-			name, hasVal = a, false
+	for _, a := range args {
+		if a.flag == "--port" && t.Device != "" {
+			continue // a device by name replaces a port number
 		}
-		c := canon(name)
-		nv, ok := set[c]
-		if !ok {
-			out = append(out, a)
+		nv, ok := set[a.flag]
+		if a.flag == "" || !ok {
+			out = append(out, a.words...)
 			continue
 		}
-		if c == "-i" {
-			// A device by name replaces a port number.
-			out = dropFlag(out, "--port")
-		}
-		again := done[c]
-		done[c] = true
-		if !hasVal && i+1 < len(argv) {
-			i++ // the flag's value
-		}
-		if again && c == "-i" {
+		again := done[a.flag]
+		done[a.flag] = true
+		if again && a.flag == "-i" {
 			continue // -i repeated: the fix's device once, not once per -i
 		}
-		if c == "--queue" && nv == "*" {
+		if a.flag == "--queue" && nv == "*" {
 			continue
 		}
-		out = append(out, name, nv) // the operator's spelling of the flag
+		out = append(out, a.spelled, nv) // the operator's spelling of the flag
 	}
 	// Flags the operator did not give go right after the subcommand.
 	at := len(out)
@@ -206,10 +183,6 @@ func rerunCommand(argv []string, t runbooks.CaptureTarget) string {
 		if !ok || done[f] || f == "--queue" && v == "*" {
 			continue
 		}
-		if f == "-i" {
-			out = dropFlag(out, "--port")
-			at = min(at, len(out))
-		}
 		add = append(add, f, v)
 	}
 	out = append(out[:at], append(add, out[at:]...)...)
@@ -220,57 +193,67 @@ func rerunCommand(argv []string, t runbooks.CaptureTarget) string {
 // the operator's own value answers.
 func asksOperator(v string) bool { return strings.HasPrefix(v, "<your ") }
 
-// dropFlag removes a flag and its value (--flag v or --flag=v).
-func dropFlag(args []string, flag string) []string {
-	var out []string
-	for i := 0; i < len(args); i++ {
-		if args[i] == flag {
-			i++
-			continue
-		}
-		if strings.HasPrefix(args[i], flag+"=") {
-			continue
-		}
-		out = append(out, args[i])
-	}
-	return out
-}
-
 // replaceDevice is the operator's gzdoctor command line with the device
-// old, in whichever spelling they gave it (-i X, -iX, -i=X, --device X,
-// --device=X), replaced by new, or dropped when new is "". The other
-// devices of a multi-port capture stay as they were. nil when old is not
-// on the line: a fix must not guess which flag to change.
+// old, in whichever spelling they gave it, replaced by new, or dropped
+// when new is "". The other devices of a multi-port capture stay as they
+// were. nil when old is not on the line: a fix must not guess which flag
+// to change.
 func replaceDevice(argv []string, old, new string) []string {
 	var out []string
 	found := false
-	for i := 0; i < len(argv); i++ {
-		a := argv[i]
-		flag, val, next := "", "", false
-		switch {
-		case (a == "-i" || a == "--device") && i+1 < len(argv):
-			flag, val, next = a, argv[i+1], true
-		case strings.HasPrefix(a, "--device="):
-			flag, val = "--device", strings.TrimPrefix(a, "--device=")
-		case strings.HasPrefix(a, "-i="):
-			flag, val = "-i", strings.TrimPrefix(a, "-i=")
-		case strings.HasPrefix(a, "-i") && len(a) > 2:
-			flag, val = "-i", a[2:]
-		}
-		if flag == "" || val != old || found {
-			out = append(out, a)
+	for _, a := range parseCommandLine(argv) {
+		if a.flag != "-i" || a.val != old || found {
+			out = append(out, a.words...)
 			continue
 		}
 		found = true
-		if next {
-			i++
-		}
 		if new != "" {
-			out = append(out, flag, new)
+			out = append(out, a.spelled, new)
 		}
 	}
 	if !found {
 		return nil
+	}
+	return out
+}
+
+// cmdArg is one argument of the operator's command line: a flag a fix may
+// change, with its value, or any other word (flag "").
+type cmdArg struct {
+	words   []string // as the operator typed it: one word, or flag and value
+	flag    string   // "--prefix", "-i" (also for --device), "--queue", "--port"
+	spelled string   // the flag as typed ("--device" stays "--device")
+	val     string
+}
+
+// parseCommandLine reads the flags of gzdoctor capture's command line that
+// a fix changes, in every spelling pflag accepts (--flag v, --flag=v, and
+// for -i also -iv and -i=v); every other word is kept as it is.
+func parseCommandLine(argv []string) []cmdArg {
+	long := map[string]string{"--prefix": "--prefix", "--device": "-i", "--queue": "--queue", "--port": "--port"}
+	var out []cmdArg
+	for i := 0; i < len(argv); i++ {
+		a := argv[i]
+		arg := cmdArg{words: argv[i : i+1]}
+		name, val, joined := strings.Cut(a, "=")
+		switch {
+		case strings.HasPrefix(a, "--") && long[name] != "":
+			arg.flag, arg.spelled = long[name], name
+		case a == "-i" || strings.HasPrefix(a, "-i="):
+			arg.flag, arg.spelled = "-i", "-i"
+		case strings.HasPrefix(a, "-i") && !strings.HasPrefix(a, "--"):
+			arg.flag, arg.spelled, val, joined = "-i", "-i", a[2:], true
+		}
+		if arg.flag != "" {
+			if joined {
+				arg.val = val
+			} else if i+1 < len(argv) {
+				arg.words = argv[i : i+2]
+				arg.val = argv[i+1]
+				i++
+			}
+		}
+		out = append(out, arg)
 	}
 	return out
 }

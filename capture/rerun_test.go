@@ -35,6 +35,14 @@ func TestRerunCommand(t *testing.T) {
 			runbooks.CaptureTarget{Device: "<your device>"},
 			"gzdoctor capture -i '<your device>' -w x.pcap"},
 		{nil, runbooks.CaptureTarget{Prefix: "gazelle"}, "gzdoctor capture --prefix gazelle"},
+		// Every spelling pflag takes is the operator's flag (one parser
+		// with replaceDevice): replaced, not kept beside an added -i.
+		{[]string{"gzdoctor", "capture", "-inet_bogus", "-w", "x.pcap"},
+			runbooks.CaptureTarget{Device: "net_ring0"},
+			"gzdoctor capture -i net_ring0 -w x.pcap"},
+		{[]string{"gzdoctor", "capture", "-i=net_bogus", "--port=2"},
+			runbooks.CaptureTarget{Device: "net_ring0"},
+			"gzdoctor capture -i net_ring0"},
 	}
 	for _, tt := range tests {
 		if got := rerunCommand(tt.argv, tt.t); got != tt.want {

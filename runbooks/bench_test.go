@@ -51,6 +51,16 @@ func benchmarkDiagnose(b *testing.B, stamped bool) {
 	}
 }
 
+// BenchmarkLoad is what every diagnose and capture pays before its first
+// line (bench/runbooks.bench.sh times it as a whole process).
+func BenchmarkLoad(b *testing.B) {
+	for range b.N {
+		if _, err := Load(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDiagnoseRepeated(b *testing.B) { benchmarkDiagnose(b, false) }
 func BenchmarkDiagnoseJournal(b *testing.B)  { benchmarkDiagnose(b, true) }
 

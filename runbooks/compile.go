@@ -45,7 +45,10 @@ var (
 	checkRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^CHK-\d\d$`) })
 )
 
-func (c *Catalogue) compileNode(i int) []string {
+// compileNode checks node i and compiles its patterns. facts is
+// factNames(), computed once for all nodes: it compiles every facts
+// signal's patterns.
+func (c *Catalogue) compileNode(i int, facts []string) []string {
 	n := c.nodes[i]
 	var problems []string
 	bad := func(format string, args ...any) {
@@ -102,7 +105,7 @@ func (c *Catalogue) compileNode(i int) []string {
 		if !slices.Contains(normalizers, x.Normalize) {
 			bad("extract %s: normalize %q: want one of %q", name, x.Normalize, normalizers)
 		}
-		if facts := c.factNames(); x.Fact != "" && !slices.Contains(facts, x.Fact) {
+		if x.Fact != "" && !slices.Contains(facts, x.Fact) {
 			bad("extract %s: fact %q: want one of %q", name, x.Fact, facts)
 		}
 	}

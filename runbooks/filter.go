@@ -79,66 +79,70 @@ func buildFilter(patterns []*cpattern) *acFilter {
 		}
 	}
 
-	// Trie.
-	type tnode struct {
-		next map[uint8]int
-		fail int
-		out  []int32
+	// Trie, straight into the transition table: delta[s*nc+cl] is the child
+	// (0 for none: the root is no state's child). A map per state cost
+	// more than the rest of the catalogue's loading.
+	nc := f.nclass
+	size := 1
+	for _, kw := range kws {
+		size += len(kw)
 	}
-	trie := []tnode{{next: map[uint8]int{}}}
+	delta := make([]int32, size*nc)
+	outs := make([][]int32, 1, size)
 	for k, kw := range kws {
 		s := 0
 		for i := 0; i < len(kw); i++ {
-			cl := f.class[kw[i]]
-			n, ok := trie[s].next[cl]
-			if !ok {
-				n = len(trie)
-				trie = append(trie, tnode{next: map[uint8]int{}})
-				trie[s].next[cl] = n
+			cl := int(f.class[kw[i]])
+			n := int(delta[s*nc+cl])
+			if n == 0 {
+				n = len(outs)
+				outs = append(outs, nil)
+				delta[s*nc+cl] = int32(n)
 			}
 			s = n
 		}
-		trie[s].out = append(trie[s].out, int32(k))
+		outs[s] = append(outs[s], int32(k))
 	}
+	nstates := len(outs)
+	delta = delta[:nstates*nc]
 
-	// Breadth-first: fail links and the full transition table.
-	nc := f.nclass
-	delta := make([]int32, len(trie)*nc)
+	// Breadth-first: fail links and the full transition table. A state's
+	// children are numbered after it, so its goto row is read before the
+	// missing transitions are filled in from its fail state.
+	fail := make([]int32, nstates)
 	queue := []int{}
 	for cl := 0; cl < nc; cl++ {
-		if n, ok := trie[0].next[uint8(cl)]; ok {
-			delta[cl] = int32(n)
-			trie[n].fail = 0
-			queue = append(queue, n)
+		if n := delta[cl]; n != 0 {
+			fail[n] = 0
+			queue = append(queue, int(n))
 		}
 	}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		trie[s].out = append(trie[s].out, trie[trie[s].fail].out...)
+		outs[s] = append(outs[s], outs[fail[s]]...)
 		for cl := 0; cl < nc; cl++ {
-			if n, ok := trie[s].next[uint8(cl)]; ok {
-				trie[n].fail = int(delta[trie[s].fail*nc+cl])
-				delta[s*nc+cl] = int32(n)
-				queue = append(queue, n)
+			if n := delta[s*nc+cl]; n != 0 {
+				fail[n] = delta[int(fail[s])*nc+cl]
+				queue = append(queue, int(n))
 			} else {
-				delta[s*nc+cl] = delta[trie[s].fail*nc+cl]
+				delta[s*nc+cl] = delta[int(fail[s])*nc+cl]
 			}
 		}
 	}
 
 	// Renumber: states without output first.
-	perm := make([]int32, len(trie))
+	perm := make([]int32, nstates)
 	next := int32(0)
-	for s := range trie {
-		if len(trie[s].out) == 0 {
+	for s := range nstates {
+		if len(outs[s]) == 0 {
 			perm[s] = next
 			next++
 		}
 	}
 	f.final = next
-	for s := range trie {
-		if len(trie[s].out) > 0 {
+	for s := range nstates {
+		if len(outs[s]) > 0 {
 			perm[s] = next
 			next++
 		}
@@ -146,13 +150,13 @@ func buildFilter(patterns []*cpattern) *acFilter {
 	// Transitions hold the target's row offset (state×nclass), so the hot
 	// loop adds a class instead of multiplying.
 	f.delta = make([]int32, len(delta))
-	f.out = make([][]int32, len(trie))
-	for s := range trie {
+	f.out = make([][]int32, nstates)
+	for s := range nstates {
 		ps := int(perm[s])
 		for cl := 0; cl < nc; cl++ {
 			f.delta[ps*nc+cl] = perm[delta[s*nc+cl]] * int32(nc)
 		}
-		f.out[ps] = trie[s].out
+		f.out[ps] = outs[s]
 	}
 	f.final *= int32(nc)
 	return f

@@ -136,8 +136,9 @@ func Compile(entries []Entry, signals []Signal) (*Catalogue, error) {
 		c.Signals = append(c.Signals, s)
 		add(s.ID, s.File, node{id: s.ID, signal: s})
 	}
+	facts := c.factNames()
 	for i := range c.nodes {
-		problems = append(problems, c.compileNode(i)...)
+		problems = append(problems, c.compileNode(i, facts)...)
 	}
 	if len(problems) > 0 {
 		return nil, &SchemaError{Problems: problems}

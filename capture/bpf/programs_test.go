@@ -1,6 +1,9 @@
 package bpf
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestProgramsCompileOncePerLinkAndSnap(t *testing.T) {
 	if !CanCompile {
@@ -20,5 +23,19 @@ func TestProgramsCompileOncePerLinkAndSnap(t *testing.T) {
 	}
 	if _, err := NewPrograms("udp and and").For(1, 65535); err == nil {
 		t.Fatal("a bad expression compiled")
+	}
+}
+
+func TestProgramsMatcherEmptyKeepsAll(t *testing.T) {
+	// No libpcap needed, and no link type refused: nothing to compile.
+	m, err := NewPrograms(" ").Matcher(65000, 65535)
+	if err != nil || !m.Match(nil, 0) {
+		t.Fatalf("empty expression: %v %v, want a matcher that keeps every packet", m, err)
+	}
+	if !CanCompile {
+		return
+	}
+	if _, err := NewPrograms("udp and").Matcher(1, 65535); err == nil || errors.Is(err, ErrNoLibpcap) {
+		t.Fatalf("bad expression: %v, want the expression's error", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -59,12 +58,11 @@ func (o *outputOptions) format() (pcapfile.Format, error) {
 	return f, nil
 }
 
-// writeAtomic creates o.Output through a temporary file and commits it only
-// if write succeeds. With -w - it writes to stdout as it goes instead: a
-// pipe cannot be taken back, so an error there leaves what was written.
-// It returns whether the reader of stdout closed it (EPIPE): write was
-// stopped there, as tcpdump -w - | head stops.
+// writeAtomic writes o.Output with pcapfile.Output: a file committed only
+// if write succeeds, or stdout with -w -. It returns whether the reader of
+// stdout closed it (EPIPE).
 func (o *outputOptions) writeAtomic(a *app, write func(w io.Writer) error) (closed bool, err error) {
+	out := pcapfile.Output{Path: o.Output, Force: o.Force}
 	if o.Output == "-" {
 		if a.streams.OutTTY {
 			return false, usageError("-w -: stdout is a terminal; pipe it into a reader (| tshark -r -) or redirect it to a file")
@@ -72,42 +70,23 @@ func (o *outputOptions) writeAtomic(a *app, write func(w io.Writer) error) (clos
 		// A reader that goes away must end the write with EPIPE, not
 		// kill gzdoctor with SIGPIPE before it can say so.
 		defer survivePipes()()
-		err := write(a.streams.Out)
-		if isBrokenPipe(err) {
-			return true, nil
-		}
-		if errors.Is(err, context.Canceled) {
-			return false, failure(errors.New("interrupted: the capture written to stdout is incomplete"))
-		}
-		return false, err
+		out.Stream = a.streams.Out
 	}
-	out, err := pcapfile.CreateAtomic(o.Output, 0o600, o.Force)
+	res, err := out.Write(write)
+	if errors.Is(err, pcapfile.ErrExists) {
+		return false, usageError("%v", err)
+	}
 	if err != nil {
-		if errors.Is(err, pcapfile.ErrExists) {
-			return false, usageError("%v", err)
-		}
-		return false, failure(err)
-	}
-	defer out.Abort()
-	if err := write(out); err != nil {
-		if errors.Is(err, context.Canceled) {
-			// A signal (Ctrl+C, SIGTERM, SIGHUP): Abort removes the
-			// temporary file, so nothing half-written is left.
-			return false, failure(fmt.Errorf("interrupted: %s not written", o.Output))
-		}
-		return false, err
-	}
-	if err := out.Commit(); err != nil {
 		return false, failure(err)
 	}
 	// What killed runs left beside the output: said on stderr, so -o json
 	// keeps stdout to itself.
-	for _, l := range pcapfile.FindLeftovers(filepath.Dir(o.Output), true) {
+	for _, l := range res.Leftovers {
 		if !a.streams.Quiet {
 			fmt.Fprintf(ui.SafeWriter(a.streams.Err), "gzdoctor: note: %s\n", l.Words()) // names found in a directory
 		}
 	}
-	return false, nil
+	return res.StreamClosed, nil
 }
 
 // isBrokenPipe reports a write to a pipe whose reader has gone.
@@ -206,25 +185,13 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 		return err
 	}
 	defer in.Close()
-	// Compile once up front so that a bad expression is a usage error
-	// before any output exists.
 	progs := bpf.NewPrograms(o.Expr)
 	compile := func(ifc pcapfile.Interface) (pcapfile.Matcher, error) {
-		if strings.TrimSpace(o.Expr) == "" {
-			// Nothing to compile: every packet is kept, whatever the link
-			// type (libpcap refuses link types it does not know, even for
-			// an empty expression).
-			return matchAll{}, nil
-		}
-		p, err := progs.For(int(ifc.LinkType), int(ifc.SnapLen))
-		if errors.Is(err, bpf.ErrNoLibpcap) {
-			return nil, failure(err)
-		}
-		if err != nil {
-			return nil, usageError("%v", err)
-		}
-		return p, nil
+		m, err := progs.Matcher(int(ifc.LinkType), int(ifc.SnapLen))
+		return m, exprError(err)
 	}
+	// Compiled up front so that a bad expression is a usage error before
+	// any output exists.
 	for _, ifc := range r.Interfaces() {
 		if _, err := compile(ifc); err != nil {
 			return err
@@ -258,10 +225,14 @@ func runPcapFilter(ctx context.Context, a *app, o pcapFilterOptions) error {
 	return a.renderReport("pcap filter", o.Output == "-", rep)
 }
 
-// matchAll keeps every packet: pcap filter without an expression.
-type matchAll struct{}
-
-func (matchAll) Match([]byte, uint32) bool { return true }
+// exprError: an expression libpcap refuses is the operator's mistake
+// (usage); libpcap missing is gzdoctor's failure.
+func exprError(err error) error {
+	if err == nil || errors.Is(err, bpf.ErrNoLibpcap) {
+		return failure(err)
+	}
+	return usageError("%v", err)
+}
 
 type pcapMergeOptions struct {
 	outputOptions

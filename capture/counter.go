@@ -119,6 +119,27 @@ func newCounter(p *Plan, sel *selector) (*counter, error) {
 	return c, nil
 }
 
+// pollToEnd polls until a poll reads no new record: the backend's files to
+// their end once it has ended, past -c, so that the validation sees every
+// record, as it does reading a capture's files back. before, when set,
+// runs before each poll and may stop the drain (false); after runs after
+// each poll that worked.
+func (c *counter) pollToEnd(before func() bool, after func()) error {
+	for before == nil || before() {
+		n := c.records
+		if err := c.poll(0); err != nil {
+			return err
+		}
+		if after != nil {
+			after()
+		}
+		if c.records == n {
+			return nil
+		}
+	}
+	return nil
+}
+
 // poll reads whatever the backend appended since the last call. It stops
 // early once limit packets are counted (0: no limit). It reads the files
 // in turns of pollSlice records, so that a stream (-w -) gets every

@@ -108,26 +108,25 @@ func failedCapture(stopped string) bool {
 	return false
 }
 
-// drainRing reads the backend's files to their end once it has ended
-// (past -c: the validation sees every record, the ring gets none past
-// it), writes what was held for ordering, and ends the live scan.
+// drainRing reads the backend's files to their end once it has ended,
+// writes what was held for ordering, and ends the live scan.
 func (s *supervisor) drainRing(cnt *counter) {
-	for {
-		before := cnt.records
-		if err := cnt.poll(0); err != nil {
-			s.pollFailed(err)
-			break
-		}
-		if cnt.records == before {
-			break
-		}
+	if err := cnt.pollToEnd(nil, nil); err != nil {
+		s.pollFailed(err)
 	}
 	if err := cnt.emit(time.Now(), true); err != nil {
 		s.pollFailed(err)
 	}
+	s.endScan(cnt, "read")
+}
+
+// endScan ends the live scan of the drained files (a drain's last step):
+// the validation's findings, and a note when the files could not be
+// freed as they were read (how: "read", "streamed").
+func (s *supervisor) endScan(cnt *counter, how string) {
 	s.scan, s.scanRepaired, s.scanErr = cnt.scanEnd(uint64(s.ended.Add(windowSlack).UnixNano()))
 	if cnt.punchErr != nil {
-		s.note(fmt.Sprintf("the tool's files could not be freed as they were read (%v): they held the whole capture in %s until the end", cnt.punchErr, s.p.TempDir))
+		s.note(fmt.Sprintf("the tool's files could not be freed as they were %s (%v): they held the whole capture in %s until the end", how, cnt.punchErr, s.p.TempDir))
 	}
 }
 

@@ -430,33 +430,28 @@ func (s *supervisor) drainStream(cnt *counter) {
 			}
 		}
 	}()
-	for s.streamErr == nil {
+	err := cnt.pollToEnd(func() bool {
+		if s.streamErr != nil {
+			return false
+		}
 		// A reader that does not keep up: wait for it, unless it was
 		// given up on (its writer may be stuck for good).
 		for st.pipe.queued() >= streamMaxQueued && !st.pipe.failed() {
 			time.Sleep(10 * time.Millisecond)
 		}
-		before := cnt.records
-		// To the end, past -c: the validation sees every record, as it
-		// does reading a capture's files back.
-		if err := cnt.poll(0); err != nil {
-			s.note("reading the backend's file failed: " + err.Error())
-			break
-		}
+		return true
+	}, func() {
 		if err := st.release(time.Now(), false); err != nil {
 			s.streamErr = err
 		}
-		if cnt.records == before {
-			break
-		}
+	})
+	if err != nil {
+		s.note("reading the backend's file failed: " + err.Error())
 	}
 	if err := st.finish(time.Now()); err != nil && s.streamErr == nil {
 		s.streamErr = err
 	}
-	s.scan, s.scanRepaired, s.scanErr = cnt.scanEnd(uint64(s.ended.Add(windowSlack).UnixNano()))
-	if cnt.punchErr != nil {
-		s.note(fmt.Sprintf("the tool's files could not be freed as they were streamed (%v): they held the whole capture in %s until the end", cnt.punchErr, s.p.TempDir))
-	}
+	s.endScan(cnt, "streamed")
 }
 
 // finishStream is finish's end for -w -: the packets are already out;

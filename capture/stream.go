@@ -74,7 +74,6 @@ type streamer struct {
 
 	merge *holdMerge // the packets held for time order
 
-	emitted     int64
 	lastEmitted uint64
 	counts      Counts      // emitted, per direction
 	unsent      streamChunk // records encoded since the last flush
@@ -150,7 +149,7 @@ func (s *streamer) release(now time.Time, final bool) error {
 }
 
 func (s *streamer) emit(h *heldPacket, now time.Time) error {
-	if s.p.Count > 0 && s.emitted >= s.p.Count {
+	if s.p.Count > 0 && s.counts.Packets() >= s.p.Count {
 		// -c: exactly Count packets. They are the first in time order
 		// unless a direction's file came later than the hold (pdump
 		// writes each file a buffer at a time): an older packet past the
@@ -172,7 +171,6 @@ func (s *streamer) emit(h *heldPacket, now time.Time) error {
 	if ms := float64(now.Sub(h.read)) / 1e6; ms > s.stats.MaxLatencyMs {
 		s.stats.MaxLatencyMs = ms
 	}
-	s.emitted++
 	s.counts.add(h.dir, len(pk.Data))
 	s.ports[h.idx].add(h.dir, len(pk.Data))
 	// The record's end, for counting what a cut-short write delivered.
@@ -483,7 +481,7 @@ func (s *supervisor) finishStream() {
 	s.clockWords()
 	removeTemps(p)
 	res.Counts = st.written
-	if st.emitted == 0 && failedCapture(res.Stopped) {
+	if st.counts.Packets() == 0 && failedCapture(res.Stopped) {
 		return
 	}
 	res.Files = []OutputFile{{Path: "-", Format: p.Outputs[0].Format, Packets: st.stats.Packets, Bytes: st.written.Bytes(), Size: st.stats.Bytes}}

@@ -101,11 +101,11 @@ func TestStreamerHoldsForOrder(t *testing.T) {
 	// release returns how many packets went out.
 	release := func(at time.Time) int64 {
 		t.Helper()
-		before := s.emitted
+		before := s.counts.Packets()
 		if err := s.release(at, false); err != nil {
 			t.Fatal(err)
 		}
-		return s.emitted - before
+		return s.counts.Packets() - before
 	}
 	// rx 10, 30; tx 20: 10 and 20 go, 30 waits for tx (or the hold).
 	add(0, 10, t0)

@@ -3,7 +3,6 @@ package capture
 import (
 	"context"
 	"fmt"
-	"path"
 	"strconv"
 	"time"
 
@@ -34,13 +33,9 @@ func (s *supervisor) readPromisc(ctx context.Context) *bool {
 	if s.p.telemetry == "" || s.p.Port < 0 {
 		return nil
 	}
-	sock := s.p.telemetry
-	if !path.IsAbs(sock) {
-		sock = path.Join(s.p.runtimeDir, sock)
-	}
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	t, err := host.New(orRoot(s.o.Root)).DialTelemetry(qctx, sock)
+	t, err := host.New(orRoot(s.o.Root)).DialTelemetry(qctx, s.p.telemetry)
 	if err != nil {
 		return nil
 	}

@@ -65,7 +65,11 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	if t.dir != nil {
 		p.runtimeDir = t.dir.Dir
 		if len(t.dir.Telemetry) > 0 {
+			// Its path, once: the promisc reading and the watchdog dial it.
 			p.telemetry = t.dir.Telemetry[0]
+			if !filepath.IsAbs(p.telemetry) {
+				p.telemetry = filepath.Join(p.runtimeDir, p.telemetry)
+			}
 		}
 		if t.dir.Lock.Holder != nil {
 			p.primaryPID = t.dir.Lock.Holder.PID

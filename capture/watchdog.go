@@ -3,7 +3,6 @@ package capture
 import (
 	"context"
 	"fmt"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -123,11 +122,7 @@ func (s *supervisor) newWatchdog(ctx context.Context) (*watchdog, func()) {
 		if s.p.telemetry == "" {
 			return nil, closeFn
 		}
-		sock := s.p.telemetry
-		if !path.IsAbs(sock) {
-			sock = path.Join(s.p.runtimeDir, sock)
-		}
-		c, cl, err := telemetryPortCounter(ctx, host.New(orRoot(s.o.Root)), sock, ports)
+		c, cl, err := telemetryPortCounter(ctx, host.New(orRoot(s.o.Root)), s.p.telemetry, ports)
 		if err != nil {
 			return nil, closeFn
 		}

@@ -285,22 +285,8 @@ func filePrefix(cmdline []string) string {
 // processStart is when pid started (RFC 3339), from /proc/<pid>/stat's
 // starttime and /proc/stat's btime; "" when unknown.
 func processStart(h *host.Host, pid int) string {
-	b, err := h.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	// The command name is in parentheses and may hold spaces.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return ""
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// Fields after ')': state is field 3 of stat, starttime field 22.
-	if len(f) < 20 {
-		return ""
-	}
-	ticks, err := strconv.ParseInt(f[19], 10, 64)
-	if err != nil {
+	ps, err := h.ReadProcStat(pid)
+	if err != nil || ps.StartTime == 0 {
 		return ""
 	}
 	st, err := h.ReadFile("/proc/stat")
@@ -314,7 +300,7 @@ func processStart(h *host.Host, pid int) string {
 				return ""
 			}
 			// USER_HZ is 100 on every Linux ABI gzdoctor runs on.
-			return time.Unix(bt, 0).Add(time.Duration(ticks) * time.Second / 100).UTC().Format(time.RFC3339)
+			return time.Unix(bt, 0).Add(time.Duration(ps.StartTime) * time.Second / 100).UTC().Format(time.RFC3339)
 		}
 	}
 	return ""

@@ -321,16 +321,11 @@ func (w *watchdog) procState() string {
 	if w.pid <= 0 {
 		return ""
 	}
-	b, err := host.New(w.root).ReadFile(fmt.Sprintf("/proc/%d/stat", w.pid))
+	st, err := host.New(w.root).ReadProcStat(w.pid)
 	if err != nil {
 		return ""
 	}
-	// pid (comm) state ...: comm may hold spaces and parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 || i+2 >= len(b) {
-		return ""
-	}
-	switch b[i+2] {
+	switch st.State {
 	case 'T':
 		return fmt.Sprintf("%s (pid %d) is stopped (state T: SIGSTOP, ^Z or a debugger; kill -CONT %d resumes it)", w.tool, w.pid, w.pid)
 	case 't':
@@ -340,5 +335,5 @@ func (w *watchdog) procState() string {
 	case 'Z':
 		return fmt.Sprintf("%s (pid %d) has exited", w.tool, w.pid)
 	}
-	return fmt.Sprintf("%s (pid %d) runs (state %c)", w.tool, w.pid, b[i+2])
+	return fmt.Sprintf("%s (pid %d) runs (state %c)", w.tool, w.pid, st.State)
 }

@@ -277,3 +277,44 @@ func ProcessesByPrefixDir(ps []Process, dir string) []Process {
 	}
 	return out
 }
+
+// ProcStat is what gzdoctor reads of /proc/<pid>/stat (proc(5)).
+type ProcStat struct {
+	// State is stat's field 3: R, S, D (blocked in the kernel), T
+	// (stopped by a signal), t (stopped by a tracer), Z (zombie)...
+	State byte
+	// StartTime is field 22, starttime: clock ticks after boot; 0 when
+	// the line is cut short.
+	StartTime uint64
+}
+
+// ReadProcStat reads /proc/<pid>/stat.
+func (h *Host) ReadProcStat(pid int) (ProcStat, error) {
+	b, err := h.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ProcStat{}, err
+	}
+	return ParseProcStat(b)
+}
+
+// ParseProcStat parses a /proc/<pid>/stat line. The command name, in
+// parentheses, may hold spaces and parentheses itself: the fields are
+// counted from its last ')'.
+func ParseProcStat(b []byte) (ProcStat, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return ProcStat{}, errors.New("/proc/<pid>/stat: no ')' after the command name")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) == 0 || len(f[0]) != 1 {
+		return ProcStat{}, errors.New("/proc/<pid>/stat: no state after the command name")
+	}
+	st := ProcStat{State: f[0][0]}
+	// After ')': the state is field 3 of stat, starttime field 22.
+	if len(f) >= 20 {
+		if t, err := strconv.ParseUint(f[19], 10, 64); err == nil {
+			st.StartTime = t
+		}
+	}
+	return st, nil
+}

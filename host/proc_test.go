@@ -221,3 +221,25 @@ func TestEnvMap(t *testing.T) {
 		t.Errorf("EnvMap = %v, want %v", got, want)
 	}
 }
+
+func TestParseProcStat(t *testing.T) {
+	tail := " 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 424242 20 21\n"
+	for _, tt := range []struct {
+		line  string
+		state byte
+		start uint64
+		bad   bool
+	}{
+		{"1234 (dpdk-pdump) S" + tail, 'S', 424242, false},
+		// comm may hold spaces and parentheses: fields count from the last ')'.
+		{"1234 (a) b (c) T" + tail, 'T', 424242, false},
+		{"1234 (lcore-worker-1) t 1 2\n", 't', 0, false},
+		{"1234 (cut", 0, 0, true},
+		{"1234 (x) \n", 0, 0, true},
+	} {
+		st, err := ParseProcStat([]byte(tt.line))
+		if (err != nil) != tt.bad || st.State != tt.state || st.StartTime != tt.start {
+			t.Errorf("%q: %+v %v, want state %q start %d (error %v)", tt.line, st, err, tt.state, tt.start, tt.bad)
+		}
+	}
+}

@@ -112,7 +112,7 @@ type ringFile struct {
 	size   int64 // the whole file when closed: headers, records, statistics
 	first  uint64
 	last   uint64
-	perIf  map[ifKey]int64 // packets per port and direction
+	perIf  []int64 // packets per interface of the file (ifc's values)
 }
 
 func newRingWriter(p *Plan, o *Options, post *postRunner) *ringWriter {
@@ -168,14 +168,16 @@ func (r *ringWriter) write(idx int, dir string, pk *pcapfile.Packet, n int, link
 	}
 	c := r.cur
 	pk.Data = pk.Data[:n]
-	markPacket(pk, c.ifc, idx, dir)
+	ifIndex, hasIf := markPacket(pk, c.ifc, idx, dir)
 	if err := c.w.WritePacket(pk); err != nil {
 		return r.fail(fmt.Errorf("writing %s: %w", c.res.Path, err))
 	}
 	c.size += rec
 	c.res.Packets++
 	c.res.Bytes += int64(n)
-	c.perIf[ifKey{idx, dir}]++
+	if hasIf {
+		c.perIf[ifIndex]++
+	}
 	r.total.add(dir, n)
 	if idx >= 0 && idx < len(r.ports) {
 		r.ports[idx].add(dir, n)
@@ -249,7 +251,7 @@ func (r *ringWriter) open(link pcapfile.Interface, now time.Time) error {
 		af.Abort()
 		return err
 	}
-	r.cur = &ringFile{af: af, w: w, ifc: ifc, opened: now, size: oh, perIf: map[ifKey]int64{},
+	r.cur = &ringFile{af: af, w: w, ifc: ifc, opened: now, size: oh, perIf: make([]int64, len(ifc)),
 		res: OutputFile{Path: path, Format: r.out.Format}}
 	return nil
 }
@@ -262,7 +264,7 @@ func (r *ringWriter) closeCur() error {
 		return r.err
 	}
 	r.cur = nil
-	setInterfaceStats(c.w, c.ifc, c.first, c.last, func(k ifKey) int64 { return c.perIf[k] })
+	setInterfaceStats(c.w, c.ifc, c.first, c.last, func(k ifKey) int64 { return c.perIf[c.ifc[k]] })
 	if err := c.w.Close(); err != nil {
 		c.af.Abort()
 		r.err = fmt.Errorf("writing %s: %w", c.res.Path, err)

@@ -80,15 +80,18 @@ func newOutputWriter(w io.Writer, out Output, p *Plan, o *Options, link pcapfile
 
 // markPacket points pk at the interface of port idx's direction dir in
 // an output whose interfaces are ifc, with that direction in its flags
-// (the backend's own flags say nothing gzdoctor's files keep).
-func markPacket(pk *pcapfile.Packet, ifc map[ifKey]int, idx int, dir string) {
-	pk.Interface = ifc[ifKey{idx, dir}]
+// (the backend's own flags say nothing gzdoctor's files keep). It returns
+// that interface's index, ok false when the output has none for it.
+func markPacket(pk *pcapfile.Packet, ifc map[ifKey]int, idx int, dir string) (index int, ok bool) {
+	index, ok = ifc[ifKey{idx, dir}]
+	pk.Interface = index
 	pk.Flags = 0
 	if dir == dirRx {
 		pk.SetDirection(pcapfile.DirInbound)
 	} else {
 		pk.SetDirection(pcapfile.DirOutbound)
 	}
+	return index, ok
 }
 
 // setInterfaceStats writes, in a pcapng output whose interfaces are ifc,

@@ -7,6 +7,10 @@
 # the default C.UTF-8 locale and with LC_ALL=C (its byte mode). All run as
 # whole processes, side by side in one hyperfine run per size, with
 # `cat FILE` as the floor; peak RSS from /usr/bin/time -v at each size.
+# The first size is also run as a coloured terminal capture (every line in
+# ANSI colour) and as a JSON log (every line a JSON string, with escaped
+# quotes and backslashes): lines that hold an ESC or a backslash are the
+# pre-filter's slow path, once quadratic in its chunk.
 #   bench/diagnose.bench.sh      (SIZES="256 1024" MiB, RUNS=3 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,18 +63,35 @@ awk -v n="$n" 'NR == 1 + int(k * n / 40) { print; k++ }' "$work/clean.ere" >"$pa
 # is /dev/null.
 rss() { { /usr/bin/time -v "$@" | cat >/dev/null; } 2>&1 | awk -F': ' '/Maximum resident set size/ {print $2}'; }
 
-for size_mib in ${SIZES:-256 1024}; do
-	log=$work/healthy-$size_mib.log
-	if [ ! -s "$log" ]; then
+sizes=(${SIZES:-256 1024})
+runs=()
+for size_mib in "${sizes[@]}"; do runs+=("plain:$size_mib"); done
+runs+=("coloured:${sizes[0]}" "json:${sizes[0]}")
+for run in "${runs[@]}"; do
+	kind=${run%%:*} size_mib=${run#*:}
+	plain=$work/healthy-$size_mib.log
+	if [ ! -s "$plain" ]; then
 		for i in $(seq 0 $((size_mib - 1))); do
 			cat "$block"
 			if [ $((i % 200)) = 100 ]; then cat "$fail"; fi
-		done >"$log.tmp"
-		mv "$log.tmp" "$log"
+		done >"$plain.tmp"
+		mv "$plain.tmp" "$plain"
 	fi
-	echo "log: $log ($(du -h "$log" | cut -f1), $(wc -l <"$log") lines, a failure every 200 MiB); 40 of $n catalogue patterns that match no healthy line"
+	log=$plain
+	case $kind in
+	coloured)
+		log=$work/healthy-$size_mib-coloured.log
+		[ -s "$log" ] || { sed 's/^/\x1b[32m/; s/$/\x1b[0m/' "$plain" >"$log.tmp" && mv "$log.tmp" "$log"; }
+		;;
+	json)
+		log=$work/healthy-$size_mib-json.log
+		[ -s "$log" ] || { python3 -c 'import json, sys
+for l in sys.stdin: sys.stdout.write(json.dumps({"log": l.rstrip("\n"), "path": "C:\\dpdk\\x"}) + "\n")' <"$plain" >"$log.tmp" && mv "$log.tmp" "$log"; }
+		;;
+	esac
+	echo "log ($kind): $log ($(du -h "$log" | cut -f1), $(wc -l <"$log") lines, a failure every 200 MiB); 40 of $n catalogue patterns that match no healthy line"
 	cat "$log" >/dev/null # warm the page cache so that all read from memory
-	json=$work/hyperfine-$size_mib.json
+	json=$work/hyperfine-$kind-$size_mib.json
 	# gzdoctor exits 1 (it finds the failures inside): -i keeps hyperfine going.
 	hyperfine --style basic --runs "${RUNS:-3}" -i --output=pipe --export-json "$json" \
 		-n gzdoctor "$GZ -q diagnose $log" \
@@ -81,14 +102,14 @@ for size_mib in ${SIZES:-256 1024}; do
 	echo "grep counts $(LC_ALL=C grep -E -c -f "$pat" "$log") matching lines" >&2
 	gz_rss=$(rss "$GZ" -q diagnose "$log" || true)
 	grep_rss=$(rss env LC_ALL=C.UTF-8 grep -E -c -f "$pat" "$log" || true)
-	python3 - "$json" "$size_mib" "$gz_rss" "$grep_rss" <<'PY'
+	python3 - "$json" "$size_mib" "$gz_rss" "$grep_rss" "$kind" <<'PY'
 import json, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-size, gz_rss, grep_rss = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+size, gz_rss, grep_rss, kind = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 def line(name, label):
     r = res[name]
     print(f"  {label:<26} {r['mean']:.3f} s wall (min {r['min']:.3f}), {r['user'] + r['system']:.3f} s CPU")
-print(f"{size} MiB healthy log:")
+print(f"{size} MiB healthy log ({kind}):")
 line("gzdoctor", "gzdoctor diagnose:")
 line("grep-C.UTF-8", "grep -E -c -f (C.UTF-8):")
 line("grep-C", "grep -E -c -f (LC_ALL=C):")

@@ -235,17 +235,25 @@ func cutEachLine(buf []byte, j *job) []byte {
 // find (readFrom's). items, when not nil, is an emptied list to reuse.
 func (c *Catalogue) scanChunk(buf []byte, find func(b []byte, from int) int, cache *lineCache, items []chunkItem) chunkResult {
 	out := chunkResult{items: items}
-	nextEsc, nextBs := -2, -2
+	// Each of the three searches is remembered until the scan passes what
+	// it found: re-running one from every line an ESC or a backslash picked
+	// made a coloured or JSON log quadratic in its chunk. A remembered
+	// keyword stays the next one: pos is always a line's start, and no
+	// keyword holds a newline, so none can begin before pos and end after.
+	nextKw, nextEsc, nextBs := -2, -2, -2
 	pos := 0
 	var line int64
 	for pos < len(buf) {
+		if nextKw != -1 && nextKw < pos {
+			nextKw = find(buf, pos)
+		}
 		if nextEsc != -1 && nextEsc < pos {
 			nextEsc = indexFrom(buf, pos, 0x1b)
 		}
 		if nextBs != -1 && nextBs < pos {
 			nextBs = indexFrom(buf, pos, '\\')
 		}
-		cand := find(buf, pos)
+		cand := nextKw
 		for _, x := range []int{nextEsc, nextBs} {
 			if x >= 0 && (cand < 0 || x < cand) {
 				cand = x

@@ -385,7 +385,8 @@ func checkGazelleLtran(ctx context.Context, env *Env) Result {
 		return ok(fmt.Sprintf("use_ltran=0 (%s): lstack drives the NIC itself", useLtran.where(c)))
 	}
 	prefix := strKey(c, "unix_prefix", "").Str
-	sock := host.GazelleSocket(prefix, host.LtranClientSock)
+	regs := host.GazelleSockets(prefix, host.LtranClientSocks)
+	sock := regs[0]
 	if len(g.LtranProcs) == 0 {
 		cmds := []string{}
 		if g.Ltran != nil {
@@ -395,11 +396,26 @@ func checkGazelleLtran(ctx context.Context, env *Env) Result {
 			fix(fmt.Sprintf("unless you need ltran (deprecated upstream, and it needs openEuler's DPDK: `rte_eal_sec_attach`), set use_ltran=0 in %s and remove \"--map-perfect\" from dpdk_args; otherwise start ltran", c.File), cmds...))
 	}
 	p := g.LtranProcs[0]
-	if socks != nil && !socks.Bound(sock) {
-		return fail(fmt.Sprintf("ltran runs (pid %d) but nothing listens at %s, where lstack (unix_prefix %q, %s) registers", p.PID, sock, prefix, c.File),
-			fix("give lstack.conf and ltran.conf the same unix_prefix, and restart ltran if its socket file was removed"))
+	if socks != nil {
+		bound, ok := firstBound(socks, regs)
+		if !ok {
+			return fail(fmt.Sprintf("ltran runs (pid %d) but nothing listens at %s, where lstack (unix_prefix %q, %s) registers", p.PID, strings.Join(regs, " or "), prefix, c.File),
+				fix("give lstack.conf and ltran.conf the same unix_prefix, and restart ltran if its socket file was removed"))
+		}
+		sock = bound
 	}
 	return ok(fmt.Sprintf("use_ltran=1 and ltran runs (pid %d), listening at %s", p.PID, sock))
+}
+
+// firstBound is the first of paths, one role's socket under each Gazelle
+// release's name, that a process listens on.
+func firstBound(socks host.UnixSockets, paths []string) (string, bool) {
+	for _, p := range paths {
+		if socks.Bound(p) {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // checkGazelleSockets: the control sockets gazellectl talks to are where
@@ -415,7 +431,15 @@ func checkGazelleSockets(ctx context.Context, env *Env) Result {
 	}
 	var fs []gzFinding
 	var details []string
-	want := map[string]string{} // socket path → who should listen
+	// Who should listen, at the socket's path under each release's name
+	// (Gazelle ≤1.0.2 names them differently: host.LegacyClientSock).
+	type listener struct {
+		who    string
+		prefix string
+		paths  []string
+	}
+	var want []listener
+	expected := map[string]bool{}
 	prefixOf := func(c *host.GazelleConfig) string { return strKey(c, "unix_prefix", "").Str }
 	for _, p := range g.LstackProcs {
 		var c *host.GazelleConfig
@@ -425,26 +449,32 @@ func checkGazelleSockets(ctx context.Context, env *Env) Result {
 		if c == nil || c.UseLtran {
 			continue // its config is not here, or ltran answers gazellectl for it
 		}
-		want[host.GazelleSocket(prefixOf(c), host.LstackCmdSock)] = fmt.Sprintf("lstack in %s (pid %d)", p.Name, p.PID)
+		want = append(want, listener{fmt.Sprintf("lstack in %s (pid %d)", p.Name, p.PID), prefixOf(c), host.GazelleSockets(prefixOf(c), host.LstackCmdSocks)})
 	}
 	for _, p := range g.LtranProcs {
 		prefix := ""
 		if g.Ltran != nil && path.Clean(ltranConfOf(p)) == path.Clean(g.Ltran.File) {
 			prefix = prefixOf(g.Ltran)
 		}
-		want[host.GazelleSocket(prefix, host.LtranCmdSock)] = fmt.Sprintf("ltran (pid %d)", p.PID)
+		want = append(want, listener{fmt.Sprintf("ltran (pid %d)", p.PID), prefix, host.GazelleSockets(prefix, host.LtranCmdSocks)})
 	}
-	for sock, who := range want {
-		if socks.Bound(sock) {
-			details = append(details, fmt.Sprintf("%s: bound by %s", sock, who))
+	slices.SortFunc(want, func(a, b listener) int { return strings.Compare(a.paths[0], b.paths[0]) })
+	for _, l := range want {
+		for _, p := range l.paths {
+			expected[p] = true
+		}
+		sock, ok := firstBound(socks, l.paths)
+		if ok {
+			details = append(details, fmt.Sprintf("%s: bound by %s", sock, l.who))
 			continue
 		}
 		u := ""
-		if pre := strings.TrimSuffix(strings.TrimSuffix(path.Base(sock), host.LstackCmdSock), host.LtranCmdSock); pre != "" {
-			u = " -u " + pre
+		if l.prefix != "" {
+			u = " -u " + l.prefix
 		}
 		fs = append(fs, gzFinding{Status: Warn,
-			Msg:     fmt.Sprintf("%s runs but nothing listens at %s: gazellectl%s cannot reach it (errno 2 or 111)", who, sock, u),
+			Msg: fmt.Sprintf("%s runs but nothing listens at %s (Gazelle 1.0.3 and later) or %s (1.0.2 and before): gazellectl%s cannot reach it (errno 2 or 111)",
+				l.who, l.paths[0], l.paths[1], u),
 			FixText: "the socket file was removed, or the process failed to bind it at start; gazellectl works again after the process restarts"})
 	}
 	// Files in the run dir that nothing listens on: what a killed lstack or
@@ -456,7 +486,7 @@ func checkGazelleSockets(ctx context.Context, env *Env) Result {
 		}
 		for _, name := range ents {
 			p := path.Join(host.GazelleRunDir, name)
-			if !strings.HasSuffix(name, ".sock") || want[p] != "" {
+			if !strings.HasSuffix(name, ".sock") || expected[p] {
 				continue
 			}
 			if st, err := env.h.Stat(p); err != nil || st.Type != "socket" || socks.Bound(p) {

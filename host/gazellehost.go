@@ -21,11 +21,36 @@ const (
 	LtranCmdSock    = "ltran_cmd.sock"    // ltran's gazellectl socket
 	LstackCmdSock   = "lstack_cmd.sock"   // lstack's gazellectl socket (without ltran)
 	GazellePrimary  = "gazelle_primary"   // flag file of a primary lstack
+
+	// The names before Gazelle 1.0.3 (renamed by db89062, 2024-01): 1.0.2,
+	// still what openEuler 22.03 LTS ships, has one name for ltran's
+	// registration socket and for the gazellectl socket of an lstack without
+	// ltran, so an ltran that exits unlinks that lstack's socket.
+	LegacyClientSock = "gazelle_client.sock"
+	LegacyCmdSock    = "gazelle_cmd.sock" // ltran's gazellectl socket (≤1.0.2)
 )
 
 // GazelleSocket is the path of one of Gazelle's sockets for unixPrefix.
 func GazelleSocket(unixPrefix, name string) string {
 	return path.Join(GazelleRunDir, unixPrefix+name)
+}
+
+// The socket names of each role, the current release's first: which one a
+// process binds depends on its Gazelle release, which nothing else on the
+// machine tells.
+var (
+	LstackCmdSocks   = []string{LstackCmdSock, LegacyClientSock}
+	LtranCmdSocks    = []string{LtranCmdSock, LegacyCmdSock}
+	LtranClientSocks = []string{LtranClientSock, LegacyClientSock}
+)
+
+// GazelleSockets is GazelleSocket for each of names.
+func GazelleSockets(unixPrefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = GazelleSocket(unixPrefix, n)
+	}
+	return out
 }
 
 // ParseCPUList reads a CPU list as Gazelle's num_cpus and the kernel's

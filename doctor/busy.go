@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -280,9 +281,26 @@ func restartLine(p *host.Process) string {
 		// know, and a bare name on PATH: the executable is certain.
 		cmd[0] = p.Exe
 	}
-	line := shquote.Join(append(args, cmd...))
+	// argv[0] is the process's to choose: env would take "X=1" for a
+	// variable and "-i" for its option, and run the next word instead.
+	if len(args) > 0 && len(cmd) > 0 && (strings.Contains(cmd[0], "=") || strings.HasPrefix(cmd[0], "-")) {
+		return ""
+	}
+	line := shquote.Join(cmd)
 	if len(args) > 0 {
-		line = "env " + line
+		vars := make([]string, len(args))
+		for i, a := range args {
+			vars[i] = shquote.Quote(a) // env's own arguments: NAME=value is meant
+		}
+		line = "env " + strings.Join(vars, " ") + " " + line
+	}
+	// Started again by whoever pastes it (root, as a rule), another
+	// user's primary would run with root's rights: run it as its user.
+	if p.UID != os.Getuid() {
+		if p.UID == 0 {
+			return "sudo " + line
+		}
+		return fmt.Sprintf("sudo -u '#%d' %s", p.UID, line)
 	}
 	return line
 }

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,12 +19,13 @@ const minMapCount = 65530
 // primary, or a low vm.max_map_count, makes EAL fail with "Cannot get a
 // virtual area".
 func checkAddressSpace(ctx context.Context, env *Env) Result {
-	var problems, details []string
+	var problems, details, cmds []string
 	if env.h.Live() {
 		var lim unix.Rlimit
 		if err := unix.Getrlimit(unix.RLIMIT_AS, &lim); err == nil {
 			if lim.Cur != unix.RLIM_INFINITY {
 				problems = append(problems, fmt.Sprintf("this shell's virtual memory is limited to %d MiB (ulimit -v)", lim.Cur>>20))
+				cmds = append(cmds, "ulimit -v unlimited")
 			} else {
 				details = append(details, "this shell: ulimit -v unlimited")
 			}
@@ -36,6 +38,9 @@ func checkAddressSpace(ctx context.Context, env *Env) Result {
 			details = append(details, "vm.max_map_count unreadable: "+strings.TrimSpace(string(b)))
 		case n < minMapCount:
 			problems = append(problems, fmt.Sprintf("vm.max_map_count is %d (kernel default %d)", n, minMapCount))
+			// Only ever raised: a count above the default is the
+			// operator's, and lowering it is what this check warns of.
+			cmds = append(cmds, fmt.Sprintf("sysctl -w vm.max_map_count=%d", minMapCount))
 		default:
 			details = append(details, fmt.Sprintf("vm.max_map_count %d", n))
 		}
@@ -44,6 +49,9 @@ func checkAddressSpace(ctx context.Context, env *Env) Result {
 		if lim, err := processAddressLimit(env, p.PID); err == nil && lim != "" {
 			if lim != "unlimited" {
 				problems = append(problems, fmt.Sprintf("the primary (pid %d) runs with Max address space %s bytes", p.PID, lim))
+				if !slices.Contains(cmds, "ulimit -v unlimited") {
+					cmds = append([]string{"ulimit -v unlimited"}, cmds...)
+				}
 			} else {
 				details = append(details, fmt.Sprintf("primary pid %d: Max address space unlimited", p.PID))
 			}
@@ -52,7 +60,7 @@ func checkAddressSpace(ctx context.Context, env *Env) Result {
 	if len(problems) > 0 {
 		return warn(strings.Join(problems, "; "),
 			fix("DPDK reserves large virtual areas; remove the limit before starting the capture tool (and the primary)",
-				"ulimit -v unlimited", "sysctl -w vm.max_map_count=65530"),
+				cmds...),
 			details...)
 	}
 	return ok("no address-space limit in the way", details...)

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/elfcheck"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // checkBuildMatch (CHK-10): the capture tool and the primary run the same
@@ -112,7 +114,7 @@ func checkBuildMatch(ctx context.Context, env *Env) Result {
 
 func buildFix(tool string, pid int, toolPath string) *Fix {
 	return fix(fmt.Sprintf("use a %s built from the same DPDK as the primary and linked like it, so that it registers the same drivers, mempool ops (in the same order) and tailqs: on openEuler the dpdk-tools package of the installed dpdk, or relink it as the Gazelle pdump guide shows; to see what differs:", tool),
-		fmt.Sprintf("gzdoctor elfcheck --pid %d --match %s", pid, toolPath))
+		shquote.Join([]string{"gzdoctor", "elfcheck", "--pid", strconv.Itoa(pid), "--match", toolPath}))
 }
 
 // mappedDrivers compares the mempool drivers the primary mapped with the

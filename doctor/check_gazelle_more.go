@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // checkGazelleSettings (CHK-04): settings lstack and ltran refuse, alone
@@ -188,7 +189,7 @@ func checkGazelleDevices(ctx context.Context, env *Env) Result {
 			fs = append(fs, gzFinding{Status: Fail, Where: s.where(c),
 				Msg:      fmt.Sprintf("%s: %s=%s is %s of %s, still on its kernel driver %s: Gazelle will find no DPDK port with this MAC (`No NIC is matched`)", s.where(c), s.Key, m, iface, d.Addr, d.Driver),
 				FixText:  fmt.Sprintf("bind %s to vfio-pci (its kernel interface %s goes away: not the one you are logged in through), then start Gazelle", d.Addr, iface),
-				Commands: []string{"dpdk-devbind.py -b vfio-pci " + d.Addr.String()}})
+				Commands: []string{shquote.Join([]string{"dpdk-devbind.py", "-b", "vfio-pci", d.Addr.String()})}})
 		}
 	}
 	for _, c := range g.configs() {
@@ -265,7 +266,7 @@ func cpuFindings(env *Env, c *host.GazelleConfig, devs []host.PCIDevice, details
 			fs = append(fs, gzFinding{Status: Warn, Where: s.where(c),
 				Msg:      fmt.Sprintf("%s: num_cpus gives %d stack threads, one queue each, and %s (%s) has %d rx queues set up now", s.where(c), threads, i.Name, d.Addr, q),
 				FixText:  fmt.Sprintf("see the most queues %s supports (ethtool -l, \"Pre-set maximums\"); if fewer than %d, list fewer CPUs in num_cpus", i.Name, threads),
-				Commands: []string{"ethtool -l " + i.Name}})
+				Commands: []string{shquote.Join([]string{"ethtool", "-l", i.Name})}})
 		}
 	}
 	return fs
@@ -332,7 +333,7 @@ func checkGazelleKernel(ctx context.Context, env *Env) Result {
 					if i.MAC != c.Devices {
 						continue
 					}
-					key := "net.ipv4.conf." + i.Name + ".rp_filter"
+					key := sysctlKey(i.Name)
 					v, err := env.h.Sysctl(key)
 					if err != nil {
 						continue
@@ -343,7 +344,7 @@ func checkGazelleKernel(ctx context.Context, env *Env) Result {
 						fs = append(fs, gzFinding{Status: Warn,
 							Msg:      fmt.Sprintf("%s is %s: Gazelle's user guide asks for 1 on its NIC, else traffic may go through the kernel stack", key, v),
 							FixText:  "set it to 1",
-							Commands: []string{"sysctl -w " + key + "=1"}})
+							Commands: []string{shquote.Join([]string{"sysctl", "-w", key + "=1"})}})
 					}
 				}
 			}
@@ -390,7 +391,7 @@ func checkGazelleLtran(ctx context.Context, env *Env) Result {
 	if len(g.LtranProcs) == 0 {
 		cmds := []string{}
 		if g.Ltran != nil {
-			cmds = append(cmds, "ltran --config-file "+g.Ltran.File)
+			cmds = append(cmds, shquote.Join([]string{"ltran", "--config-file", g.Ltran.File}))
 		}
 		return fail(fmt.Sprintf("%s: lstack runs in ltran mode (use_ltran=1) but no ltran runs: lstack waits at %s for ever (`wait for connecting to ltran`)", useLtran.where(c), sock),
 			fix(fmt.Sprintf("unless you need ltran (deprecated upstream, and it needs openEuler's DPDK: `rte_eal_sec_attach`), set use_ltran=0 in %s and remove \"--map-perfect\" from dpdk_args; otherwise start ltran", c.File), cmds...))
@@ -504,4 +505,11 @@ func checkGazelleSockets(ctx context.Context, env *Env) Result {
 		return skip("no lstack (without ltran) or ltran runs: no control socket to look for", details...)
 	}
 	return gzResult(fs, fmt.Sprintf("gazellectl's %s listening", plural(len(want), "socket is", "sockets are")), details)
+}
+
+// sysctlKey is an interface's rp_filter key as sysctl(8) takes it: a dot
+// in the name (a VLAN, eth0.100) is written "/", since sysctl reads dots
+// as path separators.
+func sysctlKey(iface string) string {
+	return "net.ipv4.conf." + strings.ReplaceAll(iface, ".", "/") + ".rp_filter"
 }

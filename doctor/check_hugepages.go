@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -93,7 +94,7 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 		m, _ := host.HugeDirMount(hp.Mounts, hugeDir)
 		if m == nil {
 			return fail(fmt.Sprintf("%s %s is not on a hugetlbfs mount: EAL will find no hugepages there", from, hugeDir),
-				fix("mount hugetlbfs there", "mkdir -p "+hugeDir, "mount -t hugetlbfs nodev "+hugeDir),
+				mountFix(hugeDir),
 				details...)
 		}
 		details = append(details, fmt.Sprintf("%s %s is on hugetlbfs", from, hugeDir))
@@ -133,10 +134,10 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 	switch {
 	case free == 0:
 		return fail("no free hugepages: the capture tool cannot create its mempool (\"Cannot allocate memory\")",
-			hugepageFix(stale, seeAlso, "reserve hugepages"), details...)
+			env.hugepageFix(stale, seeAlso, "reserve hugepages (the command adds what a capture needs to the pool)", reserveCommand(hp, pdumpNeedBytes, free)), details...)
 	case free < pdumpNeedBytes:
 		return warn(fmt.Sprintf("%d MiB of hugepages free; dpdk-pdump's default mempool needs about %d MiB", freeMiB, pdumpNeedBytes>>20),
-			hugepageFix(stale, seeAlso, "reserve more hugepages, or capture with a smaller pool (total-num-mbufs=8191 in dpdk-pdump's --pdump argument)"), details...)
+			env.hugepageFix(stale, seeAlso, "reserve more hugepages (the command adds what dpdk-pdump's default pool lacks to the pool), or capture with a smaller pool (total-num-mbufs=8191 in dpdk-pdump's --pdump argument)", reserveCommand(hp, pdumpNeedBytes, free)), details...)
 	case len(stale) > 0:
 		held := fmt.Sprintf("%d MiB are held by files of primaries that are gone", staleBytes>>20)
 		if staleBytes == 0 {
@@ -146,7 +147,7 @@ func checkHugepages(ctx context.Context, env *Env) Result {
 			}
 			held = fmt.Sprintf("%d hugepage files of primaries that are gone remain", n)
 		}
-		return warn(fmt.Sprintf("%d MiB of hugepages free; %s", freeMiB, held), hugepageFix(stale, seeAlso, ""), details...)
+		return warn(fmt.Sprintf("%d MiB of hugepages free; %s", freeMiB, held), env.hugepageFix(stale, seeAlso, "", ""), details...)
 	}
 	return ok(fmt.Sprintf("%d MiB of hugepages free in %s (a capture needs about %d MiB)", freeMiB, mountPaths(hp.Mounts), pdumpNeedBytes>>20), details...)
 }
@@ -204,10 +205,12 @@ func (e *Env) hugepageOwners(ctx context.Context, stale []host.HugepageFiles) ma
 	return out
 }
 
-func hugepageFix(stale []host.HugepageFiles, seeAlso map[string]string, text string) *Fix {
+// hugepageFix frees dead primaries' hugepage files and, with text, adds
+// reserve (reserveCommand) to the commands.
+func (e *Env) hugepageFix(stale []host.HugepageFiles, seeAlso map[string]string, text, reserve string) *Fix {
 	var cmds []string
 	if text != "" {
-		cmds = append(cmds, "echo 1024 > /proc/sys/vm/nr_hugepages")
+		cmds = append(cmds, reserve)
 	}
 	var names, elsewhere []string
 	for _, g := range stale {
@@ -217,8 +220,8 @@ func hugepageFix(stale []host.HugepageFiles, seeAlso map[string]string, text str
 			continue
 		}
 		names = append(names, what)
-		glob := strings.TrimSuffix(g.Mount, "/") + "/" + g.Prefix + "map_*"
-		cmds = append(cmds, fmt.Sprintf("fuser -s %s; [ $? = 1 ] && rm -f %s", glob, glob))
+		globs := strings.Join(e.hugepageGlobs(g.Mount, g.Prefix), " ")
+		cmds = append(cmds, fmt.Sprintf("fuser -s %s; [ $? = 1 ] && rm -f %s", globs, globs))
 	}
 	if len(names)+len(elsewhere) > 0 {
 		if text != "" {
@@ -230,6 +233,32 @@ func hugepageFix(stale []host.HugepageFiles, seeAlso map[string]string, text str
 		}
 	}
 	return fix(text, cmds...)
+}
+
+// reserveCommand raises the default-size hugepage pool by the pages a
+// capture still lacks (need bytes, free of them free now): from the pool's
+// size, never to a fixed number, which would shrink a larger pool the
+// operator set. "" when the pool's size or page size is unknown.
+func reserveCommand(hp *host.Hugepages, need, free uint64) string {
+	if hp.Meminfo == nil || hp.Meminfo.HugepagesizeKB == 0 || need <= free {
+		return ""
+	}
+	nr := hp.Meminfo.HugePagesTotal - min(hp.Meminfo.HugePagesTotal, hp.Meminfo.HugePagesSurp)
+	if s := hp.Size(hp.Meminfo.HugepagesizeKB); s != nil {
+		nr = s.Nr
+	}
+	page := hp.Meminfo.HugepagesizeKB << 10
+	return fmt.Sprintf("echo %d > /proc/sys/vm/nr_hugepages", nr+(need-free+page-1)/page)
+}
+
+// mountFix mounts hugetlbfs at dir; a relative dir is the primary's
+// working directory's, which gzdoctor does not know: no command then.
+func mountFix(dir string) *Fix {
+	if !path.IsAbs(dir) {
+		return fix(fmt.Sprintf("mount hugetlbfs there (%s is relative to the primary's working directory: better give --huge-dir an absolute path)", dir))
+	}
+	q := shquote.Quote(dir)
+	return fix("mount hugetlbfs there", "mkdir -p "+q, "mount -t hugetlbfs nodev "+q)
 }
 
 func mountPaths(ms []host.HugetlbfsMount) string {

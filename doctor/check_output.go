@@ -70,7 +70,7 @@ func checkOutputPath(ctx context.Context, env *Env) Result {
 	}
 	if !mayAccess(uid, gid, st, accW|accX) {
 		return fail(fmt.Sprintf("%s cannot write in %s (%s)", who, dir, statWords(st)),
-			fix("write the capture where the primary's user may create files", "mkdir -p /tmp/gzcap && chmod 1777 /tmp/gzcap", env.checkWithFile("/tmp/gzcap/"+path.Base(out))))
+			fix("write the capture where the primary's user may create files: a new directory (mkdir, without -p, refuses a /tmp/gzcap that is already there, which any user may have made; chmod would follow one made a symlink)", "mkdir -m 1777 /tmp/gzcap", env.checkWithFile("/tmp/gzcap/"+path.Base(out))))
 	}
 	return ok(fmt.Sprintf("%s can create %s", who, out))
 }

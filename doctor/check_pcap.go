@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // checkPcapPMD (CHK-11): pdump asks the primary to create net_pcap vdevs,
@@ -93,7 +94,7 @@ func pcapFix(lib, exe string, ev PcapEvidence) *Fix {
 	}
 	cmds := []string{}
 	if exe != "" {
-		cmds = append(cmds, "gzdoctor elfcheck "+exe)
+		cmds = append(cmds, shquote.Join([]string{"gzdoctor", "elfcheck", exe}))
 	}
 	return fix(b.String(), cmds...)
 }

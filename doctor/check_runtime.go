@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // checkRuntimeDir (CHK-01, CHK-02, CHK-12): the runtime dir the capture
@@ -45,20 +46,20 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 	for _, p := range rt.Prefixes {
 		switch kind, _ := env.prefixKind(ctx, p); kind {
 		case kindDead:
-			leftNames = append(leftNames, staleWords(ctx, env, p)+" (primary gone)")
+			leftNames = append(leftNames, staleWords(ctx, env, p)+" (primary gone"+env.ownerWords(p)+")")
 			leftCmds = append(leftCmds, cleanupCommand(env, p))
 		case kindDebris:
-			leftNames = append(leftNames, prefixPlace(p)+" (a failed capture tool's empty dir)")
+			leftNames = append(leftNames, prefixPlace(p)+" (a failed capture tool's empty dir"+env.ownerWords(p)+")")
 			leftCmds = append(leftCmds, env.debrisCommand(p))
 		}
 	}
 	leftText := "leftovers hold runtime files (and a dead primary's hugepages); remove them when no process uses them (the commands remove nothing a process uses):"
 	withLeftovers := func(f *Fix) *Fix {
-		if len(leftCmds) == 0 {
+		if len(leftNames) == 0 {
 			return f
 		}
 		f.Text += "; " + leftText
-		f.Commands = append(f.Commands, leftCmds...)
+		f.Commands = append(f.Commands, fix("", leftCmds...).Commands...)
 		return f
 	}
 	who := userWords(env.cfg.User.UID)
@@ -104,7 +105,7 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 		}
 		finding += fmt.Sprintf("; also running elsewhere: %s", strings.Join(other, "; "))
 	}
-	if len(leftCmds) > 0 {
+	if len(leftNames) > 0 {
 		return warn(finding+"; left behind: "+strings.Join(leftNames, ", "),
 			fix(strings.ToUpper(leftText[:1])+leftText[1:], leftCmds...),
 			details...)
@@ -179,24 +180,10 @@ func sameUserFix(env *Env, p host.Prefix, callerBase string) *Fix {
 	}
 	if parent, ok := strings.CutSuffix(p.Base, "/dpdk"); ok && parent != "/tmp" {
 		return fix(fmt.Sprintf("run the check and the capture as the primary's user, with XDG_RUNTIME_DIR=%s", parent),
-			fmt.Sprintf("%senv XDG_RUNTIME_DIR=%s %s", as, parent, check))
+			as+"env "+shquote.Quote("XDG_RUNTIME_DIR="+parent)+" "+check)
 	}
 	return fix(fmt.Sprintf("run the check and the capture as the primary's user, without XDG_RUNTIME_DIR, so that DPDK looks in %s", p.Base),
 		as+"env -u XDG_RUNTIME_DIR "+check)
-}
-
-// cleanupCommand removes a dead primary's runtime dir and hugepage files,
-// but only when fuser finds no process with them open or mapped (a
-// secondary may outlive its primary). It tests for fuser's "none found"
-// (1), not for any failure: without fuser installed (127) nothing is
-// removed.
-func cleanupCommand(env *Env, p host.Prefix) string {
-	files := []string{p.Dir}
-	for _, m := range env.hugepageDirs() {
-		files = append(files, strings.TrimSuffix(m, "/")+"/"+p.HugepageFilePrefix+"*")
-	}
-	list := strings.Join(files, " ")
-	return fmt.Sprintf("fuser -s %s/* %s; [ $? = 1 ] && rm -rf %s", p.Dir, strings.Join(files[1:], " "), list)
 }
 
 // staleWords names a stale prefix with what it left: "sx (mp_socket, 4

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // pciDevices lists the machine's PCI devices once per run.
@@ -57,11 +58,11 @@ func (e *Env) describePCI(_ context.Context, addr string) (string, *Result) {
 	switch d.DriverKind {
 	case host.DriverKernel:
 		r := fail(fmt.Sprintf("is bound to the kernel driver %s: DPDK cannot drive it", d.Driver),
-			fix("bind it to vfio-pci (its kernel interface goes away) and restart the primary", "dpdk-devbind.py -b vfio-pci "+a.String()))
+			fix("bind it to vfio-pci (its kernel interface goes away) and restart the primary", shquote.Join([]string{"dpdk-devbind.py", "-b", "vfio-pci", a.String()})))
 		return info, &r
 	case host.DriverNone:
 		r := fail("is bound to no driver: DPDK cannot drive it",
-			fix("bind it to vfio-pci and restart the primary", "modprobe vfio-pci", "dpdk-devbind.py -b vfio-pci "+a.String()))
+			fix("bind it to vfio-pci and restart the primary", "modprobe vfio-pci", shquote.Join([]string{"dpdk-devbind.py", "-b", "vfio-pci", a.String()})))
 		return info, &r
 	}
 	return info, nil

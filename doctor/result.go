@@ -64,6 +64,15 @@ func errored(finding string, details ...string) Result {
 	return Result{Status: Error, Finding: finding, Details: details}
 }
 
+// fix drops the empty commands: a builder returns "" when no command is
+// safe to print (a dir another user controls), and a fix never prints an
+// empty line to paste.
 func fix(text string, commands ...string) *Fix {
-	return &Fix{Text: text, Commands: commands}
+	var cmds []string
+	for _, c := range commands {
+		if c != "" {
+			cmds = append(cmds, c)
+		}
+	}
+	return &Fix{Text: text, Commands: cmds}
 }

@@ -174,15 +174,6 @@ func (e *Env) kindWords(ctx context.Context, p host.Prefix) string {
 	return "in a state gzdoctor cannot read"
 }
 
-// debrisCommand removes a debris dir: rmdir when it is empty (it can
-// remove nothing else), else the fuser-guarded removal.
-func (e *Env) debrisCommand(p host.Prefix) string {
-	if len(p.Files) == 0 {
-		return "rmdir " + p.Dir
-	}
-	return fmt.Sprintf("fuser -s %s/*; [ $? = 1 ] && rm -rf %s", p.Dir, p.Dir)
-}
-
 // reportedBy is the first check of ids (in run order) this run runs, or
 // "" when none: one cause is reported by one check, and the later ones say
 // "see <check>" instead of repeating its commands.

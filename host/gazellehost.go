@@ -189,7 +189,17 @@ func (h *Host) CPUFlags() (arch string, flags []string) {
 
 // Sysctl reads /proc/sys/<key with dots as slashes>, trimmed.
 func (h *Host) Sysctl(key string) (string, error) {
-	b, err := h.ReadFile("/proc/sys/" + strings.ReplaceAll(key, ".", "/"))
+	// As sysctl(8): dots separate the path's parts, and a "/" in the key
+	// stands for a dot in a name (net.ipv4.conf.eth0/100.rp_filter).
+	b, err := h.ReadFile("/proc/sys/" + strings.Map(func(r rune) rune {
+		switch r {
+		case '.':
+			return '/'
+		case '/':
+			return '.'
+		}
+		return r
+	}, key))
 	if err != nil {
 		return "", err
 	}

@@ -198,8 +198,8 @@ type HugepageFiles struct {
 }
 
 // hugepageFileRe matches DPDK's hugepage file names: <prefix>map_<n>
-// (eal_get_hugefile_path's "%s/%smap_%d").
-var hugepageFileRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)map_([0-9]+)$`) })
+// (eal_get_hugefile_path's "%s/%smap_%d"); a prefix may hold a newline.
+var hugepageFileRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)^(.+)map_([0-9]+)$`) })
 
 // HugepageFiles lists the DPDK hugepage files in every mount, grouped by
 // mount and prefix, sorted by mount then prefix. A file reached through

@@ -17,13 +17,26 @@ func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// Join quotes each argument and joins them with spaces.
+// Join quotes each argument and joins them with spaces: a command line.
+// Its first word is quoted also when it holds "=", which sh would
+// otherwise take for an assignment (X=1 rm -rf … runs rm).
 func Join(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
 		q[i] = Quote(a)
+		if i == 0 && q[i] == a && strings.Contains(a, "=") {
+			q[i] = "'" + a + "'"
+		}
 	}
 	return strings.Join(q, " ")
+}
+
+// Glob is one shell word that matches the names starting with lit: lit
+// quoted, pattern as it is. pattern is the program's own (a "*", a
+// "[0-9]"), never a value read from the machine: only its wildcards
+// expand, so a name holding "*" or " " matches itself alone.
+func Glob(lit, pattern string) string {
+	return Quote(lit) + pattern
 }
 
 const safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-"

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/host/target"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
 // checkPrimary (CHK-02, CHK-03, CHK-04): the process holding the prefix,
@@ -95,6 +97,9 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 			fix(fmt.Sprintf("the primary's mp_socket was removed or replaced while it ran; only a restart of the primary (pid %d, %s) binds it again", p.PID, orUnknown(p.Exe))), details...)
 	}
 	finding += ", mp_socket bound"
+	if r, bad := noHugePrimary(ctx, env, t.Dir, p, finding, details); bad {
+		return r
+	}
 
 	tel, err := env.Telemetry(ctx)
 	switch {
@@ -267,4 +272,67 @@ func shortErr(err error) string {
 		return s[i+2:]
 	}
 	return s
+}
+
+// noHugePrimary fails a primary started with --no-huge: its memory is
+// anonymous (fbarray_nohugemem) and it writes no hugepage_info, which a
+// secondary's EAL reads first; every capture tool then aborts with "Failed
+// to open shared memory!" (lab: 22.11, runbook
+// secondary-hugepage-info-missing). Only a restart with hugepages helps.
+func noHugePrimary(ctx context.Context, env *Env, dir *host.Prefix, p *host.Process, finding string, details []string) (Result, bool) {
+	a, src, cf := env.primaryEAL(ctx, p)
+	byFiles := slices.ContainsFunc(dir.Files, func(f host.RuntimeFile) bool { return f.Name == "fbarray_nohugemem" })
+	if !byFiles && (a == nil || !a.NoHuge) {
+		return Result{}, false
+	}
+	var seen []string
+	if byFiles {
+		has := dir.Dir + " has fbarray_nohugemem"
+		if !dir.Has("hugepage_info") {
+			has += " and no hugepage_info"
+		}
+		seen = append(seen, has)
+	}
+	if a != nil && a.NoHuge {
+		seen = append(seen, "--no-huge in "+src)
+	}
+	finding += fmt.Sprintf(", but it runs with --no-huge (%s): no secondary can attach, every capture tool aborts with \"Failed to open shared memory!\"; restart it with hugepages", strings.Join(seen, "; "))
+	who := fmt.Sprintf("pid %d (%s)", p.PID, orUnknown(p.Exe))
+	switch restart := withoutNoHuge(p); {
+	case cf != nil:
+		return fail(finding, fix(fmt.Sprintf("stop %s, remove %s, and start it again; it then needs free hugepages (the hugepages check)", who, argWhere(cf, "--no-huge")),
+			env.gzdoctorCheck(dir.Name)), details...), true
+	case restart != "":
+		return fail(finding, fix(fmt.Sprintf("stop %s and start it again without --no-huge (it then needs free hugepages: the hugepages check); its own command line without --no-huge:", who),
+			restart, env.gzdoctorCheck(dir.Name)), details...), true
+	}
+	return fail(finding, fix(fmt.Sprintf("stop %s and start it again without --no-huge in its EAL arguments; it then needs free hugepages (the hugepages check)", who),
+		env.gzdoctorCheck(dir.Name)), details...), true
+}
+
+// withoutNoHuge is p's command line without its --no-huge options, with
+// the executable's absolute path: the command that starts it again with
+// hugepages. "" when its command line does not carry --no-huge (lstack
+// takes EAL arguments from its config).
+func withoutNoHuge(p *host.Process) string {
+	if len(p.Cmdline) < 2 || !host.LooksLikeEAL(p.Cmdline) {
+		return ""
+	}
+	drop := map[int]bool{}
+	for _, o := range host.ParseEALArgs(p.Cmdline[1:]).FindAll("--no-huge") {
+		drop[o.Index+1] = true
+	}
+	if len(drop) == 0 {
+		return ""
+	}
+	argv := []string{p.Cmdline[0]}
+	if !path.IsAbs(argv[0]) && p.Exe != "" && !p.ExeDeleted {
+		argv[0] = p.Exe
+	}
+	for i, s := range p.Cmdline[1:] {
+		if !drop[i+1] {
+			argv = append(argv, s)
+		}
+	}
+	return shquote.Join(argv)
 }

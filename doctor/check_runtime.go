@@ -49,7 +49,11 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 			leftNames = append(leftNames, staleWords(ctx, env, p)+" (primary gone"+env.ownerWords(p)+")")
 			leftCmds = append(leftCmds, cleanupCommand(env, p))
 		case kindDebris:
-			leftNames = append(leftNames, prefixPlace(p)+" (a failed capture tool's empty dir"+env.ownerWords(p)+")")
+			what := " (a failed capture tool's empty dir" + env.ownerWords(p) + ")"
+			if pid, _ := env.measurement(p); pid > 0 {
+				what = fmt.Sprintf(" (the empty dir of an ended gzdoctor's build-match measurement, pid %d%s)", pid, env.ownerWords(p))
+			}
+			leftNames = append(leftNames, prefixPlace(p)+what)
 			leftCmds = append(leftCmds, env.debrisCommand(p))
 		}
 	}

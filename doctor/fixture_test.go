@@ -268,6 +268,19 @@ func fixtureCases() []fixtureCase {
 			avoids: map[string][]string{"prefix": {"rmdir", "in-memory", "restart", "no-config", "stale"}, "runtime-dir": {"no-config", "stale"}},
 		},
 		{
+			// adv3 F9: a concurrent gzdoctor's measurement dir is its, not
+			// a failed capture tool's debris; an ended one's is debris,
+			// named as what it is.
+			name: "build-match measurement dirs: a running gzdoctor's is not debris, an ended one's is", tree: "chk-measuring", cfg: Config{User: root},
+			only:   []string{"runtime-dir"},
+			status: map[string]Status{"runtime-dir": Warn},
+			says: map[string][]string{"runtime-dir": {
+				"left behind: gzdoctor-ops-7002-1796197863001126909 (the empty dir of an ended gzdoctor's build-match measurement, pid 7002)",
+				"rmdir /var/run/dpdk/gzdoctor-ops-7002-1796197863001126909",
+			}},
+			avoids: map[string][]string{"runtime-dir": {"gzdoctor-ops-7001-1796197863801126909 (", "rmdir /var/run/dpdk/gzdoctor-ops-7001", "failed capture tool"}},
+		},
+		{
 			name: "typo'd --prefix, prefix check alone: it gives the rmdir itself", tree: "chk-debris", cfg: Config{User: root, Prefix: "gazele"},
 			only:   []string{"prefix"},
 			status: map[string]Status{"prefix": Fail},
@@ -469,6 +482,21 @@ func forbiddenFixes(t *testing.T, c fixtureCase, rep Report) {
 					t.Errorf("%s: %q holds the placeholder %q", r.ID, cmd, ph)
 				}
 			}
+		}
+	}
+}
+
+// TestFixtureMeasurementWords: runtime-dir's details say what each
+// measurement dir is (adv3 F9).
+func TestFixtureMeasurementWords(t *testing.T) {
+	rep := runFixture(t, fixtureCase{tree: "chk-measuring", cfg: Config{User: root}, only: []string{"runtime-dir"}})
+	details := strings.Join(mustResult(t, rep, "runtime-dir").Details, "\n")
+	for _, want := range []string{
+		"/var/run/dpdk/gzdoctor-ops-7001-1796197863801126909: the build-match measurement of gzdoctor pid 7001, which still runs and removes it when done, owner uid 0 mode 0700, no files",
+		"/var/run/dpdk/gzdoctor-ops-7002-1796197863001126909: left by the build-match measurement of gzdoctor pid 7002, which ended before it removed it (nothing uses it), owner uid 0 mode 0700, no files",
+	} {
+		if !strings.Contains(details, want) {
+			t.Errorf("details lack %q:\n%s", want, details)
 		}
 	}
 }

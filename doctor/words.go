@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gzdoctor/gzdoctor/elfcheck"
 	"github.com/gzdoctor/gzdoctor/host"
 )
 
@@ -22,6 +23,9 @@ const (
 	kindNoShconf = "no-shconf" // no config, a process runs with that prefix (--in-memory/--no-shconf)
 	kindStarting = "starting"  // no config, no socket bound, a process names the prefix: starting, or without shared config
 	kindUnknown  = "unknown"   // could not be read
+	// kindMeasuring: a gzdoctor's build-match measurement dir
+	// (elfcheck.Measurement) while that gzdoctor runs: it removes it.
+	kindMeasuring = "measuring"
 )
 
 // prefixKind classifies a prefix dir; pid is the process using a no-config
@@ -35,6 +39,9 @@ func (e *Env) prefixKind(ctx context.Context, p host.Prefix) (kind string, pid i
 	case host.PrefixNoConfig:
 	default:
 		return kindUnknown, 0
+	}
+	if pid, running := e.measurement(p); running {
+		return kindMeasuring, pid
 	}
 	// A process that runs with --in-memory or --no-shconf keeps its
 	// telemetry socket bound there, and its command line names the prefix.
@@ -155,7 +162,12 @@ func (e *Env) kindWords(ctx context.Context, p host.Prefix) string {
 		return "a running primary's"
 	case kindDead:
 		return "left by a primary that is gone (its config is not held)"
+	case kindMeasuring:
+		return fmt.Sprintf("the build-match measurement of gzdoctor pid %d, which still runs and removes it when done", pid)
 	case kindDebris:
+		if pid, _ := e.measurement(p); pid > 0 {
+			return fmt.Sprintf("left by the build-match measurement of gzdoctor pid %d, which ended before it removed it (nothing uses it)", pid)
+		}
 		if len(p.Files) == 0 {
 			return "an empty dir a capture tool left when it failed to attach (no config, nothing uses it)"
 		}
@@ -283,4 +295,21 @@ func (e *Env) checkAs(p host.Prefix, callerBase string) string {
 // unixSockets reads /proc/net/unix once per run.
 func (e *Env) unixSockets(ctx context.Context) (host.UnixSockets, error) {
 	return e.socks.await(ctx, "/proc/net/unix", e.h.UnixSockets)
+}
+
+// measurement is the gzdoctor pid whose build-match measurement made p
+// (0 when p is no such dir) and whether that gzdoctor still runs, by the
+// rule elfcheck's own sweep goes by. Only root's runtime dir has them.
+func (e *Env) measurement(p host.Prefix) (pid int, running bool) {
+	if !samePath(p.Base, host.RootRuntimeBase) {
+		return 0, false
+	}
+	pid, running, ok := elfcheck.Measurement(p.Name, func(pid int) bool {
+		_, err := e.h.Stat("/proc/" + strconv.Itoa(pid))
+		return err == nil
+	})
+	if !ok {
+		return 0, false
+	}
+	return pid, running
 }

@@ -230,6 +230,30 @@ func liveOpsTable(pid int) ([]string, error) {
 
 const opsPrefix = "gzdoctor-ops-"
 
+// Measurement says whether the DPDK prefix name is a build-match
+// measurement's (gzdoctor-ops-<pid>-<ns>, made by the pdump MeasureOps
+// traces), whose gzdoctor and whether that gzdoctor still runs (alive is
+// asked about its pid). The dir belongs to that gzdoctor while it runs: it
+// removes it when the measurement ends, and the next measurement removes
+// those of gzdoctors that ended first. Both the sweep and gzdoctor check's
+// runtime-dir go by this one rule.
+func Measurement(name string, alive func(pid int) bool) (pid int, running, ok bool) {
+	rest, ok := strings.CutPrefix(name, opsPrefix)
+	if !ok {
+		return 0, false, false
+	}
+	owner, ns, _ := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(owner)
+	if err != nil || pid <= 0 || ns == "" {
+		return 0, false, false
+	}
+	return pid, alive(pid), true
+}
+
+// processAlive is kill(pid, 0) on this machine: anything but "no such
+// process" counts as alive (EPERM is someone else's live process).
+func processAlive(pid int) bool { return syscall.Kill(pid, 0) != syscall.ESRCH }
+
 // sweepRunDirs removes the empty runtime directories earlier measurements
 // left when their gzdoctor ended first (a whole run's timeout can end
 // gzdoctor while the ELF analysis still runs; the tracee dies with it,
@@ -241,13 +265,7 @@ func sweepRunDirs() {
 		return
 	}
 	for _, e := range es {
-		rest, ok := strings.CutPrefix(e.Name(), opsPrefix)
-		if !ok || !e.IsDir() {
-			continue
-		}
-		owner, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(owner)
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+		if _, running, ok := Measurement(e.Name(), processAlive); !ok || running || !e.IsDir() {
 			continue
 		}
 		os.Remove("/var/run/dpdk/" + e.Name()) // refuses a non-empty directory

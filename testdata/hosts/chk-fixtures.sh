@@ -462,6 +462,19 @@ echo "$LSTACK_CONF" | conf lstack.conf
 healthy_pci
 tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
 
+# --- chk-measuring: build-match measurement dirs (elfcheck's gzdoctor-ops-<pid>-<ns>) of a gzdoctor that runs
+# (pid 7001) and of one that ended before it removed its dir (pid 7002, no process) ---
+new chk-measuring
+lstack 4242 gazelle 23 librte_net_pcap pdump
+proc 7001 gzdoctor 0 /usr/local/bin/gzdoctor 4026531841 gzdoctor check --only build-match </dev/null
+for d in gzdoctor-ops-7001-1796197863801126909 gzdoctor-ops-7002-1796197863001126909; do
+	mkdir -p "$T/var/run/dpdk/$d"
+	stat "/var/run/dpdk/$d uid=0 gid=0 mode=0700"
+done
+echo "$LSTACK_CONF" | conf lstack.conf
+healthy_pci
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
 # --- chk-nonroot-debris: uid 1000 ran a capture tool with --file-prefix gazelle against root's primary ---
 new chk-nonroot-debris
 lstack 4242 gazelle 23 librte_net_pcap pdump

@@ -203,7 +203,7 @@ func compareOps(p, c *DPDKFacts, add func(id, sev, msg, why, compared string)) {
 			stores+"; this works while one primary thread at a time captures (as on the lab), but primary threads capturing several queues at once can corrupt the pool's ring", compared)
 	default:
 		add(id, "fail", fmt.Sprintf("%s; in the primary index %d is %s", at, ci, pe),
-			stores+"; the primary allocates the capture's mbufs through another driver (lab, dpdk-testpmd as the primary: pdump captures nothing and the primary floods \"mempool/dpaa2: Failed to allocate IO portal\")", compared)
+			stores+"; the primary allocates the capture's mbufs through another driver (lab, dpdk-testpmd as the primary: pdump captures nothing and the primary floods \"mempool/dpaa2: Failed to allocate IO portal\"; Gazelle 1.0.2's ltran, which links the dpaa mempool drivers: ltran exits at the capture's first packet with \"process_portal_map(): Unknown error -19\")", compared)
 	}
 }
 

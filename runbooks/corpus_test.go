@@ -63,6 +63,7 @@ func TestCorpusHealthy(t *testing.T) {
 		"public/24-gazelle-lstack-healthy-auto-file-prefix.log",
 		"local-2211/22.11-pdump-healthy.log",
 		"synthetic/device-not-driven-18.11-glued-healthy.log",
+		"gazelle-1.0.2/lstack-start-healthy.log",
 	}
 	for _, name := range healthy {
 		s, err := ReadSample(filepath.Join(corpusDir, name))

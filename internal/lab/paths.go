@@ -99,6 +99,15 @@ func AppBinary() string {
 	return filepath.Join(d, "lab-app")
 }
 
+// PdumpHold is the path of build/pdumphold.so (lab/pdumphold.c).
+func PdumpHold() string {
+	d := BuildDir()
+	if d == "" {
+		return ""
+	}
+	return filepath.Join(d, "pdumphold.so")
+}
+
 // pmdDirs returns the EAL plugin dir and the build's copy of it without the
 // pcap PMD (both written by lab/Makefile).
 func pmdDirs() (pmds, noPcap string, err error) {

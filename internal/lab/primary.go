@@ -95,6 +95,9 @@ type Config struct {
 	UDPClients int
 	// ExtraEAL are more EAL arguments, added after the lab's own.
 	ExtraEAL []string
+	// Env are more variables for the primary's environment (this
+	// machine's DPDK, KindExecutable).
+	Env []string
 }
 
 // Primary is a running (or stopped) lab primary.
@@ -351,6 +354,13 @@ func start(ctx context.Context, cfg Config) (*Primary, error) {
 	if cfg.Kind == KindLstack && !cfg.HidePcapPMD {
 		// env sets LD_PRELOAD for the application alone, not for chroot.
 		p.cmd = rel.Command("env", append(p.Env, args...)...)
+	}
+	if len(cfg.Env) > 0 {
+		if cfg.Kind != KindExecutable || rel != ReleaseHost {
+			return fail(fmt.Errorf("lab: Env is for a plain primary on this machine's DPDK"))
+		}
+		p.cmd.Env = append(os.Environ(), cfg.Env...)
+		p.Env = cfg.Env
 	}
 	p.cmd.Stdout = p.out
 	p.cmd.Stderr = p.out

@@ -137,7 +137,7 @@ func ensureBuilt() error {
 
 func built() bool {
 	var oldest time.Time
-	for _, out := range []string{PrimaryBinary(), LstackLibrary(), AppBinary()} {
+	for _, out := range []string{PrimaryBinary(), LstackLibrary(), AppBinary(), PdumpHold()} {
 		st, err := os.Stat(out)
 		if err != nil {
 			return false
@@ -146,7 +146,7 @@ func built() bool {
 			oldest = st.ModTime()
 		}
 	}
-	for _, src := range []string{"primary.c", "primary.h", "main.c", "lstack.c", "app.c", "Makefile"} {
+	for _, src := range []string{"primary.c", "primary.h", "main.c", "lstack.c", "app.c", "pdumphold.c", "Makefile"} {
 		s, err := os.Stat(filepath.Join(LabDir(), src))
 		if err != nil || s.ModTime().After(oldest) {
 			return false

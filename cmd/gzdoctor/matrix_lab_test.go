@@ -124,6 +124,9 @@ type mxResults struct {
 type mxOut struct {
 	code           int
 	stdout, stderr string
+	// start is when gzdoctor was started: mxNoForbidden tells a prefix
+	// that was live then from one that started while gzdoctor ran.
+	start time.Time
 }
 
 func (o *mxOut) all() string { return o.stdout + o.stderr }
@@ -269,6 +272,7 @@ func mxGz(t *testing.T, s *mxSit, args ...string) *mxOut {
 	}
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
+	start := time.Now()
 	err := c.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -279,7 +283,7 @@ func mxGz(t *testing.T, s *mxSit, args ...string) *mxOut {
 	if ctx.Err() != nil {
 		t.Fatalf("gzdoctor %q did not end in %v:\n%s\n%s", args, mxTimeout, stdout.String(), stderr.String())
 	}
-	return &mxOut{code, stdout.String(), stderr.String()}
+	return &mxOut{code: code, stdout: stdout.String(), stderr: stderr.String(), start: start}
 }
 
 // mxNobodyBin is a copy of the binary uid 65534 can run (the repository
@@ -506,7 +510,7 @@ func mxRows() []mxRow {
 						if mxJSON(t, out, &rep) && rep.firstFail() != "prefix" {
 							t.Errorf("check --only CHK-11: first failing check %q, want prefix:\n%s", rep.firstFail(), rep.summary())
 						}
-						mxNoForbidden(t, s, "check --only CHK-11", out.stdout)
+						mxNoForbidden(t, s, "check --only CHK-11", out)
 					}
 				}
 			},
@@ -735,7 +739,7 @@ func (row mxRow) run(t *testing.T, m *mxShared) {
 			r.checkJSON = nil
 		}
 		mxExpect(t, s, "check", row.wantCheck, r.check, r.checkJSON.firstFail(), "", "", r.checkJSON.summary())
-		mxNoForbidden(t, s, "check", r.check.stdout)
+		mxNoForbidden(t, s, "check", r.check)
 	}
 	if row.capture != nil {
 		args := append([]string{"-o", "json", "-v", "capture"}, s.expandAll(row.capture)...)
@@ -749,7 +753,7 @@ func (row mxRow) run(t *testing.T, m *mxShared) {
 			ff, stopped, cause, sum = c.Preflight.firstFail(), c.Stopped, c.firstCause(), c.Preflight.summary()
 		}
 		mxExpect(t, s, "capture", row.wantCapture, r.capture, ff, stopped, cause, sum)
-		mxNoForbidden(t, s, "capture", r.capture.stdout)
+		mxNoForbidden(t, s, "capture", r.capture)
 		if row.count > 0 && r.capture.code == 0 && r.captureJSON != nil {
 			mxCountFile(t, r.captureJSON, row.count)
 		}
@@ -769,7 +773,7 @@ func (row mxRow) run(t *testing.T, m *mxShared) {
 			r.liveJSON = nil
 		}
 		mxExpect(t, s, "capture --no-preflight", row.wantLive, r.live, "", stoppedOf(r.liveJSON), r.liveJSON.firstCause(), "")
-		mxNoForbidden(t, s, "capture --no-preflight", r.live.stdout)
+		mxNoForbidden(t, s, "capture --no-preflight", r.live)
 		log = mxBackendLog(t, s, r.live, r.liveJSON, "live.log")
 	} else if log == "" && r.capture != nil && r.captureJSON != nil && r.captureJSON.Plan.Binary != "" && r.captureJSON.ExitStatus != "" {
 		// The healthy capture's own log.
@@ -786,7 +790,7 @@ func (row mxRow) run(t *testing.T, m *mxShared) {
 			}
 			b, _ := os.ReadFile(log)
 			mxExpect(t, s, "diagnose --live "+filepath.Base(log), row.wantDiag, r.diag, "", "", r.diagJSON.firstCause(), "log:\n"+string(b))
-			mxNoForbidden(t, s, "diagnose", r.diag.stdout)
+			mxNoForbidden(t, s, "diagnose", r.diag)
 			mxDiagPrefix(t, s, r.diagJSON)
 			// The capture's live diagnosis and diagnose name the same root.
 			if r.liveJSON != nil && r.liveJSON.firstCause() != "" && r.liveJSON.firstCause() != r.diagJSON.firstCause() {
@@ -884,10 +888,10 @@ var (
 
 // mxNoForbidden: no fix printed in the JSON document out holds a command
 // that harms a healthy system or cannot be typed as it is.
-func mxNoForbidden(t *testing.T, s *mxSit, what, out string) {
+func mxNoForbidden(t *testing.T, s *mxSit, what string, o *mxOut) {
 	t.Helper()
 	var doc any
-	if json.Unmarshal([]byte(out), &doc) != nil {
+	if json.Unmarshal([]byte(o.stdout), &doc) != nil {
 		return
 	}
 	var cmds, texts []string
@@ -907,7 +911,7 @@ func mxNoForbidden(t *testing.T, s *mxSit, what, out string) {
 		}
 		if regexp.MustCompile(`\brm(dir)?\b`).MatchString(c) {
 			for _, m := range mxRuntimeDir.FindAllStringSubmatch(c, -1) {
-				if mxConfigLocked(filepath.Join("/var/run/dpdk", m[1], "config")) {
+				if mxLiveBefore(filepath.Join("/var/run/dpdk", m[1], "config"), o.start) {
 					why = append(why, "removes the runtime dir of the live prefix "+m[1])
 				}
 			}
@@ -1029,6 +1033,22 @@ func mxConfigLocked(path string) bool {
 		return false
 	}
 	return lk.Type != syscall.F_UNLCK
+}
+
+// mxLiveBefore reports whether a prefix's config is held now and was made
+// before gzdoctor started at start. A primary of another package's test
+// that starts while gzdoctor runs has its runtime dir empty for a moment
+// (EAL makes the dir, then the config): gzdoctor may rightly call that
+// moment's dir debris, and its rmdir cannot remove a dir in use. A config
+// that existed when gzdoctor started was there to be seen, so a removal
+// of it is gzdoctor's fault.
+func mxLiveBefore(config string, start time.Time) bool {
+	var st syscall.Stat_t
+	if syscall.Stat(config, &st) != nil || !mxConfigLocked(config) {
+		return false
+	}
+	// The kernel stamps ctime from a coarse clock, up to a tick behind.
+	return time.Unix(st.Ctim.Unix()).Before(start.Add(-10 * time.Millisecond))
 }
 
 // mxWaitState waits until /proc/<pid>/stat shows the state.
@@ -1275,7 +1295,7 @@ func mxTwoCaptures(t *testing.T, s *mxSit, r *mxResults) {
 	var sc mxCapture
 	mxJSON(t, second, &sc)
 	mxExpect(t, s, "second capture", mxWant{exit: 1, stopped: "busy", says: []string{firstPid}}, second, sc.Preflight.firstFail(), sc.Stopped, "", sc.Preflight.summary())
-	mxNoForbidden(t, s, "second capture", second.stdout)
+	mxNoForbidden(t, s, "second capture", second)
 	if _, err := os.Stat(s.dir + "/second.pcapng"); !os.IsNotExist(err) {
 		t.Errorf("the refused capture wrote a file (%v)", err)
 	}
@@ -1298,7 +1318,7 @@ func mxTwoCaptures(t *testing.T, s *mxSit, r *mxResults) {
 	if chk.code != exitProblem || rep.firstFail() != "busy" || !strings.Contains(chk.stdout, firstPid) {
 		t.Errorf("check while a capture runs: exit %d, first failing %q; want 1, busy, naming pid %s:\n%s", chk.code, rep.firstFail(), firstPid, rep.summary())
 	}
-	mxNoForbidden(t, s, "check during a capture", chk.stdout)
+	mxNoForbidden(t, s, "check during a capture", chk)
 	err := first.wait(gzdoctorRunLimit)
 	var fc mxCapture
 	mxJSON(t, &mxOut{stdout: first.stdout.String()}, &fc)
@@ -1373,5 +1393,25 @@ func startAttached(t *testing.T, cmd *exec.Cmd, rx, who string) chan struct{} {
 			t.Fatalf("%s captured nothing in 20 s:\n%s", who, out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMxLiveBefore: the forbidden-fix rule blames gzdoctor for a removal
+// of a prefix that was live when it started, and only then: a primary of
+// another package's test that starts while gzdoctor runs is not its fault.
+func TestMxLiveBefore(t *testing.T) {
+	t.Parallel()
+	before := time.Now()
+	p := lab.StartT(t, lab.Config{Rate: -1})
+	config := filepath.Join(p.RuntimeDir, "config")
+	if mxLiveBefore(config, before) {
+		t.Errorf("a primary started after gzdoctor (%v) counts as live before it", before)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if !mxLiveBefore(config, time.Now()) {
+		t.Errorf("a primary live before gzdoctor started does not count")
+	}
+	if mxLiveBefore(filepath.Join(t.TempDir(), "config"), time.Now()) {
+		t.Errorf("a missing config counts as live")
 	}
 }

@@ -61,7 +61,7 @@ func relRows(t *testing.T, r lab.Release) {
 			rep = nil
 		}
 		mxExpect(t, s, r.String()+" "+what+": check", w, o, rep.firstFail(), "", "", rep.summary())
-		mxNoForbidden(t, s, what+": check", o.stdout)
+		mxNoForbidden(t, s, what+": check", o)
 		return o
 	}
 	capture := func(what string, w mxWant, extra ...string) (*mxOut, *mxCapture) {
@@ -79,7 +79,7 @@ func relRows(t *testing.T, r lab.Release) {
 			ff, stopped, sum = c.Preflight.firstFail(), c.Stopped, c.Preflight.summary()
 		}
 		mxExpect(t, s, r.String()+" "+what+": capture", w, o, ff, stopped, c.firstCause(), sum)
-		mxNoForbidden(t, s, what+": capture", o.stdout)
+		mxNoForbidden(t, s, what+": capture", o)
 		return o, c
 	}
 
@@ -148,7 +148,7 @@ func relGz(t *testing.T, r lab.Release, args ...string) *mxOut {
 	start := time.Now()
 	code, out, errOut := inRelease(t, r, args...)
 	t.Logf("%s: gzdoctor %s: exit %d in %v", r, strings.Join(args, " "), code, time.Since(start).Round(10*time.Millisecond))
-	return &mxOut{code, out, errOut}
+	return &mxOut{code: code, stdout: out, stderr: errOut, start: start}
 }
 
 // relForeignPdump attaches the release's own dpdk-pdump (not gzdoctor) to
@@ -179,7 +179,7 @@ func relWatchdog(t *testing.T, r lab.Release, p *lab.Primary, inside string) {
 		t.Fatalf("gzdoctor: %v, want exit 1\n%s\n%s", err, g.stdout.String(), g.stderr.String())
 	}
 	c := &mxCapture{}
-	if !mxJSON(t, &mxOut{1, g.stdout.String(), g.stderr.String()}, c) {
+	if !mxJSON(t, &mxOut{code: 1, stdout: g.stdout.String(), stderr: g.stderr.String()}, c) {
 		return
 	}
 	if c.Stopped != "no-packets" || len(c.Notes) == 0 || !strings.Contains(c.Notes[0], "the backend runs but receives nothing") {
@@ -223,7 +223,7 @@ func relTypo(t *testing.T, r lab.Release, p *lab.Primary) {
 		rep = nil
 	}
 	mxExpect(t, s, r.String()+" typo: check", mxWant{exit: 1, firstFail: "prefix", says: []string{"rmdir /var/run/dpdk/{P}", "{live}"}}, o, rep.firstFail(), "", "", rep.summary())
-	mxNoForbidden(t, s, "typo: check", o.stdout)
+	mxNoForbidden(t, s, "typo: check", o)
 	mxClosestFirst(t, s, rep)
 	o = relGz(t, r, "-o", "json", "capture", "--prefix", typo, "-c", "10", "-w", inside+"/cap.pcapng")
 	c := &mxCapture{}
@@ -241,5 +241,5 @@ func relTypo(t *testing.T, r lab.Release, p *lab.Primary) {
 		d = nil
 	}
 	mxExpect(t, s, r.String()+" typo: diagnose --live", mxWant{exit: 1, firstCause: "no-primary-config"}, o, "", "", d.firstCause(), "log:\n"+log)
-	mxNoForbidden(t, s, "typo: diagnose", o.stdout)
+	mxNoForbidden(t, s, "typo: diagnose", o)
 }

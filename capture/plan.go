@@ -98,6 +98,9 @@ type Plan struct {
 	// preflight, which usually knows the better reason.
 	target   *capTarget
 	deferred error
+	// afterListing runs in refusedBusy right after the prefix dir is
+	// listed: tests attach a capture tool there on purpose.
+	afterListing func()
 }
 
 // PlanPort is one port captured.

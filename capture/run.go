@@ -276,6 +276,9 @@ func refusedBusy(ctx context.Context, h *host.Host, p *Plan, res *Result) bool {
 		if d, err := h.ScanPrefix(p.target.dir.Dir); err == nil {
 			p.target.dir = d
 		}
+		if p.afterListing != nil {
+			p.afterListing()
+		}
 		p.target.probePorts(ctx, h)
 		p.detectBusy(h)
 	}

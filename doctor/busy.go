@@ -138,7 +138,19 @@ func DetectBusy(h *host.Host, dir *host.Prefix, ports []telemetry.EthPort, ports
 			b.Memzones = append(b.Memzones, m)
 		}
 	}
-	for _, s := range dir.Secondaries {
+	// The attached tools come from dir's listing, the vdevs and rings from
+	// reads made after it (telemetry can take a second under load): a
+	// capture tool that attached in between holds the primary without
+	// being in the listing, and it would be taken for a killed one's
+	// leftovers, whose fix restarts the primary. Its socket came before
+	// its rings and vdevs, so a listing made now has it.
+	secondaries := dir.Secondaries
+	if len(b.Vdevs) > 0 || len(b.Memzones) > 0 {
+		if fresh, err := h.ScanPrefix(dir.Dir); err == nil {
+			secondaries = fresh.Secondaries
+		}
+	}
+	for _, s := range secondaries {
 		if s.Bound != nil && !*s.Bound {
 			b.Gone = append(b.Gone, s.PID)
 			continue

@@ -85,8 +85,13 @@ func dump(rep Report) string {
 }
 
 // machineWide checks look at the whole machine, where other test packages'
-// primaries come and go; they may warn but never fail here.
-var machineWide = map[string]bool{"runtime-dir": true, "hugepages": true, "aslr": true, "address-space": true}
+// primaries come and go; they may warn but never fail here. The gazelle-*
+// checks judge the machine's Gazelle: any package's lstack- or ltran-shaped
+// lab primary is one to them (gazelle-sockets once warned here about
+// another test's ltran-like primary, which binds no ltran_cmd.sock).
+var machineWide = map[string]bool{"runtime-dir": true, "hugepages": true, "aslr": true, "address-space": true,
+	"gazelle-hugepages": true, "gazelle-settings": true, "gazelle-devices": true, "gazelle-kernel": true,
+	"gazelle-ltran": true, "gazelle-sockets": true}
 
 func TestLabHealthy(t *testing.T) {
 	p := healthyPrimary(t)

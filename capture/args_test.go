@@ -156,7 +156,17 @@ func TestBadOptions(t *testing.T) {
 		{"rx to stdout", func(o *Options) { o.Write, o.RxFile = "", "-" }, "use -w -"},
 		{"stdout with -C", func(o *Options) { o.Write, o.MaxSize = "-", 1000 }, "-C limits the size of files"},
 		{"dumpcap queue", func(o *Options) { o.Backend, o.Queue = BackendDumpcap, "1" }, "every queue"},
-		{"dumpcap mbufs", func(o *Options) { o.Backend, o.TotalMbufs = BackendDumpcap, 100 }, "pdump's"},
+		{"dumpcap mbufs", func(o *Options) { o.Backend, o.TotalMbufs = BackendDumpcap, 2047 }, "pdump's"},
+		// pdump's own bounds, refused before anything starts (pdump
+		// refuses them only after EAL init, as its own failure).
+		{"ring of 1", func(o *Options) { o.RingSize = 1 }, "--ring-size 1: want a power of 2 from 2 to 1073741824"},
+		{"ring of 2^31", func(o *Options) { o.RingSize = 1 << 31 }, "from 2 to 1073741824"},
+		{"pool too small", func(o *Options) { o.TotalMbufs = 1023 }, "--total-num-mbufs 1023: pdump takes 1025 to 65535"},
+		{"pool too big", func(o *Options) { o.TotalMbufs = 65536 }, "pdump takes 1025 to 65535"},
+		// Small mbufs crashed the primary on the lab (adversarial F16).
+		{"mbuf of 1", func(o *Options) { o.MbufSize = 1 }, "--mbuf-size 1: below 1646"},
+		{"mbuf of 1024", func(o *Options) { o.MbufSize = 1024 }, "crashed the primary"},
+		{"mbuf too big", func(o *Options) { o.MbufSize = 65536 }, "at most 65535"},
 		{"bad filter", func(o *Options) { o.Filter = "udp prot 80" }, "-f:"},
 		{"big snaplen", func(o *Options) { o.SnapLen = 1 << 20 }, "-s"},
 		{"no tool", func(o *Options) { o.lookPath = fakeTools() }, "no capture tool found"},
@@ -182,6 +192,30 @@ func TestBadOptions(t *testing.T) {
 				t.Errorf("err = %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPdumpBoundsAccepted: the edges of what pdump takes plan, and the
+// dry run passes them to pdump as given.
+func TestPdumpBoundsAccepted(t *testing.T) {
+	for _, edit := range []func(o *Options){
+		func(o *Options) { o.RingSize, o.TotalMbufs, o.MbufSize = MinRingSize, MinTotalMbufs, MinMbufSize },
+		func(o *Options) { o.RingSize, o.TotalMbufs, o.MbufSize = MaxRingSize, MaxTotalMbufs, MaxMbufSize },
+	} {
+		o := Options{Prefix: "gazelle", Device: "net_ring0", Port: -1, DryRun: true, Write: "/c/x.pcapng", lookPath: fakeTools("dpdk-pdump")}
+		edit(&o)
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatalf("%d/%d/%d: %v", o.RingSize, o.TotalMbufs, o.MbufSize, err)
+		}
+		var b strings.Builder
+		if err := res.RenderText(&b, noStyle, false); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("ring-size=%d,mbuf-size=%d,total-num-mbufs=%d", o.RingSize, o.MbufSize, o.TotalMbufs)
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the dry run lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/internal/duration"
 )
 
@@ -29,6 +30,16 @@ const (
 	DefaultRingSize   = 4096
 	DefaultTotalMbufs = 8191
 	DefaultMbufSize   = 2176 // RTE_MBUF_DEFAULT_BUF_SIZE, pdump's default
+)
+
+// The values pdump takes (host.Pdump*, shared with check's fixes).
+const (
+	MinMbufSize   = host.PdumpMinMbufSize
+	MaxMbufSize   = host.PdumpMaxMbufSize
+	MinTotalMbufs = host.PdumpMinTotalMbufs
+	MaxTotalMbufs = host.PdumpMaxTotalMbufs
+	MinRingSize   = host.PdumpMinRingSize
+	MaxRingSize   = host.PdumpMaxRingSize
 )
 
 // Options is what the operator asked for. The zero value (plus Port -1)
@@ -346,6 +357,18 @@ func (o *Options) check() error {
 	}
 	if o.RingSize != 0 && o.RingSize&(o.RingSize-1) != 0 {
 		return usagef("--ring-size %d: pdump wants a power of 2", o.RingSize)
+	}
+	if o.RingSize != 0 && (o.RingSize < MinRingSize || o.RingSize > MaxRingSize) {
+		return usagef("--ring-size %d: want a power of 2 from %d to %d", o.RingSize, MinRingSize, MaxRingSize)
+	}
+	if o.TotalMbufs != 0 && (o.TotalMbufs < MinTotalMbufs || o.TotalMbufs > MaxTotalMbufs) {
+		return usagef("--total-num-mbufs %d: pdump takes %d to %d", o.TotalMbufs, MinTotalMbufs, MaxTotalMbufs)
+	}
+	if o.MbufSize != 0 && o.MbufSize < MinMbufSize {
+		return usagef("--mbuf-size %d: below %d (128 bytes of headroom and a 1518-byte frame) the primary chains the mbufs it copies each packet into (on DPDK 22.11 --mbuf-size 1 crashed the primary, 256 crashed pdump); the default is %d", o.MbufSize, MinMbufSize, DefaultMbufSize)
+	}
+	if o.MbufSize > MaxMbufSize {
+		return usagef("--mbuf-size %d: pdump takes at most %d", o.MbufSize, MaxMbufSize)
 	}
 	return nil
 }

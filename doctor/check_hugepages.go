@@ -35,11 +35,13 @@ func captureNeed(mbufs int) uint64 {
 }
 
 // poolThatFits is the largest pool of 2^k-1 mbufs (the sizes a mempool
-// likes) whose need is within room, or 0.
+// likes) that pdump takes and whose need is within room, or 0: below
+// pdump's smallest pool (1025 mbufs) no capture fits.
 func poolThatFits(room uint64) int {
 	n := 0
 	for k := 1; k <= 20; k++ {
-		if m := 1<<k - 1; captureNeed(m) <= room {
+		m := 1<<k - 1
+		if m >= host.PdumpMinTotalMbufs && m <= host.PdumpMaxTotalMbufs && captureNeed(m) <= room {
 			n = m
 		}
 	}

@@ -13,6 +13,8 @@ func TestPoolThatFits(t *testing.T) {
 		{20 << 20, 4095},       // 8191 mbufs need 21 MiB: one size down
 		{captureNeed(0), 8191}, // exactly the default pool's need
 		{1 << 20, 0},           // not even the overhead: no pool fits
+		{4 << 20, 0},           // 1023 would fit, but pdump takes no pool below 1025 (adversarial F21)
+		{1 << 30, 65535},       // room for more, but pdump takes no pool above 65535
 	} {
 		got := poolThatFits(tc.room)
 		if got != tc.want {

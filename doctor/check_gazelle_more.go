@@ -175,6 +175,10 @@ func checkGazelleDevices(ctx context.Context, env *Env) Result {
 	mac := func(c *host.GazelleConfig, s gzSetting, m string) {
 		d := host.PCIByMAC(devs, m)
 		if d == nil {
+			if iface := env.h.InterfaceByMAC(m); iface != "" {
+				details = append(details, fmt.Sprintf("%s=%s (%s): the kernel interface %s, which has no PCI device (reached through a vdev such as net_af_packet or net_af_xdp, iface=%s)", s.Key, m, s.where(c), iface, iface))
+				return
+			}
 			details = append(details, fmt.Sprintf("%s=%s (%s): no kernel interface has this MAC (bound to a DPDK driver, or absent)", s.Key, m, s.where(c)))
 			return
 		}

@@ -32,6 +32,9 @@ func (e *Env) configDevice(ctx context.Context) (dev, why string) {
 	if d := host.PCIByMAC(devs, cf.Capture.Devices); d != nil {
 		return d.Addr.String(), fmt.Sprintf("devices=%s (%s), the MAC of %s", cf.Capture.Devices, where, d.Addr)
 	}
+	if iface := e.h.InterfaceByMAC(cf.Capture.Devices); iface != "" {
+		return "", fmt.Sprintf("devices=%s (%s) is the MAC of the kernel interface %s, which has no PCI device (a veth, tap or bridge: DPDK reaches it through a vdev such as net_af_packet or net_af_xdp, iface=%s)", cf.Capture.Devices, where, iface, iface)
+	}
 	return "", fmt.Sprintf("devices=%s (%s) is the MAC of no kernel interface: its NIC is bound to a DPDK driver (sysfs no longer shows the MAC) or absent", cf.Capture.Devices, where)
 }
 

@@ -194,3 +194,28 @@ func PCIByAddr(devs []PCIDevice, a PCIAddr) *PCIDevice {
 	}
 	return nil
 }
+
+// InterfaceByMAC is the kernel network interface whose MAC is mac, among
+// all of /sys/class/net (veths, taps, bridges as well as NICs), or "".
+// Gazelle on af_packet or af_xdp names such an interface's MAC in devices:
+// the interface stays the kernel's, with no PCI device behind it.
+func (h *Host) InterfaceByMAC(mac string) string {
+	m, err := NormalizeMAC(mac)
+	if err != nil {
+		return ""
+	}
+	ents, err := os.ReadDir(h.Path("/sys/class/net"))
+	if err != nil {
+		return ""
+	}
+	for _, e := range ents {
+		b, err := h.ReadFile(path.Join("/sys/class/net", e.Name(), "address"))
+		if err != nil {
+			continue
+		}
+		if got, err := NormalizeMAC(strings.TrimSpace(string(b))); err == nil && got == m {
+			return e.Name()
+		}
+	}
+	return ""
+}

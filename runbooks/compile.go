@@ -155,6 +155,9 @@ func (c *Catalogue) compileNode(i int, facts []string) []string {
 				bad("fix step %d: %v", k+1, err)
 			}
 		}
+		if _, err := shellTemplate(st.Command); err != nil {
+			bad("fix step %d: command: %v", k+1, err)
+		}
 	}
 	return problems
 }

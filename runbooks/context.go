@@ -116,7 +116,7 @@ func (ctx *Context) command(cmd, prefix string) string {
 		return cmd
 	}
 	cmd = strings.ReplaceAll(cmd, "$(which gazelle-pdump)", "$(which "+ctx.pdumpTool()+")")
-	lines := strings.Split(cmd, "\n")
+	lines := shellLines(cmd)
 	for i, l := range lines {
 		m := reLead().FindStringSubmatch(l)
 		if m == nil {
@@ -137,23 +137,88 @@ func (ctx *Context) command(cmd, prefix string) string {
 			lines[i] = lead + prog + rest
 		case "gazelle-pdump":
 			if ctx.Capture != nil && lead == "" && strings.Contains(rest, "--pdump") {
-				var t CaptureTarget
-				if fm := reFilePrefix().FindStringSubmatch(rest); fm != nil {
-					t.Prefix = fm[1]
-				}
-				if dm := reDeviceID().FindStringSubmatch(rest); dm != nil {
-					t.Device = dm[1]
-				}
-				if qm := reQueue().FindStringSubmatch(rest); qm != nil {
-					t.Queue = qm[1]
-				}
-				lines[i] = ctx.Capture(t)
+				lines[i] = ctx.Capture(pdumpTarget(rest))
 				continue
 			}
 			lines[i] = lead + ctx.pdumpTool() + rest
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// pdumpTarget is where a pdump command's arguments aim, read as the shell
+// reads them: its values were quoted for it (fillCommand). A command the
+// words cannot be read from (a <placeholder> with a quote in '…') is read
+// by pattern.
+func pdumpTarget(args string) CaptureTarget {
+	var t CaptureTarget
+	words, err := shquote.Split(args)
+	if err != nil {
+		if fm := reFilePrefix().FindStringSubmatch(args); fm != nil {
+			t.Prefix = fm[1]
+		}
+		if dm := reDeviceID().FindStringSubmatch(args); dm != nil {
+			t.Device = dm[1]
+		}
+		if qm := reQueue().FindStringSubmatch(args); qm != nil {
+			t.Queue = qm[1]
+		}
+		return t
+	}
+	for i, w := range words {
+		next := ""
+		if i+1 < len(words) {
+			next = words[i+1]
+		}
+		switch {
+		case w == "--file-prefix":
+			t.Prefix = next
+		case strings.HasPrefix(w, "--file-prefix="):
+			t.Prefix = strings.TrimPrefix(w, "--file-prefix=")
+		case w == "--pdump" || strings.HasPrefix(w, "--pdump="):
+			spec := next
+			if w != "--pdump" {
+				spec = strings.TrimPrefix(w, "--pdump=")
+			}
+			for _, kv := range strings.Split(spec, ",") {
+				if v, ok := strings.CutPrefix(kv, "device_id="); ok {
+					t.Device = v
+				} else if v, ok := strings.CutPrefix(kv, "queue="); ok {
+					t.Queue = v
+				}
+			}
+		}
+	}
+	return t
+}
+
+// shellLines splits a command at the newlines the shell ends commands
+// at; one inside quotes (a path holding a newline) is part of a word.
+func shellLines(cmd string) []string {
+	var out []string
+	var quote byte
+	start := 0
+	for i := 0; i < len(cmd); i++ {
+		c := cmd[i]
+		switch {
+		case quote == '\'':
+			if c == '\'' {
+				quote = 0
+			}
+		case c == '\\':
+			i++
+		case quote == '"':
+			if c == '"' {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '\n':
+			out = append(out, cmd[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, cmd[start:])
 }
 
 // applyContext rewrites a finding's commands with the context, and says

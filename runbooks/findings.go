@@ -365,7 +365,13 @@ func (m *Matcher) facts() map[string]string {
 // templates only use it inside {{if}}, see checkTemplate).
 func fillSteps(e *Entry, vals map[string]string) []Step {
 	data := map[string]string{}
+	trusted := map[string]bool{}
 	for k, x := range e.Extract {
+		for _, v := range []string{x.Default, x.Unknown} {
+			if v != "" {
+				trusted[v] = true
+			}
+		}
 		switch {
 		case vals[k] != "":
 			data[k] = vals[k]
@@ -377,7 +383,7 @@ func fillSteps(e *Entry, vals map[string]string) []Step {
 	}
 	steps := make([]Step, 0, len(e.Fix))
 	for _, st := range e.Fix {
-		steps = append(steps, Step{Text: fill(st.Text, data), Command: fill(st.Command, data), When: st.When})
+		steps = append(steps, Step{Text: fill(st.Text, data), Command: fillCommand(st.Command, data, trusted), When: st.When})
 	}
 	return steps
 }

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
@@ -421,4 +423,62 @@ func treeFiles(t *testing.T, tree string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// TestLabHostilePrefixCleanup: a real primary whose --file-prefix is shell
+// code (DPDK takes it), killed. check's cleanup for it, run by the
+// recorder first, names only that prefix's own files; pasted for real
+// among decoys it removes exactly its runtime dir and hugepage files and
+// runs nothing of the name.
+func TestLabHostilePrefixCleanup(t *testing.T) {
+	prefix := fmt.Sprintf("gzq%d x *$(touch PWNED)'", os.Getpid())
+	p := lab.StartT(t, lab.Config{Prefix: prefix})
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	files := lab.HugepageFiles(p.Prefix)
+	if len(files) == 0 {
+		t.Fatal("the killed primary left no hugepage files")
+	}
+	p.ReleaseHugepages() // else fuser sees this test holding them
+	rep := liveRun(t, Config{Prefix: p.Prefix}, "runtime-dir")
+	var cleanup string
+	if r := mustResult(t, rep, "runtime-dir"); r.Fix != nil {
+		for _, c := range r.Fix.Commands {
+			if strings.Contains(c, shquote.Quote(p.RuntimeDir)) {
+				cleanup = c
+			}
+		}
+	}
+	if cleanup == "" {
+		t.Fatalf("no cleanup names %s\n%s", shquote.Quote(p.RuntimeDir), dump(rep))
+	}
+	own := func(a string) bool {
+		return a == p.RuntimeDir || strings.HasPrefix(a, p.RuntimeDir+"/") || slices.Contains(files, a) ||
+			strings.HasSuffix(a, "/"+p.Prefix+"map_*") // a mount without its files: the pattern stays
+	}
+	calls := recordCalls(t, cleanup)
+	if len(calls) != 2 || calls[0][0] != "fuser" || calls[1][0] != "rm" || !slices.Contains(calls[1], p.RuntimeDir) {
+		t.Fatalf("%s made the calls %q", cleanup, calls)
+	}
+	for _, c := range calls {
+		for _, a := range c[2:] {
+			if !own(a) {
+				t.Fatalf("%s: %s names %q, not the prefix's own", cleanup, c[0], a)
+			}
+		}
+	}
+	decoys := decoyDir(t, t.TempDir())
+	sh := exec.Command("/bin/bash", "-c", cleanup)
+	sh.Dir = decoys
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v %s", cleanup, err, out)
+	}
+	checkDecoys(t, decoys, cleanup)
+	if _, err := os.Stat(p.RuntimeDir); !os.IsNotExist(err) {
+		t.Errorf("%s remains: %v", p.RuntimeDir, err)
+	}
+	if left := lab.HugepageFiles(p.Prefix); len(left) > 0 {
+		t.Errorf("hugepage files remain: %q", left)
+	}
 }

@@ -431,7 +431,7 @@ func (p *Primary) startLocked() error {
 	return <-started
 }
 
-var readyRE = regexp.MustCompile(`(?m)^lab-primary: ready pid=(\d+) .*device=(\S+) .*all_ports=(\S+) runtime_dir=(\S+)$`)
+var readyRE = regexp.MustCompile(`(?m)^lab-primary: ready pid=(\d+) .*device=(\S+) .*all_ports=(\S+) runtime_dir=(.+)$`) // the dir, last, may hold spaces
 
 func (p *Primary) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)

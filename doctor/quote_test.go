@@ -482,3 +482,48 @@ func TestLabHostilePrefixCleanup(t *testing.T) {
 		t.Errorf("hugepage files remain: %q", left)
 	}
 }
+
+// TestReserveNeverLowers: the hugepages fix sets the pool to what it is
+// plus what a capture lacks, never to a fixed count below a pool the
+// operator made larger (echo 1024 once shrank a 4096-page pool).
+func TestReserveNeverLowers(t *testing.T) {
+	for _, tc := range []struct {
+		nr, free uint64 // pages of 2 MiB
+		want     string
+	}{
+		{4096, 0, "echo 4176 > /proc/sys/vm/nr_hugepages"},
+		{0, 0, "echo 80 > /proc/sys/vm/nr_hugepages"},
+		{1024, 10, "echo 1094 > /proc/sys/vm/nr_hugepages"},
+		{1024, 80, ""},
+	} {
+		hp := &host.Hugepages{Meminfo: &host.Meminfo{HugePagesTotal: tc.nr, HugepagesizeKB: 2048}, Sizes: []host.HugepageSize{{SizeKB: 2048, Nr: tc.nr, Free: tc.free}}}
+		if got := reserveCommand(hp, pdumpNeedBytes, tc.free*2<<20); got != tc.want {
+			t.Errorf("pool %d, %d free: %q, want %q", tc.nr, tc.free, got, tc.want)
+		}
+	}
+	if got := reserveCommand(&host.Hugepages{}, pdumpNeedBytes, 0); got != "" {
+		t.Errorf("unknown pool: %q", got)
+	}
+}
+
+// TestAddressSpaceNeverLowersMapCount: a primary under a ulimit -v, on a
+// machine whose vm.max_map_count was raised: the fix lifts the limit and
+// leaves the count alone (it once printed sysctl -w vm.max_map_count=65530
+// for any problem, lowering a raised count).
+func TestAddressSpaceNeverLowersMapCount(t *testing.T) {
+	tree := filepath.Join(t.TempDir(), "root")
+	if out, err := exec.Command("cp", "-a", filepath.Join(fixtures, "chk-limits"), tree).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "proc/sys/vm/max_map_count"), []byte("262144\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), NewEnv(Config{Host: host.New(tree), User: root, Env: []string{}}), Options{Only: []string{"address-space"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustResult(t, rep, "address-space")
+	if r.Status != Warn || r.Fix == nil || !slices.Equal(r.Fix.Commands, []string{"ulimit -v unlimited"}) {
+		t.Errorf("%s %q, fix %+v: want a warning whose one command is ulimit -v unlimited", r.Status, r.Finding, r.Fix)
+	}
+}

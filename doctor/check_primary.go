@@ -97,7 +97,7 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 			fix(fmt.Sprintf("the primary's mp_socket was removed or replaced while it ran; only a restart of the primary (pid %d, %s) binds it again", p.PID, orUnknown(p.Exe))), details...)
 	}
 	finding += ", mp_socket bound"
-	if r, bad := noHugePrimary(ctx, env, t.Dir, p, finding, details); bad {
+	if r, bad := noSecondaryPrimary(ctx, env, t.Dir, p, finding, details); bad {
 		return r
 	}
 
@@ -274,53 +274,64 @@ func shortErr(err error) string {
 	return s
 }
 
-// noHugePrimary fails a primary started with --no-huge: its memory is
-// anonymous (fbarray_nohugemem) and it writes no hugepage_info, which a
-// secondary's EAL reads first; every capture tool then aborts with "Failed
-// to open shared memory!" (lab: 22.11, runbook
-// secondary-hugepage-info-missing). Only a restart with hugepages helps.
-func noHugePrimary(ctx context.Context, env *Env, dir *host.Prefix, p *host.Process, finding string, details []string) (Result, bool) {
+// noSecondaryPrimary fails a primary whose memory no secondary can map:
+// --no-huge (its memory is fbarray_nohugemem, with no hugepage_info) or
+// --huge-unlink (the hugepage files are unlinked once mapped; DPDK:
+// "implies no secondary process support"). The primary holds its prefix,
+// binds mp_socket and answers telemetry, so nothing else in check fails,
+// while every capture tool aborts.
+func noSecondaryPrimary(ctx context.Context, env *Env, dir *host.Prefix, p *host.Process, finding string, details []string) (Result, bool) {
 	a, src, cf := env.primaryEAL(ctx, p)
 	byFiles := slices.ContainsFunc(dir.Files, func(f host.RuntimeFile) bool { return f.Name == "fbarray_nohugemem" })
-	if !byFiles && (a == nil || !a.NoHuge) {
+	var opt, effect string
+	var seen []string
+	switch {
+	case byFiles || a != nil && a.NoHuge:
+		opt, effect = "--no-huge", `every capture tool aborts with "Failed to open shared memory!"`
+		if byFiles {
+			has := dir.Dir + " has fbarray_nohugemem"
+			if !dir.Has("hugepage_info") {
+				has += " and no hugepage_info"
+			}
+			seen = append(seen, has)
+		}
+		if a != nil && a.NoHuge {
+			seen = append(seen, "--no-huge in "+src)
+		}
+	case a != nil && a.HugeUnlink:
+		opt, effect = "--huge-unlink", "its hugepage files are unlinked once mapped, so every capture tool fails to map its memory"
+		seen = append(seen, "--huge-unlink in "+src)
+	default:
 		return Result{}, false
 	}
-	var seen []string
-	if byFiles {
-		has := dir.Dir + " has fbarray_nohugemem"
-		if !dir.Has("hugepage_info") {
-			has += " and no hugepage_info"
-		}
-		seen = append(seen, has)
-	}
-	if a != nil && a.NoHuge {
-		seen = append(seen, "--no-huge in "+src)
-	}
-	finding += fmt.Sprintf(", but it runs with --no-huge (%s): no secondary can attach, every capture tool aborts with \"Failed to open shared memory!\"; restart it with hugepages", strings.Join(seen, "; "))
+	finding += fmt.Sprintf(", but it runs with %s (%s): no secondary can attach, %s; restart it without %s", opt, strings.Join(seen, "; "), effect, opt)
 	who := fmt.Sprintf("pid %d (%s)", p.PID, orUnknown(p.Exe))
-	switch restart := withoutNoHuge(p); {
+	switch restart := withoutSecondaryBlockers(p); {
 	case cf != nil:
-		return fail(finding, fix(fmt.Sprintf("stop %s, remove %s, and start it again; it then needs free hugepages (the hugepages check)", who, argWhere(cf, "--no-huge")),
+		return fail(finding, fix(fmt.Sprintf("stop %s, remove %s, and start it again; it then needs free hugepages (the hugepages check)", who, argWhere(cf, opt)),
 			env.gzdoctorCheck(dir.Name)), details...), true
 	case restart != "":
-		return fail(finding, fix(fmt.Sprintf("stop %s and start it again without --no-huge (it then needs free hugepages: the hugepages check); its own command line without --no-huge:", who),
+		return fail(finding, fix(fmt.Sprintf("stop %s and start it again without %s (it then needs free hugepages: the hugepages check); its own command line without it:", who, opt),
 			restart, env.gzdoctorCheck(dir.Name)), details...), true
 	}
-	return fail(finding, fix(fmt.Sprintf("stop %s and start it again without --no-huge in its EAL arguments; it then needs free hugepages (the hugepages check)", who),
+	return fail(finding, fix(fmt.Sprintf("stop %s and start it again without %s in its EAL arguments; it then needs free hugepages (the hugepages check)", who, opt),
 		env.gzdoctorCheck(dir.Name)), details...), true
 }
 
-// withoutNoHuge is p's command line without its --no-huge options, with
-// the executable's absolute path: the command that starts it again with
-// hugepages. "" when its command line does not carry --no-huge (lstack
-// takes EAL arguments from its config).
-func withoutNoHuge(p *host.Process) string {
+// withoutSecondaryBlockers is p's command line without the options that
+// keep secondaries out (--no-huge, an unlinking --huge-unlink), with the
+// executable's absolute path: the command that starts it again so that a
+// capture can attach. "" when its command line carries none of them
+// (lstack takes EAL arguments from its config).
+func withoutSecondaryBlockers(p *host.Process) string {
 	if len(p.Cmdline) < 2 || !host.LooksLikeEAL(p.Cmdline) {
 		return ""
 	}
 	drop := map[int]bool{}
-	for _, o := range host.ParseEALArgs(p.Cmdline[1:]).FindAll("--no-huge") {
-		drop[o.Index+1] = true
+	for _, o := range host.ParseEALArgs(p.Cmdline[1:]).Opts {
+		if o.Name == "--no-huge" || host.UnlinksHugepages(o) {
+			drop[o.Index+1] = true
+		}
 	}
 	if len(drop) == 0 {
 		return ""

@@ -54,6 +54,10 @@ type EALArgs struct {
 	MapPerfect   bool     `json:"map_perfect,omitempty"` // openEuler DPDK only
 	InMemory     bool     `json:"in_memory,omitempty"`
 	NoShconf     bool     `json:"no_shconf,omitempty"`
+	// HugeUnlink: the hugepage files are unlinked once mapped (a bare
+	// --huge-unlink, or 22.11's --huge-unlink=always), so no secondary
+	// can map the primary's memory. =existing and =never keep them.
+	HugeUnlink bool `json:"huge_unlink,omitempty"`
 }
 
 // EALProblem is an argv mistake at argv index Index.
@@ -93,6 +97,12 @@ func (e *EALArgs) FindAll(name string) []EALArg {
 		}
 	}
 	return out
+}
+
+// UnlinksHugepages reports whether a --huge-unlink option removes the
+// hugepage files once mapped: bare (every release) or =always (22.11).
+func UnlinksHugepages(a EALArg) bool {
+	return a.Name == "--huge-unlink" && (a.Value == "" || a.Value == "always")
 }
 
 // SharesConfig reports whether a secondary process (pdump) can attach to a
@@ -274,6 +284,8 @@ func (e *EALArgs) add(a EALArg) {
 		e.InMemory = true
 	case "--no-shconf":
 		e.NoShconf = true
+	case "--huge-unlink":
+		e.HugeUnlink = UnlinksHugepages(a)
 	}
 }
 

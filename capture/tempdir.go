@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
+	"github.com/gzdoctor/gzdoctor/doctor"
+	"github.com/gzdoctor/gzdoctor/host"
 	"golang.org/x/sys/unix"
 )
 
@@ -238,26 +240,19 @@ func createTemps(p *Plan) error {
 }
 
 // primarySees checks that the primary, which opens pdump's files by name
-// in its own mount namespace, finds there the very directory gzdoctor
-// made: another namespace (a container) may have no such path, or another
-// directory under it.
+// in its own root and mount namespace, finds there the very directory
+// gzdoctor made in: another namespace (a container) or a chroot may have
+// no such path, or another directory under it. check's output-path goes
+// by the same test and says the same (doctor.PrimaryDirProblem).
 func primarySees(p *Plan) error {
 	if p.Backend != BackendPdump || p.primaryPID <= 0 {
 		return nil
 	}
-	var mine, theirs unix.Stat_t
-	if err := unix.Stat(p.TempDir, &mine); err != nil {
+	if _, err := os.Stat(p.TempDir); err != nil {
 		return err
 	}
-	view := filepath.Join("/proc", strconv.Itoa(p.primaryPID), "root", p.TempDir)
-	err := unix.Stat(view, &theirs)
-	switch {
-	case errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.ESRCH):
-		return nil // not ours to look at; the preflight's output-path check spoke
-	case err != nil:
-		return fmt.Errorf("the primary (pid %d) cannot see %s, where pdump's files go (%v): it runs in another mount namespace; write the capture (-w) into a directory the primary shares with this shell", p.primaryPID, p.TempDir, err)
-	case mine.Dev != theirs.Dev || mine.Ino != theirs.Ino:
-		return fmt.Errorf("the primary (pid %d) sees another directory at %s, where pdump's files go: it runs in another mount namespace; write the capture (-w) into a directory the primary shares with this shell", p.primaryPID, p.TempDir)
+	if prob := doctor.PrimaryDirProblem(host.New("/"), p.primaryPID, filepath.Dir(p.TempDir)); prob != "" {
+		return fmt.Errorf("%s; a capture cannot write there (pdump's files go in %s): write the capture (-w) into a directory the primary shares with this shell", prob, p.TempDir)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"strconv"
 
@@ -39,15 +38,21 @@ func checkOutputPath(ctx context.Context, env *Env) Result {
 		view = path.Join("/proc", strconv.Itoa(p.PID), "root", dir)
 	}
 	other := env.checkWithFile("/tmp/" + path.Base(out))
+	if p != nil {
+		// The primary opens the capture's files by name in its own root
+		// and mount namespace: they must be this shell's directory there,
+		// which capture itself tests before it starts (PrimaryDirProblem).
+		v, err := viewOf(env.h, p.PID, dir)
+		if err == nil && v.separate() && !v.Same && !errors.Is(v.Err, errNotDir) {
+			return fail(v.Problem()+"; a capture cannot write there (capture refuses to start)", sharedDirFix(env, v, p, out))
+		}
+	}
 	st, err := env.h.Stat(view)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		mk := "mkdir -p " + shquote.Join([]string{dir})
 		if p != nil && p.UID != 0 {
 			mk = fmt.Sprintf("install -d -o %d %s", p.UID, shquote.Join([]string{dir}))
-		}
-		if p != nil && env.otherMountNS(p) {
-			mk = fmt.Sprintf("nsenter -t %d -m -- %s", p.PID, mk)
 		}
 		return fail(fmt.Sprintf("%s does not exist where %s looks", dir, who),
 			fix("create the directory where the primary can write, or write elsewhere", mk, other))
@@ -91,9 +96,41 @@ func (e *Env) targetName(ctx context.Context) string {
 	return e.cfg.Prefix
 }
 
-// otherMountNS reports whether p runs in another mount namespace than
-// gzdoctor.
-func (e *Env) otherMountNS(p *host.Process) bool {
-	self, err := os.Readlink(e.h.Path("/proc/self/ns/mnt"))
-	return err == nil && p.MountNS != "" && p.MountNS != self
+// separate: the primary's file system view is not this shell's (another
+// root or mount namespace), so the same name may be another directory.
+func (v *primaryView) separate() bool { return v.NS != "" || v.Root != "" && v.Root != "/" }
+
+// sharedDirFix is where a capture for a primary with its own view can
+// write: a directory both sides resolve to the same one, or, for a chroot
+// in this mount namespace, this shell's directory bind-mounted at the same
+// name in its root (onto a directory the command creates, so it hides
+// nothing; mkdir without -p stops it when the name exists there).
+func sharedDirFix(env *Env, v *primaryView, p *host.Process, out string) *Fix {
+	base := path.Base(out)
+	for _, c := range []string{"/var/tmp", "/tmp", sharedCaptureDir} {
+		if c == v.Dir {
+			continue
+		}
+		cv, err := viewOf(env.h, p.PID, c)
+		if err == nil && cv.Same && mayAccess(p.UID, -1, cv.Theirs, accW|accX) {
+			return fix(fmt.Sprintf("write the capture into a directory the primary shares with this shell (%s is the same directory on both sides)", c),
+				env.checkWithFile(path.Join(c, base)))
+		}
+	}
+	if v.NS == "" && v.Root != "" && v.Root != "/" {
+		dir := v.Dir
+		if !v.Missing {
+			dir = sharedCaptureDir // its own dir of that name stays as it is
+		}
+		in := path.Join(v.Root, dir)
+		q := func(s string) string { return shquote.Join([]string{s}) }
+		return fix(fmt.Sprintf("make this shell's %s the primary's %s: bind-mount it onto a new, empty directory in the primary's root %s, then check again", dir, dir, v.Root),
+			fmt.Sprintf("mkdir -p %s %s && mkdir %s && mount --bind %s %s", q(dir), q(path.Dir(in)), q(in), q(dir), q(in)),
+			env.checkWithFile(path.Join(dir, base)))
+	}
+	return fix(fmt.Sprintf("a capture writes only where pid %d sees this shell's directory, and neither /var/tmp nor /tmp is: share one with its mount namespace (a bind mount there), or capture from inside it", p.PID))
 }
+
+// sharedCaptureDir is the directory sharedDirFix has a chrooted primary
+// share when the capture's own directory name exists in its root.
+const sharedCaptureDir = "/var/tmp/gzcap"

@@ -84,6 +84,11 @@ type Config struct {
 	// HidePcapPMD runs the primary in its own mount namespace with the EAL
 	// plugin dir replaced by a copy that lacks librte_net_pcap.
 	HidePcapPMD bool
+	// PrivateDirs runs the primary in its own mount namespace with an
+	// empty tmpfs over each of these directories (which must exist): the
+	// primary has its own directory under the caller's names, as in a
+	// container with a private /tmp. Not with HidePcapPMD or KindLstack.
+	PrivateDirs []string
 	// Vdevs are the --vdev arguments; default: DefaultVdev (the network
 	// kinds set their own and refuse others).
 	Vdevs []string
@@ -216,9 +221,12 @@ func start(ctx context.Context, cfg Config) (*Primary, error) {
 	}
 	rel := cfg.Release
 	unmount := func() {}
+	if len(cfg.PrivateDirs) > 0 && (cfg.HidePcapPMD || cfg.Kind == KindLstack) {
+		return nil, fmt.Errorf("lab: PrivateDirs goes with neither HidePcapPMD nor KindLstack")
+	}
 	if rel != ReleaseHost {
-		if cfg.HidePcapPMD {
-			return nil, fmt.Errorf("lab: HidePcapPMD runs on this machine's DPDK only, not on %s", rel)
+		if cfg.HidePcapPMD || len(cfg.PrivateDirs) > 0 {
+			return nil, fmt.Errorf("lab: HidePcapPMD and PrivateDirs run on this machine's DPDK only, not on %s", rel)
 		}
 		var err error
 		if unmount, err = rel.Mount(); err != nil {
@@ -348,6 +356,14 @@ func start(ctx context.Context, cfg Config) (*Primary, error) {
 			// env sets it for the application alone.
 			args = append(args[:len(args)-1], append([]string{"env"}, append(p.Env, bin)...)...)
 		}
+	}
+	if len(cfg.PrivateDirs) > 0 {
+		// The tmpfs mounts are private to the new namespace: the caller
+		// keeps its directories, the primary gets empty ones.
+		wrap := []string{"unshare", "--mount", "--propagation", "private", "--",
+			"/bin/sh", "-c", `while [ "$1" != -- ]; do mount -t tmpfs -o size=1m,mode=0755 gzlab "$1" || exit 125; shift; done; shift; exec "$@"`, "sh"}
+		wrap = append(append(wrap, cfg.PrivateDirs...), "--")
+		args = append(wrap, args...)
 	}
 
 	p.cmd = rel.Command(args[0], args[1:]...)

@@ -253,6 +253,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	s := newSupervisor(&o, p, res, cat, lock)
 	runErr := s.run(ctx)
+	s.removeBackendSocket()
 	if runErr != nil {
 		if s.ring != nil {
 			s.ring.abort()

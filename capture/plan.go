@@ -277,12 +277,17 @@ func planOutputs(o *Options, p *Plan) error {
 		}
 	}
 	p.Ring = newRingPlan(o, p.Outputs[0].Path)
-	if !o.Force && !o.DryRun && p.Ring == nil {
+	if !o.DryRun && p.Ring == nil {
 		// A ring never writes -w's own name; each of its files is
-		// created without overwriting.
+		// created without overwriting. The final file is refused by
+		// the same rule (pcapfile.CheckOutput) now, before the capture.
 		for _, out := range p.Outputs {
-			if _, err := os.Lstat(out.Path); err == nil {
+			err := pcapfile.CheckOutput(out.Path, o.Force)
+			if errors.Is(err, pcapfile.ErrExists) {
 				return usagef("%s exists; gzdoctor never overwrites a capture (use --force, or another -w)", out.Path)
+			}
+			if err != nil {
+				return usagef("%v", err)
 			}
 		}
 	}

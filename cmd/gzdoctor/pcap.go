@@ -73,7 +73,7 @@ func (o *outputOptions) writeAtomic(a *app, write func(w io.Writer) error) (clos
 		out.Stream = a.streams.Out
 	}
 	res, err := out.Write(write)
-	if errors.Is(err, pcapfile.ErrExists) {
+	if errors.Is(err, pcapfile.ErrExists) || errors.Is(err, pcapfile.ErrNotRegular) {
 		return false, usageError("%v", err)
 	}
 	if err != nil {

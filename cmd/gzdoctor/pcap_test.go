@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile/pcapview"
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 const pcapFixtures = "../../testdata/pcap"
@@ -260,5 +263,63 @@ func TestPcapStatsEscapesInterfaceName(t *testing.T) {
 	}
 	if rawControls(stdout) || !strings.Contains(stdout, `eth0\x1b]0;owned\x07\x1b[2K\r✓ all good`) {
 		t.Errorf("the interface name reaches the terminal raw, or not at all:\n%q", stdout)
+	}
+}
+
+// TestPcapOutputNotRegular: -w at a device node, a FIFO or a symlink is
+// refused (exit 2) even with --force, and the node or link is left as it
+// was: --force used to rename a 0600 regular file over it (-w /dev/null
+// --force, as root, broke /dev/null for every other program).
+func TestPcapOutputNotRegular(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mknod needs root")
+	}
+	dir := t.TempDir()
+	in := filepath.Join(pcapFixtures, "le-nano.pcap")
+	null := filepath.Join(dir, "mynull")
+	if err := unix.Mknod(null, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "myfifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	real := filepath.Join(dir, "real.pcap")
+	os.WriteFile(real, []byte("keep"), 0o644)
+	link := filepath.Join(dir, "latest.pcap")
+	os.Symlink("real.pcap", link)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pcap", "filter", in, "udp", "-w", null, "--force"}, null + " is a character device, not a regular file: gzdoctor never replaces it, even with --force (to write into it, stream the output there: -w - >" + null + ")"},
+		{[]string{"pcap", "filter", in, "-w", null}, null + " is a character device"},
+		{[]string{"pcap", "merge", in, in, "-w", fifo, "--force"}, fifo + " is a FIFO (named pipe), not a regular file"},
+		{[]string{"pcap", "merge", in, "-w", link, "--force"}, link + " is a symbolic link, not a regular file: gzdoctor never replaces it, even with --force (it points to " + real + ": give that file itself (with --force to replace it), or remove the link)"},
+	} {
+		code, out, stderr := run(t, tc.args...)
+		if code != exitUsage || out != "" || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, code, out, stderr, tc.want)
+		}
+	}
+	for path, mode := range map[string]os.FileMode{null: os.ModeDevice | os.ModeCharDevice, fifo: os.ModeNamedPipe, link: os.ModeSymlink} {
+		if fi, err := os.Lstat(path); err != nil || fi.Mode().Type() != mode {
+			t.Errorf("%s is now %v (%v)", path, fi.Mode(), err)
+		}
+	}
+	if b, _ := os.ReadFile(real); string(b) != "keep" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	// The stream the message proposes writes into the node.
+	f, err := os.OpenFile(null, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(testenv.Binary(t), "pcap", "filter", in, "udp", "-w", "-")
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = f, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Errorf("-w - >%s: %v %s", null, err, stderr.String())
 	}
 }

@@ -15,6 +15,11 @@
 //  4. fsync the directory: the new name itself survives a crash;
 //  5. check that the name holds the file written, not something another
 //     user who can write the directory put under the temporary name.
+//
+// Only a regular file or a symlink is ever replaced: a device node, a FIFO
+// or a socket at the name is refused (ErrNotRegular) even when replacing is
+// asked for. A rename over /dev/null, run as root, would leave a 0600
+// regular file there and break every other program that writes to it.
 package atomicfile
 
 import (
@@ -37,6 +42,10 @@ var ErrExists = errors.New("file exists")
 // swapped the temporary name (for a symlink, say) before the move.
 var ErrReplaced = errors.New("replaced while being written: another user can write this directory")
 
+// ErrNotRegular is returned when the destination is a device node, a FIFO
+// or a socket: never replaced, whatever the caller asked.
+var ErrNotRegular = errors.New("not a regular file")
+
 // TempInfix is in every temporary name: .<name>.gzdoctor-tmp-<n>.
 const TempInfix = ".gzdoctor-tmp-"
 
@@ -57,6 +66,9 @@ func Create(path string, perm fs.FileMode, replace bool) (*File, error) {
 		// only after the whole output has been written.
 		if fi.IsDir() {
 			return nil, fmt.Errorf("creating %s: is a directory", path)
+		}
+		if err := replaceable(path, fi); err != nil {
+			return nil, err
 		}
 		if !replace {
 			return nil, fmt.Errorf("%s: %w", path, ErrExists)
@@ -110,6 +122,15 @@ func (a *File) Commit() error {
 		return fail(err)
 	}
 	if a.replace {
+		// Again just before the rename: a node made at the name since
+		// Create must not be replaced either (what remains is the
+		// instant between this Lstat and the rename).
+		if fi, err := os.Lstat(a.path); err == nil {
+			if err := replaceable(a.path, fi); err != nil {
+				os.Remove(tmp)
+				return err
+			}
+		}
 		if err := os.Rename(tmp, a.path); err != nil {
 			return fail(err)
 		}
@@ -127,6 +148,36 @@ func (a *File) Commit() error {
 		return fmt.Errorf("writing %s: syncing its directory: %w", a.path, err)
 	}
 	return a.verify(mine)
+}
+
+// replaceable refuses a destination that is neither a regular file nor a
+// symlink (a directory is refused by its own message).
+func replaceable(path string, fi fs.FileInfo) error {
+	if m := fi.Mode(); m.IsRegular() || m&fs.ModeSymlink != 0 || m.IsDir() {
+		return nil
+	}
+	return fmt.Errorf("%s is a %s: %w", path, Kind(fi.Mode()), ErrNotRegular)
+}
+
+// Kind names what a file mode is, in the words of ls and stat(1).
+func Kind(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "regular file"
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO (named pipe)"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
 }
 
 // verify checks that the destination is the file written. Link and rename

@@ -245,6 +245,24 @@ func parseCaptureFlags(f *captureFlags, args []string) error {
 	return nil
 }
 
+// zeroFlags refuses 0 given to a flag where 0 means nothing: capture.Options
+// takes 0 for "not given" (no -c limit, pdump's default ring), so a typed 0
+// would silently be that (-c 0 captured for minutes, into gigabytes).
+// tcpdump refuses -c 0 too. -s 0 stays: it is tcpdump's "whole packets".
+func zeroFlags(fl *pflag.FlagSet) error {
+	for _, z := range []struct{ name, flag, want string }{
+		{"count", "-c", "want a positive count; leave -c out to capture until Ctrl+C or another stop"},
+		{"ring-size", "--ring-size", fmt.Sprintf("want a power of 2 from %d to %d; leave it out for the default %d", capture.MinRingSize, capture.MaxRingSize, capture.DefaultRingSize)},
+		{"mbuf-size", "--mbuf-size", fmt.Sprintf("pdump takes %d to %d; leave it out for the default %d", capture.MinMbufSize, capture.MaxMbufSize, capture.DefaultMbufSize)},
+		{"total-num-mbufs", "--total-num-mbufs", fmt.Sprintf("pdump takes %d to %d; leave it out for the default %d", capture.MinTotalMbufs, capture.MaxTotalMbufs, capture.DefaultTotalMbufs)},
+	} {
+		if f := fl.Lookup(z.name); f != nil && fl.Changed(z.name) && f.Value.String() == "0" {
+			return usageError("%s 0: %s", z.flag, z.want)
+		}
+	}
+	return nil
+}
+
 // tcpdumpRotation says why tcpdump's -W and -G are refused, with the -b
 // options that do what they do. gzdoctor's -C is a stop condition, so
 // tcpdump's "-C 100 -W 10" cannot mean what it means to tcpdump; half of
@@ -288,6 +306,9 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 	}
 	if f.list {
 		return listInterfaces(cmd, a, args)
+	}
+	if err := zeroFlags(cmd.Flags()); err != nil {
+		return err
 	}
 	if err := parseCaptureFlags(f, args); err != nil {
 		return err

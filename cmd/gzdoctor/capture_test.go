@@ -175,3 +175,34 @@ func TestCaptureOutputDirAsGiven(t *testing.T) {
 		t.Error("wrote o2.pcapng beside the missing directory")
 	}
 }
+
+// A 0 where 0 means nothing is refused (adv3 F4): -c 0 silently captured
+// without a limit (minutes, gigabytes), --ring-size 0 and the mbuf sizes
+// silently took their defaults. -s 0 is tcpdump's "whole packets" and -c 1
+// is fine: the dry run prints the command.
+func TestCaptureZeroRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // "" accepted
+	}{
+		{[]string{"-c", "0"}, "-c 0: want a positive count; leave -c out to capture until Ctrl+C or another stop"},
+		{[]string{"--count=00"}, "-c 0: want a positive count"},
+		{[]string{"--ring-size", "0"}, "--ring-size 0: want a power of 2 from 2 to 1073741824; leave it out for the default 4096"},
+		{[]string{"--mbuf-size", "0"}, "--mbuf-size 0: pdump takes 1646 to 65535; leave it out for the default 2176"},
+		{[]string{"--total-num-mbufs", "0"}, "--total-num-mbufs 0: pdump takes 1025 to 65535; leave it out for the default 8191"},
+		{[]string{"-c", "-1"}, "take positive values"},
+		{[]string{"-c", "1"}, ""},
+		{[]string{"-s", "0"}, ""},
+	} {
+		code, out, errOut := run(t, append([]string{"capture", "--prefix", "gz", "-i", "net_ring0", "--no-preflight", "--dry-run"}, tc.args...)...)
+		if tc.want == "" {
+			if code != exitOK || out == "" {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q", tc.args, code, out, errOut)
+			}
+			continue
+		}
+		if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+}

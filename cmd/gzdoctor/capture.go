@@ -288,13 +288,18 @@ func tcpdumpRotation(f *captureFlags) string {
 }
 
 // survivePipes keeps a write to a closed stdout or stderr (the SSH session
-// that sent SIGHUP is gone) from killing gzdoctor with SIGPIPE while it
-// still has a file to finish: the write fails instead. Notify, not Ignore:
-// an ignored signal would stay ignored in the capture tool.
-func survivePipes() (stop func()) {
+// that sent SIGHUP is gone, a `| head` that has read its line) from killing
+// gzdoctor with SIGPIPE: the write fails with EPIPE instead, until execute
+// has printed the command's last error, so that the exit status is the
+// command's, never 141. Notify, not Ignore: an ignored signal would stay
+// ignored in the capture tool.
+func (a *app) survivePipes() {
+	if a.pipesStop != nil {
+		return
+	}
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGPIPE)
-	return func() { signal.Stop(c) }
+	a.pipesStop = func() { signal.Stop(c) }
 }
 
 func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) error {
@@ -344,7 +349,7 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	o.Interrupts = sigs
-	defer survivePipes()()
+	a.survivePipes()
 
 	res, err := capture.Run(cmd.Context(), o)
 	if err != nil {
@@ -357,12 +362,12 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 		}
 		return failure(err)
 	}
-	if err := a.renderCapture(stream, res); err != nil && !(stream && isBrokenPipe(err)) {
-		// A stream's SSH session that ended took stderr with stdout:
-		// the capture itself ended as it should, only nobody reads the
-		// summary.
+	if err := a.renderCapture(stream, res); err != nil && !isBrokenPipe(err) {
 		return failure(err)
 	}
+	// A summary nobody reads (its reader has gone: an SSH session that
+	// ended, a `| head -1`) does not change what the capture did: the
+	// exit status is the capture's, as for -w - (docs/capture.md).
 	if res.Failed() {
 		if a.streams.Quiet {
 			// -q prints nothing but errors, and this is one.

@@ -69,7 +69,7 @@ func (o *outputOptions) writeAtomic(a *app, write func(w io.Writer) error) (clos
 		}
 		// A reader that goes away must end the write with EPIPE, not
 		// kill gzdoctor with SIGPIPE before it can say so.
-		defer survivePipes()()
+		a.survivePipes()
 		out.Stream = a.streams.Out
 	}
 	res, err := out.Write(write)

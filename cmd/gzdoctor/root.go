@@ -48,6 +48,8 @@ type app struct {
 	// tree (--root); users cannot set it: a bundle has no primary to
 	// capture from.
 	fixtureCapture bool
+	// pipesStop ends survivePipes, after the last error is printed.
+	pipesStop func()
 }
 
 // host returns the machine model under --root.
@@ -94,6 +96,11 @@ func Main(args []string, streams *ui.Streams) int {
 
 // execute runs the command line args in a and returns its exit code.
 func execute(ctx context.Context, a *app, args []string) int {
+	defer func() {
+		if a.pipesStop != nil {
+			a.pipesStop()
+		}
+	}()
 	if args == nil {
 		// cobra reads os.Args for a nil command line: gzdoctor runs the
 		// line Main got, also when it is empty.

@@ -1,7 +1,9 @@
 package shquote
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -44,5 +46,26 @@ func TestSplit(t *testing.T) {
 	args := []string{"--file-prefix", "it's", "a b", "*", ""}
 	if got, err := Split(Join(args)); err != nil || strings.Join(got, "|") != strings.Join(args, "|") {
 		t.Errorf("Split(Join(%q)) = %q, %v", args, got, err)
+	}
+}
+
+// Glob's literal part matches only itself; its pattern expands. Join's
+// first word is never an assignment.
+func TestGlobAndFirstWord(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"x *map_0", "x *map_1", "xymap_0", "x map_0", "other"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command("bash", "-c", "printf '%s|' "+Glob(dir+"/x *map_", "*")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := dir + "/x *map_0|" + dir + "/x *map_1|"; string(out) != want {
+		t.Errorf("Glob matched %q, want %q", out, want)
+	}
+	if got := Join([]string{"X=1", "touch", "a=b"}); got != "'X=1' touch a=b" {
+		t.Errorf("Join = %s", got)
 	}
 }

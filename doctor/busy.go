@@ -228,8 +228,10 @@ func (b *Busy) Finding(prefix string) string {
 	}
 	if b.onlyPdumpPool() {
 		// dpdk-pdump 20.11 leaves its pool after a clean exit too, and
-		// the next pdump then captures nothing (lab, 20.11.10).
-		return s + ": a dpdk-pdump left it, killed (SIGKILL, OOM) or, before DPDK 21.11, even after a clean exit; a new capture on this primary gets nothing until the primary restarts"
+		// the next pdump then captures nothing (lab, 20.11.10); so does a
+		// 22.11 pdump stopped while its start-up hung (a real Gazelle
+		// 1.0.2 lstack, testdata/logs/gazelle-1.0.2).
+		return s + ": a dpdk-pdump left it, killed (SIGKILL, OOM), stopped while its start-up hung (`EAL: Request timed out`) or, before DPDK 21.11, even after a clean exit; a new capture on this primary gets nothing until the primary restarts"
 	}
 	return s + ": a capture tool was killed (SIGKILL, OOM) before it could remove them, and every new capture fails until the primary restarts"
 }

@@ -268,6 +268,18 @@ func fixtureCases() []fixtureCase {
 			avoids: map[string][]string{"prefix": {"rmdir", "in-memory", "restart", "no-config", "stale"}, "runtime-dir": {"no-config", "stale"}},
 		},
 		{
+			// adv3 F8: an lstack takes --no-huge from dpdk_args; the fix
+			// names the line, not a command line it does not have.
+			name: "lstack started with --no-huge: no secondary can attach", tree: "chk-nohuge", cfg: Config{User: root},
+			only:   []string{"CHK-01", "CHK-04"},
+			status: map[string]Status{"primary": Fail},
+			says: map[string][]string{"primary": {
+				"pid 4242 redis-server holds prefix gazelle, mp_socket bound, but it runs with --no-huge (/var/run/dpdk/gazelle has fbarray_nohugemem and no hugepage_info; --no-huge in dpdk_args of /etc/gazelle/lstack.conf)",
+				"no secondary can attach", "restart it without --no-huge",
+				"stop pid 4242 (/usr/bin/redis-server), remove --no-huge in /etc/gazelle/lstack.conf:1",
+			}},
+		},
+		{
 			// adv3 F9: a concurrent gzdoctor's measurement dir is its, not
 			// a failed capture tool's debris; an ended one's is debris,
 			// named as what it is.

@@ -475,6 +475,17 @@ echo "$LSTACK_CONF" | conf lstack.conf
 healthy_pci
 tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
 
+# --- chk-nohuge: lstack started with --no-huge (dpdk_args): its runtime dir has fbarray_nohugemem, no hugepage_info,
+# as the lab's 22.11 primary with --no-huge -m 256 has; no hugepage files ---
+new chk-nohuge
+lstack 4242 gazelle 23 librte_net_pcap pdump
+rm -f "$T/var/run/dpdk/gazelle/hugepage_info" "$T/var/run/dpdk/gazelle/fbarray_memseg-2048k-0-0" "$T"/mnt/hugepages-lstack/gazellemap_*
+: >"$T/var/run/dpdk/gazelle/fbarray_nohugemem"
+stat "/var/run/dpdk/gazelle/fbarray_nohugemem uid=0 gid=0 mode=0600"
+echo "$LSTACK_CONF" | sed 's/"--socket-mem", "2048,0,0,0", "--huge-dir", "\/mnt\/hugepages-lstack"/"--no-huge", "-m", "1024"/' | conf lstack.conf
+healthy_pci
+tool /usr/bin/dpdk-pdump 23 mempool_ring pdump
+
 # --- chk-nonroot-debris: uid 1000 ran a capture tool with --file-prefix gazelle against root's primary ---
 new chk-nonroot-debris
 lstack 4242 gazelle 23 librte_net_pcap pdump

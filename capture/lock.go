@@ -282,28 +282,13 @@ func filePrefix(cmdline []string) string {
 	return host.ParseEALArgs(cmdline[1:]).Prefix()
 }
 
-// processStart is when pid started (RFC 3339), from /proc/<pid>/stat's
-// starttime and /proc/stat's btime; "" when unknown.
+// processStart is when pid started (RFC 3339); "" when unknown.
 func processStart(h *host.Host, pid int) string {
-	ps, err := h.ReadProcStat(pid)
-	if err != nil || ps.StartTime == 0 {
-		return ""
-	}
-	st, err := h.ReadFile("/proc/stat")
+	t, err := h.ProcessStarted(pid)
 	if err != nil {
 		return ""
 	}
-	for _, line := range strings.Split(string(st), "\n") {
-		if v, ok := strings.CutPrefix(line, "btime "); ok {
-			bt, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return ""
-			}
-			// USER_HZ is 100 on every Linux ABI gzdoctor runs on.
-			return time.Unix(bt, 0).Add(time.Duration(ps.StartTime) * time.Second / 100).UTC().Format(time.RFC3339)
-		}
-	}
-	return ""
+	return t.UTC().Format(time.RFC3339)
 }
 
 // busyHolderWords explains a refused capture.

@@ -29,6 +29,12 @@ func checkPdump(ctx context.Context, env *Env) Result {
 	}
 	var details []string
 	noInit := func(how string) Result {
+		if age, young := env.primaryStarting(p); young {
+			// rte_pdump_init comes after rte_eal_init returns: a
+			// primary still starting has not reached it yet.
+			return fail(fmt.Sprintf("no %s memzone yet (%s), but the primary started %s ago: it may not have reached rte_pdump_init() yet, and a capture tool attached now fails", host.PdumpMemzone, how, startingWords(age)),
+				fix("wait until it has started, then check again; if the memzone is still missing then, the primary does not call rte_pdump_init()", env.gzdoctorCheck(t.Prefix)), details...)
+		}
 		return fail(fmt.Sprintf("the primary did not call rte_pdump_init(): no %s memzone (%s)", host.PdumpMemzone, how),
 			pdumpFix(),
 			details...)

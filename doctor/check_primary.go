@@ -114,6 +114,12 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 	case tel == nil && !env.h.Live():
 		details = append(details, "telemetry: not asked (a file tree under --root)")
 	case tel == nil:
+		if age, young := env.primaryStarting(p); young && env.telemetryExpected(ctx, p) {
+			// Telemetry comes at the end of rte_eal_init: a young
+			// primary without it has not finished starting.
+			return fail(finding+fmt.Sprintf("; but it started %s ago and has no telemetry socket yet: it is still in rte_eal_init, and a capture tool attached now fails or waits", startingWords(age)),
+				fix("wait until it has started (seconds; an lstack with a large --socket-mem, or ltran, takes longer), then check again", env.gzdoctorCheck(t.Prefix)), details...)
+		}
 		// DPDK 19.11 has no telemetry v2; later ones may run with
 		// --no-telemetry. A capture does not need it, but the report is
 		// poorer, and says how.

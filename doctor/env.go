@@ -48,6 +48,9 @@ type Config struct {
 	// allPrefixes: Prefix is one of the running primaries, set by RunAll,
 	// not given by the operator.
 	allPrefixes bool
+	// startingWindow replaces the package's for tests: negative, no
+	// primary is taken for one still starting.
+	startingWindow time.Duration
 	// Env is the capture user's environment ($PATH, $LSTACK_CONF_PATH...);
 	// nil means this process's.
 	Env []string

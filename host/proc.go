@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ProcEnvKeys are the only environment variables gzdoctor reads from other
@@ -295,6 +296,33 @@ func (h *Host) ReadProcStat(pid int) (ProcStat, error) {
 		return ProcStat{}, err
 	}
 	return ParseProcStat(b)
+}
+
+// ProcessStarted is when pid started: its stat's starttime after
+// /proc/stat's btime (whole seconds).
+func (h *Host) ProcessStarted(pid int) (time.Time, error) {
+	ps, err := h.ReadProcStat(pid)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if ps.StartTime == 0 {
+		return time.Time{}, fmt.Errorf("/proc/%d/stat: no starttime", pid)
+	}
+	st, err := h.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, line := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			bt, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("/proc/stat btime: %w", err)
+			}
+			// USER_HZ is 100 on every Linux ABI gzdoctor runs on.
+			return time.Unix(bt, 0).Add(time.Duration(ps.StartTime) * time.Second / 100), nil
+		}
+	}
+	return time.Time{}, errors.New("/proc/stat: no btime")
 }
 
 // ParseProcStat parses a /proc/<pid>/stat line. The command name, in

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Prints the per-cause table of docs/releases.md from the log corpus headers
-# (testdata/logs: lab/ via lab.expected, local-2211/, lab-releases/ are real;
+# (testdata/logs: lab/ via lab.expected, local-2211/, lab-releases/ and gazelle-1.0.2/ are real;
 # synthetic/ and public/ are not). Run from the repository root after make build.
 import os, re, json, subprocess, collections
 root='testdata/logs'
@@ -41,6 +41,8 @@ for d in sorted(os.listdir(root)):
         if not c or c=='none': continue
         if d in ('lab','local-2211'):
             real[c].add('22.11')
+        elif d=='gazelle-1.0.2':
+            real[c].add('22.11 (Gazelle 1.0.2)')
         elif d=='lab-releases':
             for v in re.findall(r'(\d\d\.\d\d)', fn): real[c].add(v)
         elif d=='synthetic':

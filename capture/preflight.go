@@ -2,13 +2,14 @@ package capture
 
 import (
 	"context"
-	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
+	"github.com/gzdoctor/gzdoctor/runbooks"
 )
 
 // pdumpOnlyChecks are capture-relevant checks that concern pdump's pcap
@@ -66,6 +67,25 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 			return ""
 		}
 	}
+	// A fix that captures from another prefix (a typo'd --prefix, a
+	// primary in another namespace) is the operator's own command with
+	// that prefix, through the one parser of their command line.
+	recapture := func(device string) func(string, string) string {
+		if len(o.CommandLine) == 0 {
+			return nil
+		}
+		return func(prefix, use string) string {
+			argv, t := o.CommandLine, runbooks.CaptureTarget{Prefix: prefix}
+			if use != "" && use != device {
+				if fixed := replaceDevice(argv, device, use); fixed != nil {
+					argv = fixed
+				} else {
+					t.Device = use
+				}
+			}
+			return rerunCommand(argv, t)
+		}
+	}
 	env := func(device string) *doctor.Env {
 		return doctor.NewEnv(doctor.Config{
 			Host:        h,
@@ -78,6 +98,7 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 			CaptureMbufs: captureMbufs(o, p),
 			Devices:      devices,
 			Rerun:        rerun(device),
+			Recapture:    recapture(device),
 		})
 	}
 	ids := preflightChecks(p.Backend)

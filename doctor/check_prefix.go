@@ -73,9 +73,9 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 	}
 	others = closestFirst(others, t.Prefix)
 	state := fmt.Sprintf("has no runtime dir in %s", rt.CallerBase)
-	kind := ""
+	kind, pid := "", 0
 	if t.Dir != nil {
-		kind, _ = env.prefixKind(ctx, *t.Dir)
+		kind, pid = env.prefixKind(ctx, *t.Dir)
 		state = fmt.Sprintf("has no running primary: %s is %s", t.Dir.Dir, env.kindWords(ctx, *t.Dir))
 	}
 	if len(others) == 0 {
@@ -97,6 +97,15 @@ func checkPrefix(ctx context.Context, env *Env) Result {
 	}
 	finding := fmt.Sprintf("prefix %q (%s) %s; running %s: %s", t.Prefix, from, state,
 		plural(len(others), "primary", "primaries, closest name first"), strings.Join(names, "; "))
+	if kind == kindNoShconf {
+		// A process runs with this very prefix: it is the one the
+		// operator means, and another application's primary is no fix.
+		who := "the process"
+		if pid > 0 {
+			who = fmt.Sprintf("the process (pid %d%s)", pid, procName(env, pid))
+		}
+		return fail(finding, fix(fmt.Sprintf("a capture needs a primary with shared config: start %s without --in-memory/--no-shconf", who)), details...)
+	}
 	use := others[0]
 	text := fmt.Sprintf("if %s is the primary you mean, check and capture with --file-prefix %s", use.Name, use.Name)
 	if !samePath(use.Base, rt.CallerBase) {

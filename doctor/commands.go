@@ -61,12 +61,19 @@ func (e *Env) gzdoctorCheckAll() string {
 	return shquote.Join(args)
 }
 
-// captureCommand is the command that captures from prefix on device with
-// the capture tool this machine has (gazelle-pdump, else dpdk-pdump, else
-// dpdk-dumpcap), writing where --capture-file says (else /tmp). Without a
-// device it is gzdoctor capture, which lists the primary's ports; without
-// any capture tool, "" (the build-match check says so).
+// captureCommand is the command that captures from prefix on device: the
+// operator's own capture command when gzdoctor capture runs the check
+// (Config.Recapture), else one with the capture tool this machine has
+// (gazelle-pdump, else dpdk-pdump, else dpdk-dumpcap), writing where
+// --capture-file says (else /tmp). Without a device it is gzdoctor
+// capture, which lists the primary's ports; without any capture tool, ""
+// (the build-match check says so).
 func (e *Env) captureCommand(prefix, device string) string {
+	if e.cfg.Recapture != nil {
+		if c := e.cfg.Recapture(prefix, device); c != "" {
+			return c
+		}
+	}
 	tool, err := e.CaptureTool()
 	if err != nil {
 		return ""

@@ -35,6 +35,13 @@ type Config struct {
 	// sets it so the device fix is the command they typed, corrected,
 	// rather than the capture tool's. nil means the capture tool's.
 	Rerun func(device string) string
+	// Recapture is the operator's own gzdoctor capture command with the
+	// prefix, and a device other than Device, put in place of theirs:
+	// gzdoctor capture's preflight sets it, so that every fix that says
+	// "capture from that primary" is the command they typed (its -c, -w,
+	// filter kept), not a capture tool's line. nil, or "", means the
+	// capture tool's.
+	Recapture func(prefix, device string) string
 	// PdumpBin is --pdump-bin: the capture tool; empty means look on PATH.
 	PdumpBin string
 	// CaptureFile is where the capture will write (rx-dev/tx-dev); empty

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gzdoctor/gzdoctor/capture"
+	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/ui"
 )
 
@@ -203,6 +205,43 @@ func TestCaptureZeroRefused(t *testing.T) {
 		}
 		if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+}
+
+// A typo'd --prefix: the preflight's fix is the operator's own capture
+// command with the running primary's prefix put in place of theirs, every
+// other flag and the filter kept (adv3 F10: -c and -w were dropped, or
+// with -i the fix was a raw dpdk-pdump writing rx only, as pcap, into the
+// .pcapng name).
+func TestCapturePrefixFixIsOwnCommand(t *testing.T) {
+	root := filepath.Join("..", "..", "testdata", "hosts", "chk-healthy-2211")
+	w := filepath.Join(t.TempDir(), "ty.pcapng")
+	for _, tc := range []struct {
+		args, want []string
+	}{
+		{[]string{"--prefix", "gazele", "-c", "100", "-w", w},
+			[]string{"--prefix", "gazelle", "-c", "100", "-w", w}},
+		{[]string{"--prefix=gazele", "-i", "0000:01:00.0", "-c", "100", "-w", w, "udp", "port", "53"},
+			[]string{"--prefix", "gazelle", "-i", "0000:01:00.0", "-c", "100", "-w", w, "udp", "port", "53"}},
+	} {
+		args := append([]string{"--root", root}, tc.args...)
+		code, res, errOut := captureFixtureJSON(t, args...)
+		if code != exitProblem || res == nil || res.Preflight == nil {
+			t.Fatalf("%v: exit %d, result %+v\n%s", tc.args, code, res, errOut)
+		}
+		r, ok := res.Preflight.Result("prefix")
+		if !ok || r.Status != "fail" || r.Fix == nil {
+			t.Fatalf("%v: prefix %+v", tc.args, r)
+		}
+		want := shquote.Join(append([]string{"gzdoctor", "-o", "json", "capture", "--root", root}, tc.want...))
+		if !slices.Contains(r.Fix.Commands, want) {
+			t.Errorf("%v: fix commands %q, want %q", tc.args, r.Fix.Commands, want)
+		}
+		for _, c := range r.Fix.Commands {
+			if tool, _, _ := strings.Cut(c, " "); strings.Contains(tool, "pdump") || strings.Contains(tool, "dumpcap") {
+				t.Errorf("%v: a capture tool's command in the fix: %q", tc.args, c)
+			}
 		}
 	}
 }

@@ -17,6 +17,7 @@ type wait struct {
 	dog   *watchdog
 	prog  *progress
 	space *spaceWatch
+	halt  *haltWatch
 
 	lines      chan backendLine // nil once read to the end
 	readerLeft <-chan struct{}  // -w -: the reader closed stdout
@@ -37,7 +38,8 @@ type wait struct {
 
 func (s *supervisor) newWait(ctx context.Context, b *backend, cnt *counter, dog *watchdog) *wait {
 	w := &wait{s: s, b: b, cnt: cnt, dog: dog, lines: b.lines, ctxDone: ctx.Done(),
-		prog: newProgress(s.o, s.started), space: newSpaceWatch(s.p, nil), tick: time.NewTicker(pollEvery)}
+		prog: newProgress(s.o, s.started), space: newSpaceWatch(s.p, nil), tick: time.NewTicker(pollEvery),
+		halt: newHaltWatch(s.o.Root, s.p.primaryPID)}
 	w.prog.ev = s.ev
 	if s.stream != nil {
 		w.readerLeft = s.stream.pipe.gone
@@ -202,6 +204,12 @@ func (w *wait) watch(ctx context.Context, now time.Time) {
 		}
 	}
 	w.prog.note = w.dog.note()
+	if halt := w.halt.check(now); halt != "" {
+		// Said first on the line, and once in the summary: the
+		// counters stand still because the primary does.
+		w.prog.note = strings.TrimSuffix(halt+"; "+w.prog.note, "; ")
+		s.note("during the capture, " + halt)
+	}
 	if s.ring != nil && s.ring.cur != nil {
 		w.prog.note = strings.TrimPrefix(w.prog.note+"; file "+filepath.Base(s.ring.cur.res.Path), "; ")
 	}

@@ -1,6 +1,9 @@
 package host
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Halt is why a process that still has a /proc entry answers nobody: its
 // mp_socket and telemetry requests would only time out, and a capture tool
@@ -47,4 +50,16 @@ func (h *Halt) String() string {
 		s += " (" + h.Resume + ")"
 	}
 	return s
+}
+
+// ReadHalt is Halted for pid from /proc/<pid>/status alone: a capture asks
+// once a second, and ReadProcess also reads the primary's maps.
+func (h *Host) ReadHalt(pid int) (*Halt, error) {
+	b, err := h.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{PID: pid, UID: -1, EUID: -1}
+	parseStatus(b, p)
+	return p.Halted(), nil
 }

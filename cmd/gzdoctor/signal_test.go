@@ -73,11 +73,28 @@ func TestPcapFilterSIGHUP(t *testing.T) {
 		t.Fatalf("no temporary output appeared: %s", stderr.String())
 	}
 	cmd.Process.Signal(syscall.SIGHUP)
-	// Keep the filter reading: it looks at its context between packets.
-	// (A killed filter closes the FIFO: the write fails, which is fine.)
-	_ = send(20000)
+	// Keep the filter reading until it has ended: it looks at its
+	// context between packets, and an input that ended first would let
+	// it finish (exit 0) before it saw the signal, on a loaded machine.
+	// (A filter that ended closes the FIFO: the write fails, which ends
+	// the feeding.)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	giveUp := time.Now().Add(60 * time.Second)
+	for fed := false; !fed; {
+		select {
+		case err = <-done:
+			fed = true
+		default:
+			if send(100) != nil || time.Now().After(giveUp) {
+				// Ended, or it ignores SIGHUP: the end of input
+				// ends it (and the exit status says which).
+				fifo.Close()
+				err, fed = <-done, true
+			}
+		}
+	}
 	fifo.Close()
-	err = cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
 		t.Fatalf("pcap filter after SIGHUP: %v (want exit 3)\n%s", err, stderr.String())

@@ -2,7 +2,9 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"sort"
 	"strconv"
@@ -27,6 +29,14 @@ func checkBuildMatch(ctx context.Context, env *Env) Result {
 	f, err := env.elf(ctx)
 	if err != nil {
 		return errored(err.Error())
+	}
+	if f.toolErr != nil && (errors.Is(f.toolErr, errNoCaptureTool) || env.h.Live() && errors.Is(f.toolErr, fs.ErrNotExist)) {
+		// Not there at all: the capture cannot start (it refuses the same
+		// --pdump-bin, or finds no tool), so check must not pass. A tool
+		// that is there but unreadable as ELF (a collected bundle leaves
+		// the binaries out) is only a check that cannot be made.
+		return fail("no capture tool to run: "+f.toolErr.Error(),
+			fix("install the DPDK tools of the primary's DPDK (openEuler: dpdk-tools; Debian: dpdk), or give --pdump-bin the path of the capture tool"))
 	}
 	if f.toolErr != nil {
 		return warn("cannot check the capture tool: "+f.toolErr.Error(),

@@ -29,6 +29,10 @@ var captureTools = []string{"gazelle-pdump", "dpdk-pdump", "dpdk-dumpcap"}
 // in /usr/local/bin, which sudo's secure_path may leave out.
 var extraToolDirs = []string{"/usr/local/bin", "/usr/bin", "/usr/sbin"}
 
+// errNoCaptureTool: the capture tool is not there at all, so a capture
+// cannot start (capture refuses the same --pdump-bin, or finds none).
+var errNoCaptureTool = errors.New("no capture tool")
+
 // CaptureTool finds the capture tool: --pdump-bin, else the first of
 // gazelle-pdump, dpdk-pdump, dpdk-dumpcap on the capture user's PATH.
 func (e *Env) CaptureTool() (string, error) {
@@ -38,7 +42,7 @@ func (e *Env) CaptureTool() (string, error) {
 			if found := e.lookPath(p); found != "" {
 				return found, nil
 			}
-			return "", fmt.Errorf("--pdump-bin %s: not found on PATH", p)
+			return "", fmt.Errorf("--pdump-bin %s: not found on PATH: %w", p, errNoCaptureTool)
 		}
 		return p, nil
 	}
@@ -47,7 +51,7 @@ func (e *Env) CaptureTool() (string, error) {
 			return found, nil
 		}
 	}
-	return "", fmt.Errorf("no capture tool found: none of %s on PATH or in %s (give --pdump-bin)", strings.Join(captureTools, ", "), strings.Join(extraToolDirs, ", "))
+	return "", fmt.Errorf("no capture tool found: none of %s on PATH or in %s (give --pdump-bin): %w", strings.Join(captureTools, ", "), strings.Join(extraToolDirs, ", "), errNoCaptureTool)
 }
 
 // lookPath finds a program on the machine being examined: on the

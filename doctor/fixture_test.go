@@ -57,6 +57,13 @@ func fixtureCases() []fixtureCase {
 			says:   map[string][]string{"device": {"kernel driver ixgbe"}, "iommu": {"usable for 0000:01:00.0 (vfio-pci)"}},
 			avoids: map[string][]string{"iommu": {"ixgbe"}},
 		},
+		// adv3 F24: a --pdump-bin capture refuses (exit 2) passed check.
+		{
+			name: "--pdump-bin names no tool: the capture cannot start", tree: "chk-healthy-2211", cfg: Config{User: root, Device: "0000:01:00.0", PdumpBin: "dpdk-pdmp"},
+			only:   []string{"build-match"},
+			status: map[string]Status{"build-match": Fail},
+			says:   map[string][]string{"build-match": {"no capture tool to run: --pdump-bin dpdk-pdmp: not found on PATH"}},
+		},
 		{
 			name: "ltran mode on 21.11: the capture attaches to ltran's prefix", tree: "chk-ltran-2111", cfg: Config{User: root},
 			status: map[string]Status{"config": OK, "prefix": OK, "primary": OK, "pcap-pmd": OK, "pdump": OK,

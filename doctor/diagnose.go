@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -63,6 +64,22 @@ func DiagnoseLive(ctx context.Context, cfg Config, m *runbooks.Matcher, fix runb
 	return r, nil
 }
 
+// runtimeDirPrefix is the prefix a runtime dir a finding names stands for
+// (/var/run/dpdk/<prefix>, /run/user/<uid>/dpdk/<prefix>, /tmp/dpdk/...),
+// or "": a log that names only the dir (secondary-hugepage-info-missing)
+// still names its primary (adv3 F23: --live judged another application).
+func runtimeDirPrefix(dir string) string {
+	if dir == "" || !path.IsAbs(dir) {
+		return ""
+	}
+	dir = path.Clean(dir)
+	name := path.Base(dir)
+	if path.Base(path.Dir(dir)) != "dpdk" || strings.HasPrefix(name, "<") || name == "dpdk" {
+		return ""
+	}
+	return name
+}
+
 // findingsTarget is the prefix and the device the findings name, the
 // first finding that names one first. The tool's prefix is the one to
 // check: the prefix check then says whether it is live and which prefixes
@@ -71,7 +88,7 @@ func DiagnoseLive(ctx context.Context, cfg Config, m *runbooks.Matcher, fix runb
 func findingsTarget(r *runbooks.Report) (prefix, device string) {
 	for _, f := range r.Findings {
 		if prefix == "" {
-			prefix = cmp.Or(f.Values["prefix"], f.Values["primary_prefix"])
+			prefix = cmp.Or(f.Values["prefix"], f.Values["primary_prefix"], runtimeDirPrefix(f.Values["runtime_dir"]))
 		}
 		if device == "" {
 			device = cmp.Or(f.Values["device_id"], f.Values["device"])

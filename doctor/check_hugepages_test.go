@@ -1,6 +1,10 @@
 package doctor
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/gzdoctor/gzdoctor/host"
+)
 
 // TestPoolThatFits: the pool the hugepages fix proposes fits the room by
 // the same measure the check uses, and is the largest 2^k-1 that does.
@@ -26,5 +30,30 @@ func TestPoolThatFits(t *testing.T) {
 	}
 	if captureNeed(0) != captureNeed(defaultCaptureMbufs) {
 		t.Errorf("no pool given is not gzdoctor capture's default")
+	}
+}
+
+// TestReserveCommand: the pool grows by what is missing from its own
+// size; a fixed number (it was 1024) would shrink a larger pool, which
+// frees pages a healthy system reserved.
+func TestReserveCommand(t *testing.T) {
+	mi := func(total uint64) *host.Hugepages {
+		return &host.Hugepages{Meminfo: &host.Meminfo{HugePagesTotal: total, HugepagesizeKB: 2048},
+			Sizes: []host.HugepageSize{{SizeKB: 2048, Nr: total}, {SizeKB: 1048576, Nr: 0}}}
+	}
+	for _, tt := range []struct {
+		hp         *host.Hugepages
+		free, need uint64
+		want       string
+	}{
+		{mi(4096), 32 << 20, 160 << 20, "echo 4160 > /proc/sys/vm/nr_hugepages"},
+		{mi(0), 0, 160 << 20, "echo 80 > /proc/sys/vm/nr_hugepages"},
+		{mi(100), 3 << 20, 4 << 20, "echo 101 > /proc/sys/vm/nr_hugepages"},
+		{mi(100), 200 << 20, 160 << 20, ""}, // nothing is missing
+		{&host.Hugepages{}, 0, 160 << 20, ""},
+	} {
+		if got := reserveCommand(tt.hp, tt.need, tt.free); got != tt.want {
+			t.Errorf("reserveCommand(total %v, free %d MiB, need %d MiB) = %q, want %q", tt.hp.Meminfo, tt.free>>20, tt.need>>20, got, tt.want)
+		}
 	}
 }

@@ -67,16 +67,27 @@ func checkRuntimeDir(ctx context.Context, env *Env) Result {
 		return f
 	}
 	who := userWords(env.cfg.User.UID)
-	if len(here) == 0 && len(elsewhere) > 0 {
-		p := elsewhere[0]
-		// Name the prefix the capture is for, when it is among them.
-		if t, err := env.Target(ctx); err == nil {
-			for _, q := range elsewhere {
-				if q.Name == t.Prefix {
-					p = q
-					break
-				}
+	// The target's primary runs elsewhere: the capture tool looks in its
+	// own base only, so it cannot reach it, whatever else runs here (a
+	// shared machine always has other primaries in root's base). Seen on
+	// the lab: root's dpdk-pdump on the prefix of a primary run by
+	// nobody (/tmp/dpdk) dies with "Cannot open
+	// '/var/run/dpdk/<prefix>/config'".
+	var named *host.Prefix // the target's prefix among them
+	targetAway := false    // and it is the target's own dir
+	if t, err := env.Target(ctx); err == nil && !t.Ambiguous() {
+		for i, q := range elsewhere {
+			if q.Name == t.Prefix {
+				named = &elsewhere[i]
+				targetAway = t.Dir != nil && t.Dir.Dir == q.Dir
+				break
 			}
+		}
+	}
+	if targetAway || len(here) == 0 && len(elsewhere) > 0 {
+		p := elsewhere[0]
+		if named != nil {
+			p = *named
 		}
 		owner := "another user"
 		if p.Owner != nil {

@@ -35,7 +35,7 @@ func fakeTools(names ...string) func(string) (string, error) {
 func TestDryRunGolden(t *testing.T) {
 	all := fakeTools("gazelle-pdump", "dpdk-pdump", "dpdk-dumpcap")
 	base := func() Options {
-		return Options{Prefix: "gazelle", Port: -1, DryRun: true, tag: "1234", lookPath: all,
+		return Options{Prefix: "gazelle", Port: -1, DryRun: true, NoPreflight: true, tag: "1234", lookPath: all,
 			now: func() time.Time { return time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC) }}
 	}
 	cases := []struct {

@@ -143,6 +143,13 @@ type Options struct {
 	lockDir string
 }
 
+// ProblemError is a problem found on the machine that keeps a capture
+// from being planned (no primary to ask for the device): exit status 1,
+// as check's verdict on the same machine.
+type ProblemError struct{ Msg string }
+
+func (e *ProblemError) Error() string { return e.Msg }
+
 // UsageError is a problem with the options: exit status 2.
 type UsageError struct {
 	Msg string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/doctor"
 	"github.com/gzdoctor/gzdoctor/host"
+	"github.com/gzdoctor/gzdoctor/host/target"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 	"github.com/gzdoctor/gzdoctor/runbooks"
 )
@@ -86,10 +87,19 @@ func preflight(ctx context.Context, h *host.Host, o *Options, p *Plan) (*doctor.
 			return rerunCommand(argv, t)
 		}
 	}
+	// The plan's target, with where it came from: a prefix the config
+	// chose is checked as check checks it (not as a --prefix).
+	var from target.Via
+	var why string
+	if t := p.target; t != nil && t.via != target.ViaFlag && t.prefix == p.Prefix {
+		from, why = t.via, t.resolvedWhy
+	}
 	env := func(device string) *doctor.Env {
 		return doctor.NewEnv(doctor.Config{
 			Host:        h,
 			Prefix:      p.Prefix,
+			PrefixFrom:  from,
+			PrefixWhy:   why,
 			ConfigPath:  o.ConfigPath,
 			Device:      device,
 			PdumpBin:    p.Binary,

@@ -28,7 +28,16 @@ func (r *Result) RenderText(w io.Writer, st ui.Style, verbose bool) error {
 		if p.TempNote != "" {
 			fmt.Fprintf(&b, "%s\n", st.Dim("# note: "+p.TempNote))
 		}
-		if p.busy != nil || len(p.PdumpVdevs) > 0 {
+		if r.Preflight != nil && (r.Stopped == StopPreflight || verbose) {
+			b.WriteString("\n" + st.Bold("preflight") + " (gzdoctor check, capture-relevant checks)\n")
+			if err := r.Preflight.RenderText(&b, st, verbose); err != nil {
+				return err
+			}
+			if r.Stopped == StopPreflight {
+				fmt.Fprintf(&b, "\n%s the capture would not start: fix the failed checks above (or skip them with --no-preflight)\n", st.Symbol("fail"))
+			}
+		} else if r.Preflight == nil && (p.busy != nil || len(p.PdumpVdevs) > 0) {
+			// --no-preflight: what the plan saw holding the primary.
 			fmt.Fprintf(&b, "%s %s\n", st.Symbol("warn"), busyWords(p))
 		}
 		_, err := io.WriteString(w, b.String())

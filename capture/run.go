@@ -36,14 +36,21 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	p.FilterByBackend = o.Filter != "" && backend == BackendDumpcap
 
 	var t *capTarget
-	if o.Prefix != "" && (o.Device != "" || o.Port >= 0) && o.DryRun {
-		// Everything is given: a dry run teaches the command without
-		// looking at the machine.
+	if o.Prefix != "" && (o.Device != "" || o.Port >= 0) && o.DryRun && o.NoPreflight {
+		// Everything is given and nothing is to be checked: a dry run
+		// teaches the command without looking at the machine.
 		t = &capTarget{prefix: o.Prefix, why: "--prefix", via: target.ViaFlag}
 	} else {
 		t, err = resolvePrefix(ctx, h, o)
 		if err != nil {
 			if !deferrable(o, err) {
+				var ue *UsageError
+				if !errors.As(err, &ue) {
+					// No primary (DPDK's default): said as check says it.
+					if v := targetVerdict(ctx, h, o, nil); v != nil {
+						return nil, v
+					}
+				}
 				return nil, err
 			}
 			// No live primary: the preflight says why (a typo, another
@@ -62,6 +69,7 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 	}
 	p.target = t
 	p.Prefix, p.PrefixWhy, p.PrefixSource = t.prefix, t.why, t.via
+	p.primaryPID = t.pid
 	if t.dir != nil {
 		p.runtimeDir = t.dir.Dir
 		if len(t.dir.Telemetry) > 0 {
@@ -71,13 +79,18 @@ func Prepare(ctx context.Context, o *Options) (*Plan, error) {
 				p.telemetry = filepath.Join(p.runtimeDir, p.telemetry)
 			}
 		}
-		if t.dir.Lock.Holder != nil {
-			p.primaryPID = t.dir.Lock.Holder.PID
-		}
 	}
 	p.detectBusy(h)
 	if err := resolveDevice(o, t, p); err != nil {
 		if !deferrable(o, err) {
+			var ue *UsageError
+			if errors.As(err, &ue) && ue.needsHealthy && p.deferred == nil && (t.dir == nil || t.dir.State != host.PrefixLive) {
+				// "Which device?" of a primary that is not there: the
+				// question is not the problem; check's verdict is.
+				if v := targetVerdict(ctx, h, o, t); v != nil {
+					return nil, v
+				}
+			}
 			return nil, err
 		}
 		// "Which device?" is asked only of a healthy primary: with an
@@ -158,7 +171,7 @@ func busyWords(p *Plan) string {
 // deferrable reports whether a target error waits for the preflight: one
 // the preflight can explain, when a preflight runs.
 func deferrable(o *Options, err error) bool {
-	if o.DryRun || o.NoPreflight {
+	if o.NoPreflight {
 		return false
 	}
 	var ue *UsageError
@@ -202,7 +215,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res := &Result{Plan: p, Files: []OutputFile{}}
 	if o.DryRun {
+		// The plan, and the verdict the capture would meet: the same
+		// preflight (check's checks), so a dry run never plans what its
+		// capture refuses. No lock and no busy look under it: nothing
+		// starts; the preflight's busy check says what holds the primary.
 		res.DryRun = true
+		if !o.NoPreflight {
+			rep, ok, err := preflight(ctx, host.New(orRoot(o.Root)), &o, p)
+			if err != nil {
+				return nil, err
+			}
+			res.Preflight = rep
+			if !ok {
+				res.Stopped = StopPreflight
+				return res, nil
+			}
+		}
+		if p.deferred != nil {
+			return nil, p.deferred
+		}
 		return res, nil
 	}
 	// The lock comes before every look at whether the primary is busy:

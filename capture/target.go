@@ -21,7 +21,13 @@ type capTarget struct {
 	why    string
 	via    target.Via
 	dir    *host.Prefix // nil when no runtime dir was found
-	ports  []telemetry.EthPort
+	// pid is the primary's (target.Target.PID), 0 when none is known.
+	pid int
+	// resolvedWhy is target.Target.Why, handed to the preflight so its
+	// findings say where the prefix came from as check's do (why is the
+	// plan's shorter words).
+	resolvedWhy string
+	ports       []telemetry.EthPort
 	// portsErr says why the ports are unknown (no telemetry socket, an
 	// old DPDK...).
 	portsErr error
@@ -69,7 +75,7 @@ func resolvePrefix(ctx context.Context, h *host.Host, o *Options) (*capTarget, e
 	if err != nil {
 		return nil, fmt.Errorf("listing DPDK runtime dirs: %w", err)
 	}
-	t := &capTarget{prefix: tg.Prefix, why: tg.Why, via: tg.Via, dir: tg.Dir}
+	t := &capTarget{prefix: tg.Prefix, why: tg.Why, via: tg.Via, dir: tg.Dir, pid: tg.PID, resolvedWhy: tg.Why}
 	switch {
 	case tg.Ambiguous() && len(tg.Candidates) > 0:
 		// Asked after the preflight, whose prefix check names each live
@@ -327,6 +333,38 @@ func (t *capTarget) promiscuous(port int) *bool {
 			on := pt.Promiscuous
 			return &on
 		}
+	}
+	return nil
+}
+
+// targetChecks are check's checks that judge the target itself.
+var targetChecks = []string{"runtime-dir", "config", "prefix", "primary"}
+
+// targetVerdict is check's verdict on a target with no live primary, for
+// a plan that cannot go on without one (which device?) when no preflight
+// runs: the first of check's target checks that fails, with its fix, so
+// capture names the missing primary as check does. nil when none fails.
+func targetVerdict(ctx context.Context, h *host.Host, o *Options, t *capTarget) error {
+	cfg := doctor.Config{Host: h, Prefix: o.Prefix, ConfigPath: o.ConfigPath}
+	if t != nil && t.prefix != "" && t.via != target.ViaFlag {
+		cfg.Prefix, cfg.PrefixFrom, cfg.PrefixWhy = t.prefix, t.via, t.resolvedWhy
+	}
+	rep, err := doctor.Run(ctx, doctor.NewEnv(cfg), doctor.Options{Only: targetChecks, Scope: targetChecks, Timeout: preflightTimeout})
+	if err != nil {
+		return nil
+	}
+	for _, r := range rep.Results {
+		if r.Status != "fail" {
+			continue
+		}
+		msg := r.ID + ": " + r.Finding
+		if r.Fix != nil {
+			msg += "\n  fix: " + r.Fix.Text
+			for _, c := range r.Fix.Commands {
+				msg += "\n    " + c
+			}
+		}
+		return &ProblemError{Msg: msg}
 	}
 	return nil
 }

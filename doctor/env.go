@@ -19,6 +19,9 @@ type Config struct {
 	// PrefixFrom is what gave Prefix when not --prefix: target.ViaLog for
 	// the prefix a capture tool's log names (diagnose --live).
 	PrefixFrom target.Via
+	// PrefixWhy, with PrefixFrom, hands over a target resolved before
+	// (capture's plan to its preflight): see target.Request.Why.
+	PrefixWhy string
 	// ConfigPath is --config: the lstack.conf or ltran.conf in use. Empty
 	// means the live lstack's LSTACK_CONF_PATH, then the capture user's,
 	// then /etc/gazelle/{lstack,ltran}.conf.

@@ -32,7 +32,7 @@ func (e *Env) Target(ctx context.Context) (*target.Target, error) {
 				}
 			}
 		}
-		r := target.Request{Prefix: e.cfg.Prefix, Via: e.cfg.PrefixFrom}
+		r := target.Request{Prefix: e.cfg.Prefix, Via: e.cfg.PrefixFrom, Why: e.cfg.PrefixWhy}
 		if e.cfg.allPrefixes {
 			r.Via = target.ViaAll
 		}
@@ -51,10 +51,7 @@ func (e *Env) Primary(ctx context.Context) (*host.Process, error) {
 		if t.Ambiguous() || t.Dir == nil || t.Dir.State != host.PrefixLive {
 			return nil, nil
 		}
-		pid := 0
-		if t.Dir.Lock.Holder != nil {
-			pid = t.Dir.Lock.Holder.PID
-		}
+		pid := t.PID
 		if pid == 0 {
 			// The holder is in another pid namespace (or an OFD lock without
 			// pid): find the process that maps this runtime dir.

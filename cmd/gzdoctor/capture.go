@@ -357,6 +357,10 @@ func runCapture(cmd *cobra.Command, a *app, f *captureFlags, args []string) erro
 		if errors.As(err, &ue) {
 			return usageError("%v", err)
 		}
+		var pe *capture.ProblemError
+		if errors.As(err, &pe) {
+			return &exitError{code: exitProblem, err: err}
+		}
 		if res != nil {
 			_ = a.renderCapture(stream, res)
 		}

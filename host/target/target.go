@@ -90,11 +90,12 @@ type Target struct {
 	Dir *host.Prefix `json:"dir,omitempty"`
 	// RuntimeDir is Dir's path, "" when there is none.
 	RuntimeDir string `json:"runtime_dir,omitempty"`
-	// PID holds Dir's config lock (the primary), 0 when none is known.
+	// PID holds Dir's config lock (the primary), 0 when none is known
+	// (no live primary, or its holder is in another pid namespace). Every
+	// command reads the primary's pid here: doctor.Env.Primary (check's
+	// primary, and the pid its fixes name) and capture's plan (the
+	// capture lock, the drop counters).
 	PID int `json:"pid,omitempty"`
-	// UID owns Dir: the uid the primary ran as (DPDK creates the dir with
-	// the process's uid). -1 when there is no dir.
-	UID int `json:"uid"`
 	// Candidates are the live primaries that could be meant when nothing
 	// chose, in runtime dir order.
 	Candidates []host.Prefix `json:"candidates,omitempty"`
@@ -121,6 +122,10 @@ type Request struct {
 	// the running primaries, set by check --all-prefixes) or ViaLog (the
 	// prefix a capture tool's log names, diagnose --live).
 	Via Via
+	// Why, when set, hands over a resolution made before (capture's plan,
+	// to its preflight): Prefix, Via and Why are taken as they are, so the
+	// preflight's findings say where the prefix came from as check's do.
+	Why string
 }
 
 // Config is what the Gazelle config in use says about the prefix.
@@ -147,8 +152,10 @@ type Facts struct {
 // Resolve decides the target. It reads nothing: the facts are gathered by
 // the caller (doctor.Env, which check and capture both use).
 func Resolve(r Request, f Facts) *Target {
-	t := &Target{UID: -1}
+	t := &Target{}
 	switch {
+	case r.Prefix != "" && r.Why != "" && r.Via != "":
+		t.Prefix, t.Via, t.Why = r.Prefix, r.Via, r.Why
 	case r.Prefix != "" && r.Via == ViaAll:
 		t.Prefix, t.Via, t.Why = r.Prefix, ViaAll, "a running primary's prefix (--all-prefixes checks each)"
 	case r.Prefix != "" && r.Via == ViaLog:
@@ -178,9 +185,6 @@ func Resolve(r Request, f Facts) *Target {
 	t.Dir = Find(f.Prefixes, f.CallerBase, t.Prefix)
 	if t.Dir != nil {
 		t.RuntimeDir = t.Dir.Dir
-		if t.Dir.Owner != nil {
-			t.UID = t.Dir.Owner.UID
-		}
 		if h := t.Dir.Lock.Holder; h != nil && t.Dir.State == host.PrefixLive {
 			t.PID = h.PID
 		}

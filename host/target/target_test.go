@@ -37,51 +37,51 @@ func TestResolve(t *testing.T) {
 		prefix     string
 		via        Via
 		dir        string
-		pid, uid   int
+		pid        int
 		candidates []string
 		why        string // a part of Why
 	}{
 		{name: "flag, its primary live", req: Request{Prefix: "gazelle"}, facts: Facts{Prefixes: []host.Prefix{gz, other}, CallerBase: root, Config: envConf},
-			prefix: "gazelle", via: ViaFlag, dir: root + "/gazelle", pid: 4242, uid: 0, why: "--prefix gazelle"},
+			prefix: "gazelle", via: ViaFlag, dir: root + "/gazelle", pid: 4242, why: "--prefix gazelle"},
 		{name: "flag, nothing runs", req: Request{Prefix: "typo"}, facts: Facts{Prefixes: []host.Prefix{gz}, CallerBase: root},
-			prefix: "typo", via: ViaFlag, uid: -1},
+			prefix: "typo", via: ViaFlag},
 		{name: "all-prefixes", req: Request{Prefix: "other", Via: ViaAll}, facts: Facts{Prefixes: []host.Prefix{gz, other}, CallerBase: root},
-			prefix: "other", via: ViaAll, dir: root + "/other", pid: 5000, uid: 0, why: "--all-prefixes"},
+			prefix: "other", via: ViaAll, dir: root + "/other", pid: 5000, why: "--all-prefixes"},
 		{name: "the capture tool's log (diagnose --live)", req: Request{Prefix: "gazelle", Via: ViaLog}, facts: Facts{Prefixes: []host.Prefix{gz, other}, CallerBase: root, Config: envConf},
-			prefix: "gazelle", via: ViaLog, dir: root + "/gazelle", pid: 4242, uid: 0, why: "the capture tool's log"},
+			prefix: "gazelle", via: ViaLog, dir: root + "/gazelle", pid: 4242, why: "the capture tool's log"},
 		{name: "lstack.conf beats the live primaries", facts: Facts{Prefixes: []host.Prefix{gz, other}, CallerBase: root, Config: lstackConf},
-			prefix: "gazelle", via: ViaConfig, dir: root + "/gazelle", pid: 4242, uid: 0, why: "/etc/gazelle/lstack.conf:3"},
+			prefix: "gazelle", via: ViaConfig, dir: root + "/gazelle", pid: 4242, why: "/etc/gazelle/lstack.conf:3"},
 		{name: "ltran.conf in ltran mode", facts: Facts{Prefixes: []host.Prefix{gz, live(root, "ltran", 77, 0)}, CallerBase: root, Config: ltranConf},
-			prefix: "ltran", via: ViaConfig, dir: root + "/ltran", pid: 77, uid: 0, why: "forward_kit_args"},
+			prefix: "ltran", via: ViaConfig, dir: root + "/ltran", pid: 77, why: "forward_kit_args"},
 		{name: "LSTACK_CONF_PATH's config, its primary not started", facts: Facts{Prefixes: []host.Prefix{gz}, CallerBase: root, Config: envConf},
-			prefix: "app", via: ViaConfig, uid: -1, why: "/opt/app/lstack.conf"},
+			prefix: "app", via: ViaConfig, why: "/opt/app/lstack.conf"},
 		{name: "a config without --file-prefix names rte", facts: Facts{Prefixes: []host.Prefix{gz}, CallerBase: root, Config: defaultConf},
-			prefix: "rte", via: ViaConfig, uid: -1, why: "DPDK's default rte"},
+			prefix: "rte", via: ViaConfig, why: "DPDK's default rte"},
 		{name: "the only live primary", facts: Facts{Prefixes: []host.Prefix{gz, stale(root, "dead")}, CallerBase: root},
-			prefix: "gazelle", via: ViaLive, dir: root + "/gazelle", pid: 4242, uid: 0, why: "the only running primary's"},
+			prefix: "gazelle", via: ViaLive, dir: root + "/gazelle", pid: 4242, why: "the only running primary's"},
 		{name: "a config that cannot say, one primary runs", facts: Facts{Prefixes: []host.Prefix{gz}, CallerBase: root, Config: noPrefixConf},
-			prefix: "gazelle", via: ViaLive, dir: root + "/gazelle", pid: 4242, uid: 0},
+			prefix: "gazelle", via: ViaLive, dir: root + "/gazelle", pid: 4242},
 		{name: "none: DPDK's default, said", facts: Facts{Prefixes: []host.Prefix{stale(root, "dead")}, CallerBase: root},
-			prefix: "rte", via: ViaDefault, uid: -1, why: "no --prefix, no config, no running primary: DPDK's default"},
+			prefix: "rte", via: ViaDefault, why: "no --prefix, no config, no running primary: DPDK's default"},
 		{name: "ambiguous: two live primaries", facts: Facts{Prefixes: []host.Prefix{other, gz}, CallerBase: root},
-			candidates: []string{"gazelle", "other"}, uid: -1, why: "several primaries are running (gazelle, other)"},
+			candidates: []string{"gazelle", "other"}, why: "several primaries are running (gazelle, other)"},
 		{name: "ambiguous: a config that cannot say and two live", facts: Facts{Prefixes: []host.Prefix{other, gz}, CallerBase: root, Config: noPrefixConf},
-			candidates: []string{"gazelle", "other"}, uid: -1, why: "several primaries"},
+			candidates: []string{"gazelle", "other"}, why: "several primaries"},
 		{name: "ambiguous: a config that cannot say, nothing runs (not rte)", facts: Facts{CallerBase: root, Config: noPrefixConf},
-			uid: -1, why: "no ltran.conf was found; and no primary is running"},
+			why: "no ltran.conf was found; and no primary is running"},
 		{name: "the capture user's dir first: a non-root tool opens its own", req: Request{Prefix: "gazelle"},
 			facts:  Facts{Prefixes: []host.Prefix{gz, {Name: "gazelle", Base: user, Dir: user + "/gazelle", State: host.PrefixNoConfig, Owner: &host.FileStat{UID: 1000}}}, CallerBase: user},
-			prefix: "gazelle", via: ViaFlag, dir: user + "/gazelle", uid: 1000},
-		{name: "a live primary as another user: its dir, its uid", facts: Facts{Prefixes: []host.Prefix{live(user, "mine", 900, 1000)}, CallerBase: root},
-			prefix: "mine", via: ViaLive, dir: user + "/mine", pid: 900, uid: 1000},
+			prefix: "gazelle", via: ViaFlag, dir: user + "/gazelle"},
+		{name: "a live primary as another user: its dir, its pid", facts: Facts{Prefixes: []host.Prefix{live(user, "mine", 900, 1000)}, CallerBase: root},
+			prefix: "mine", via: ViaLive, dir: user + "/mine", pid: 900},
 		{name: "/var/run and /run are one", req: Request{Prefix: "gazelle"}, facts: Facts{Prefixes: []host.Prefix{stale("/tmp/dpdk", "gazelle"), live("/run/dpdk", "gazelle", 9, 0)}, CallerBase: root},
-			prefix: "gazelle", via: ViaFlag, dir: "/run/dpdk/gazelle", pid: 9, uid: 0},
+			prefix: "gazelle", via: ViaFlag, dir: "/run/dpdk/gazelle", pid: 9},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Resolve(tt.req, tt.facts)
-			if got.Prefix != tt.prefix || got.Via != tt.via || got.RuntimeDir != tt.dir || got.PID != tt.pid || got.UID != tt.uid {
-				t.Errorf("got prefix %q via %q dir %q pid %d uid %d, want %q %q %q %d %d", got.Prefix, got.Via, got.RuntimeDir, got.PID, got.UID,
-					tt.prefix, tt.via, tt.dir, tt.pid, tt.uid)
+			if got.Prefix != tt.prefix || got.Via != tt.via || got.RuntimeDir != tt.dir || got.PID != tt.pid {
+				t.Errorf("got prefix %q via %q dir %q pid %d, want %q %q %q %d", got.Prefix, got.Via, got.RuntimeDir, got.PID,
+					tt.prefix, tt.via, tt.dir, tt.pid)
 			}
 			if got.Ambiguous() != (tt.prefix == "") || !slices.Equal(got.CandidateNames(), tt.candidates) {
 				t.Errorf("ambiguous %v, candidates %v, want %v", got.Ambiguous(), got.CandidateNames(), tt.candidates)

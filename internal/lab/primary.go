@@ -103,6 +103,12 @@ type Config struct {
 	// Env are more variables for the primary's environment (this
 	// machine's DPDK, KindExecutable).
 	Env []string
+	// UID, when not 0, runs the primary as that uid (and gid), without
+	// XDG_RUNTIME_DIR: its runtime dir is then /tmp/dpdk/<prefix>, and its
+	// --huge-dir a hugetlbfs mount of its own (size 128 MiB, owned by the
+	// uid), unmounted by Cleanup. The plain executable on this machine's
+	// DPDK only.
+	UID int
 }
 
 // Primary is a running (or stopped) lab primary.
@@ -260,6 +266,10 @@ func start(ctx context.Context, cfg Config) (*Primary, error) {
 		unmount()
 		return nil, fmt.Errorf("lab primary not built (run make -C lab): %w", err)
 	}
+	if cfg.UID != 0 && (cfg.Kind != KindExecutable || rel != ReleaseHost || cfg.HidePcapPMD) {
+		unmount()
+		return nil, fmt.Errorf("lab: UID runs the plain executable on this machine's DPDK only")
+	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = NewPrefix()
 	}
@@ -282,6 +292,20 @@ func start(ctx context.Context, cfg Config) (*Primary, error) {
 		unmount()
 		return nil, fmt.Errorf("creating the stats dir: %w", err)
 	}
+	if cfg.UID != 0 {
+		// The uid's own hugepages: /mnt/huge is root's, and a mount of
+		// its own leaves the machine's pool to everyone else.
+		huge := filepath.Join(statsDir, "huge")
+		um, err := uidHugeDir(statsDir, huge, cfg.UID)
+		if err != nil {
+			os.RemoveAll(statsDir)
+			unmount()
+			return nil, err
+		}
+		prev := unmount
+		unmount = func() { um(); prev() }
+		cfg.ExtraEAL = append([]string{"--huge-dir", huge}, cfg.ExtraEAL...)
+	}
 	// inside is a path of this machine as the primary sees it.
 	inside := func(path string) string { return strings.TrimPrefix(path, rel.Root()) }
 	p := &Primary{
@@ -300,8 +324,9 @@ func start(ctx context.Context, cfg Config) (*Primary, error) {
 		if p.Net != nil {
 			p.Net.remove()
 		}
-		os.RemoveAll(statsDir)
+		// The mounts first: a UID primary's hugetlbfs is in statsDir.
 		unmount()
+		os.RemoveAll(statsDir)
 		return nil, err
 	}
 	app := []string{"--rate", fmt.Sprint(rate), "--stats", inside(p.stats)}
@@ -387,6 +412,18 @@ func start(ctx context.Context, cfg Config) (*Primary, error) {
 		// "parent" mean the test binary, not one of its threads.
 		Setpgid:   true,
 		Pdeathsig: syscall.SIGTERM,
+	}
+	if cfg.UID != 0 {
+		// Go sets the parent-death signal after the uid changes (a change
+		// would clear it).
+		p.cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(cfg.UID), Gid: uint32(cfg.UID)}
+		p.cmd.Env = []string{"HOME=/"}
+		for _, e := range os.Environ() {
+			if !strings.HasPrefix(e, "XDG_RUNTIME_DIR=") && !strings.HasPrefix(e, "HOME=") && !strings.HasPrefix(e, "RUNTIME_DIRECTORY=") {
+				p.cmd.Env = append(p.cmd.Env, e)
+			}
+		}
+		p.cmd.Env = append(p.cmd.Env, cfg.Env...)
 	}
 	if err := p.startLocked(); err != nil {
 		return fail(fmt.Errorf("starting %s: %w", bin, err))
@@ -623,10 +660,11 @@ func (p *Primary) Cleanup() {
 	}
 	p.cleaned = true
 	removePrefixFiles(p.Prefix, p.RuntimeDir)
-	os.RemoveAll(p.statsDir)
+	// The mounts first: a UID primary's hugetlbfs is in statsDir.
 	if p.unmount != nil {
 		p.unmount()
 	}
+	os.RemoveAll(p.statsDir)
 	if p.Net != nil {
 		p.Net.remove()
 	}
@@ -712,4 +750,24 @@ func WaitState(pid int, state byte, d time.Duration) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// uidHugeDir mounts a hugetlbfs of 128 MiB owned by uid at dir, and lets
+// uid into parent (the stats dir, where the primary writes its counters).
+// It returns the unmount.
+func uidHugeDir(parent, dir string, uid int) (func(), error) {
+	if err := os.Chown(parent, uid, uid); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(parent, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	opts := fmt.Sprintf("uid=%d,gid=%d,size=128M,pagesize=2M", uid, uid)
+	if out, err := exec.Command("mount", "-t", "hugetlbfs", "-o", opts, "nodev", dir).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("lab: mounting hugetlbfs for uid %d on %s: %v: %s", uid, dir, err, out)
+	}
+	return func() { exec.Command("umount", dir).Run() }, nil
 }

@@ -197,22 +197,45 @@ func chooseTempParent(outDir string, maxLen, euid int) (tempPlace, error) {
 // on it, held until the returned file is closed: the next run tells a live
 // capture's directory from a dead one's by that lock (the kernel drops it
 // when the process dies, kill -9 included), across pid namespaces.
+//
+// The directory gets its name only once locked: made and locked under a
+// name no capture looks for, then renamed (never over an existing one).
+// Made under its own name, it stood unlocked for a moment, and another
+// gzdoctor's capture writing to the same parent took it for a dead
+// capture's and removed it (seen in the lab suite: "creating the capture's
+// private directory: open /tmp/.gzdoctor-29847-22: no such file or
+// directory").
 func makePrivateDir(dir string) (*os.File, error) {
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	if _, err := os.Lstat(dir); err == nil {
+		return nil, &os.PathError{Op: "mkdir", Path: dir, Err: fs.ErrExist}
+	}
+	staging := dir + ".new"
+	if err := os.Mkdir(staging, 0o700); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(staging, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		os.Remove(dir)
+		os.Remove(staging)
 		return nil, err
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
-		os.Remove(dir)
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
+		os.Remove(staging)
+		return nil, fmt.Errorf("locking %s: %w", staging, err)
+	}
+	if beforeRename != nil {
+		beforeRename(staging)
+	}
+	if err := unix.Renameat2(unix.AT_FDCWD, staging, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE); err != nil {
+		f.Close()
+		os.Remove(staging)
+		return nil, &os.PathError{Op: "rename", Path: dir, Err: err}
 	}
 	return f, nil
 }
+
+// beforeRename runs between the lock and the rename: tests race it there.
+var beforeRename func(staging string)
 
 // createTemps makes the capture's private directory and the backend's
 // files in it, mode 0600, before the backend opens them: pdump's pcap PMD

@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -244,5 +246,51 @@ func TestCaptureAttackerCannotRedirect(t *testing.T) {
 		}
 	} else {
 		os.RemoveAll(res.Plan.TempDir)
+	}
+}
+
+// TestMakePrivateDirRace: another gzdoctor cleaning the same parent of
+// dead captures' directories, at the worst moment (the directory made,
+// not yet renamed to its name), removes nothing of a capture that starts:
+// it is locked before it has a name a cleaner looks for.
+func TestMakePrivateDirRace(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, tempDirPrefix+"4242-7")
+	var found []pcapfile.Leftover
+	beforeRename = func(staging string) {
+		if _, err := os.Stat(staging); err != nil {
+			t.Errorf("staging dir: %v", err)
+		}
+		found = pcapfile.FindLeftovers(parent, true)
+	}
+	t.Cleanup(func() { beforeRename = nil })
+	f, err := makePrivateDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if len(found) != 0 {
+		t.Errorf("a cleaner racing the start found %+v", found)
+	}
+	if again := pcapfile.FindLeftovers(parent, true); len(again) != 0 {
+		t.Errorf("a cleaner after the start found %+v", again)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("%s: %v %v", dir, fi, err)
+	}
+	if _, err := os.Stat(dir + ".new"); !os.IsNotExist(err) {
+		t.Errorf("the staging name remains: %v", err)
+	}
+	// Never over an existing directory, even an empty one.
+	other := filepath.Join(parent, tempDirPrefix+"4242-8")
+	if err := os.Mkdir(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	beforeRename = nil
+	if g, err := makePrivateDir(other); err == nil || !errors.Is(err, fs.ErrExist) {
+		if g != nil {
+			g.Close()
+		}
+		t.Errorf("makePrivateDir over an existing dir: %v, want it to exist already", err)
 	}
 }

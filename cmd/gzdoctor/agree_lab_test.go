@@ -318,7 +318,10 @@ func agreeRows() []agreeRow {
 				a, b := lab.StartT(t, lab.Config{}), lab.StartT(t, lab.Config{})
 				dir := mxScratch(t)
 				conf := agreeConf(t, dir, "dpdk_args = [\"--socket-mem\", \"64\", \"--legacy-mem\", \"--map-perfect\", \"--no-pci\"]\nuse_ltran = 1\n")
-				return &agreeSit{dir: dir, healthy: true, vars: map[string]string{"A": a.Prefix, "B": b.Prefix},
+				// Not "healthy": the config describes an ltran host whose
+				// ltran does not run, and the Gazelle checks may say to
+				// start or restart ltran (it is none of these primaries).
+				return &agreeSit{dir: dir, vars: map[string]string{"A": a.Prefix, "B": b.Prefix},
 					check: []string{"--config", conf}, capture: []string{"--config", conf}}
 			},
 			want: "prefix", says: []string{"{A}", "{B}", "several primaries are running"},
@@ -515,6 +518,19 @@ func agreeRows() []agreeRow {
 					t.Errorf("the fix %q run as uid 65534: exit %d\n%s%s", fix, out.code, after.summary(), out.stderr)
 				}
 			},
+		},
+		{
+			// A primary of DPDK 24.11 (Debian 13's, in its chroot) and this
+			// machine's 22.11 capture tool, which panics on the version
+			// mismatch.
+			name: "primary of another DPDK release",
+			build: func(t *testing.T) *agreeSit {
+				p := lab.StartT(t, lab.Config{Release: lab.ReleaseTrixie})
+				return &agreeSit{prefix: p.Prefix, p: p, healthy: true,
+					check: []string{"--prefix", p.Prefix}, capture: []string{"--prefix", p.Prefix}}
+			},
+			want: "build-match", says: []string{"24.11", "22.11"},
+			real: true,
 		},
 	}
 }

@@ -114,6 +114,16 @@ func (t *capTarget) probePorts(ctx context.Context, h *host.Host) {
 		t.portsErr = fmt.Errorf("the primary has no telemetry socket in %s", t.dir.Dir)
 		return
 	}
+	if t.pid > 0 {
+		// A stopped primary answers nothing: no 2 s wait for it (the
+		// preflight's primary check says it is stopped, and how to go on).
+		if pr, err := h.ReadProcess(t.pid); err == nil {
+			if hl := pr.Halted(); hl != nil {
+				t.portsErr = fmt.Errorf("pid %d %s %s: its telemetry cannot answer", t.pid, hl.Verb, hl.Words)
+				return
+			}
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	sock := t.dir.Telemetry[0]

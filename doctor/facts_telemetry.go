@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/gzdoctor/gzdoctor/host"
 )
@@ -24,6 +25,15 @@ func (e *Env) Telemetry(ctx context.Context) (*host.TelemetryReport, error) {
 				return nil, nil
 			}
 			return r, err
+		}
+		if p, err := e.Primary(ctx); err == nil && p != nil {
+			// A stopped primary answers nothing until it continues: asking
+			// costs the whole fact timeout, to every check that reads
+			// telemetry (and a capture's preflight) after the primary
+			// check has said why.
+			if h := p.Halted(); h != nil {
+				return nil, fmt.Errorf("pid %d %s %s: its telemetry cannot answer", p.PID, h.Verb, h.Words)
+			}
 		}
 		ctx, cancel := e.factContext(ctx)
 		defer cancel()

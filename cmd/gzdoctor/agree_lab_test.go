@@ -93,8 +93,8 @@ func TestCheckCaptureAgree(t *testing.T) {
 					t.Errorf("the capture: first failing %q, want %q", c.Preflight.firstFail(), row.want)
 				}
 			}
-			mxNoForbidden(t, &mxSit{prefix: s.prefix, p: s.p, healthy: s.healthy}, "check", chk.stdout)
-			mxNoForbidden(t, &mxSit{prefix: s.prefix, p: s.p, healthy: s.healthy}, "capture --dry-run", dry.stdout)
+			mxNoForbidden(t, &mxSit{prefix: s.prefix, p: s.p, healthy: s.healthy}, "check", chk)
+			mxNoForbidden(t, &mxSit{prefix: s.prefix, p: s.p, healthy: s.healthy}, "capture --dry-run", dry)
 			if row.after != nil {
 				row.after(t, s, &rep, &plan)
 			}
@@ -150,6 +150,7 @@ func agreeRun(t *testing.T, dir string, c *exec.Cmd) *mxOut {
 	cmd.Dir, cmd.Env, cmd.SysProcAttr = dir, c.Env, c.SysProcAttr
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -160,7 +161,7 @@ func agreeRun(t *testing.T, dir string, c *exec.Cmd) *mxOut {
 	if ctx.Err() != nil {
 		t.Fatalf("%q did not end in %v:\n%s\n%s", c.Args, mxTimeout, stdout.String(), stderr.String())
 	}
-	return &mxOut{code, stdout.String(), stderr.String()}
+	return &mxOut{code: code, stdout: stdout.String(), stderr: stderr.String(), start: start}
 }
 
 type agreeResult struct {

@@ -83,7 +83,8 @@ as the packets arrive (pcapng, or pcap with -F pcap; rx and tx merged in time
 order) and everything else to stderr; a reader that goes away stops the
 capture cleanly (exit 0). With -o json, progress, fatal findings and notes
 are JSON lines on stderr, the summary last. --dry-run prints the tool's exact
-command line instead, to learn or to run it by hand.
+command line instead, to learn or to run it by hand, and the preflight's
+verdict (exit 1 where the capture would stop).
 
 A filter can be given with -f or as the trailing arguments, as with tcpdump.
 Exit status: 0 captured (losses are flagged !), 1 a preflight check failed,
@@ -137,7 +138,7 @@ capture, write its file, or the disk filled.`,
 	fl.BoolVarP(&f.list, "list-interfaces", "D", false, "list every live primary and its ports (and whether a capture holds it), then exit")
 	fl.BoolVar(&o.Promisc, "promisc", false, "let dpdk-dumpcap put the port in promiscuous mode for the capture (default: dumpcap gets -p and the port is left as it is)")
 	fl.BoolVar(&o.Force, "force", false, "overwrite existing output files")
-	fl.BoolVar(&o.DryRun, "dry-run", false, "print the capture tool's command line and stop")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print the capture tool's command line and the preflight's verdict, and stop")
 	fl.BoolVar(&o.NoPreflight, "no-preflight", false, "do not run the capture-relevant checks first")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"pcapng", "pcap"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("device", a.completeDevices(true))

@@ -2,10 +2,15 @@ package capture
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
+	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
@@ -19,7 +24,39 @@ func keepTemps(res *Result, p *Plan, err error) {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		res.WriteError = "output filesystem full: " + res.WriteError
 	}
+	if errors.Is(err, pcapfile.ErrExists) {
+		// Another process made the file while the capture ran (the
+		// no-clobber commit refused to replace it): the recovery goes to
+		// a free name beside it, and nothing says --force, which would
+		// destroy that other file.
+		q := *p
+		q.Outputs = slices.Clone(p.Outputs)
+		var taken, into []string
+		for i, o := range q.Outputs {
+			q.Outputs[i].Path = freeName(o.Path, strings.TrimPrefix(filepath.Base(p.TempDir), ".gzdoctor-"))
+			taken, into = append(taken, o.Path), append(into, q.Outputs[i].Path)
+		}
+		res.WriteError = fmt.Sprintf("%s appeared while the capture ran (another process wrote it); gzdoctor never replaces a file it did not write, so the packets stay in %s and the command below writes them to %s",
+			strings.Join(taken, ", "), p.TempDir, strings.Join(into, ", "))
+		res.Recover = recoverCommand(&q)
+		return
+	}
 	res.Recover = recoverCommand(p)
+}
+
+// freeName is a name beside path that does not exist yet:
+// <name>-recovered-<tag><ext>, then -2, -3... if that is taken too.
+func freeName(path, tag string) string {
+	ext := filepath.Ext(path)
+	stem := strings.TrimSuffix(path, ext) + "-recovered-" + tag
+	name := stem + ext
+	for i := 2; i < 100; i++ {
+		if _, err := os.Lstat(name); errors.Is(err, fs.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d%s", stem, i, ext)
+	}
+	return name
 }
 
 // recoverCommand is the command that writes the kept files into the

@@ -16,6 +16,7 @@ import (
 	"github.com/gzdoctor/gzdoctor/capture"
 	"github.com/gzdoctor/gzdoctor/capture/pcapfile"
 	"github.com/gzdoctor/gzdoctor/internal/lab"
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 // waitFor polls cond every 10 ms until it holds or d passes.
@@ -221,5 +222,80 @@ func TestCaptureLabFinalWriteFails(t *testing.T) {
 				t.Errorf("the packets were not kept: %v %v", fi, err)
 			}
 		})
+	}
+}
+
+// TestCaptureLabOutputTakenMeanwhile: another process writes the -w file
+// while the capture runs (adv3 F26). The capture must not replace it, and
+// the recover command it prints must work as typed: it wrote onto the same
+// taken name (refused, exit 2) and the advice was --force, which would
+// have destroyed the other file.
+func TestCaptureLabOutputTakenMeanwhile(t *testing.T) {
+	t.Parallel()
+	needTools(t, "dpdk-pdump", "tshark")
+	p := lab.StartT(t, lab.Config{})
+	dir := t.TempDir()
+	f := filepath.Join(dir, "race.pcapng")
+	cmd := gzdoctorCmd(t, dir, "-o", "json", "capture", "--prefix", p.Prefix, "-i", p.Device, "-w", f, "--no-preflight")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	grown := func() bool {
+		m, _ := filepath.Glob(fmt.Sprintf("%s/.gzdoctor-%d*/rx.pcap", "/tmp", cmd.Process.Pid))
+		m2, _ := filepath.Glob(fmt.Sprintf("%s/.gzdoctor-%d*/rx.pcap", dir, cmd.Process.Pid))
+		for _, x := range append(m, m2...) {
+			if fi, err := os.Stat(x); err == nil && fi.Size() > 30000 {
+				return true
+			}
+		}
+		return false
+	}
+	if !waitFor(30*time.Second, grown) {
+		cmd.Process.Kill()
+		t.Fatalf("pdump never wrote packets:\n%s", stderr.String())
+	}
+	other := []byte("another process's data\n")
+	if err := os.WriteFile(f, other, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("exit %v, want 3 (the capture could not be written where asked)\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	var env struct{ Data capture.Result }
+	if err := json.Unmarshal(stdout.Bytes(), &env); err != nil {
+		t.Fatal(err)
+	}
+	res := env.Data
+	if b, _ := os.ReadFile(f); !bytes.Equal(b, other) {
+		t.Fatalf("the other process's %s was replaced", f)
+	}
+	if strings.Contains(res.WriteError+res.Recover, "--force") || res.Recover == "" {
+		t.Fatalf("write error %q, recover %q: want a recovery that needs no --force", res.WriteError, res.Recover)
+	}
+	// The printed command, as typed, in a shell with gzdoctor on PATH.
+	bin := t.TempDir()
+	if err := os.Symlink(testenv.Binary(t), filepath.Join(bin, "gzdoctor")); err != nil {
+		t.Fatal(err)
+	}
+	sh := exec.Command("sh", "-c", res.Recover)
+	sh.Dir = dir
+	sh.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("the recover command %q: %v\n%s", res.Recover, err, out)
+	}
+	if b, _ := os.ReadFile(f); !bytes.Equal(b, other) {
+		t.Fatalf("the recover command replaced %s", f)
+	}
+	rec := strings.TrimSuffix(f, ".pcapng") + "-recovered-" + strings.TrimPrefix(filepath.Base(res.Plan.TempDir), ".gzdoctor-") + ".pcapng"
+	if rows := tsharkFields(t, rec, "frame.number"); len(rows) < 100 {
+		t.Errorf("%s holds %d packets, want the capture's (at least 100)", rec, len(rows))
+	}
+	if _, err := os.Stat(res.Plan.TempDir); !os.IsNotExist(err) {
+		t.Errorf("the recover command left %s (%v)", res.Plan.TempDir, err)
 	}
 }

@@ -269,6 +269,11 @@ func zeroFlags(fl *pflag.FlagSet) error {
 // tcpdump's "-C 100 -W 10" cannot mean what it means to tcpdump; half of
 // tcpdump's rotation beside dumpcap's would mix two schemes.
 func tcpdumpRotation(f *captureFlags) string {
+	flag := "-W"
+	if f.tcpdumpW == "" {
+		flag = "-G"
+	}
+	head := flag + " is tcpdump's rotation; gzdoctor rotates with dumpcap's -b (and its -C only stops the capture): "
 	var b []string
 	if f.maxSize != "" {
 		if n, err := capture.ParseSize(f.maxSize); err == nil {
@@ -278,14 +283,23 @@ func tcpdumpRotation(f *captureFlags) string {
 	if f.tcpdumpG != "" {
 		b = append(b, "-b duration:"+f.tcpdumpG)
 	}
-	if f.tcpdumpW != "" {
+	switch {
+	case f.tcpdumpW == "":
+	case f.maxSize != "" && f.tcpdumpG != "":
+		// tcpdump ignores -W beside both -C and -G (its manual): so does
+		// the translation.
+	case f.maxSize != "":
+		// -C N -W K: a ring of K files, the oldest reused.
 		b = append(b, "-b files:"+f.tcpdumpW)
+	case f.tcpdumpG != "":
+		// -G S -W K: tcpdump exits after K files, it keeps them all.
+		b = append(b, "-a files:"+f.tcpdumpW)
+	default:
+		// -W alone rotates nothing in tcpdump either.
+		return head + fmt.Sprintf("-W %s alone rotates nothing (tcpdump takes it with -C or -G): keep the last %s files of a ring with -b filesize:KB -b files:%s, or stop after %s files with -b duration:SECONDS -a files:%s",
+			f.tcpdumpW, f.tcpdumpW, f.tcpdumpW, f.tcpdumpW, f.tcpdumpW)
 	}
-	flag := "-W"
-	if f.tcpdumpW == "" {
-		flag = "-G"
-	}
-	return fmt.Sprintf("%s is tcpdump's rotation; gzdoctor rotates with dumpcap's -b (and its -C only stops the capture): use %s", flag, strings.Join(b, " "))
+	return head + "use " + strings.Join(b, " ")
 }
 
 // survivePipes keeps a write to a closed stdout or stderr (the SSH session

@@ -97,6 +97,11 @@ func TestCaptureTcpdumpRotationRefused(t *testing.T) {
 	}{
 		{[]string{"-C", "100", "-W", "10"}, "-W is tcpdump's rotation; gzdoctor rotates with dumpcap's -b (and its -C only stops the capture): use -b filesize:100000 -b files:10"},
 		{[]string{"-G", "60"}, "-G is tcpdump's rotation; gzdoctor rotates with dumpcap's -b (and its -C only stops the capture): use -b duration:60"},
+		// adv3 F27: tcpdump's -G S -W K stops after K files; -W alone
+		// rotates nothing (the -b files:K once suggested is refused).
+		{[]string{"-G", "60", "-W", "5"}, "use -b duration:60 -a files:5"},
+		{[]string{"-W", "5"}, "-W 5 alone rotates nothing (tcpdump takes it with -C or -G): keep the last 5 files of a ring with -b filesize:KB -b files:5, or stop after 5 files with -b duration:SECONDS -a files:5"},
+		{[]string{"-C", "100", "-G", "60", "-W", "5"}, "use -b filesize:100000 -b duration:60\n"},
 		{[]string{"-b", "files:3"}, "-b files:N and -a files:N need a condition that closes a file"},
 		{[]string{"-b", "filesize:10", "-C", "5"}, "bound the disk with -b files:N"},
 	} {

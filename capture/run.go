@@ -220,19 +220,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		// capture refuses. No lock and no busy look under it: nothing
 		// starts; the preflight's busy check says what holds the primary.
 		res.DryRun = true
-		if !o.NoPreflight {
-			rep, ok, err := preflight(ctx, host.New(orRoot(o.Root)), &o, p)
-			if err != nil {
-				return nil, err
-			}
-			res.Preflight = rep
-			if !ok {
-				res.Stopped = StopPreflight
-				return res, nil
-			}
-		}
-		if p.deferred != nil {
-			return nil, p.deferred
+		if _, err := runPreflight(ctx, host.New(orRoot(o.Root)), &o, p, res); err != nil {
+			return nil, err
 		}
 		return res, nil
 	}
@@ -257,19 +246,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if refusedBusy(ctx, h, p, res) {
 		return res, nil
 	}
-	if !o.NoPreflight {
-		rep, ok, err := preflight(ctx, h, &o, p)
-		if err != nil {
-			return nil, err
-		}
-		res.Preflight = rep
-		if !ok {
-			res.Stopped = StopPreflight
-			return res, nil
-		}
-	}
-	if p.deferred != nil {
-		return nil, p.deferred
+	if stop, err := runPreflight(ctx, h, &o, p, res); err != nil {
+		return nil, err
+	} else if stop {
+		return res, nil
 	}
 	cat, err := runbooks.Load()
 	if err != nil {
@@ -333,4 +313,26 @@ func refusedBusy(ctx context.Context, h *host.Host, p *Plan, res *Result) bool {
 		}
 	}
 	return false
+}
+
+// runPreflight runs check's checks as the preflight, unless
+// --no-preflight, and records them in res. stop: the capture ends here,
+// with res saying why (a failed preflight) or with err (no target to
+// capture from: the plan's deferred error).
+func runPreflight(ctx context.Context, h *host.Host, o *Options, p *Plan, res *Result) (stop bool, err error) {
+	if !o.NoPreflight {
+		rep, ok, err := preflight(ctx, h, o, p)
+		if err != nil {
+			return true, err
+		}
+		res.Preflight = rep
+		if !ok {
+			res.Stopped = StopPreflight
+			return true, nil
+		}
+	}
+	if p.deferred != nil {
+		return true, p.deferred
+	}
+	return false, nil
 }

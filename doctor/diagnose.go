@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -64,20 +63,14 @@ func DiagnoseLive(ctx context.Context, cfg Config, m *runbooks.Matcher, fix runb
 	return r, nil
 }
 
-// runtimeDirPrefix is the prefix a runtime dir a finding names stands for
-// (/var/run/dpdk/<prefix>, /run/user/<uid>/dpdk/<prefix>, /tmp/dpdk/...),
-// or "": a log that names only the dir (secondary-hugepage-info-missing)
-// still names its primary (adv3 F23: --live judged another application).
+// runtimeDirPrefix is the prefix of the runtime dir a finding names (a
+// log that names only the dir, secondary-hugepage-info-missing, still
+// names its primary: adv3 F23); the catalogue's placeholder is none.
 func runtimeDirPrefix(dir string) string {
-	if dir == "" || !path.IsAbs(dir) {
-		return ""
+	if p := host.RuntimeDirPrefix(dir); !strings.HasPrefix(p, "<") {
+		return p
 	}
-	dir = path.Clean(dir)
-	name := path.Base(dir)
-	if path.Base(path.Dir(dir)) != "dpdk" || strings.HasPrefix(name, "<") || name == "dpdk" {
-		return ""
-	}
-	return name
+	return ""
 }
 
 // findingsTarget is the prefix and the device the findings name, the

@@ -83,10 +83,9 @@ func classifyMaps(files []string) (ProcDPDK, []string) {
 			d.PcapPMD = name
 		case strings.HasPrefix(base, "librte_pdump.so"):
 			d.Pdump = name
-		case d.RuntimeDir == "" && (base == "config" || strings.HasPrefix(base, "fbarray_")) &&
-			path.Base(path.Dir(dir)) == "dpdk":
+		case d.RuntimeDir == "" && (base == "config" || strings.HasPrefix(base, "fbarray_")) && RuntimeDirPrefix(dir) != "":
 			d.RuntimeDir = dir
-			d.Prefix = path.Base(dir)
+			d.Prefix = RuntimeDirPrefix(dir)
 		}
 	}
 	return d, rest

@@ -16,6 +16,20 @@ import (
 // per-prefix runtime dirs.
 const RootRuntimeBase = "/var/run/dpdk"
 
+// RuntimeDirPrefix is the prefix a runtime dir stands for: the name of a
+// directory in a "dpdk" base (/var/run/dpdk/<prefix>, /run/user/<uid>/dpdk/
+// <prefix>, /tmp/dpdk/<prefix>); "" for any other path.
+func RuntimeDirPrefix(dir string) string {
+	if dir == "" || !path.IsAbs(dir) {
+		return ""
+	}
+	dir = path.Clean(dir)
+	if name := path.Base(dir); name != "dpdk" && path.Base(path.Dir(dir)) == "dpdk" {
+		return name
+	}
+	return ""
+}
+
 // RuntimeBase is the directory under which a DPDK process with real uid uid
 // and environment env creates its prefix dir, following
 // eal_create_runtime_dir (DPDK 18.08+): $RUNTIME_DIRECTORY (systemd, 20.11+)

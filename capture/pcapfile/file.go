@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/gzdoctor/gzdoctor/internal/atomicfile"
+	"github.com/gzdoctor/gzdoctor/internal/readfile"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
 )
 
@@ -61,9 +62,9 @@ func CheckOutput(path string, force bool) error {
 		}
 		return nil
 	case m&fs.ModeSymlink != 0:
-		return notRegular{path: path, kind: atomicfile.Kind(m), advice: symlinkAdvice(path)}
+		return notRegular{path: path, kind: readfile.Kind(m), advice: symlinkAdvice(path)}
 	}
-	return notRegular{path: path, kind: atomicfile.Kind(m),
+	return notRegular{path: path, kind: readfile.Kind(m),
 		advice: fmt.Sprintf("to write into it, stream the output there: -w - >%s", shquote.Quote(path))}
 }
 

@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gzdoctor/gzdoctor/internal/readfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -156,28 +157,7 @@ func replaceable(path string, fi fs.FileInfo) error {
 	if m := fi.Mode(); m.IsRegular() || m&fs.ModeSymlink != 0 || m.IsDir() {
 		return nil
 	}
-	return fmt.Errorf("%s is a %s: %w", path, Kind(fi.Mode()), ErrNotRegular)
-}
-
-// Kind names what a file mode is, in the words of ls and stat(1).
-func Kind(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "regular file"
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeSymlink != 0:
-		return "symbolic link"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO (named pipe)"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	}
-	return "special file"
+	return fmt.Errorf("%s is a %s: %w", path, readfile.Kind(fi.Mode()), ErrNotRegular)
 }
 
 // verify checks that the destination is the file written. Link and rename

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -50,21 +51,26 @@ func (e *TooLargeError) Error() string {
 
 // Describe names a file type for a message: "a directory", "a FIFO", ...
 func Describe(m fs.FileMode) string {
+	return "a " + strings.TrimSuffix(Kind(m), " (named pipe)")
+}
+
+// Kind names what a file mode is, in the words of ls and stat(1).
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsRegular():
-		return "a regular file"
+		return "regular file"
 	case m.IsDir():
-		return "a directory"
+		return "directory"
 	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
+		return "symbolic link"
 	case m&fs.ModeCharDevice != 0:
-		return "a character device"
+		return "character device"
 	case m&fs.ModeDevice != 0:
-		return "a block device"
+		return "block device"
 	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
+		return "FIFO (named pipe)"
 	case m&fs.ModeSocket != 0:
-		return "a socket"
+		return "socket"
 	}
-	return "a special file"
+	return "special file"
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/internal/lab"
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 // TestRefusedBusyNamesToolAttachedAfterListing provokes the moment
@@ -23,9 +24,7 @@ import (
 // pdump (its pid, the command to stop it), not "a capture" of nobody.
 func TestRefusedBusyNamesToolAttachedAfterListing(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("dpdk-pdump"); err != nil {
-		t.Skip("no dpdk-pdump")
-	}
+	testenv.Tool(t, "dpdk-pdump", "dpdk, lab/packages.txt")
 	p := lab.StartT(t, lab.Config{})
 	h := host.New("/")
 	d, err := h.ScanPrefix(p.RuntimeDir)

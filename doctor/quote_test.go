@@ -15,6 +15,7 @@ import (
 	"github.com/gzdoctor/gzdoctor/host"
 	"github.com/gzdoctor/gzdoctor/internal/lab"
 	"github.com/gzdoctor/gzdoctor/internal/shquote"
+	"github.com/gzdoctor/gzdoctor/internal/testenv"
 )
 
 // Runtime-dir names are whatever a --file-prefix said (DPDK refuses only
@@ -328,9 +329,7 @@ func TestHostileNamesRemovalForReal(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root: a private mount namespace")
 	}
-	if _, err := exec.LookPath("fuser"); err != nil {
-		t.Skip("no fuser (psmisc)")
-	}
+	testenv.Tool(t, "fuser", "psmisc, lab/packages.txt")
 	tree := hostileTree(t)
 	rep := hostileReport(t, tree)
 	rd := mustResult(t, rep, "runtime-dir")

@@ -24,7 +24,7 @@ func TestCaptureLabInMemoryPrefix(t *testing.T) {
 	other := lab.StartT(t, lab.Config{})
 	bin := lab.PrimaryBinary()
 	if bin == "" {
-		t.Skip("no lab primary built")
+		t.Fatal("lab.StartT ran, but the lab primary's binary is not found")
 	}
 	prefix := lab.NewPrefix()
 	cmd := exec.Command(bin, "--file-prefix", prefix, "--in-memory", "--no-pci", "--vdev", "net_ring0", "--", "--rate", "1000")

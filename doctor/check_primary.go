@@ -114,7 +114,10 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 	case tel == nil && !env.h.Live():
 		details = append(details, "telemetry: not asked (a file tree under --root)")
 	case tel == nil:
-		if age, young := env.primaryStarting(p); young && env.telemetryExpected(ctx, p) {
+		// Only where the dir could be listed (its config is seen) and
+		// has no socket file: a user who cannot read the dir sees no
+		// socket either, for another reason (the permissions check).
+		if age, young := env.primaryStarting(p); young && t.Dir.Has("config") && !t.Dir.Has("telemetry_v2") && env.telemetryExpected(ctx, p) {
 			// Telemetry comes at the end of rte_eal_init: a young
 			// primary without it has not finished starting.
 			// A warning, not a failure: an old release or a build
@@ -126,7 +129,12 @@ func checkPrimary(ctx context.Context, env *Env) Result {
 		// DPDK 19.11 has no telemetry v2; later ones may run with
 		// --no-telemetry. A capture does not need it, but the report is
 		// poorer, and says how.
-		finding += "; no telemetry socket (DPDK before 20.05, or --no-telemetry)"
+		if t.Dir.Has("config") {
+			finding += "; no telemetry socket (DPDK before 20.05, or --no-telemetry)"
+		} else {
+			// The dir could not be listed: the socket may be there.
+			finding += "; its runtime dir cannot be listed by this user, so its telemetry socket is not seen (the permissions check says why)"
+		}
 		details = append(details, "telemetry: no dpdk_telemetry.v2 socket in "+t.Dir.Dir,
 			"not established without telemetry: the ports' ids, names and queues (a capture takes the device from the EAL arguments; --port and --queue are not checked before it starts), the pdump vdevs a capture left in the primary (busy reads memzones and attached tools instead), the EAL arguments EAL really got (the command line or Gazelle config is read instead)")
 	default:
